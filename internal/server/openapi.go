@@ -1,0 +1,126 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/cashgate/cashgate/internal/httpx"
+)
+
+var pathParam = regexp.MustCompile(`\{([a-zA-Z0-9_]+)\.{0,3}\}`)
+
+// OpenAPI generates the OpenAPI 3.1 document of the routes: one operation
+// per route, JSON schemas derived from the request and response types, the
+// security scheme of each API. Because the server mounts exactly these routes,
+// the document covers every route.
+func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
+	reg := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
+	doc := &huma.OpenAPI{
+		OpenAPI: "3.1.0",
+		Info: &huma.Info{
+			Title:       "cashgate",
+			Version:     version,
+			Description: "Self-hosted payment platform: platform/APP keys (seed 001), card gateway (003), e-wallet (000), remote payments (004), cashier (002).",
+		},
+		Components: &huma.Components{
+			Schemas: reg,
+			SecuritySchemes: map[string]*huma.SecurityScheme{
+				"apiKey": {Type: "apiKey", In: "header", Name: "api-key", Description: "APP key (seed 001)"},
+				"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "Token from POST /auth/oauth/token"},
+			},
+		},
+	}
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Path
+		if seen[key] {
+			return nil, fmt.Errorf("duplicate route %s", key)
+		}
+		seen[key] = true
+		op := &huma.Operation{
+			Method:      rt.Method,
+			Path:        rt.Path,
+			OperationID: operationID(rt),
+			Summary:     rt.Summary,
+			Tags:        []string{string(rt.API)},
+			Responses:   map[string]*huma.Response{},
+		}
+		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+			op.Parameters = append(op.Parameters, &huma.Param{Name: m[1], In: "path", Required: true, Schema: &huma.Schema{Type: "string"}})
+		}
+		for _, q := range rt.Query {
+			op.Parameters = append(op.Parameters, &huma.Param{Name: q, In: "query", Schema: &huma.Schema{Type: "string"}})
+		}
+		if rt.Method == http.MethodPost || rt.Method == http.MethodPatch {
+			op.Parameters = append(op.Parameters, &huma.Param{Name: "Idempotency-Key", In: "header",
+				Description: "Replays the first response for the same key and body; refuses the same key with another body.",
+				Schema:      &huma.Schema{Type: "string", MaxLength: intPtr(255)}})
+		}
+		switch rt.API {
+		case httpx.APIPlatform, httpx.APIRemote, httpx.APICashier:
+			op.Security = []map[string][]string{{"apiKey": {}}, {"bearer": {}}}
+		}
+		if rt.Request != nil {
+			op.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Request), true, "")},
+			}}
+		}
+		status := rt.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		resp := &huma.Response{Description: http.StatusText(status)}
+		if rt.Response != nil {
+			resp.Content = map[string]*huma.MediaType{
+				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Response), true, "")},
+			}
+		}
+		op.Responses[strconv.Itoa(status)] = resp
+		op.Responses["default"] = &huma.Response{Description: errorDescription(rt.API)}
+		doc.AddOperation(op)
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func errorDescription(api httpx.API) string {
+	switch api {
+	case httpx.APIPlatform, httpx.APIRemote, httpx.APICashier:
+		return `Error: {"error": "message"} (seed 001 format)`
+	}
+	return "Error"
+}
+
+func operationID(rt httpx.Route) string {
+	parts := []string{strings.ToLower(rt.Method)}
+	for _, seg := range strings.Split(strings.Trim(rt.Path, "/"), "/") {
+		seg = strings.Trim(seg, "{}.")
+		if seg != "" {
+			parts = append(parts, seg)
+		}
+	}
+	return strings.Join(parts, "-")
+}
+
+func intPtr(i int) *int { return &i }
+
+// RouteList returns "METHOD PATH API" lines sorted, for the golden route list.
+func RouteList(routes []httpx.Route) []string {
+	out := make([]string, 0, len(routes))
+	for _, rt := range routes {
+		out = append(out, fmt.Sprintf("%-6s %-55s %s", rt.Method, rt.Path, rt.API))
+	}
+	sort.Strings(out)
+	return out
+}
