@@ -53,3 +53,16 @@ func (db *DB) SchemaVersion(ctx context.Context) (current, latest int64, err err
 	}
 	return current, latest, nil
 }
+
+// MigrateTo applies pending migrations up to and including version (tests use
+// it to leave a database behind the binary).
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("store: migrate to %d: %w", version, err)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+)
+
+func (e *env) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve every API, the hosted pages and the background workers",
+		Long: `Serve every API on --addr. The database is migrated on start unless
+--auto-migrate=false, in which case serve refuses to start while the schema is
+behind. SIGTERM or SIGINT stops accepting requests, lets in-flight ones finish
+and stops the workers cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			a, err := e.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", e.cfg.Addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", e.cfg.Addr, err)
+			}
+			return a.Serve(ctx, ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "listen address (env CASHGATE_ADDR)")
+	f.BoolVar(&e.cfg.AutoMigrate, "auto-migrate", e.cfg.AutoMigrate, "migrate the database on start (env CASHGATE_AUTO_MIGRATE)")
+	f.BoolVar(&e.cfg.AllowPrivateWebhooks, "allow-private-webhooks", e.cfg.AllowPrivateWebhooks, "allow webhook URLs on loopback/private/link-local addresses, for tests and local demos (env CASHGATE_ALLOW_PRIVATE_WEBHOOKS)")
+	f.IntVar(&e.cfg.SandboxRPM, "sandbox-rpm", e.cfg.SandboxRPM, "requests per minute allowed per sandbox APP key (env CASHGATE_SANDBOX_RPM)")
+	f.IntVar(&e.cfg.ProductionRPM, "production-rpm", e.cfg.ProductionRPM, "requests per minute allowed per production APP key (env CASHGATE_PRODUCTION_RPM)")
+	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")
+	f.DurationVar(&e.cfg.ShutdownTimeout, "shutdown-timeout", e.cfg.ShutdownTimeout, "grace period for in-flight requests on shutdown (env CASHGATE_SHUTDOWN_TIMEOUT)")
+	f.StringSliceVar(&e.cfg.BlockedEndpoints, "blocked-endpoint", e.cfg.BlockedEndpoints, `refuse "METHOD /path" with 403 Requested endpoint is forbidden; repeatable (env CASHGATE_BLOCKED_ENDPOINTS, comma-separated)`)
+	return cmd
+}

@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/server"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Version is reported by /openapi.json; cmd/cashgate sets it.
+const Version = "0.1.0"
+
+// Options are the process's world: logger, clock, randomness.
+type Options struct {
+	Log   *slog.Logger
+	Clock clock.Clock // nil: the real clock
+	Rand  io.Reader   // nil: crypto/rand
+	// Metrics is the Prometheus registry to use; nil makes one with the Go
+	// and process collectors.
+	Metrics *prometheus.Registry
+}
+
+// App is an open cashgate: storage, services, HTTP handler and job runner.
+type App struct {
+	Config  Config
+	Log     *slog.Logger
+	Clock   clock.Clock
+	IDs     *ids.Gen
+	DB      *store.DB
+	Handler http.Handler
+	Server  *server.Server
+}
+
+// Open opens the database, migrates it (when Config.AutoMigrate) or refuses
+// when its schema is behind, and builds every service.
+func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Clock == nil {
+		opt.Clock = clock.Real{}
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = prometheus.NewRegistry()
+		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.New(opt.Rand)}
+	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a.DB = db
+	if err := a.prepareSchema(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.build(ctx, opt); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) prepareSchema(ctx context.Context) error {
+	cur, latest, err := a.DB.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur == latest {
+		return nil
+	}
+	if cur > latest {
+		return fmt.Errorf("the database schema (version %d) is newer than this cashgate binary knows (%d): upgrade cashgate", cur, latest)
+	}
+	if !a.Config.AutoMigrate {
+		return fmt.Errorf("the database schema is behind (version %d, this binary needs %d) and auto-migrate is off: run `cashgate migrate` first", cur, latest)
+	}
+	n, err := a.DB.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	a.Log.Info("database migrated", "applied", n, "version", latest, "database", a.DB.String())
+	return nil
+}
+
+func (a *App) build(ctx context.Context, opt Options) error {
+	errw := httpx.PlatformErrors(a.Log)
+	_ = errw
+	srv, err := server.New(server.Deps{
+		Log:        a.Log,
+		DB:         a.DB,
+		Version:    Version,
+		Metrics:    opt.Metrics,
+		Middleware: map[httpx.API]server.APIMiddleware{},
+	})
+	if err != nil {
+		return err
+	}
+	a.Server = srv
+	a.Handler = srv
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve serves HTTP on ln and runs the background workers until ctx is
+// cancelled; then it stops accepting, lets in-flight requests finish (up to
+// ShutdownTimeout) and waits for running jobs.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	a.startWorkers(workCtx, &wg)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.Log.Info("cashgate serving", "addr", ln.Addr().String(), "database", a.DB.String())
+
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = err
+	case <-ctx.Done():
+		a.Log.Info("shutting down: finishing in-flight requests", "grace", a.Config.ShutdownTimeout)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("shutdown: %w", err))
+	}
+	stopWork()
+	wg.Wait()
+	a.Log.Info("cashgate stopped")
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// startWorkers starts the background job runner.
+func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {}
