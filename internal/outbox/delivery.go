@@ -1,0 +1,423 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// DeliveryState is the state of a webhook delivery.
+type DeliveryState string
+
+// The delivery states.
+const (
+	DeliveryPending   DeliveryState = "pending"   // attempts follow the schedule
+	DeliverySucceeded DeliveryState = "succeeded" // an attempt was acknowledged
+	DeliveryFailed    DeliveryState = "failed"    // the schedule ran out (or the endpoint went away)
+)
+
+func (s DeliveryState) valid() bool {
+	return s == DeliveryPending || s == DeliverySucceeded || s == DeliveryFailed
+}
+
+// Delivery is one event sent to one endpoint, over one or more attempts.
+// Its id is the webhook-id header of every attempt.
+type Delivery struct {
+	ID             string        `json:"id"`
+	TenantID       string        `json:"tenantId"`
+	EndpointID     string        `json:"endpointId"`
+	EventID        string        `json:"eventId"`
+	EventType      string        `json:"eventType"`
+	State          DeliveryState `json:"state"`
+	Attempts       int           `json:"attempts"`
+	FirstAttemptAt *time.Time    `json:"firstAttemptAt,omitempty"`
+	LastAttemptAt  *time.Time    `json:"lastAttemptAt,omitempty"`
+	NextAttemptAt  *time.Time    `json:"nextAttemptAt,omitempty"`
+	LastStatusCode int           `json:"lastStatusCode,omitempty"`
+	LastError      string        `json:"lastError,omitempty"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	UpdatedAt      time.Time     `json:"updatedAt"`
+}
+
+// Attempt is one row of the delivery log.
+type Attempt struct {
+	DeliveryID  string    `json:"deliveryId"`
+	Attempt     int       `json:"attempt"`
+	AttemptedAt time.Time `json:"attemptedAt"`
+	Manual      bool      `json:"manual"`
+	// StatusCode is 0 when no response arrived (timeout, refused connection).
+	StatusCode int `json:"statusCode,omitempty"`
+	// ResponseBody is the first 4 KiB of the response body.
+	ResponseBody string `json:"responseBody,omitempty"`
+	Error        string `json:"error,omitempty"`
+	DurationMS   int64  `json:"durationMs"`
+	Acknowledged bool   `json:"acknowledged"`
+}
+
+// DeliveryDetail is a delivery with its attempt log.
+type DeliveryDetail struct {
+	Delivery
+	AttemptLog []Attempt `json:"attemptLog"`
+}
+
+// DeliveryFilter selects deliveries of a tenant.
+type DeliveryFilter struct {
+	EndpointID string
+	EventID    string
+	State      DeliveryState
+	PageRequest
+}
+
+// DeliveryPage is one page of deliveries, newest first.
+type DeliveryPage struct {
+	Items      []Delivery `json:"items"`
+	NextCursor string     `json:"nextCursor,omitempty"`
+}
+
+const deliveryColumns = `id, tenant_id, endpoint_id, event_id, event_type, state, attempts, first_attempt_at, last_attempt_at,
+	next_attempt_at, last_status, last_error, created_at, updated_at`
+
+func scanDelivery(s interface{ Scan(...any) error }) (Delivery, error) {
+	var d Delivery
+	var first, last, next, status sql.NullInt64
+	var created, updated int64
+	if err := s.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.State, &d.Attempts,
+		&first, &last, &next, &status, &d.LastError, &created, &updated); err != nil {
+		return Delivery{}, err
+	}
+	d.FirstAttemptAt, d.LastAttemptAt, d.NextAttemptAt = nullMicros(first), nullMicros(last), nullMicros(next)
+	d.LastStatusCode = int(status.Int64)
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return d, nil
+}
+
+func (w *Webhooks) delivery(ctx context.Context, q store.Querier, tenantID, id string) (Delivery, error) {
+	d, err := scanDelivery(q.QueryRowContext(ctx,
+		"SELECT "+deliveryColumns+" FROM webhook_deliveries WHERE id = $1 AND tenant_id = $2", id, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Delivery{}, apperr.New(apperr.NotFound, "webhook delivery %q not found", id)
+	}
+	if err != nil {
+		return Delivery{}, fmt.Errorf("outbox: get delivery: %w", err)
+	}
+	return d, nil
+}
+
+// ListDeliveries returns the tenant's deliveries, newest first.
+func (w *Webhooks) ListDeliveries(ctx context.Context, tenantID string, f DeliveryFilter) (DeliveryPage, error) {
+	q := w.db.Read()
+	var qb query
+	qb.and("tenant_id = ?", tenantID)
+	if f.EndpointID != "" {
+		qb.and("endpoint_id = ?", f.EndpointID)
+	}
+	if f.EventID != "" {
+		qb.and("event_id = ?", f.EventID)
+	}
+	if f.State != "" {
+		if !f.State.valid() {
+			return DeliveryPage{}, apperr.InvalidField("state", "state must be pending, succeeded or failed, not %q", f.State)
+		}
+		qb.and("state = ?", string(f.State))
+	}
+	limit, err := f.page(ctx, q, "webhook_deliveries", tenantID, &qb)
+	if err != nil {
+		return DeliveryPage{}, err
+	}
+	rows, err := q.QueryContext(ctx, "SELECT "+deliveryColumns+" FROM webhook_deliveries"+qb.sql()+
+		" ORDER BY created_at DESC, id DESC LIMIT "+qb.arg(limit+1), qb.args...)
+	if err != nil {
+		return DeliveryPage{}, fmt.Errorf("outbox: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	items := []Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return DeliveryPage{}, fmt.Errorf("outbox: list deliveries: %w", err)
+		}
+		items = append(items, d)
+	}
+	if err := rows.Err(); err != nil {
+		return DeliveryPage{}, fmt.Errorf("outbox: list deliveries: %w", err)
+	}
+	var p DeliveryPage
+	p.Items, p.NextCursor = nextCursor(items, limit, func(d Delivery) string { return d.ID })
+	return p, nil
+}
+
+// GetDelivery returns a delivery of the tenant with its attempt log.
+func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (DeliveryDetail, error) {
+	q := w.db.Read()
+	d, err := w.delivery(ctx, q, tenantID, id)
+	if err != nil {
+		return DeliveryDetail{}, err
+	}
+	rows, err := q.QueryContext(ctx,
+		`SELECT delivery_id, attempt, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged
+		 FROM webhook_attempts WHERE delivery_id = $1 AND tenant_id = $2 ORDER BY attempt`, id, tenantID)
+	if err != nil {
+		return DeliveryDetail{}, fmt.Errorf("outbox: delivery attempts: %w", err)
+	}
+	defer rows.Close()
+	out := DeliveryDetail{Delivery: d, AttemptLog: []Attempt{}}
+	for rows.Next() {
+		var a Attempt
+		var at int64
+		var status sql.NullInt64
+		if err := rows.Scan(&a.DeliveryID, &a.Attempt, &at, &a.Manual, &status, &a.ResponseBody, &a.Error,
+			&a.DurationMS, &a.Acknowledged); err != nil {
+			return DeliveryDetail{}, fmt.Errorf("outbox: delivery attempts: %w", err)
+		}
+		a.AttemptedAt, a.StatusCode = fromMicros(at), int(status.Int64)
+		out.AttemptLog = append(out.AttemptLog, a)
+	}
+	if err := rows.Err(); err != nil {
+		return DeliveryDetail{}, fmt.Errorf("outbox: delivery attempts: %w", err)
+	}
+	return out, nil
+}
+
+// Resend queues a manual attempt of a delivery, due now, whatever its state.
+// A manual attempt that is acknowledged makes the delivery succeeded; one
+// that is not leaves the state and the schedule as they were. The endpoint
+// must still exist and be enabled.
+func (w *Webhooks) Resend(ctx context.Context, tenantID, id string) (Delivery, error) {
+	var d Delivery
+	err := w.db.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		if d, err = w.delivery(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
+		ep, err := w.endpoint(ctx, tx, tenantID, d.EndpointID, "")
+		if apperr.Is(err, apperr.NotFound) {
+			return apperr.New(apperr.Conflict, "the endpoint of delivery %q was deleted", id)
+		}
+		if err != nil {
+			return err
+		}
+		if !ep.Enabled {
+			return apperr.New(apperr.Conflict, "webhook endpoint %q is disabled; enable it before resending", ep.ID)
+		}
+		_, _, err = w.ob.Enqueue(ctx, tx, JobSpec{Kind: KindWebhookDelivery, TenantID: tenantID,
+			Payload: deliverPayload{DeliveryID: id, Manual: true}})
+		return err
+	})
+	return d, err
+}
+
+// webhookBody is the JSON body of a delivery.
+type webhookBody struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	TenantID  string          `json:"tenantId"`
+	CreatedAt time.Time       `json:"createdAt"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Limits on what is read and kept of a response.
+const (
+	ackBodyLimit    = 64 << 10 // what an Acknowledger sees
+	loggedBodyLimit = 4 << 10  // what the attempt log keeps
+)
+
+// attemptResult is the outcome of one HTTP attempt.
+type attemptResult struct {
+	status int
+	body   []byte
+	err    error
+	took   time.Duration
+}
+
+func (a attemptResult) errText() string {
+	if a.err != nil {
+		return errorText(a.err)
+	}
+	return ""
+}
+
+// deliver is the KindWebhookDelivery job handler: one attempt of a delivery.
+func (w *Webhooks) deliver(ctx context.Context, job Job) error {
+	var p deliverPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil || p.DeliveryID == "" {
+		return Permanent(fmt.Errorf("bad webhook job payload %s", job.Payload))
+	}
+	q := w.db.Read()
+	d, err := w.delivery(ctx, q, job.TenantID, p.DeliveryID)
+	if apperr.Is(err, apperr.NotFound) {
+		w.log.Warn("webhook delivery vanished", "delivery", p.DeliveryID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !p.Manual && d.State != DeliveryPending {
+		return nil
+	}
+	ep, err := w.endpoint(ctx, q, d.TenantID, d.EndpointID, "")
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return err
+	}
+	if err != nil || !ep.Enabled {
+		reason := "endpoint deleted"
+		if err == nil {
+			reason = "endpoint disabled"
+		}
+		if p.Manual {
+			w.log.Info("manual webhook resend skipped", "delivery", d.ID, "reason", reason)
+			return nil
+		}
+		return w.db.Transact(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx,
+				`UPDATE webhook_deliveries SET state = 'failed', last_error = $1, next_attempt_at = NULL, updated_at = $2
+				 WHERE id = $3 AND state = 'pending'`, reason, micros(w.ob.now()), d.ID)
+			return err
+		})
+	}
+	ev, err := w.ob.GetEvent(ctx, d.TenantID, d.EventID)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(webhookBody{ID: ev.ID, Type: ev.Type, TenantID: ev.TenantID, CreatedAt: ev.CreatedAt, Data: ev.rawData()})
+	if err != nil {
+		return Permanent(err)
+	}
+	at := w.ob.now()
+	res := w.post(ctx, ep, d.ID, body, at)
+	ack := res.err == nil && w.acknowledger(ev.Type)(ev, res.status, res.body)
+	if res.err == nil && !ack {
+		res.err = fmt.Errorf("not acknowledged: HTTP %d", res.status)
+	}
+	var next time.Time
+	err = w.db.Transact(ctx, func(tx *store.Tx) error {
+		next = time.Time{}
+		var n int
+		var state DeliveryState
+		var first, nextAt sql.NullInt64
+		if err := tx.QueryRowContext(ctx,
+			`UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1
+			 RETURNING attempts, state, first_attempt_at, next_attempt_at`, d.ID).Scan(&n, &state, &first, &nextAt); err != nil {
+			return err
+		}
+		var status any
+		if res.status != 0 {
+			status = res.status
+		}
+		logged := res.body[:min(len(res.body), loggedBodyLimit)]
+		text := strings.ReplaceAll(strings.ToValidUTF8(string(logged), "\uFFFD"), "\x00", "")
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO webhook_attempts (delivery_id, attempt, tenant_id, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			d.ID, n, d.TenantID, micros(at), p.Manual, status, text, res.errText(), res.took.Milliseconds(), ack); err != nil {
+			return err
+		}
+		firstAt := at
+		if first.Valid {
+			firstAt = fromMicros(first.Int64)
+		}
+		switch {
+		case ack:
+			state, nextAt = DeliverySucceeded, sql.NullInt64{}
+		case state != DeliveryPending, p.Manual:
+			// A manual attempt that failed, or a scheduled one that lost a
+			// race with a manual success: state and schedule stay.
+		default:
+			if off, ok := w.opt.Schedule.Next(at.Sub(firstAt)); ok {
+				next = firstAt.Add(off)
+				nextAt = sql.NullInt64{Int64: micros(next), Valid: true}
+			} else {
+				state, nextAt = DeliveryFailed, sql.NullInt64{}
+			}
+		}
+		_, err := tx.ExecContext(ctx,
+			`UPDATE webhook_deliveries SET state = $1, first_attempt_at = $2, last_attempt_at = $3, next_attempt_at = $4,
+			 last_status = $5, last_error = $6, updated_at = $3 WHERE id = $7`,
+			string(state), micros(firstAt), micros(at), nextAt, status, res.errText(), d.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: record webhook attempt: %w", err)
+	}
+	log := w.log.With("delivery", d.ID, "endpoint", ep.ID, "event", ev.ID, "status", res.status, "manual", p.Manual)
+	switch {
+	case ack:
+		log.Info("webhook delivered")
+	case !next.IsZero():
+		log.Warn("webhook attempt failed; retrying", "err", res.err, "next_attempt_at", next)
+		return &Retry{At: next, Reason: res.err}
+	case !p.Manual:
+		log.Error("webhook delivery failed: retry schedule exhausted", "err", res.err)
+	default:
+		log.Warn("manual webhook attempt failed", "err", res.err)
+	}
+	return nil
+}
+
+// post makes one signed HTTP attempt.
+func (w *Webhooks) post(ctx context.Context, ep endpointRow, msgID string, body []byte, at time.Time) attemptResult {
+	start := time.Now()
+	fail := func(err error) attemptResult { return attemptResult{err: err, took: time.Since(start)} }
+	secrets := []string{ep.secret}
+	if ep.previous != "" && ep.previousUntil.Valid && at.Before(fromMicros(ep.previousUntil.Int64)) {
+		secrets = append(secrets, ep.previous)
+	}
+	sigs := make([]string, 0, len(secrets))
+	for _, sealed := range secrets {
+		secret, err := w.unseal(sealed, ep.ID)
+		if err != nil {
+			return fail(err)
+		}
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil {
+			return fail(fmt.Errorf("endpoint %s secret: %w", ep.ID, err))
+		}
+		sig, err := wh.Sign(msgID, at, body)
+		if err != nil {
+			return fail(err)
+		}
+		sigs = append(sigs, sig)
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.opt.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "cashgate-webhooks/1")
+	req.Header.Set(standardwebhooks.HeaderWebhookID, msgID)
+	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fail(w.describe(err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, ackBodyLimit))
+	res := attemptResult{status: resp.StatusCode, body: b, took: time.Since(start)}
+	if err != nil {
+		res.err = fmt.Errorf("reading the response: %w", w.describe(err))
+	}
+	return res
+}
+
+// describe makes transport errors readable in the attempt log.
+func (w *Webhooks) describe(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timeout: no complete response within %s: %w", w.opt.Timeout, err)
+	}
+	return err
+}

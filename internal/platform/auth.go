@@ -1,0 +1,222 @@
+package platform
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// HeaderAPIKey is the header carrying the APP key on every request.
+const HeaderAPIKey = "api-key"
+
+// The authentication error messages. The first four are the platform
+// guide's, byte for byte.
+const (
+	MsgAuthorizationMissing = "Authorization field missing"
+	MsgKeyExpired           = "Key has expired, please renew"
+	MsgAPIDisallowed        = "Access to this API has been disallowed"
+	MsgEndpointForbidden    = "Requested endpoint is forbidden"
+	MsgInvalidKey           = "Invalid APP key"
+	MsgKeyRevoked           = "APP key has been revoked"
+	MsgInvalidToken         = "Invalid access token"
+	MsgTokenExpired         = "Access token has expired"
+)
+
+func unauthenticated(msg string) error { return apperr.New(apperr.Unauthenticated, "%s", msg) }
+func errInvalidKey() error             { return unauthenticated(MsgInvalidKey) }
+
+// Authenticate returns the middleware guarding one of the api-key APIs
+// (platform, remote, cashier). A request is authenticated by its "api-key"
+// header (an APP key) or by "Authorization: Bearer <access token>" from
+// POST /auth/oauth/token; when both are present the token must belong to
+// the key. In order, it refuses:
+//
+//   - neither credential: 401 "Authorization field missing";
+//   - an unknown or malformed key or token: 401 "Invalid APP key" / "Invalid access token";
+//   - a revoked key (also through its tokens): 401 "APP key has been revoked";
+//   - an expired key: 401 "Key has expired, please renew"; an expired token: 401 "Access token has expired";
+//   - a key (or token scope) not allowed on api: 403 "Access to this API has been disallowed";
+//   - an endpoint in Config.BlockedEndpoints: 403 "Requested endpoint is forbidden";
+//   - past the key's usage limit: 429 with Retry-After.
+//
+// Otherwise the request goes on with an httpx.Principal in its context.
+// Errors are written by errw (httpx.PlatformErrors gives the guide's bodies).
+func (s *Service) Authenticate(api httpx.API, errw httpx.ErrorWriter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, err := s.authenticate(r, api)
+			if err != nil {
+				errw(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(httpx.WithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+func (s *Service) authenticate(r *http.Request, api httpx.API) (httpx.Principal, error) {
+	ctx := r.Context()
+	apiKey := strings.TrimSpace(r.Header.Get(HeaderAPIKey))
+	token, hasToken := bearerToken(r)
+	if apiKey == "" && !hasToken {
+		return httpx.Principal{}, unauthenticated(MsgAuthorizationMissing)
+	}
+	var k authKey
+	var err error
+	if apiKey != "" {
+		if k, err = s.keyByAPIKey(ctx, apiKey); err != nil {
+			return httpx.Principal{}, err
+		}
+	}
+	var claims *tokenClaims
+	if hasToken {
+		if claims, err = s.parseToken(token); err != nil {
+			return httpx.Principal{}, err
+		}
+		if apiKey == "" {
+			k, err = s.loadAuthKey(ctx, claims.Key)
+			if errors.Is(err, sql.ErrNoRows) {
+				return httpx.Principal{}, unauthenticated(MsgInvalidToken)
+			}
+			if err != nil {
+				return httpx.Principal{}, fmt.Errorf("platform: load APP key: %w", err)
+			}
+		}
+		if claims.Key != k.ID || claims.Tenant != k.TenantID {
+			return httpx.Principal{}, unauthenticated(MsgInvalidToken)
+		}
+	}
+	now := s.clk.Now()
+	if k.Revoked(now) {
+		return httpx.Principal{}, unauthenticated(MsgKeyRevoked)
+	}
+	if k.Expired(now) {
+		return httpx.Principal{}, unauthenticated(MsgKeyExpired)
+	}
+	if !k.Allows(api) || (claims != nil && !claims.allows(api)) {
+		return httpx.Principal{}, apperr.New(apperr.Forbidden, "%s", MsgAPIDisallowed)
+	}
+	if s.isBlocked(r) {
+		return httpx.Principal{}, apperr.New(apperr.Forbidden, "%s", MsgEndpointForbidden)
+	}
+	if err := s.admit(ctx, k, now); err != nil {
+		return httpx.Principal{}, err
+	}
+	p := httpx.Principal{TenantID: k.TenantID, KeyID: k.ID, Mode: string(k.mode)}
+	if claims != nil {
+		p.UserID = claims.User
+	}
+	return p, nil
+}
+
+// isBlocked reports whether the request matches a blocked endpoint pattern.
+func (s *Service) isBlocked(r *http.Request) bool {
+	if s.blocked == nil {
+		return false
+	}
+	p := r.URL.Path
+	if p == "" {
+		p = "/"
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	probe := &http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: clean}}
+	_, pattern := s.blocked.Handler(probe)
+	return pattern != ""
+}
+
+// keyUsage is the per-process usage state of one APP key.
+type keyUsage struct {
+	lim       *rate.Limiter // nil: unlimited
+	perMinute int
+	seen      time.Time // last request
+	touched   time.Time // last write of last_used_at by this process
+}
+
+// idleEviction is how long a key's limiter is kept without requests. A
+// limiter refills completely within a minute, so dropping it after that is
+// the same as keeping it.
+const idleEviction = 2 * time.Minute
+
+// lastUsedPrecision is how often last_used_at is written per key: at most
+// once a minute, not once per request.
+const lastUsedPrecision = time.Minute
+
+// admit applies the key's usage limit (a token bucket of perMinute tokens
+// refilled at perMinute per minute, driven by the injected clock) and
+// records the use.
+func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
+	per := s.cfg.SandboxRequestsPerMinute
+	if k.mode == Production {
+		per = s.cfg.ProductionRequestsPerMinute
+	}
+	s.mu.Lock()
+	if now.Sub(s.lastSweep) >= idleEviction {
+		for id, u := range s.usage {
+			if now.Sub(u.seen) >= idleEviction {
+				delete(s.usage, id)
+			}
+		}
+		s.lastSweep = now
+	}
+	u := s.usage[k.ID]
+	if u == nil || u.perMinute != per {
+		nu := &keyUsage{perMinute: per}
+		if u != nil {
+			nu.touched = u.touched
+		}
+		if per > 0 {
+			nu.lim = rate.NewLimiter(rate.Limit(float64(per)/60), per)
+		}
+		u = nu
+		s.usage[k.ID] = u
+	}
+	u.seen = now
+	if u.lim != nil && !u.lim.AllowN(now, 1) {
+		wait := (1 - u.lim.TokensAt(now)) / (float64(per) / 60)
+		s.mu.Unlock()
+		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: max(1, int(math.Ceil(wait))),
+			Message: fmt.Sprintf("Usage limit of %d requests per minute exceeded for this APP key", per)}
+	}
+	touch := now.Sub(u.touched) >= lastUsedPrecision && (k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedPrecision)
+	if touch {
+		u.touched = now
+	}
+	s.mu.Unlock()
+	if touch {
+		err := s.db.Transact(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx,
+				`UPDATE app_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`,
+				micros(now), k.ID)
+			return err
+		})
+		if err != nil {
+			s.log.WarnContext(ctx, "platform: could not record APP key use", "key", k.ID, "err", err)
+		}
+	}
+	return nil
+}
