@@ -17,6 +17,9 @@ import (
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/server"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -43,6 +46,12 @@ type App struct {
 	DB      *store.DB
 	Handler http.Handler
 	Server  *server.Server
+
+	Platform *platform.Service
+	Ledger   *ledger.Ledger
+	Outbox   *outbox.Outbox
+	Webhooks *outbox.Webhooks
+	Runner   *outbox.Runner
 }
 
 // Open opens the database, migrates it (when Config.AutoMigrate) or refuses
@@ -98,14 +107,58 @@ func (a *App) prepareSchema(ctx context.Context) error {
 }
 
 func (a *App) build(ctx context.Context, opt Options) error {
-	errw := httpx.PlatformErrors(a.Log)
-	_ = errw
+	pepper, created, err := a.Config.LoadPepper(a.IDs)
+	if err != nil {
+		return err
+	}
+	if created {
+		a.Log.Warn("generated a new pepper for password and PIN hashes; back it up with the database", "file", a.Config.DataDir+"/pepper")
+	}
+	kek, created, err := a.Config.LoadKEK(a.IDs)
+	if err != nil {
+		return err
+	}
+	if created {
+		a.Log.Warn("generated a new key-encryption key for stored secrets; back it up with the database", "file", a.Config.DataDir+"/kek")
+	}
+	a.Platform, err = platform.New(a.DB, a.Clock, a.IDs, a.Log, platform.Config{
+		Pepper:                      pepper,
+		KeyEncryptionKey:            subkey(kek, "cashgate gateway signing keys"),
+		SandboxRequestsPerMinute:    a.Config.SandboxRPM,
+		ProductionRequestsPerMinute: a.Config.ProductionRPM,
+		TokenTTL:                    a.Config.TokenTTL,
+		BlockedEndpoints:            a.Config.BlockedEndpoints,
+	})
+	if err != nil {
+		return err
+	}
+	a.Ledger = ledger.New(a.DB, a.Clock, a.IDs)
+	a.Outbox = outbox.New(a.DB, a.Clock, a.IDs)
+	webhookCipher, err := outbox.NewAESGCM(subkey(kek, "cashgate webhook secrets"))
+	if err != nil {
+		return err
+	}
+	a.Webhooks, err = outbox.NewWebhooks(a.Outbox, a.Log, outbox.WebhookOptions{
+		AllowPrivateTargets: a.Config.AllowPrivateWebhooks,
+		Cipher:              webhookCipher,
+	})
+	if err != nil {
+		return err
+	}
+	a.Runner = outbox.NewRunner(a.DB, a.Clock, a.Log, outbox.RunnerOptions{WorkerID: workerID(a.IDs), Concurrency: a.Config.Workers})
+	a.Webhooks.Register(a.Runner)
+	a.registerMaintenance()
+
+	platformErrs := httpx.PlatformErrors(a.Log)
 	srv, err := server.New(server.Deps{
-		Log:        a.Log,
-		DB:         a.DB,
-		Version:    Version,
-		Metrics:    opt.Metrics,
-		Middleware: map[httpx.API]server.APIMiddleware{},
+		Log:     a.Log,
+		DB:      a.DB,
+		Version: Version,
+		Metrics: opt.Metrics,
+		Routes:  routes(a, platformErrs),
+		Middleware: map[httpx.API]server.APIMiddleware{
+			httpx.APIPlatform: {Auth: a.Platform.Authenticate(httpx.APIPlatform, platformErrs), Idempotency: a.Platform.Idempotency(platformErrs)},
+		},
 	})
 	if err != nil {
 		return err
@@ -159,5 +212,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return serveErr
 }
 
-// startWorkers starts the background job runner.
-func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {}
+// startWorkers schedules the recurring maintenance jobs and starts the job
+// runner; wg is done when the runner has finished its in-flight jobs.
+func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	if err := a.scheduleMaintenance(ctx); err != nil {
+		a.Log.Error("could not schedule maintenance jobs", "err", err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.Runner.Run(ctx); err != nil {
+			a.Log.Error("job runner stopped with an error", "err", err)
+		}
+	}()
+}

@@ -28,6 +28,10 @@ type Config struct {
 	// Pepper is mixed into every password and PIN hash. CASHGATE_PEPPER (hex);
 	// when unset, a random one is created once in DataDir/pepper.
 	Pepper []byte
+	// KEK is the key-encryption key (32 bytes) sealing stored secrets
+	// (webhook secrets, card-gateway signing keys). CASHGATE_KEK (hex); when
+	// unset, a random one is created once in DataDir/kek.
+	KEK []byte
 	// AllowPrivateWebhooks lets webhook URLs point at loopback/private
 	// addresses (tests, local demos). CASHGATE_ALLOW_PRIVATE_WEBHOOKS.
 	AllowPrivateWebhooks bool
@@ -118,6 +122,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			c.Pepper = p
 		}
 	}
+	if v := getenv("CASHGATE_KEK"); v != "" {
+		k, err := hex.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			errs = append(errs, errors.New("CASHGATE_KEK must be exactly 32 bytes written as hex (64 characters)"))
+		} else {
+			c.KEK = k
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -146,15 +158,29 @@ func (c Config) LoadPepper(gen *ids.Gen) (pepper []byte, created bool, err error
 	if len(c.Pepper) > 0 {
 		return c.Pepper, false, nil
 	}
-	path := filepath.Join(c.DataDir, "pepper")
+	return c.secretFile("pepper", gen)
+}
+
+// LoadKEK returns c.KEK, or the key kept in DataDir/kek, creating that file
+// with 32 random bytes the first time. created reports a new file.
+func (c Config) LoadKEK(gen *ids.Gen) (kek []byte, created bool, err error) {
+	if len(c.KEK) > 0 {
+		return c.KEK, false, nil
+	}
+	return c.secretFile("kek", gen)
+}
+
+// secretFile reads DataDir/name (32 bytes as hex), creating it once.
+func (c Config) secretFile(name string, gen *ids.Gen) ([]byte, bool, error) {
+	path := filepath.Join(c.DataDir, name)
 	if b, err := os.ReadFile(path); err == nil {
 		p, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(p) < 16 {
-			return nil, false, fmt.Errorf("pepper file %s is damaged: want at least 16 bytes as hex", path)
+		if err != nil || len(p) != 32 {
+			return nil, false, fmt.Errorf("%s is damaged: want 32 bytes as hex", path)
 		}
 		return p, false, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("read pepper: %w", err)
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("create data directory: %w", err)
@@ -163,13 +189,13 @@ func (c Config) LoadPepper(gen *ids.Gen) (pepper []byte, created bool, err error
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) { // another process won the race
-			return c.LoadPepper(gen)
+			return c.secretFile(name, gen)
 		}
-		return nil, false, fmt.Errorf("create pepper file: %w", err)
+		return nil, false, fmt.Errorf("create %s: %w", path, err)
 	}
 	if _, err := f.WriteString(hex.EncodeToString(p) + "\n"); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("write pepper file: %w", err)
+		return nil, false, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

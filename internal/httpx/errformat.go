@@ -1,6 +1,8 @@
 package httpx
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -45,6 +47,9 @@ func Status(code apperr.Code) int {
 	return http.StatusInternalServerError
 }
 
+// StatusClientClosed is logged when the client disconnected before the answer (nginx's 499).
+const StatusClientClosed = 499
+
 // PlatformErrors writes errors the way the platform guide (seed 001) does:
 // exactly {"error": "message"} — nothing else, so the documented bodies
 // ({"error": "Authorization field missing"} …) match byte for byte. Used by
@@ -54,6 +59,12 @@ func PlatformErrors(log *slog.Logger) ErrorWriter {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		e := apperr.From(err)
 		status := Status(e.Code)
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			// The client went away; nothing was committed and nobody reads the answer.
+			log.DebugContext(r.Context(), "client closed the request", "method", r.Method, "path", r.URL.Path)
+			w.WriteHeader(StatusClientClosed)
+			return
+		}
 		if status >= 500 {
 			log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}

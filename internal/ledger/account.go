@@ -1,0 +1,129 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+const accountCols = `id, tenant_id, owner, purpose, currency, allow_overdraft, posted, pending_out, pending_in, posting_count, created_at`
+
+const (
+	sqlInsertAccount = `INSERT INTO ledger_accounts (id, tenant_id, owner, purpose, currency, allow_overdraft, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (tenant_id, owner, purpose, currency) DO NOTHING
+RETURNING ` + accountCols
+
+	sqlAccountByKey = `SELECT ` + accountCols + ` FROM ledger_accounts
+WHERE tenant_id = $1 AND owner = $2 AND purpose = $3 AND currency = $4`
+
+	sqlAccountByID = `SELECT ` + accountCols + ` FROM ledger_accounts WHERE id = $1 AND tenant_id = $2`
+
+	sqlAccountsOfTenant = `SELECT ` + accountCols + ` FROM ledger_accounts
+WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+
+	sqlAccountsOfOwner = `SELECT ` + accountCols + ` FROM ledger_accounts
+WHERE tenant_id = $1 AND owner = $2 AND id > $3 ORDER BY id LIMIT $4`
+)
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAccount(s scanner) (Account, error) {
+	var a Account
+	var created int64
+	err := s.Scan(&a.ID, &a.TenantID, &a.Owner, &a.Purpose, &a.Currency, &a.AllowOverdraft,
+		&a.Balance.Posted, &a.Balance.PendingOut, &a.Balance.PendingIn, &a.PostingCount, &created)
+	if err != nil {
+		return Account{}, err
+	}
+	a.Balance.Available = a.Balance.Posted - a.Balance.PendingOut
+	a.CreatedAt = fromMicros(created)
+	return a, nil
+}
+
+// EnsureAccount returns the account named by spec's tenant, owner, purpose
+// and currency, creating it if it does not exist yet. It is idempotent; an
+// existing account whose AllowOverdraft differs from spec is a Conflict.
+func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSpec) (Account, error) {
+	for _, c := range []struct{ field, v string }{
+		{"tenant_id", spec.TenantID}, {"owner", spec.Owner}, {"purpose", spec.Purpose},
+	} {
+		if err := checkName(c.field, c.v); err != nil {
+			return Account{}, err
+		}
+	}
+	if err := checkCurrency("currency", spec.Currency); err != nil {
+		return Account{}, err
+	}
+	a, err := scanAccount(tx.QueryRowContext(ctx, sqlInsertAccount, l.gen.ID("acc"),
+		spec.TenantID, spec.Owner, spec.Purpose, spec.Currency, spec.AllowOverdraft, l.now()))
+	if errors.Is(err, sql.ErrNoRows) { // it exists already
+		a, err = scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("ledger: ensure account: %w", err)
+	}
+	if a.AllowOverdraft != spec.AllowOverdraft {
+		return Account{}, apperr.New(apperr.Conflict,
+			"account %s (%s/%s/%s) exists with allow_overdraft=%t", a.ID, spec.Owner, spec.Purpose, spec.Currency, a.AllowOverdraft)
+	}
+	return a, nil
+}
+
+// Account returns the tenant's account id with its balance. q is a *store.Tx
+// for a balance consistent with the transaction's writes, or db.Read().
+func (l *Ledger) Account(ctx context.Context, q store.Querier, tenantID, id string) (Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, sqlAccountByID, id, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, apperr.New(apperr.NotFound, "account %s not found", id)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("ledger: account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// AccountFilter selects and pages accounts of a tenant.
+type AccountFilter struct {
+	Owner string // only this owner's accounts; "" for all
+	After string // keyset cursor: accounts whose id sorts after this one
+	Limit int    // page size; default 100, at most 1000
+}
+
+// Accounts lists a tenant's accounts in id order, one page at a time: pass
+// the last id of a page as the next page's After.
+func (l *Ledger) Accounts(ctx context.Context, q store.Querier, tenantID string, f AccountFilter) ([]Account, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	var rows *sql.Rows
+	var err error
+	if f.Owner == "" {
+		rows, err = q.QueryContext(ctx, sqlAccountsOfTenant, tenantID, f.After, limit)
+	} else {
+		rows, err = q.QueryContext(ctx, sqlAccountsOfOwner, tenantID, f.Owner, f.After, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: list accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: list accounts: %w", err)
+	}
+	return out, nil
+}
