@@ -7,8 +7,8 @@ import "github.com/cashgate/cashgate/internal/httpx"
 // is kept in internal/app/testdata/routes.golden.
 func routes(a *App, platformErrs httpx.ErrorWriter) []httpx.Route {
 	var rs []httpx.Route
-	rs = append(rs, a.Platform.Routes(platformErrs)...) // seed 001: /dummyapi/status, /auth/oauth/token, /platform/tenant, /platform/keys…
+	rs = append(rs, a.Platform.Routes(platformErrs)...)         // seed 001: /dummyapi/status, /auth/oauth/token, /platform/tenant, /platform/keys…
 	rs = append(rs, a.Ledger.Routes(platformErrs, a.Outbox)...) // /platform/ledger/…
-	rs = append(rs, a.Webhooks.Routes(platformErrs)...)          // /platform/webhooks/…, /platform/events
+	rs = append(rs, a.Webhooks.Routes(platformErrs)...)         // /platform/webhooks/…, /platform/events
 	return rs
 }

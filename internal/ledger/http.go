@@ -685,4 +685,3 @@ func (h *ledgerHTTP) voidHold(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, toHoldJSON(hold))
 }
-

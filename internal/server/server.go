@@ -223,4 +223,3 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, status, body)
 }
-
