@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,15 +126,31 @@ func (s *transfersScenario) op(ctx context.Context, c *benchClient, rng *rand.Ra
 	return c.post(ctx, "/platform/ledger/transfers", map[string]any{"from": s.ids[i], "to": s.ids[j], "amount": "0.01", "currency": "EUR", "reference": "bench"}, nil)
 }
 
-func newScenario(o benchOptions) (scenario, error) {
-	switch o.scenario {
-	case "transfers":
-		if o.accounts < 2 {
-			return nil, errors.New("--accounts must be at least 2")
-		}
-		return &transfersScenario{n: o.accounts}, nil
+// scenarioFactory makes a scenario from the options.
+type scenarioFactory func(o benchOptions) (scenario, error)
+
+// benchScenarios lists every scenario by name: the core's here, each
+// product's from its file (gateway.go, wallet.go).
+func benchScenarios() map[string]scenarioFactory {
+	all := map[string]scenarioFactory{
+		"transfers": func(o benchOptions) (scenario, error) {
+			if o.accounts < 2 {
+				return nil, errors.New("--accounts must be at least 2")
+			}
+			return &transfersScenario{n: o.accounts}, nil
+		},
 	}
-	return nil, fmt.Errorf("unknown scenario %q (available: transfers)", o.scenario)
+	maps.Copy(all, gatewayScenarios())
+	maps.Copy(all, walletScenarios())
+	return all
+}
+
+func newScenario(o benchOptions) (scenario, error) {
+	all := benchScenarios()
+	if f, ok := all[o.scenario]; ok {
+		return f(o)
+	}
+	return nil, fmt.Errorf("unknown scenario %q (available: %s)", o.scenario, strings.Join(slices.Sorted(maps.Keys(all)), ", "))
 }
 
 func (e *env) benchCmd() *cobra.Command {

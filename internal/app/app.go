@@ -52,6 +52,21 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Webhooks *outbox.Webhooks
 	Runner   *outbox.Runner
+
+	// The products built on the core; each is wired in its own file
+	// (gateway.go, wallet.go).
+	Gateway GatewayProduct
+	Wallet  WalletProduct
+
+	schedules []func(ctx context.Context) error
+}
+
+// product is what one product adds to the app: its routes, the middleware of
+// its API(s) and the recurring jobs to schedule when the workers start.
+type product struct {
+	routes     []httpx.Route
+	middleware map[httpx.API]server.APIMiddleware
+	schedule   func(ctx context.Context) error
 }
 
 // Open opens the database, migrates it (when Config.AutoMigrate) or refuses
@@ -150,15 +165,38 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	a.registerMaintenance()
 
 	platformErrs := httpx.PlatformErrors(a.Log)
+	middleware := map[httpx.API]server.APIMiddleware{
+		httpx.APIPlatform: {Auth: a.Platform.Authenticate(httpx.APIPlatform, platformErrs), Idempotency: a.Platform.Idempotency(platformErrs)},
+	}
+	rs := routes(a, platformErrs)
+	a.schedules = append(a.schedules, a.scheduleMaintenance)
+	gw, err := a.buildGateway(ctx, kek)
+	if err != nil {
+		return fmt.Errorf("card gateway: %w", err)
+	}
+	wl, err := a.buildWallet(ctx, kek)
+	if err != nil {
+		return fmt.Errorf("e-wallet: %w", err)
+	}
+	for _, p := range []product{gw, wl} {
+		rs = append(rs, p.routes...)
+		for api, mw := range p.middleware {
+			if _, dup := middleware[api]; dup {
+				return fmt.Errorf("API %q has middleware from two products", api)
+			}
+			middleware[api] = mw
+		}
+		if p.schedule != nil {
+			a.schedules = append(a.schedules, p.schedule)
+		}
+	}
 	srv, err := server.New(server.Deps{
-		Log:     a.Log,
-		DB:      a.DB,
-		Version: Version,
-		Metrics: opt.Metrics,
-		Routes:  routes(a, platformErrs),
-		Middleware: map[httpx.API]server.APIMiddleware{
-			httpx.APIPlatform: {Auth: a.Platform.Authenticate(httpx.APIPlatform, platformErrs), Idempotency: a.Platform.Idempotency(platformErrs)},
-		},
+		Log:        a.Log,
+		DB:         a.DB,
+		Version:    Version,
+		Metrics:    opt.Metrics,
+		Routes:     rs,
+		Middleware: middleware,
 	})
 	if err != nil {
 		return err
@@ -215,8 +253,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // startWorkers schedules the recurring maintenance jobs and starts the job
 // runner; wg is done when the runner has finished its in-flight jobs.
 func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
-	if err := a.scheduleMaintenance(ctx); err != nil {
-		a.Log.Error("could not schedule maintenance jobs", "err", err)
+	for _, schedule := range a.schedules {
+		if err := schedule(ctx); err != nil {
+			a.Log.Error("could not schedule recurring jobs", "err", err)
+		}
 	}
 	wg.Add(1)
 	go func() {
