@@ -29,6 +29,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/passhash"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -100,7 +101,7 @@ type Service struct {
 	gen     *ids.Gen
 	log     *slog.Logger
 	cfg     Config
-	hasher  *hasher
+	hasher  *passhash.Hasher
 	secret  []byte         // access-token signing secret
 	blocked *http.ServeMux // matches Config.BlockedEndpoints
 	kek     cipher.AEAD    // nil: gateway signing keys stored as is
@@ -144,7 +145,7 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 	if cfg.Argon2 == (Argon2Params{}) {
 		cfg.Argon2 = DefaultArgon2()
 	}
-	if err := cfg.Argon2.validate(); err != nil {
+	if err := cfg.Argon2.Validate(); err != nil {
 		return nil, err
 	}
 	if len(cfg.Pepper) == 0 {
@@ -152,7 +153,7 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 	}
 	s := &Service{
 		db: db, clk: clk, gen: gen, log: log, cfg: cfg,
-		hasher: newHasher(cfg.Argon2, cfg.Pepper, runtime.GOMAXPROCS(0)),
+		hasher: passhash.New(cfg.Argon2, cfg.Pepper, runtime.GOMAXPROCS(0)),
 		usage:  make(map[string]*keyUsage),
 	}
 	var err error
@@ -171,7 +172,7 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 			return nil, fmt.Errorf("platform: key-encryption key: %w", err)
 		}
 	}
-	if s.dummy, err = s.hasher.hash("not a password", gen.Bytes(int(cfg.Argon2.SaltLength))); err != nil {
+	if s.dummy, err = s.hasher.Hash("not a password", gen.Bytes(int(cfg.Argon2.SaltLength))); err != nil {
 		return nil, err
 	}
 	switch {

@@ -191,13 +191,13 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 		out.AdminPassword = s.gen.Secret(12)
 	}
 	// Hash outside the transaction: it is slow and must not be repeated on retry.
-	pwHash, err := s.hasher.hash(out.AdminPassword, s.gen.Bytes(int(s.cfg.Argon2.SaltLength)))
+	pwHash, err := s.hasher.Hash(out.AdminPassword, s.gen.Bytes(int(s.cfg.Argon2.SaltLength)))
 	if err != nil {
 		return TenantCreated{}, err
 	}
 	var pinHash any
 	if spec.AdminPIN != "" {
-		h, err := s.hasher.hash(spec.AdminPIN, s.gen.Bytes(int(s.cfg.Argon2.SaltLength)))
+		h, err := s.hasher.Hash(spec.AdminPIN, s.gen.Bytes(int(s.cfg.Argon2.SaltLength)))
 		if err != nil {
 			return TenantCreated{}, err
 		}

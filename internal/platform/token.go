@@ -295,7 +295,7 @@ func (s *Service) login(ctx context.Context, tenantID, username, password, pin s
 		`SELECT id, password_hash, pin_hash, failed_attempts, locked_until FROM admin_users WHERE tenant_id = $1 AND username = $2`,
 		tenantID, username).Scan(&id, &pwHash, &pinHash, &failed, &locked)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, _ = s.hasher.verify(s.dummy, password) // same work as for a real user
+		_, _ = s.hasher.Verify(s.dummy, password) // same work as for a real user
 		return "", invalidGrant("Invalid username or password")
 	}
 	if err != nil {
@@ -308,7 +308,7 @@ func (s *Service) login(ctx context.Context, tenantID, username, password, pin s
 		e.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
 		return "", e
 	}
-	ok, err := s.hasher.verify(pwHash, password)
+	ok, err := s.hasher.Verify(pwHash, password)
 	if err != nil {
 		return "", err
 	}
@@ -319,7 +319,7 @@ func (s *Service) login(ctx context.Context, tenantID, username, password, pin s
 		if pin == "" {
 			return "", invalidRequest("pin is required for this user")
 		}
-		if ok, err = s.hasher.verify(pinHash.String, pin); err != nil {
+		if ok, err = s.hasher.Verify(pinHash.String, pin); err != nil {
 			return "", err
 		}
 		if !ok {

@@ -1,4 +1,4 @@
-package platform
+package passhash
 
 import (
 	"strings"
@@ -6,10 +6,10 @@ import (
 )
 
 func TestHasher(t *testing.T) {
-	p := Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	h := newHasher(p, []byte("pepper"), 2)
+	p := Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	h := New(p, []byte("pepper"), 2)
 	salt := []byte("0123456789abcdef")
-	enc, err := h.hash("s3cret pass", salt)
+	enc, err := h.Hash("s3cret pass", salt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,12 +17,12 @@ func TestHasher(t *testing.T) {
 		t.Fatalf("PHC string %q", enc)
 	}
 	// Stored parameters win over the hasher's current ones.
-	stronger := newHasher(Argon2Params{Memory: 128, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}, []byte("pepper"), 1)
-	otherPepper := newHasher(p, []byte("other pepper"), 1)
-	noPepper := newHasher(p, nil, 1)
+	stronger := New(Params{Memory: 128, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}, []byte("pepper"), 1)
+	otherPepper := New(p, []byte("other pepper"), 1)
+	noPepper := New(p, nil, 1)
 	cases := []struct {
 		name    string
-		h       *hasher
+		h       *Hasher
 		encoded string
 		secret  string
 		ok      bool
@@ -42,37 +42,13 @@ func TestHasher(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ok, err := c.h.verify(c.encoded, c.secret)
+			ok, err := c.h.Verify(c.encoded, c.secret)
 			if ok != c.ok || (err != nil) != c.err {
 				t.Fatalf("verify = %v, %v; want %v, error %v", ok, err, c.ok, c.err)
 			}
 		})
 	}
-	if err := DefaultArgon2().validate(); err != nil {
+	if err := Default().Validate(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestParseAPIKey(t *testing.T) {
-	secret := strings.Repeat("ab", 32)
-	cases := []struct {
-		in     string
-		id     string
-		wantOK bool
-	}{
-		{"cgk_0123456789abcdef_" + secret, "key_0123456789abcdef", true},
-		{"cgk_0123456789ABCDEF_" + secret, "", false},
-		{"cgk_0123456789abcde_" + secret, "", false},
-		{"cgk_0123456789abcdef_" + secret[:62], "", false},
-		{"cgk_0123456789abcdef" + secret, "", false},
-		{"xyz_0123456789abcdef_" + secret, "", false},
-		{"cgk_0123456789abcdef_" + secret + "_x", "", false},
-		{"", "", false},
-	}
-	for _, c := range cases {
-		id, s, ok := parseAPIKey(c.in)
-		if ok != c.wantOK || id != c.id || (ok && s != secret) {
-			t.Errorf("parseAPIKey(%q) = %q, %q, %v", c.in, id, s, ok)
-		}
 	}
 }
