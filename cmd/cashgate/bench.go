@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type benchOptions struct {
 	concurrency int
 	duration    time.Duration
 	accounts    int
+	cpuProfile  string
 }
 
 // benchReport is what `cashgate bench` prints on stdout.
@@ -180,6 +182,7 @@ Prints one JSON object on stdout; progress goes to stderr.`,
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, "concurrent clients")
 	f.DurationVar(&o.duration, "duration", o.duration, "how long to run")
 	f.IntVar(&o.accounts, "accounts", o.accounts, "accounts to move money between (transfers)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run (client and in-process server) to this file")
 	return cmd
 }
 
@@ -214,6 +217,17 @@ func (e *env) bench(ctx context.Context, o benchOptions) error {
 	}
 	fmt.Fprintf(e.stderr, "bench: %d clients for %s\n", o.concurrency, o.duration)
 
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	var ok, failed atomic.Int64

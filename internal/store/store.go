@@ -45,10 +45,17 @@ type Querier interface {
 // DB is an open database.
 type DB struct {
 	dialect Dialect
-	write   *sql.DB // SQLite: a single connection, so writers queue in Go instead of spinning on SQLITE_BUSY
+	write   *sql.DB // SQLite: writers queue in Go (see writer) instead of spinning on SQLITE_BUSY
 	read    *sql.DB // SQLite: a pool of read-only connections (WAL lets them run beside the writer)
 	log     *slog.Logger
 	desc    string
+	// Statement caches (SQLite only; nil on PostgreSQL, whose driver caches).
+	wstmts, rstmts *stmtCache
+	// SQLite group commit (groupcommit.go): Transact hands callbacks to one
+	// committer goroutine. nil on PostgreSQL.
+	reqs     chan *writeReq
+	quit     chan struct{}
+	loopDone chan struct{}
 }
 
 // Options tune Open.
@@ -123,8 +130,10 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Two connections: the committer writes on one at a time (groupcommit.go),
+	// the other prepares statements for the cache meanwhile.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
@@ -147,7 +156,11 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path}, nil
+	db := &DB{dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path,
+		wstmts: newStmtCache(w), rstmts: newStmtCache(r),
+		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
+	go db.commitLoop()
+	return db, nil
 }
 
 func redact(raw string) string {
@@ -171,7 +184,12 @@ func (db *DB) String() string { return db.desc }
 
 // Read returns a Querier for reads outside a transaction. On SQLite it is a
 // read-only pool that sees every committed write.
-func (db *DB) Read() Querier { return db.read }
+func (db *DB) Read() Querier {
+	if db.rstmts != nil {
+		return cachedQuerier{db.rstmts}
+	}
+	return db.read
+}
 
 // Ping checks the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error {
@@ -183,6 +201,14 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	if db.quit != nil {
+		close(db.quit)
+		<-db.loopDone
+	}
+	if db.wstmts != nil {
+		db.wstmts.close()
+		db.rstmts.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -248,5 +274,5 @@ func isRetryable(err error) bool {
 		c := se.Code() & 0xff
 		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 	}
-	return false
+	return errors.Is(err, errBatchAborted)
 }

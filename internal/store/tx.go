@@ -24,7 +24,9 @@ func (tx *Tx) DB() *DB { return tx.db }
 const maxAttempts = 12
 
 // Transact runs fn in one transaction and commits it; any error from fn rolls
-// everything back. When the engine reports a concurrency failure (SQLite
+// back everything fn wrote. On SQLite, concurrent calls share one commit
+// (group commit, see groupcommit.go) without changing that guarantee; fn must
+// not call Transact itself. When the engine reports a concurrency failure (SQLite
 // busy, PostgreSQL serialization failure or deadlock), the whole transaction
 // is retried with a growing pause, so fn must not have effects outside the
 // transaction. Every multi-statement write in cashgate goes through here.
@@ -48,6 +50,9 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if db.reqs != nil {
+		return db.transactBatched(ctx, fn)
+	}
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

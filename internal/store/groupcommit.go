@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Group commit (SQLite). SQLite has one writer at a time and every durable
+// commit costs an fsync of the WAL, so committing each Transact on its own
+// caps writes at one fsync each. Instead, concurrent Transact calls are handed
+// to one committer goroutine, which runs a batch of them in a single SQLite
+// transaction — each callback inside its own SAVEPOINT, so a callback that
+// fails rolls back only its own writes — and commits the batch once. Every
+// caller learns its result only after that COMMIT (synchronous=FULL), so a
+// success is exactly as durable as before; callbacks run one after another,
+// so the outcome is the same as running them serially.
+
+// maxBatch bounds how many callbacks share one commit.
+const maxBatch = 128
+
+// errBatchAborted is returned to callbacks whose batch had to be rolled back
+// because of another callback; Transact retries them.
+var errBatchAborted = errors.New("store: batch aborted by another transaction; retrying")
+
+// errClosed is returned by Transact after Close.
+var errClosed = errors.New("store: database is closed")
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	done chan writeResult
+}
+
+type writeResult struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+// transactBatched runs fn through the committer and waits for its batch.
+func (db *DB) transactBatched(ctx context.Context, fn func(tx *Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
+	select {
+	case db.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.quit:
+		return errClosed
+	}
+	// Wait even if ctx ends now: fn may already be running in the batch.
+	res := <-req.done
+	if res.panicked {
+		panic(res.panicVal)
+	}
+	return res.err
+}
+
+// commitLoop is the committer goroutine of a SQLite DB.
+func (db *DB) commitLoop() {
+	defer close(db.loopDone)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.reqs:
+		case <-db.quit:
+			return
+		}
+		batch := []*writeReq{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+// runOne runs one callback, turning a panic into a result.
+func runOne(r *writeReq, tx *Tx) (res writeResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = writeResult{panicked: true, panicVal: p}
+		}
+	}()
+	return writeResult{err: r.fn(tx)}
+}
+
+func (db *DB) runBatch(batch []*writeReq) {
+	ctx := context.Background() // the batch outlives any one caller's context
+	results := make([]writeResult, len(batch))
+	finish := func() {
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+	}
+	defer finish()
+
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for i := range results {
+			results[i].err = fmt.Errorf("store: begin: %w", err)
+		}
+		return
+	}
+	tx := &Tx{Tx: stx, db: db}
+	ran := make([]bool, len(batch)) // succeeded inside the batch, awaiting COMMIT
+	abort := func(from int, cause error) {
+		_ = stx.Rollback()
+		for i := range batch {
+			if i == from {
+				continue
+			}
+			if ran[i] || i > from {
+				results[i] = writeResult{err: errBatchAborted}
+			}
+		}
+		db.log.Warn("group commit batch rolled back", "size", len(batch), "cause", cause)
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i].err = err
+			continue
+		}
+		if _, err := stx.ExecContext(ctx, "SAVEPOINT cg_one"); err != nil {
+			results[i].err = fmt.Errorf("store: savepoint: %w", err)
+			abort(i, err)
+			return
+		}
+		res := runOne(r, tx)
+		if res.err != nil || res.panicked {
+			results[i] = res
+			if _, err := stx.ExecContext(ctx, "ROLLBACK TO cg_one"); err != nil {
+				abort(i, err)
+				return
+			}
+			if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
+				abort(i, err)
+				return
+			}
+			continue
+		}
+		if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
+			results[i].err = fmt.Errorf("store: release savepoint: %w", err)
+			abort(i, err)
+			return
+		}
+		ran[i] = true
+	}
+	if err := stx.Commit(); err != nil {
+		for i := range batch {
+			if ran[i] {
+				results[i].err = fmt.Errorf("store: commit: %w", err)
+			}
+		}
+	}
+}
