@@ -24,25 +24,25 @@ func newStmtCache(db *sql.DB) *stmtCache {
 }
 
 // get returns the prepared statement for query, or nil when it cannot be
-// cached (the caller then runs the query unprepared).
+// cached (the caller then runs the query unprepared). The lock is never held
+// while preparing, which waits for a free connection: two goroutines may
+// prepare the same text at once, and the loser closes its copy.
 func (c *stmtCache) get(ctx context.Context, query string) *sql.Stmt {
 	c.mu.RLock()
-	st := c.m[query]
+	st, full := c.m[query], len(c.m) >= maxCachedStatements
 	c.mu.RUnlock()
-	if st != nil {
+	if st != nil || full {
 		return st
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st = c.m[query]; st != nil {
-		return st
-	}
-	if len(c.m) >= maxCachedStatements {
-		return nil
 	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil // let the unprepared call report the error
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.m[query]; prev != nil {
+		st.Close()
+		return prev
 	}
 	c.m[query] = st
 	return st
