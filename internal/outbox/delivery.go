@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,12 +34,17 @@ func (s DeliveryState) valid() bool {
 	return s == DeliveryPending || s == DeliverySucceeded || s == DeliveryFailed
 }
 
-// Delivery is one event sent to one endpoint, over one or more attempts.
-// Its id is the webhook-id header of every attempt.
+// Delivery is one event sent to one endpoint — or, for a callback
+// (Webhooks.Callback), to one URL the caller supplied —, over one or more
+// attempts. Its id is the webhook-id header of every attempt.
 type Delivery struct {
-	ID             string        `json:"id"`
-	TenantID       string        `json:"tenantId"`
-	EndpointID     string        `json:"endpointId"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenantId"`
+	// EndpointID is the endpoint delivered to; "" for a callback.
+	EndpointID string `json:"endpointId"`
+	// TargetURL is the URL a callback is delivered to; "" for an endpoint
+	// delivery (it goes to the endpoint's current URL).
+	TargetURL      string        `json:"targetUrl,omitempty"`
 	EventID        string        `json:"eventId"`
 	EventType      string        `json:"eventType"`
 	State          DeliveryState `json:"state"`
@@ -87,14 +93,14 @@ type DeliveryPage struct {
 	NextCursor string     `json:"nextCursor,omitempty"`
 }
 
-const deliveryColumns = `id, tenant_id, endpoint_id, event_id, event_type, state, attempts, first_attempt_at, last_attempt_at,
+const deliveryColumns = `id, tenant_id, endpoint_id, target_url, event_id, event_type, state, attempts, first_attempt_at, last_attempt_at,
 	next_attempt_at, last_status, last_error, created_at, updated_at`
 
 func scanDelivery(s interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var first, last, next, status sql.NullInt64
 	var created, updated int64
-	if err := s.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.EventType, &d.State, &d.Attempts,
+	if err := s.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.TargetURL, &d.EventID, &d.EventType, &d.State, &d.Attempts,
 		&first, &last, &next, &status, &d.LastError, &created, &updated); err != nil {
 		return Delivery{}, err
 	}
@@ -194,7 +200,7 @@ func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (Delive
 // Resend queues a manual attempt of a delivery, due now, whatever its state.
 // A manual attempt that is acknowledged makes the delivery succeeded; one
 // that is not leaves the state and the schedule as they were. The endpoint
-// must still exist and be enabled.
+// must still exist and be enabled; a callback is resent to its TargetURL.
 func (w *Webhooks) Resend(ctx context.Context, tenantID, id string) (Delivery, error) {
 	var d Delivery
 	err := w.db.Transact(ctx, func(tx *store.Tx) error {
@@ -202,15 +208,17 @@ func (w *Webhooks) Resend(ctx context.Context, tenantID, id string) (Delivery, e
 		if d, err = w.delivery(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
-		ep, err := w.endpoint(ctx, tx, tenantID, d.EndpointID, "")
-		if apperr.Is(err, apperr.NotFound) {
-			return apperr.New(apperr.Conflict, "the endpoint of delivery %q was deleted", id)
-		}
-		if err != nil {
-			return err
-		}
-		if !ep.Enabled {
-			return apperr.New(apperr.Conflict, "webhook endpoint %q is disabled; enable it before resending", ep.ID)
+		if !d.callback() {
+			ep, err := w.endpoint(ctx, tx, tenantID, d.EndpointID, "")
+			if apperr.Is(err, apperr.NotFound) {
+				return apperr.New(apperr.Conflict, "the endpoint of delivery %q was deleted", id)
+			}
+			if err != nil {
+				return err
+			}
+			if !ep.Enabled {
+				return apperr.New(apperr.Conflict, "webhook endpoint %q is disabled; enable it before resending", ep.ID)
+			}
 		}
 		_, _, err = w.ob.Enqueue(ctx, tx, JobSpec{Kind: KindWebhookDelivery, TenantID: tenantID,
 			Payload: deliverPayload{DeliveryID: id, Manual: true}})
@@ -267,6 +275,9 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 	if !p.Manual && d.State != DeliveryPending {
 		return nil
 	}
+	if d.callback() {
+		return w.attempt(ctx, d, p.Manual, nil)
+	}
 	ep, err := w.endpoint(ctx, q, d.TenantID, d.EndpointID, "")
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
 		return err
@@ -287,16 +298,28 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 			return err
 		})
 	}
+	return w.attempt(ctx, d, p.Manual, &ep)
+}
+
+// callback reports whether d is a callback (Webhooks.Callback) rather than a
+// delivery to an endpoint.
+func (d Delivery) callback() bool { return d.EndpointID == "" }
+
+// attempt makes one attempt of d — to ep, signed, or for a callback (ep
+// nil) to d.TargetURL, unsigned — records it in the attempt log and moves
+// the delivery along its schedule.
+func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *endpointRow) error {
 	ev, err := w.ob.GetEvent(ctx, d.TenantID, d.EventID)
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(webhookBody{ID: ev.ID, Type: ev.Type, TenantID: ev.TenantID, CreatedAt: ev.CreatedAt, Data: ev.rawData()})
-	if err != nil {
-		return Permanent(err)
-	}
 	at := w.ob.now()
-	res := w.post(ctx, ep, d.ID, body, at)
+	var res attemptResult
+	if body, ctype, err := w.renderer(ev.Type)(ev); err != nil {
+		res.err = fmt.Errorf("rendering the %s body: %w", ev.Type, err)
+	} else {
+		res = w.post(ctx, d, ep, body, ctype, at)
+	}
 	ack := res.err == nil && w.acknowledger(ev.Type)(ev, res.status, res.body)
 	if res.err == nil && !ack {
 		res.err = fmt.Errorf("not acknowledged: HTTP %d", res.status)
@@ -321,7 +344,7 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO webhook_attempts (delivery_id, attempt, tenant_id, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			d.ID, n, d.TenantID, micros(at), p.Manual, status, text, res.errText(), res.took.Milliseconds(), ack); err != nil {
+			d.ID, n, d.TenantID, micros(at), manual, status, text, res.errText(), res.took.Milliseconds(), ack); err != nil {
 			return err
 		}
 		firstAt := at
@@ -331,7 +354,7 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 		switch {
 		case ack:
 			state, nextAt = DeliverySucceeded, sql.NullInt64{}
-		case state != DeliveryPending, p.Manual:
+		case state != DeliveryPending, manual:
 			// A manual attempt that failed, or a scheduled one that lost a
 			// race with a manual success: state and schedule stay.
 		default:
@@ -351,14 +374,19 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("outbox: record webhook attempt: %w", err)
 	}
-	log := w.log.With("delivery", d.ID, "endpoint", ep.ID, "event", ev.ID, "status", res.status, "manual", p.Manual)
+	log := w.log.With("delivery", d.ID, "event", ev.ID, "status", res.status, "manual", manual)
+	if ep != nil {
+		log = log.With("endpoint", ep.ID)
+	} else {
+		log = log.With("callback_host", urlHost(d.TargetURL))
+	}
 	switch {
 	case ack:
 		log.Info("webhook delivered")
 	case !next.IsZero():
 		log.Warn("webhook attempt failed; retrying", "err", res.err, "next_attempt_at", next)
 		return &Retry{At: next, Reason: res.err}
-	case !p.Manual:
+	case !manual:
 		log.Error("webhook delivery failed: retry schedule exhausted", "err", res.err)
 	default:
 		log.Warn("manual webhook attempt failed", "err", res.err)
@@ -366,13 +394,20 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 	return nil
 }
 
-// post makes one signed HTTP attempt.
-func (w *Webhooks) post(ctx context.Context, ep endpointRow, msgID string, body []byte, at time.Time) attemptResult {
+// post makes one HTTP attempt of delivery d with body: to ep, signed, or
+// for a callback (ep nil) to d.TargetURL, with webhook-id and
+// webhook-timestamp but no webhook-signature.
+func (w *Webhooks) post(ctx context.Context, d Delivery, ep *endpointRow, body []byte, contentType string, at time.Time) attemptResult {
 	start := time.Now()
 	fail := func(err error) attemptResult { return attemptResult{err: err, took: time.Since(start)} }
-	secrets := []string{ep.secret}
-	if ep.previous != "" && ep.previousUntil.Valid && at.Before(fromMicros(ep.previousUntil.Int64)) {
-		secrets = append(secrets, ep.previous)
+	msgID, target := d.ID, d.TargetURL
+	var secrets []string
+	if ep != nil {
+		target = ep.URL
+		secrets = append(secrets, ep.secret)
+		if ep.previous != "" && ep.previousUntil.Valid && at.Before(fromMicros(ep.previousUntil.Int64)) {
+			secrets = append(secrets, ep.previous)
+		}
 	}
 	sigs := make([]string, 0, len(secrets))
 	for _, sealed := range secrets {
@@ -392,15 +427,20 @@ func (w *Webhooks) post(ctx context.Context, ep endpointRow, msgID string, body 
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.opt.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return fail(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "cashgate-webhooks/1")
 	req.Header.Set(standardwebhooks.HeaderWebhookID, msgID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
+	if len(sigs) > 0 {
+		req.Header.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return fail(w.describe(err))
@@ -420,4 +460,14 @@ func (w *Webhooks) describe(err error) error {
 		return fmt.Errorf("timeout: no complete response within %s: %w", w.opt.Timeout, err)
 	}
 	return err
+}
+
+// urlHost returns the host of a URL for logs (a callback URL's path and
+// query may carry tokens).
+func urlHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }

@@ -88,23 +88,34 @@ func (o *Outbox) Emit(ctx context.Context, tx *store.Tx, ev Event) (Event, error
 		return Event{}, err
 	}
 	for _, endpointID := range targets {
-		id := o.ids.ID("msg")
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, state, attempts, next_attempt_at, created_at, updated_at)
-			 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)`,
-			id, ev.TenantID, endpointID, ev.ID, ev.Type, micros(ev.CreatedAt)); err != nil {
-			return Event{}, fmt.Errorf("outbox: insert webhook delivery: %w", err)
-		}
-		if _, _, err := o.Enqueue(ctx, tx, JobSpec{
-			Kind:     KindWebhookDelivery,
-			TenantID: ev.TenantID,
-			Payload:  deliverPayload{DeliveryID: id},
-			RunAt:    ev.CreatedAt,
-		}); err != nil {
+		if _, err := o.addDelivery(ctx, tx, ev, endpointID, ""); err != nil {
 			return Event{}, err
 		}
 	}
 	return ev, nil
+}
+
+// addDelivery writes, in tx, one pending delivery of the stored event ev and
+// its delivery job, due when the event was created: to the endpoint
+// endpointID, or — endpointID "" — a callback to targetURL. It returns the
+// delivery id.
+func (o *Outbox) addDelivery(ctx context.Context, tx *store.Tx, ev Event, endpointID, targetURL string) (string, error) {
+	id := o.ids.ID("msg")
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, target_url, event_id, event_type, state, attempts, next_attempt_at, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)`,
+		id, ev.TenantID, endpointID, targetURL, ev.ID, ev.Type, micros(ev.CreatedAt)); err != nil {
+		return "", fmt.Errorf("outbox: insert webhook delivery: %w", err)
+	}
+	if _, _, err := o.Enqueue(ctx, tx, JobSpec{
+		Kind:     KindWebhookDelivery,
+		TenantID: ev.TenantID,
+		Payload:  deliverPayload{DeliveryID: id},
+		RunAt:    ev.CreatedAt,
+	}); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // subscribedEndpoints returns the ids of the tenant's enabled endpoints whose

@@ -19,7 +19,14 @@
 //     delivery is retried on a Schedule (DefaultSchedule: every minute for
 //     10 minutes, daily through day 7, weekly to day 28; failed when the last
 //     attempt is not acknowledged, so never more than 30 days) until an
-//     Acknowledger (default: any 2xx) accepts the response.
+//     Acknowledger (default: any 2xx) accepts the response. A Renderer
+//     (default: the Standard Webhooks JSON envelope) makes the body, per
+//     event type prefix like the Acknowledger.
+//   - Callbacks (Webhooks.Callback): Emit plus one more delivery of the
+//     event, to a URL the caller supplies rather than to an endpoint (the
+//     card gateway's payment job webhookUrl, the e-wallet's merchant
+//     callback URL), with the same schedule, acknowledgement, rendering,
+//     attempt log, resend and SSRF guard, but unsigned (no endpoint secret).
 //
 // Every row that belongs to a tenant carries tenant_id and every read of the
 // API is scoped by it.

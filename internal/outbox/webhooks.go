@@ -56,8 +56,11 @@ func Ack2xx(_ Event, status int, _ []byte) bool { return status >= 200 && status
 // Webhooks manages webhook endpoints and delivers events to them, signed per
 // the Standard Webhooks specification (headers webhook-id — the delivery id,
 // the same on every attempt —, webhook-timestamp and webhook-signature; the
-// body is the JSON event {"id","type","tenantId","createdAt","data"}).
-// Each delivery is retried on the Schedule until acknowledged.
+// body is by default the JSON event {"id","type","tenantId","createdAt","data"},
+// and whatever the Renderer registered for the event type makes it).
+// Callback delivers an event to a URL the caller supplies instead of to an
+// endpoint (see Callback for how those differ). Each delivery is retried on
+// the Schedule until acknowledged.
 type Webhooks struct {
 	ob     *Outbox
 	db     *store.DB
@@ -67,8 +70,9 @@ type Webhooks struct {
 	opt    WebhookOptions
 	client *http.Client
 
-	mu   sync.RWMutex
-	acks map[string]Acknowledger // by event type prefix
+	mu        sync.RWMutex
+	acks      map[string]Acknowledger // by event type prefix
+	renderers map[string]Renderer     // by event type prefix
 }
 
 // NewWebhooks returns the webhooks of ob's database.
@@ -99,7 +103,7 @@ func NewWebhooks(ob *Outbox, log *slog.Logger, opt WebhookOptions) (*Webhooks, e
 		return nil, err
 	}
 	return &Webhooks{ob: ob, db: ob.db, clk: ob.clk, ids: ob.ids, log: log, opt: opt, client: client,
-		acks: map[string]Acknowledger{}}, nil
+		acks: map[string]Acknowledger{}, renderers: map[string]Renderer{}}, nil
 }
 
 // Register installs the delivery handler (job kind KindWebhookDelivery) on r.
@@ -117,13 +121,19 @@ func (w *Webhooks) Acknowledge(typePrefix string, ack Acknowledger) {
 func (w *Webhooks) acknowledger(typ string) Acknowledger {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	best, ack := -1, Acknowledger(Ack2xx)
-	for p, a := range w.acks {
+	return longestPrefix(w.acks, typ, Ack2xx)
+}
+
+// longestPrefix returns the value of m whose key is the longest prefix of
+// typ, or def when no key is.
+func longestPrefix[T any](m map[string]T, typ string, def T) T {
+	best, v := -1, def
+	for p, x := range m {
 		if strings.HasPrefix(typ, p) && len(p) > best {
-			best, ack = len(p), a
+			best, v = len(p), x
 		}
 	}
-	return ack
+	return v
 }
 
 // Endpoint is a tenant's webhook endpoint. Its secret is never part of it.
