@@ -98,7 +98,7 @@ func (l *Ledger) Hold(ctx context.Context, tx *store.Tx, spec HoldSpec) (Hold, e
 			return Hold{}, fmt.Errorf("ledger: hold on account %s: %w", lg.account, err)
 		} else if k == 0 {
 			refusal := diagnose(ctx, tx, spec.TenantID, lg.account, lg.currency)
-			return Hold{}, undo(ctx, tx, refusal, func() error {
+			return Hold{}, undo(refusal, func() error {
 				for _, j := range order[:n] {
 					if err := exec1(ctx, tx, sqlUnreserve, legs[j].pendingOut, legs[j].pendingIn, legs[j].account); err != nil {
 						return err

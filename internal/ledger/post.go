@@ -199,7 +199,7 @@ func (l *Ledger) write(ctx context.Context, tx *store.Tx, e entryRow, legs []leg
 		err := row.Scan(&lg.balanceAfter, &lg.accountSeq)
 		if errors.Is(err, sql.ErrNoRows) {
 			refusal := diagnose(ctx, tx, e.tenantID, lg.account, lg.currency)
-			return undo(ctx, tx, refusal, func() error {
+			return undo(refusal, func() error {
 				for _, j := range order[:n] {
 					u := legs[j]
 					if err := exec1(ctx, tx, sqlUnpost, u.amount, u.pendingOut, u.pendingIn, u.account); err != nil {
@@ -272,7 +272,7 @@ func diagnose(ctx context.Context, tx *store.Tx, tenantID, accountID, currency s
 // and returns refusal. If reverting fails, the transaction is in an unknown
 // state and the error returned is not a domain error, so the caller rolls
 // back.
-func undo(ctx context.Context, tx *store.Tx, refusal error, revert func() error) error {
+func undo(refusal error, revert func() error) error {
 	if err := revert(); err != nil {
 		return fmt.Errorf("ledger: reverting a refused operation (%v): %w", refusal, err)
 	}
