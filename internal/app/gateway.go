@@ -1,12 +1,48 @@
 package app
 
-import "context"
+import (
+	"context"
+
+	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/gateway"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/server"
+)
 
 // GatewayProduct is the card gateway (seed 003, issue 3) as wired into the app.
-type GatewayProduct struct{}
+type GatewayProduct struct {
+	Service *gateway.Service
+	// Simulator is the card acquirer behind the gateway (the card simulator).
+	Simulator *card.Simulator
+}
 
-// buildGateway builds the card gateway and returns its routes, middleware and
-// recurring jobs. The gateway is not built yet (issue 3): it adds nothing.
+// buildGateway builds the card gateway and returns its routes (the API under
+// /api/gateway/, the hosted pages and logos, /platform/gateway/settings), the
+// gateway API's middleware (ConfigurationId + Hash authentication, then
+// Idempotency-Key per tenant) and no recurring schedule: the settlement
+// batch, authorisation expiry and job expiry are jobs enqueued by the
+// payments themselves.
 func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
-	return product{}, nil
+	vault, err := card.NewVault(subkey(kek, "cashgate card vault"), a.IDs)
+	if err != nil {
+		return product{}, err
+	}
+	sim := card.NewSimulator(a.IDs)
+	svc, err := gateway.New(gateway.Deps{
+		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Ledger: a.Ledger, Outbox: a.Outbox,
+		Callbacks: a.Webhooks, Tenants: a.Platform, Keys: a.Platform.GatewayConfigurations(),
+		Acquirer: sim, Vault: vault,
+	})
+	if err != nil {
+		return product{}, err
+	}
+	svc.Register(a.Runner, a.Webhooks)
+	a.Gateway = GatewayProduct{Service: svc, Simulator: sim}
+	gatewayErrs := httpx.GatewayErrors(a.Log)
+	return product{
+		routes: svc.Routes(gatewayErrs, httpx.PlatformErrors(a.Log)),
+		middleware: map[httpx.API]server.APIMiddleware{
+			httpx.APIGateway: {Auth: svc.Authenticate(gatewayErrs), Idempotency: a.Platform.IdempotencyFor(gatewayErrs, gateway.TenantOf)},
+		},
+	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"reflect"
 	"regexp"
 	"sort"
@@ -22,7 +23,7 @@ var pathParam = regexp.MustCompile(`\{([a-zA-Z0-9_]+)\.{0,3}\}`)
 // security scheme of each API. Because the server mounts exactly these routes,
 // the document covers every route.
 func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
-	reg := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
+	reg := huma.NewMapRegistry("#/components/schemas/", schemaName)
 	doc := &huma.OpenAPI{
 		OpenAPI: "3.1.0",
 		Info: &huma.Info{
@@ -114,6 +115,24 @@ func operationID(rt httpx.Route) string {
 }
 
 func intPtr(i int) *int { return &i }
+
+// schemaName names a schema after its package and type ("LedgerAccountJSON",
+// "GatewayRefundRequest"), so two products may use the same type name.
+func schemaName(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	pkg := path.Base(t.PkgPath())
+	if pkg == "." || pkg == "" || t.Name() == "" {
+		return name
+	}
+	pkg = strings.ToUpper(pkg[:1]) + pkg[1:]
+	if strings.HasPrefix(name, pkg) {
+		return name
+	}
+	return pkg + name
+}
 
 // RouteList returns "METHOD PATH API" lines sorted, for the golden route list.
 func RouteList(routes []httpx.Route) []string {

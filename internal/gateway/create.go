@@ -1,0 +1,498 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/money"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Job kinds of the gateway's scheduled work.
+const (
+	KindSettle         = "gateway.settle"      // the midnight settlement batch of one tenant and day
+	KindAuthExpiry     = "gateway.auth_expiry" // an authorisation not captured within 7 days
+	KindJobExpiry      = "gateway.job_expiry"  // a payment job reaching its expiration
+	EventPaymentStatus = "gateway.payment.status_changed"
+)
+
+type options struct {
+	moto, generateToken, recurringParent, storedCredentials bool
+}
+
+func parseOptions(in []string) (options, error) {
+	var o options
+	for _, s := range in {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "ismoto":
+			o.moto = true
+		case "generatetoken":
+			o.generateToken = true
+		case "isrecurringpaymentjobparent":
+			o.recurringParent = true
+		case "usingstoredcredentials":
+			o.storedCredentials = true
+		default:
+			return o, apperr.InvalidField("options", "Unknown option %q.", s)
+		}
+	}
+	return o, nil
+}
+
+func parseMethods(in *[]string) ([]string, error) {
+	if in == nil {
+		return []string{"Card"}, nil
+	}
+	if len(*in) == 0 {
+		return nil, apperr.InvalidField("paymentMethodsToUse", MsgNoMethod)
+	}
+	for _, m := range *in {
+		switch strings.ToLower(strings.TrimSpace(m)) {
+		case "card", "creditcard", "debitcard":
+		default:
+			return nil, apperr.InvalidField("paymentMethodsToUse", MsgMethodNotAllowed)
+		}
+	}
+	return []string{"Card"}, nil
+}
+
+func parseExpiration(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return now.Add(JobLifetime), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			t = t.UTC().Truncate(time.Microsecond)
+			if !t.After(now) {
+				return time.Time{}, apperr.InvalidField("expirationDateTimeUtc", "expirationDateTimeUtc must be in the future.")
+			}
+			if t.After(now.Add(JobLifetime)) {
+				return time.Time{}, apperr.InvalidField("expirationDateTimeUtc", "expirationDateTimeUtc must be within six months.")
+			}
+			return t, nil
+		}
+	}
+	return time.Time{}, apperr.InvalidField("expirationDateTimeUtc", "expirationDateTimeUtc must be a UTC date and time such as 2021-01-20T16:50:01.")
+}
+
+func parseAmount(field string, f Flex, cur money.Currency) (int64, error) {
+	if f == "" {
+		return 0, apperr.InvalidField(field, "%s is required.", field)
+	}
+	a, err := money.ParseDecimal(strings.TrimSpace(string(f)), cur)
+	if err != nil || a.Minor > ledger.MaxAmount {
+		return 0, apperr.InvalidField(field, "%s must be a decimal amount in %s such as \"10.00\".", field, cur.Code())
+	}
+	return a.Minor, nil
+}
+
+// cardInput is the card of a request after validation.
+type cardInput struct {
+	present bool
+	details card.Details
+	stored  *card.Stored // when paying with a token or a parent job's card
+}
+
+func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestParameters, o options, now time.Time) (cardInput, error) {
+	if p == nil || (p.CardNumber == "" && p.Token == "") {
+		return cardInput{}, nil
+	}
+	in := cardInput{present: true}
+	if p.Token != "" {
+		st, pan, err := s.Vault.OpenToken(ctx, s.DB.Read(), tenantID, strings.TrimSpace(p.Token))
+		if apperr.Is(err, apperr.NotFound) {
+			return cardInput{}, apperr.InvalidField("token", "The card token is not known.")
+		}
+		if err != nil {
+			return cardInput{}, err
+		}
+		in.stored = &st
+		in.details = card.Details{Number: pan, ExpiryMonth: st.ExpiryMonth, ExpiryYear: st.ExpiryYear, HolderName: st.HolderName}
+	} else {
+		in.details.Number = card.Normalize(p.CardNumber)
+		m, y, err := card.ParseExpiry(strings.TrimSpace(string(p.CardExpiryMonth)), strings.TrimSpace(string(p.CardExpiryYear)))
+		if err != nil {
+			return cardInput{}, err
+		}
+		in.details.ExpiryMonth, in.details.ExpiryYear = m, y
+	}
+	if p.CardHolderName != "" {
+		in.details.HolderName = strings.TrimSpace(p.CardHolderName)
+	}
+	in.details.CVC = strings.TrimSpace(string(p.CardCvc))
+	requireCVC := in.stored == nil && !o.storedCredentials
+	if err := in.details.Validate(now, requireCVC); err != nil {
+		return cardInput{}, err
+	}
+	return in, nil
+}
+
+// outcome is what happened to a card at the acquirer, decided before the
+// transaction that records it (the acquirer is outside the database, and a
+// transaction may be retried).
+type outcome struct {
+	challenge bool   // enrolled: the shopper must pass 3-D Secure on the hosted page
+	declined  string // the guide's message when refused
+	auth      card.AuthResult
+	cvcResult string
+	threeDS   string // "", "challenge", "passed"
+	details   acquiringDetails
+}
+
+// assess runs the guide's "How it works": MOTO → process; else enrolled →
+// 3-D Secure challenge; not enrolled and required → decline; else process.
+func (s *Service) assess(ctx context.Context, c card.Details, moto, skip3DS bool, amountMinor int64, cur string) (outcome, error) {
+	var o outcome
+	cvc, err := s.Acquirer.CheckCVC(ctx, c.Number, c.CVC)
+	if err != nil {
+		return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+	}
+	o.cvcResult = cvc
+	if !moto && !skip3DS {
+		enr, err := s.Acquirer.Enrolment(ctx, c.Number)
+		if err != nil {
+			return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+		}
+		o.details.ThreeDSecureVersion = "2.2.0"
+		switch enr {
+		case card.Enrolled:
+			if c.HolderName == "" {
+				return o, apperr.InvalidField("cardHolderName", "The cardholder name is required for cards enrolled in 3-D Secure.")
+			}
+			o.challenge, o.threeDS = true, "challenge"
+			return o, nil
+		case card.NotEnrolledRequired:
+			o.declined = MsgNo3DS
+			o.details.AuthenticationStatus = "N"
+			return o, nil
+		case card.Unavailable:
+			o.declined = Msg3DSUnavailable
+			o.details.AuthenticationStatus = "U"
+			return o, nil
+		}
+		o.details.ThreeDSecureVersionReason = "Card not enrolled in 3-D Secure."
+	}
+	return s.authorise(ctx, o, c, moto, amountMinor, cur)
+}
+
+func (s *Service) authorise(ctx context.Context, o outcome, c card.Details, moto bool, amountMinor int64, cur string) (outcome, error) {
+	r, err := s.Acquirer.Authorise(ctx, card.AuthRequest{PAN: c.Number, CVCResult: o.cvcResult, Amount: amountMinor, Currency: cur,
+		MOTO: moto, ThreeDS: o.threeDS == "passed"})
+	if err != nil {
+		return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+	}
+	o.auth = r
+	if !r.Approved {
+		o.declined = MsgRefused
+	}
+	return o, nil
+}
+
+// Create creates a payment job (POST /api/gateway/payment-jobs) for the
+// tenant's configuration and, when the request carries a card, processes
+// its payment as far as it can go without the shopper.
+func (s *Service) Create(ctx context.Context, tenantID, configID string, req CreatePaymentJobRequest) (*job, error) {
+	now := s.now()
+	if req.Type != "" && !strings.EqualFold(req.Type, "Payment") {
+		return nil, apperr.InvalidField("type", "type must be Payment.")
+	}
+	cur, err := money.ParseCurrency(strings.ToUpper(strings.TrimSpace(req.Currency)))
+	if err != nil {
+		return nil, apperr.InvalidField("currency", "currency must be an ISO 4217 code such as GBP.")
+	}
+	o, err := parseOptions(req.Options)
+	if err != nil {
+		return nil, err
+	}
+	amt, err := parseAmount("amountToCollect", req.AmountToCollect, cur)
+	if err != nil {
+		return nil, err
+	}
+	if amt == 0 && !o.recurringParent {
+		return nil, apperr.InvalidField("amountToCollect", MsgInvalidAmount)
+	}
+	methods, err := parseMethods(req.PaymentMethodsToUse)
+	if err != nil {
+		return nil, err
+	}
+	expires, err := parseExpiration(req.ExpirationDateTimeUtc, now)
+	if err != nil {
+		return nil, err
+	}
+	var params jobParams
+	if p := req.Parameters; p != nil {
+		params = jobParams{ReturnSuccess: p.ReturnURLSuccess, ReturnFailed: p.ReturnURLFailed, ReturnCancel: p.ReturnURLCancelled, WebhookURL: p.WebhookURL}
+		for _, u := range []struct{ f, v string }{{"returnUrlSuccess", p.ReturnURLSuccess}, {"returnUrlFailed", p.ReturnURLFailed},
+			{"returnUrlCancelled", p.ReturnURLCancelled}, {"webhookUrl", p.WebhookURL}} {
+			if u.v != "" {
+				if err := checkURL(u.f, u.v); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	var order PaymentOrder
+	if req.Order != nil {
+		order = *req.Order
+		order.OrderNumber = strings.TrimSpace(order.OrderNumber)
+		order.CreateDateTimeUtc = ""
+		if len(order.OrderNumber) > 100 {
+			return nil, apperr.InvalidField("orderNumber", "orderNumber must be at most 100 characters.")
+		}
+	}
+	locale := req.Locale
+	if locale == "" {
+		locale = "en_GB"
+	}
+	if len(locale) > 10 {
+		return nil, apperr.InvalidField("locale", "locale must be a language tag such as en_GB.")
+	}
+	ci, err := s.parseCard(ctx, tenantID, req.Parameters, o, now)
+	if err != nil {
+		return nil, err
+	}
+	var parent *job
+	if req.ParentPaymentJobReference != "" {
+		parent, ci, err = s.parentCard(ctx, tenantID, req.ParentPaymentJobReference)
+		if err != nil {
+			return nil, err
+		}
+	}
+	st, err := s.requestSettings(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+
+	flags := map[string]bool{}
+	if o.moto {
+		flags["moto"] = true
+	}
+	if o.generateToken {
+		flags["generateToken"] = true
+	}
+	if o.recurringParent {
+		flags["recurringParent"] = true
+	}
+	if ci.present {
+		flags["direct"] = true
+	}
+	j := &job{
+		Ref: s.IDs.Digits(18), TenantID: tenantID, ConfigID: configID, TraceRef: s.IDs.Digits(18), Type: "Payment", Locale: locale,
+		OrderNumber: order.OrderNumber, Order: order, Methods: methods, Options: req.Options, Flags: flags, Params: params,
+		Currency: cur, Amount: amt, Status: StPending, ExpiresAt: expires, DueAt: now.Add(DueAfter), CreatedAt: now, UpdatedAt: now,
+	}
+	if j.Options == nil {
+		j.Options = []string{}
+	}
+	if parent != nil {
+		j.Parent = parent.Ref
+	}
+	p := &payment{Ref: s.IDs.Digits(18), JobRef: j.Ref, TenantID: tenantID, Status: StPending, Currency: cur, Amount: amt,
+		MOTO: o.moto, CreatedAt: now, UpdatedAt: now}
+	j.Payments = []*payment{p}
+
+	var out outcome
+	if ci.present {
+		p.MaskedPAN = card.Mask(ci.details.Number)
+		out, err = s.assess(ctx, ci.details, o.moto, parent != nil || o.storedCredentials && ci.stored != nil, amt, cur.Code())
+		if err != nil {
+			return nil, err
+		}
+		if out.challenge {
+			p.PageToken = s.IDs.Secret(32)
+		}
+	} else {
+		p.PageToken = s.IDs.Secret(32)
+	}
+	needVault := ci.present && ci.stored == nil && (out.challenge || o.generateToken || o.recurringParent) && out.declined == ""
+
+	var set accountSet
+	var cached bool
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+		// Fresh copies: a retried transaction starts from the same state.
+		jj, pp := *j, *p
+		jj.Payments = []*payment{&pp}
+		if needVault {
+			sc, err := s.Vault.Store(ctx, tx, tenantID, ci.details, now)
+			if err != nil {
+				return err
+			}
+			pp.CardID = sc.ID
+			if o.generateToken {
+				pp.Token = sc.Token
+			}
+		} else if ci.stored != nil {
+			pp.CardID = ci.stored.ID
+		}
+		if ci.present && !out.challenge {
+			// Processed at once: job and payment are written once, in their
+			// final state.
+			var err error
+			set, cached, err = s.applyOutcome(ctx, tx, &jj, &pp, out, st, "Start", now, true)
+			if err != nil {
+				return err
+			}
+		} else if err := insertJob(ctx, tx, &jj); err != nil {
+			return err
+		}
+		switch {
+		case !ci.present:
+			pp.Steps = []step{{Ref: s.IDs.Digits(18), Action: "DisplayHostedPage", Status: StPending, Amount: amt, CreatedAt: now}}
+		case out.challenge:
+			pp.ThreeDS = out.threeDS
+			pp.CVCResult = out.cvcResult
+			pp.Acquiring = mustJSON(out.details)
+			pp.Steps = []step{{Ref: s.IDs.Digits(18), Action: "Start", Status: StPending, Amount: amt, CreatedAt: now}}
+		}
+		if !ci.present || out.challenge {
+			if err := insertPayment(ctx, tx, &pp); err != nil {
+				return err
+			}
+		}
+		if jj.Status == StPending || jj.Status == StAuthorised {
+			if _, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindJobExpiry, TenantID: tenantID,
+				Payload: refPayload{Ref: jj.Ref}, RunAt: jj.ExpiresAt, UniqueKey: KindJobExpiry + ":" + jj.Ref}); err != nil {
+				return err
+			}
+		}
+		*j, *p = jj, pp
+		j.Payments = []*payment{p}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if set.Clearing != "" && !cached {
+		s.remember(tenantID, cur.Code(), set)
+	}
+	return j, nil
+}
+
+type refPayload struct {
+	Ref string `json:"ref"`
+}
+
+// applyOutcome records the acquirer's answer on a payment in tx: the
+// statuses, the step, the ledger movement, the scheduled work and the
+// notification.
+//
+// fresh means neither row exists yet: they are inserted in their final
+// state instead of updated.
+func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *payment, out outcome, st settings, action string, now time.Time, fresh bool) (accountSet, bool, error) {
+	var set accountSet
+	var cached bool
+	p.CVCResult = out.cvcResult
+	p.UpdatedAt, j.UpdatedAt = now, now
+	if out.auth.TransactionID != "" {
+		p.TxnID = out.auth.TransactionID
+	}
+	p.Acquiring = authDetails(&out.details, out.auth, p.MaskedPAN)
+	if out.declined != "" {
+		p.Status = StFailed
+	} else if p.Amount == 0 {
+		p.Status, p.CaptureClosed, p.PaidAt = StPaid, true, now
+		j.Status, j.PaidAt = StPaid, now
+	} else {
+		var err error
+		set, cached, err = s.accountsFor(ctx, tx, p.TenantID, p.Currency.Code())
+		if err != nil {
+			return set, cached, err
+		}
+		p.Authorised = p.Amount
+		if st.AutoCapture {
+			if _, err := s.Ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: p.TenantID, From: set.Clearing, To: set.Pending,
+				Currency: p.Currency.Code(), Amount: p.Amount, Kind: "card_sale", Reference: p.Ref}); err != nil {
+				return set, cached, err
+			}
+			p.Captured, p.PendingAmount, p.CaptureClosed = p.Amount, p.Amount, true
+			p.FirstCaptureAt, p.LastCaptureAt, p.PaidAt = now, now, now
+			p.Status = StPaid
+			j.Status, j.Collected, j.PaidAt = StPaid, p.Amount, now
+			if err := s.scheduleSettlement(ctx, tx, p.TenantID, now); err != nil {
+				return set, cached, err
+			}
+		} else {
+			h, err := s.Ledger.Hold(ctx, tx, ledger.HoldSpec{TenantID: p.TenantID, From: set.Clearing, To: set.Pending,
+				Currency: p.Currency.Code(), Amount: p.Amount, Kind: "card_capture", Reference: p.Ref})
+			if err != nil {
+				return set, cached, err
+			}
+			p.HoldID = h.ID
+			p.Status = StAuthorised
+			j.Status = StAuthorised
+			if _, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindAuthExpiry, TenantID: p.TenantID,
+				Payload: refPayload{Ref: p.Ref}, RunAt: now.Add(AuthorisationTTL), UniqueKey: KindAuthExpiry + ":" + p.Ref}); err != nil {
+				return set, cached, err
+			}
+		}
+	}
+	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: out.declined, CreatedAt: now}
+	p.Steps = append(p.Steps, stp)
+	if fresh {
+		if err := insertJob(ctx, tx, j); err != nil {
+			return set, cached, err
+		}
+		if err := insertPayment(ctx, tx, p); err != nil {
+			return set, cached, err
+		}
+	} else {
+		if err := insertStep(ctx, tx, p.Ref, &stp); err != nil {
+			return set, cached, err
+		}
+		if err := savePayment(ctx, tx, p); err != nil {
+			return set, cached, err
+		}
+		if err := saveJob(ctx, tx, j); err != nil {
+			return set, cached, err
+		}
+	}
+	return set, cached, s.notify(ctx, tx, j, p, st)
+}
+
+// scheduleSettlement makes sure the tenant's settlement batch for the day
+// of now runs at the next midnight in its time zone.
+func (s *Service) scheduleSettlement(ctx context.Context, tx *store.Tx, tenantID string, now time.Time) error {
+	loc, _, err := s.zone(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	cutoff := midnightAfter(now, loc)
+	_, _, err = s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindSettle, TenantID: tenantID,
+		Payload: settlePayload{Cutoff: cutoff.UnixMicro()}, RunAt: cutoff,
+		UniqueKey: KindSettle + ":" + tenantID + ":" + cutoff.In(loc).Format("2006-01-02")})
+	return err
+}
+
+type settlePayload struct {
+	Cutoff int64 `json:"cutoff"` // unix microseconds: settle what was captured before
+}
+
+// parentCard returns a recurring parent job and the card of its paid payment.
+func (s *Service) parentCard(ctx context.Context, tenantID, ref string) (*job, cardInput, error) {
+	parent, err := s.loadJob(ctx, s.DB.Read(), tenantID, ref, false)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+	}
+	if err != nil {
+		return nil, cardInput{}, err
+	}
+	if !parent.Flags["recurringParent"] {
+		return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+	}
+	for _, p := range parent.Payments {
+		if (p.Status == StPaid || p.Status == StAuthorised || p.Status == StRefunded || p.Status == StPartiallyRefunded) && p.CardID != "" {
+			st, pan, err := s.Vault.Open(ctx, s.DB.Read(), tenantID, p.CardID)
+			if err != nil {
+				return nil, cardInput{}, err
+			}
+			return parent, cardInput{present: true, stored: &st, details: card.Details{Number: pan, ExpiryMonth: st.ExpiryMonth,
+				ExpiryYear: st.ExpiryYear, HolderName: st.HolderName}}, nil
+		}
+	}
+	return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+}

@@ -1,0 +1,666 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/app"
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/gateway"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// epoch is a Saturday morning in London (GMT).
+var epoch = time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
+
+type harness struct {
+	t          *testing.T
+	app        *app.App
+	srv        *httptest.Server
+	clock      *clock.Fake
+	tenant     platform.TenantCreated
+	noRedirect *http.Client
+}
+
+func newHarness(t *testing.T, e storetest.Engine) *harness {
+	t.Helper()
+	cfg := app.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = e.URL(t)
+	cfg.AllowPrivateWebhooks = true
+	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
+	cfg.KEK = bytes.Repeat([]byte{9}, 32)
+	clk := clock.NewFake(epoch)
+	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{3})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(srv.Close)
+	ten, err := a.Platform.CreateTenant(context.Background(), platform.TenantSpec{Name: "Acme Ltd", Mode: platform.Production, Timezone: "Europe/London"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, app: a, srv: srv, clock: clk, tenant: ten,
+		noRedirect: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	t.Cleanup(h.checkInvariants)
+	return h
+}
+
+func (h *harness) checkInvariants() {
+	if err := ledger.CheckInvariants(context.Background(), h.app.DB.Read()); err != nil {
+		h.t.Errorf("ledger invariants: %v", err)
+	}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("not JSON: %q", r.body)
+	}
+	return m
+}
+
+// call sends a signed gateway request (Hash = SHA-512(key + body)).
+func (h *harness) call(method, path, body string, hdr ...string) reply {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("ConfigurationId", h.tenant.ConfigurationID)
+	req.Header.Set("Hash", gateway.HashOf(h.tenant.SigningKey, []byte(body)))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (h *harness) must(method, path, body string, want int) map[string]any {
+	h.t.Helper()
+	r := h.call(method, path, body)
+	if r.status != want {
+		h.t.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
+	}
+	return r.json(h.t)
+}
+
+func (h *harness) settings(s gateway.GatewaySettings) {
+	h.t.Helper()
+	b, _ := json.Marshal(s)
+	req, _ := http.NewRequest(http.MethodPut, h.srv.URL+"/platform/gateway/settings", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("api-key", h.tenant.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		h.t.Fatalf("PUT settings = %d %s", resp.StatusCode, b)
+	}
+}
+
+// balances returns the merchant's pending and available and the fee balance in GBP.
+func (h *harness) balances() (pending, available, fees int64) {
+	h.t.Helper()
+	accs, err := h.app.Ledger.Accounts(context.Background(), h.app.DB.Read(), h.tenant.TenantID, ledger.AccountFilter{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, a := range accs {
+		switch a.Owner + "/" + a.Purpose {
+		case "merchant/pending":
+			pending = a.Balance.Posted
+		case "merchant/available":
+			available = a.Balance.Posted
+		case "platform/fees":
+			fees = a.Balance.Posted
+		}
+	}
+	return
+}
+
+func data(m map[string]any) map[string]any { return m["data"].(map[string]any) }
+
+func firstPayment(m map[string]any) map[string]any {
+	return data(m)["payments"].([]any)[0].(map[string]any)
+}
+
+// golden compares the JSON body with testdata/name.json, with the server's
+// address replaced by https://cashgate.test.
+func (h *harness) golden(name string, body []byte) {
+	h.t.Helper()
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		h.t.Fatalf("%s: not JSON: %s", name, body)
+	}
+	pretty, _ := json.MarshalIndent(v, "", "  ")
+	got := strings.ReplaceAll(string(pretty), h.srv.URL, "https://cashgate.test") + "\n"
+	path := filepath.Join("testdata", name+".json")
+	if *update && strings.HasSuffix(h.t.Name(), "sqlite") {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		h.t.Fatalf("%s: %v (run with -update)", name, err)
+	}
+	if got != string(want) {
+		h.t.Errorf("%s differs from %s:\n%s", name, path, got)
+	}
+}
+
+const (
+	motoBody = `{
+"type": "Payment",
+"paymentMethodsToUse": ["creditcard"],
+"parameters": {
+"cardNumber":"4000000000000002",
+"cardCvc": "123",
+"cardExpiryMonth": "05",
+"cardExpiryYear": "28"
+},
+"order": {
+"orderNumber": "Payment ref M1"
+},
+"options": [ "IsMoto" ],
+"currency": "GBP",
+"amountToCollect": "5.00"
+}`
+	threeDSBody = `{
+"type": "Payment",
+"paymentMethodsToUse": ["creditcard"],
+"parameters": {
+"cardNumber":"4000000000000002",
+"cardCvc": "123",
+"cardExpiryMonth": "05",
+"cardExpiryYear": "28",
+"cardHolderName": "Jon Snow",
+"returnUrlSuccess": "https://www.mywebshop.com?status=success",
+"returnUrlCancelled": "https://www.mywebshop.com?status=cancelled",
+"returnUrlFailed": "https://www.mywebshop.com?status=failed"
+},
+"order": {
+"orderNumber": "Payment ref D1"
+},
+"currency": "GBP",
+"amountToCollect": "10.00"
+}`
+)
+
+func moto(order, amount string) string {
+	return fmt.Sprintf(`{"paymentMethodsToUse":["creditcard"],"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28"},"order":{"orderNumber":%q},"options":["IsMoto"],"currency":"GBP","amountToCollect":%q}`, order, amount)
+}
+
+func refs(m map[string]any) (job, pay string) {
+	return data(m)["reference"].(string), firstPayment(m)["reference"].(string)
+}
+
+// TestGuideExamples runs the guide's own requests through the HTTP API and
+// checks the response shapes against golden files.
+func TestGuideExamples(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			// MOTO: paid at once with auto capture.
+			r := h.call("POST", "/api/gateway/payment-jobs", motoBody)
+			if r.status != 201 {
+				t.Fatalf("MOTO = %d %s", r.status, r.body)
+			}
+			h.golden("moto", r.body)
+			m := r.json(t)
+			if data(m)["paymentStatus"] != "Paid" || firstPayment(m)["status"] != "Paid" {
+				t.Fatalf("MOTO not paid: %s", r.body)
+			}
+			jobRef, payRef := refs(m)
+			if p, _, _ := h.balances(); p != 500 {
+				t.Errorf("merchant pending = %d, want 500", p)
+			}
+			// Refund part of it, the guide's refund request.
+			r = h.call("POST", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/refunds", `{
+"amountToRefund": "2.00",
+"refundNumber" : "Your refund reference"
+}`)
+			if r.status != 201 {
+				t.Fatalf("refund = %d %s", r.status, r.body)
+			}
+			h.golden("refund", r.body)
+			r = h.call("GET", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef, "")
+			if r.status != 200 {
+				t.Fatalf("GET payment = %d %s", r.status, r.body)
+			}
+			h.golden("payment_partially_refunded", r.body)
+
+			// A 3-D Secure payment job: pending, with the action URL.
+			r = h.call("POST", "/api/gateway/payment-jobs", threeDSBody)
+			if r.status != 201 {
+				t.Fatalf("3DS job = %d %s", r.status, r.body)
+			}
+			h.golden("payment_job_3ds", r.body)
+			m = r.json(t)
+			jobRef, payRef = refs(m)
+			// Cancel the payment job, the guide's PATCH.
+			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "")
+			if r.status != 200 {
+				t.Fatalf("cancel job = %d %s", r.status, r.body)
+			}
+			h.golden("payment_job_cancelled", r.body)
+			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "")
+			if r.status != 400 || !bytes.Contains(r.body, []byte(`"Payment job is already final."`)) {
+				t.Fatalf("cancel again = %d %s", r.status, r.body)
+			}
+			h.golden("error_job_final", r.body)
+
+			// Authorisation only, then the guide's capture.
+			h.settings(gateway.GatewaySettings{AutoCapture: false})
+			m = h.must("POST", "/api/gateway/payment-jobs", moto("Payment ref C1", "10.00"), 201)
+			jobRef, payRef = refs(m)
+			if firstPayment(m)["status"] != "Authorised" {
+				t.Fatalf("want Authorised: %v", m)
+			}
+			r = h.call("POST", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/captures", `{
+"amountToCapture": "10",
+"isFinalCapture": "true"
+}`)
+			if r.status != 200 {
+				t.Fatalf("capture = %d %s", r.status, r.body)
+			}
+			h.golden("capture", r.body)
+			// Cancel the payment the same day, the guide's cancel.
+			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/cancel", "")
+			if r.status != 200 {
+				t.Fatalf("cancel payment = %d %s", r.status, r.body)
+			}
+			h.golden("payment_cancelled", r.body)
+
+			r = h.call("GET", "/api/gateway/supported-payment-methods", "")
+			if r.status != 200 {
+				t.Fatalf("methods = %d %s", r.status, r.body)
+			}
+			h.golden("supported_payment_methods", r.body)
+			if p, a, _ := h.balances(); p != 300 || a != 0 {
+				t.Errorf("pending, available = %d, %d; want 300, 0", p, a)
+			}
+		})
+	}
+}
+
+func TestValidationAndAuth(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			cases := []struct {
+				name, body string
+				status     int
+				msg        string
+			}{
+				{"no method", `{"currency":"GBP","amountToCollect":"1.00","paymentMethodsToUse":[]}`, 400, "No payment method selected."},
+				{"paypal", `{"currency":"GBP","amountToCollect":"1.00","paymentMethodsToUse":["PayPal"]}`, 400, "Payment method not allowed."},
+				{"bad luhn", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000001","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28"}}`, 400, "The card number is not valid."},
+				{"expired", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000002","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"23"}}`, 400, "The card has expired."},
+				{"bad cvc", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000002","cardCvc":"12a","cardExpiryMonth":"05","cardExpiryYear":"28"}}`, 400, "The card security code must be 3 or 4 digits."},
+				{"3ds needs holder", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000002","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28"}}`, 400, "The cardholder name is required for cards enrolled in 3-D Secure."},
+				{"amount", `{"currency":"GBP","amountToCollect":"1.001"}`, 400, `amountToCollect must be a decimal amount in GBP such as \"10.00\".`},
+				{"zero", `{"currency":"GBP","amountToCollect":"0.00"}`, 400, "Invalid amount for payment method."},
+				{"trailing bytes", `{"currency":"GBP","amountToCollect":"1.00"}{"x":1}`, 400, "request body has data after the JSON value"},
+			}
+			for _, c := range cases {
+				r := h.call("POST", "/api/gateway/payment-jobs", c.body)
+				if r.status != c.status || !bytes.Contains(r.body, []byte(`"message":"`+c.msg+`"`)) {
+					t.Errorf("%s: %d %s, want %d %q", c.name, r.status, r.body, c.status, c.msg)
+				}
+			}
+			// PaymentOrder numbers are unique per tenant.
+			h.must("POST", "/api/gateway/payment-jobs", moto("dup", "1.00"), 201)
+			if r := h.call("POST", "/api/gateway/payment-jobs", moto("dup", "1.00")); r.status != 400 || !bytes.Contains(r.body, []byte("The supplied order reference is not unique.")) {
+				t.Errorf("duplicate order: %d %s", r.status, r.body)
+			}
+			// Declines are recorded as failed payments.
+			for _, c := range []struct{ pan, msg string }{
+				{"4000000000000028", "Card payments without 3D Secure are not allowed."},
+				{"4000000000000036", "3DSecure Authentication Unavailable - Payment cannot proceed."},
+				{"4000000000000044", "Payment has been refused."},
+				{"4000000000000051", "Payment has been refused."},
+			} {
+				m := h.must("POST", "/api/gateway/payment-jobs", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"`+c.pan+`","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28"}}`, 201)
+				p := firstPayment(m)
+				steps := p["steps"].([]any)
+				last := steps[len(steps)-1].(map[string]any)
+				if p["status"] != "Failed" || last["resultAttributes"].(map[string]any)["message"] != c.msg {
+					t.Errorf("%s: %v", c.pan, p)
+				}
+			}
+			// Frictionless: not enrolled → paid without the shopper.
+			m := h.must("POST", "/api/gateway/payment-jobs", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28"}}`, 201)
+			if firstPayment(m)["status"] != "Paid" {
+				t.Errorf("frictionless: %v", m)
+			}
+
+			// Authentication.
+			body := `{"currency":"GBP","amountToCollect":"1.00"}`
+			if r := h.call("POST", "/api/gateway/payment-jobs", body, "Hash", strings.ToUpper(gateway.HashOf(h.tenant.SigningKey, []byte(body)))); r.status != 201 {
+				t.Errorf("upper-case hash: %d %s", r.status, r.body)
+			}
+			if r := h.call("GET", "/api/gateway/payment-jobs/1", "", "ConfigurationId", "999999999"); r.status != 404 || !bytes.Contains(r.body, []byte("Configuration not found.")) {
+				t.Errorf("unknown configuration: %d %s", r.status, r.body)
+			}
+			if r := h.call("GET", "/api/gateway/payment-jobs/123", ""); r.status != 404 || !bytes.Contains(r.body, []byte("Payment job not found.")) {
+				t.Errorf("unknown job: %d %s", r.status, r.body)
+			}
+			// HMAC scheme.
+			ts := fmt.Sprint(h.clock.Now().Unix())
+			path := "/api/gateway/supported-payment-methods"
+			if r := h.call("GET", path, "", "Hash", "", "Timestamp", ts, "Signature", gateway.Sign(h.tenant.SigningKey, ts, "GET", path, nil)); r.status != 200 {
+				t.Errorf("HMAC: %d %s", r.status, r.body)
+			}
+			if r := h.call("GET", path, "", "Hash", "", "Timestamp", fmt.Sprint(h.clock.Now().Add(-time.Hour).Unix()), "Signature", gateway.Sign(h.tenant.SigningKey, fmt.Sprint(h.clock.Now().Add(-time.Hour).Unix()), "GET", path, nil)); r.status != 401 {
+				t.Errorf("stale HMAC: %d %s", r.status, r.body)
+			}
+			h.settings(gateway.GatewaySettings{AutoCapture: true, RequireHMAC: true})
+			if r := h.call("GET", path, ""); r.status != 401 {
+				t.Errorf("Hash when HMAC required: %d %s", r.status, r.body)
+			}
+			h.settings(gateway.GatewaySettings{AutoCapture: true})
+			// Lock-out after repeated failures.
+			if r := h.call("GET", path, ""); r.status != 200 { // a success clears earlier failures
+				t.Fatalf("good hash: %d %s", r.status, r.body)
+			}
+			for i := 0; i < gateway.MaxAuthFailures; i++ {
+				if r := h.call("GET", path, "", "Hash", strings.Repeat("ab", 64)); r.status != 401 || !bytes.Contains(r.body, []byte("Invalid token.")) {
+					t.Fatalf("bad hash %d: %d %s", i, r.status, r.body)
+				}
+			}
+			if r := h.call("GET", path, "", "Hash", "zz"); r.status != 403 || !bytes.Contains(r.body, []byte("Too many attempts.")) {
+				t.Errorf("locked: %d %s", r.status, r.body)
+			}
+			if r := h.call("GET", path, ""); r.status != 403 {
+				t.Errorf("locked, good hash: %d %s", r.status, r.body)
+			}
+			h.clock.Advance(gateway.AuthLockout + time.Second)
+			if r := h.call("GET", path, ""); r.status != 200 {
+				t.Errorf("after lock-out: %d %s", r.status, r.body)
+			}
+			// Idempotency-Key replays.
+			b := moto("idem", "3.00")
+			r1 := h.call("POST", "/api/gateway/payment-jobs", b, "Idempotency-Key", "k1")
+			r2 := h.call("POST", "/api/gateway/payment-jobs", b, "Idempotency-Key", "k1")
+			if r1.status != 201 || !bytes.Equal(r1.body, r2.body) {
+				t.Errorf("idempotent replay: %d %s / %s", r1.status, r1.body, r2.body)
+			}
+		})
+	}
+}
+
+// TestThreeDSAndWebhook drives the 3-D Secure page over HTTP and checks the
+// notification to the job's webhookUrl and its acknowledgement.
+func TestThreeDSAndWebhook(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			var mu sync.Mutex
+			var got []gateway.Notification
+			ack := true
+			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var n gateway.Notification
+				_ = json.NewDecoder(r.Body).Decode(&n)
+				mu.Lock()
+				got = append(got, n)
+				ok := ack
+				mu.Unlock()
+				if ok {
+					fmt.Fprintf(w, `{"paymentJobReference":%q,"paymentReference":%q}`, n.PaymentJobReference, n.PaymentReference)
+				} else {
+					w.WriteHeader(500)
+				}
+			}))
+			defer hook.Close()
+			for _, result := range []string{"success", "failure", "cancel"} {
+				body := strings.Replace(threeDSBody, `"cardHolderName": "Jon Snow",`, `"cardHolderName": "Jon Snow", "webhookUrl": "`+hook.URL+`",`, 1)
+				body = strings.Replace(body, "Payment ref D1", "3ds-"+result, 1)
+				m := h.must("POST", "/api/gateway/payment-jobs", body, 201)
+				jobRef, payRef := refs(m)
+				action := m["links"].(map[string]any)["action"].(map[string]any)["url"].(string)
+				resp, err := http.Get(action)
+				if err != nil {
+					t.Fatal(err)
+				}
+				page, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !bytes.Contains(page, []byte(`id="complete"`)) || !bytes.Contains(page, []byte("400000******0002")) || bytes.Contains(page, []byte("4000000000000002")) {
+					t.Fatalf("3DS page: %s", page)
+				}
+				u, _ := url.Parse(action)
+				resp, err = h.noRedirect.PostForm(h.srv.URL+"/payment/3ds?ref="+u.Query().Get("ref"), url.Values{"result": {result}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				loc := resp.Header.Get("Location")
+				want := map[string]string{"success": "https://www.mywebshop.com?status=success&paymentjobref=",
+					"failure": "https://www.mywebshop.com?status=failed&paymentjobref=",
+					"cancel":  "https://www.mywebshop.com?status=cancelled&paymentjobref="}[result]
+				if resp.StatusCode != 303 || !strings.HasPrefix(loc, want+jobRef+"&paymentref="+payRef) {
+					t.Errorf("%s: %d → %s", result, resp.StatusCode, loc)
+				}
+				status := h.must("GET", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef, "", 200)
+				wantStatus := map[string]string{"success": "Paid", "failure": "Failed", "cancel": "Cancelled"}[result]
+				if data(status)["status"] != wantStatus {
+					t.Errorf("%s: status %v", result, data(status)["status"])
+				}
+			}
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			statuses := map[string]bool{}
+			for _, n := range got {
+				statuses[n.PaymentStatus] = n.Hash != ""
+			}
+			if len(got) != 3 || !statuses["Paid"] || !statuses["Failed"] || !statuses["Cancelled"] {
+				t.Errorf("notifications: %+v", got)
+			}
+			ack = false
+			mu.Unlock()
+			// An unacknowledged notification is retried a minute later.
+			m := h.must("POST", "/api/gateway/payment-jobs", strings.Replace(moto("hook", "1.00"), `"options"`, `"parameters2":{},"options"`, 1), 201)
+			_ = m
+			h.settings(gateway.GatewaySettings{AutoCapture: true, WebhookURL: hook.URL})
+			h.must("POST", "/api/gateway/payment-jobs", moto("hook2", "1.00"), 201)
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			n := len(got)
+			ack = true
+			mu.Unlock()
+			h.clock.Advance(time.Minute)
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			if len(got) != n+1 {
+				t.Errorf("retry after a minute: %d notifications, want %d", len(got), n+1)
+			}
+			mu.Unlock()
+		})
+	}
+}
+
+// TestConcurrentCapturesAndRefunds: 50 parallel captures or refunds on one
+// payment never exceed the authorised or paid amount.
+func TestConcurrentCapturesAndRefunds(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			h.settings(gateway.GatewaySettings{AutoCapture: false})
+			m := h.must("POST", "/api/gateway/payment-jobs", moto("conc", "10.00"), 201)
+			jobRef, payRef := refs(m)
+			base := "/api/gateway/payment-jobs/" + jobRef + "/payments/" + payRef
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			okCount := map[int]int{}
+			for i := 0; i < 50; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := h.call("POST", base+"/captures", `{"amountToCapture":"0.30"}`)
+					mu.Lock()
+					okCount[r.status]++
+					mu.Unlock()
+					if r.status != 200 && !bytes.Contains(r.body, []byte(gateway.MsgCaptureExceeds)) {
+						t.Errorf("capture: %d %s", r.status, r.body)
+					}
+				}()
+			}
+			wg.Wait()
+			if okCount[200] != 33 {
+				t.Errorf("captures accepted = %d, want 33 (33 × 0.30 ≤ 10.00)", okCount[200])
+			}
+			p := data(h.must("GET", base, "", 200))
+			if p["paidAmount"] != "9.90" {
+				t.Errorf("paid = %v", p["paidAmount"])
+			}
+			okCount = map[int]int{}
+			for i := 0; i < 50; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := h.call("POST", base+"/refunds", `{"amountToRefund":"0.25"}`)
+					mu.Lock()
+					okCount[r.status]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if okCount[201] != 39 {
+				t.Errorf("refunds accepted = %d, want 39 (39 × 0.25 ≤ 9.90)", okCount[201])
+			}
+			p = data(h.must("GET", base, "", 200))
+			if p["refundedAmount"] != "9.75" || p["status"] != "PartiallyRefunded" {
+				t.Errorf("after refunds: %v %v", p["refundedAmount"], p["status"])
+			}
+			if pend, _, _ := h.balances(); pend != 15 {
+				t.Errorf("pending = %d, want 15", pend)
+			}
+		})
+	}
+}
+
+// TestMidnightAndExpiry moves the clock across the settlement batch and
+// across 7 days.
+func TestMidnightAndExpiry(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			h.settings(gateway.GatewaySettings{AutoCapture: true, FeeBasisPoints: 150, FeeFixedMinor: 20})
+			m := h.must("POST", "/api/gateway/payment-jobs", moto("night", "100.00"), 201)
+			jobRef, payRef := refs(m)
+			base := "/api/gateway/payment-jobs/" + jobRef + "/payments/" + payRef
+			h.clock.Set(time.Date(2026, 11, 22, 0, 0, 1, 0, time.UTC)) // past midnight in London
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			pend, avail, fees := h.balances()
+			if pend != 0 || avail != 10000-170 || fees != 170 {
+				t.Errorf("after settlement: pending %d available %d fees %d", pend, avail, fees)
+			}
+			if r := h.call("PATCH", base+"/cancel", ""); r.status != 400 {
+				t.Errorf("cancel after settlement: %d %s", r.status, r.body)
+			}
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.00","refundNumber":"R1"}`); r.status != 201 {
+				t.Errorf("refund after settlement: %d %s", r.status, r.body)
+			}
+			if _, avail, _ := h.balances(); avail != 5000-170 {
+				t.Errorf("available after refund = %d", avail)
+			}
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.01"}`); r.status != 400 || !bytes.Contains(r.body, []byte(gateway.MsgRefundExceeds)) {
+				t.Errorf("over-refund: %d %s", r.status, r.body)
+			}
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"48.30"}`); r.status != 201 {
+				t.Errorf("refund rest: %d %s", r.status, r.body)
+			}
+			// The fee is not refunded: available cannot cover the last 1.70.
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"1.70"}`); r.status != 400 || !bytes.Contains(r.body, []byte(gateway.MsgRefundRefused)) {
+				t.Errorf("refund beyond available: %d %s", r.status, r.body)
+			}
+
+			// Authorisation expiry after 7 days.
+			h.settings(gateway.GatewaySettings{AutoCapture: false})
+			m = h.must("POST", "/api/gateway/payment-jobs", moto("expire", "20.00"), 201)
+			jobRef, payRef = refs(m)
+			base = "/api/gateway/payment-jobs/" + jobRef + "/payments/" + payRef
+			h.must("POST", base+"/captures", `{"amountToCapture":"5.00"}`, 200)
+			h.clock.Advance(gateway.AuthorisationTTL + time.Minute)
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if r := h.call("POST", base+"/captures", `{"amountToCapture":"1.00"}`); r.status != 400 {
+				t.Errorf("capture after expiry: %d %s", r.status, r.body)
+			}
+			m = h.must("POST", "/api/gateway/payment-jobs", moto("expire2", "20.00"), 201)
+			_, payRef2 := refs(m)
+			h.clock.Advance(gateway.AuthorisationTTL + time.Minute)
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			p := data(h.must("GET", "/api/gateway/payment-jobs/"+data(m)["reference"].(string)+"/payments/"+payRef2, "", 200))
+			if p["status"] != "Expired" {
+				t.Errorf("uncaptured authorisation: %v", p["status"])
+			}
+			// Job expiry at expirationDateTimeUtc.
+			exp := h.clock.Now().Add(time.Hour).Format("2006-01-02T15:04:05")
+			m = h.must("POST", "/api/gateway/payment-jobs", `{"currency":"GBP","amountToCollect":"1.00","expirationDateTimeUtc":"`+exp+`"}`, 201)
+			h.clock.Advance(2 * time.Hour)
+			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			j := data(h.must("GET", "/api/gateway/payment-jobs/"+data(m)["reference"].(string), "", 200))
+			if j["paymentStatus"] != "Expired" {
+				t.Errorf("job expiry: %v", j["paymentStatus"])
+			}
+		})
+	}
+}

@@ -1,0 +1,347 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha512"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Notification is the body of a payment status notification: the guide's
+// paymentJobReference and paymentReference, the new status, and — since
+// notifications to a webhookUrl are not signed — hash, the hex SHA-512 of
+// the signing key followed by paymentJobReference, paymentReference and
+// paymentStatus, the same construction as the request Hash.
+type Notification struct {
+	PaymentJobReference string `json:"paymentJobReference"`
+	PaymentReference    string `json:"paymentReference"`
+	PaymentStatus       string `json:"paymentStatus"`
+	Hash                string `json:"hash,omitempty"`
+}
+
+// notify emits the status change of p in tx and, when the job or the
+// tenant has a webhook URL, schedules its delivery there (retried every
+// minute, then daily, then weekly for a month until acknowledged).
+func (s *Service) notify(ctx context.Context, tx *store.Tx, j *job, p *payment, st settings) error {
+	n := Notification{PaymentJobReference: j.Ref, PaymentReference: p.Ref, PaymentStatus: p.Status}
+	target := j.Params.WebhookURL
+	if target == "" {
+		target = st.WebhookURL
+	}
+	ev := outbox.Event{TenantID: j.TenantID, Type: EventPaymentStatus, Subject: p.Ref}
+	if target == "" || s.Callbacks == nil {
+		ev.Data = n
+		_, err := s.Outbox.Emit(ctx, tx, ev)
+		return err
+	}
+	if _, key, err := s.Keys.SigningKey(ctx, j.ConfigID); err == nil {
+		sum := sha512.Sum512([]byte(key + n.PaymentJobReference + n.PaymentReference + n.PaymentStatus))
+		n.Hash = hex.EncodeToString(sum[:])
+	}
+	ev.Data = n
+	_, _, err := s.Callbacks.Callback(ctx, tx, ev, target)
+	return err
+}
+
+// Get returns the tenant's job.
+func (s *Service) Get(ctx context.Context, tenantID, ref string) (*job, error) {
+	return s.loadJob(ctx, s.DB.Read(), tenantID, ref, false)
+}
+
+// mutate loads the job ref locked in a transaction, runs fn and returns the
+// job as fn left it.
+func (s *Service) mutate(ctx context.Context, tenantID, ref string, fn func(tx *store.Tx, j *job, st settings, now time.Time) error) (*job, error) {
+	var out *job
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		j, err := s.loadJob(ctx, tx, tenantID, ref, true)
+		if err != nil {
+			return err
+		}
+		st, err := s.settings(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, j, st, s.now()); err != nil {
+			return err
+		}
+		out = j
+		return nil
+	})
+	return out, err
+}
+
+// Capture captures amount of an authorised payment (POST …/captures).
+func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, req CapturePaymentRequest) (*job, capture, error) {
+	final, err := req.IsFinalCapture.Bool("isFinalCapture")
+	if err != nil {
+		return nil, capture{}, err
+	}
+	var c capture
+	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		p, err := j.payment(payRef)
+		if err != nil {
+			return err
+		}
+		amt, err := parseAmount("amountToCapture", req.AmountToCapture, p.Currency)
+		if err != nil {
+			return err
+		}
+		if amt == 0 {
+			return apperr.InvalidField("amountToCapture", MsgInvalidAmount)
+		}
+		if p.HoldID == "" || p.CaptureClosed || (p.Status != StAuthorised && p.Status != StPaid) {
+			return apperr.New(apperr.Conflict, MsgInvalidStatus)
+		}
+		// The guarded update holds the invariant even against writers that
+		// did not take the job lock.
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET captured = captured + $1, pending_amount = pending_amount + $1,
+			capture_closed = ($2 OR captured + $1 = authorised), status = 'Paid', last_capture_at = $3,
+			first_capture_at = COALESCE(first_capture_at, $3), paid_at = COALESCE(paid_at, $3), updated_at = $3
+			WHERE reference = $4 AND NOT capture_closed AND captured + $1 <= authorised AND status IN ('Authorised', 'Paid')`,
+			amt, final, now.UnixMicro(), p.Ref)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.InvalidField("amountToCapture", MsgCaptureExceeds)
+		}
+		if _, err := s.Ledger.PostHold(ctx, tx, tenantID, p.HoldID, amt, final); err != nil {
+			if apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) {
+				return apperr.InvalidField("amountToCapture", MsgCaptureExceeds)
+			}
+			return err
+		}
+		wasPaid := p.Status == StPaid
+		p.Captured += amt
+		p.PendingAmount += amt
+		p.CaptureClosed = final || p.Captured == p.Authorised
+		p.Status = StPaid
+		if p.FirstCaptureAt.IsZero() {
+			p.FirstCaptureAt, p.PaidAt = now, now
+		}
+		p.LastCaptureAt, p.UpdatedAt = now, now
+		c = capture{Ref: s.IDs.Digits(18), Status: "Completed", TxnID: s.Acquirer.NewTransactionID('S'), Amount: amt, Final: final, CreatedAt: now}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_captures (reference, payment_reference, amount, is_final, status, txn_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Ref, p.Ref, c.Amount, c.Final, c.Status, c.TxnID, now.UnixMicro()); err != nil {
+			return err
+		}
+		p.Captures = append(p.Captures, c)
+		j.Status, j.Collected, j.UpdatedAt = StPaid, j.Collected+amt, now
+		if j.PaidAt.IsZero() {
+			j.PaidAt = now
+		}
+		if err := saveJob(ctx, tx, j); err != nil {
+			return err
+		}
+		if err := s.scheduleSettlement(ctx, tx, tenantID, now); err != nil {
+			return err
+		}
+		if !wasPaid {
+			return s.notify(ctx, tx, j, p, st)
+		}
+		return nil
+	})
+	return j, c, err
+}
+
+// Refund refunds amount of a paid payment (POST …/refunds): partial and
+// repeated refunds never exceed what was paid.
+func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, req RefundPaymentRequest) (*job, refund, error) {
+	if len(req.RefundNumber) > 100 {
+		return nil, refund{}, apperr.InvalidField("refundNumber", "refundNumber must be at most 100 characters.")
+	}
+	var f refund
+	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		p, err := j.payment(payRef)
+		if err != nil {
+			return err
+		}
+		amt, err := parseAmount("amountToRefund", req.AmountToRefund, p.Currency)
+		if err != nil {
+			return err
+		}
+		if amt == 0 {
+			return apperr.InvalidField("amountToRefund", MsgInvalidAmount)
+		}
+		switch {
+		case p.Status == StRefunded || (p.Captured > 0 && p.Refunded == p.Captured):
+			return apperr.New(apperr.Conflict, MsgFullyRefunded)
+		case p.Status != StPaid && p.Status != StPartiallyRefunded:
+			return apperr.New(apperr.Conflict, MsgUnableToRefund)
+		case amt > p.Captured-p.Refunded:
+			return apperr.InvalidField("amountToRefund", MsgRefundExceeds)
+		}
+		fromPending := min(amt, p.PendingAmount)
+		fromAvailable := amt - fromPending
+		res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET refunded = refunded + $1, pending_amount = pending_amount - $2,
+			status = CASE WHEN refunded + $1 = captured THEN 'Refunded' ELSE 'PartiallyRefunded' END, updated_at = $3
+			WHERE reference = $4 AND refunded + $1 <= captured AND pending_amount >= $2 AND status IN ('Paid', 'PartiallyRefunded')`,
+			amt, fromPending, now.UnixMicro(), p.Ref)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.InvalidField("amountToRefund", MsgRefundExceeds)
+		}
+		set, _, err := s.accountsFor(ctx, tx, tenantID, p.Currency.Code())
+		if err != nil {
+			return err
+		}
+		postings := []ledger.Posting{{AccountID: set.Clearing, Currency: p.Currency.Code(), Amount: amt}}
+		if fromPending > 0 {
+			postings = append(postings, ledger.Posting{AccountID: set.Pending, Currency: p.Currency.Code(), Amount: -fromPending})
+		}
+		if fromAvailable > 0 {
+			postings = append(postings, ledger.Posting{AccountID: set.Available, Currency: p.Currency.Code(), Amount: -fromAvailable})
+		}
+		if _, err := s.Ledger.Post(ctx, tx, ledger.Entry{TenantID: tenantID, Kind: "card_refund", Reference: p.Ref, Postings: postings}); err != nil {
+			if apperr.Is(err, apperr.InsufficientFunds) {
+				return apperr.New(apperr.Conflict, MsgRefundRefused)
+			}
+			return err
+		}
+		p.Refunded += amt
+		p.PendingAmount -= fromPending
+		if p.Refunded == p.Captured {
+			p.Status = StRefunded
+		} else {
+			p.Status = StPartiallyRefunded
+		}
+		p.UpdatedAt, j.UpdatedAt = now, now
+		f = refund{Ref: s.IDs.Digits(18), Number: req.RefundNumber, Status: "Completed", TxnID: s.Acquirer.NewTransactionID('R'), Amount: amt, CreatedAt: now}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_refunds (reference, payment_reference, refund_number, amount, status, txn_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.Ref, p.Ref, f.Number, f.Amount, f.Status, f.TxnID, now.UnixMicro()); err != nil {
+			return err
+		}
+		p.Refunds = append(p.Refunds, f)
+		if err := saveJob(ctx, tx, j); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, j, p, st)
+	})
+	return j, f, err
+}
+
+// cancelPayment cancels p in tx: a pending payment simply stops; an
+// authorised or paid one is reversed in full, which is allowed only before
+// the settlement batch (midnight in the tenant's time zone).
+func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+	switch p.Status {
+	case StPending:
+	case StAuthorised, StPaid:
+		if p.Settled > 0 || p.Refunded > 0 {
+			return apperr.New(apperr.Conflict, MsgInvalidStatus)
+		}
+		if !p.FirstCaptureAt.IsZero() {
+			loc, _, err := s.zone(ctx, j.TenantID)
+			if err != nil {
+				return err
+			}
+			if p.FirstCaptureAt.Before(midnightOf(now, loc)) {
+				return apperr.New(apperr.Conflict, "Payment has been settled; it can only be refunded.")
+			}
+		}
+		set, _, err := s.accountsFor(ctx, tx, j.TenantID, p.Currency.Code())
+		if err != nil {
+			return err
+		}
+		if p.PendingAmount > 0 {
+			res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET pending_amount = 0 WHERE reference = $1 AND pending_amount = $2 AND settled_amount = 0`,
+				p.Ref, p.PendingAmount)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return apperr.New(apperr.Conflict, MsgInvalidStatus)
+			}
+			if _, err := s.Ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: j.TenantID, From: set.Pending, To: set.Clearing,
+				Currency: p.Currency.Code(), Amount: p.PendingAmount, Kind: "card_cancel", Reference: p.Ref}); err != nil {
+				return err
+			}
+			p.PendingAmount = 0
+		}
+		if p.HoldID != "" && !p.CaptureClosed {
+			if err := s.Ledger.VoidHold(ctx, tx, j.TenantID, p.HoldID); err != nil {
+				return err
+			}
+		}
+		p.CaptureClosed = true
+		p.VoidTxnID = s.Acquirer.NewTransactionID('V')
+	default:
+		return apperr.New(apperr.Conflict, MsgInvalidStatus)
+	}
+	p.Status, p.UpdatedAt = StCancelled, now
+	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: "Cancel", Status: StCancelled, Amount: p.Amount, CreatedAt: now}
+	if err := insertStep(ctx, tx, p.Ref, &stp); err != nil {
+		return err
+	}
+	p.Steps = append(p.Steps, stp)
+	if err := savePayment(ctx, tx, p); err != nil {
+		return err
+	}
+	return s.notify(ctx, tx, j, p, st)
+}
+
+// CancelPayment cancels one payment (PATCH …/payments/{ref}/cancel).
+func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef string) (*job, *payment, error) {
+	var out *payment
+	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		p, err := j.payment(payRef)
+		if err != nil {
+			return err
+		}
+		if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
+			return err
+		}
+		out = p
+		if j.Status == StPaid || j.Status == StAuthorised {
+			j.Status, j.Collected = StCancelled, max(0, j.Collected-p.Captured)
+		}
+		j.UpdatedAt = now
+		return saveJob(ctx, tx, j)
+	})
+	return j, out, err
+}
+
+// CancelJob cancels a job (PATCH …/cancel): no more payments; its pending
+// payments are cancelled. Completed payments stay (cancel or refund them).
+func (s *Service) CancelJob(ctx context.Context, tenantID, jobRef string) (*job, error) {
+	return s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		switch j.Status {
+		case StPending:
+		case StAuthorised:
+			return apperr.New(apperr.Conflict, MsgJobNotCancellable)
+		default:
+			return apperr.New(apperr.Conflict, MsgJobFinal)
+		}
+		for _, p := range j.Payments {
+			if p.Status == StPending {
+				if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
+					return err
+				}
+			}
+		}
+		j.Status, j.UpdatedAt = StCancelled, now
+		return saveJob(ctx, tx, j)
+	})
+}
+
+// findPage returns the tenant and references of the payment whose hosted
+// page ref is token.
+func (s *Service) findPage(ctx context.Context, token string) (tenantID, jobRef, payRef string, err error) {
+	if len(token) != 64 || strings.Trim(token, "0123456789abcdef") != "" {
+		return "", "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
+	}
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT tenant_id, job_reference, reference FROM gateway_payments WHERE page_token = $1`, token).
+		Scan(&tenantID, &jobRef, &payRef)
+	if err != nil {
+		return "", "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
+	}
+	return tenantID, jobRef, payRef, nil
+}

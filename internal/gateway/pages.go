@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+//go:embed templates/*.html assets/*
+var files embed.FS
+
+var pageTmpl = template.Must(template.ParseFS(files, "templates/page.html"))
+
+type pageData struct {
+	Title, Amount, Currency, OrderNumber, Ref, Mode, Masked, Status, Error string
+}
+
+// baseURL is the public address of this cashgate as the caller reached it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, error) {
+	tenantID, jobRef, payRef, err := s.findPage(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := s.loadJob(ctx, s.DB.Read(), tenantID, jobRef, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := j.payment(payRef)
+	return j, p, err
+}
+
+func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, msg string) {
+	d := pageData{Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
+		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg}
+	switch {
+	case p.Status == StPending && p.ThreeDS == "challenge":
+		d.Mode, d.Title = "3ds", "3-D Secure"
+	case p.Status == StPending:
+		d.Mode, d.Title = "card", "Pay by card"
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; form-action 'self' http: https:")
+	w.Header().Set("X-Frame-Options", "DENY")
+	if err := pageTmpl.Execute(w, d); err != nil {
+		s.Log.Error("gateway: render page", "err", err)
+	}
+}
+
+func (s *Service) pageError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, pageData{Title: "Payment", Error: msg, Mode: "none"})
+}
+
+func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
+	j, p, err := s.pageJob(r.Context(), r.URL.Query().Get("ref"))
+	if err != nil {
+		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+		return
+	}
+	if p.Status != StPending || j.Status != StPending {
+		v, err := s.viewFor(r, j)
+		if err != nil {
+			s.pageError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
+		return
+	}
+	s.renderPage(w, j, p, "")
+}
+
+func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
+	_, zone, err := s.zone(r.Context(), j.TenantID)
+	if err != nil {
+		return viewCtx{}, err
+	}
+	st, err := s.requestSettings(r.Context(), j.TenantID)
+	if err != nil {
+		return viewCtx{}, err
+	}
+	return viewCtx{base: baseURL(r), zone: zone, st: st}, nil
+}
+
+// handleCardForm takes the card of a payment link from the hosted form.
+func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	j, p, err := s.pageJob(ctx, r.URL.Query().Get("ref"))
+	if err != nil {
+		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.pageError(w, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	if p.Status != StPending || p.ThreeDS != "" || j.Status != StPending {
+		s.pageError(w, http.StatusConflict, MsgJobFinal)
+		return
+	}
+	now := s.now()
+	c := card.Details{Number: card.Normalize(r.PostFormValue("cardNumber")), CVC: strings.TrimSpace(r.PostFormValue("cardCvc")),
+		HolderName: strings.TrimSpace(r.PostFormValue("cardHolderName"))}
+	m, y, err := card.ParseExpiry(strings.TrimSpace(r.PostFormValue("cardExpiryMonth")), strings.TrimSpace(r.PostFormValue("cardExpiryYear")))
+	if err == nil {
+		c.ExpiryMonth, c.ExpiryYear = m, y
+		err = c.Validate(now, true)
+	}
+	var out outcome
+	if err == nil {
+		out, err = s.assess(ctx, c, false, false, p.Amount, p.Currency.Code())
+	}
+	if err != nil {
+		s.renderPage(w, j, p, apperr.From(err).Message)
+		return
+	}
+	masked := card.Mask(c.Number)
+	err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+		if p.Status != StPending || p.ThreeDS != "" {
+			return apperr.New(apperr.Conflict, MsgJobFinal)
+		}
+		p.MaskedPAN = masked
+		if out.challenge {
+			sc, err := s.Vault.Store(ctx, tx, j.TenantID, c, now)
+			if err != nil {
+				return err
+			}
+			p.CardID, p.ThreeDS, p.CVCResult, p.Acquiring, p.UpdatedAt = sc.ID, out.threeDS, out.cvcResult, mustJSON(out.details), now
+			return savePayment(ctx, tx, p)
+		}
+		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
+		return err
+	})
+	s.afterPage(w, r, j.Ref, p.PageToken, err)
+}
+
+// handle3DS records the shopper's 3-D Secure result (or cancellation) and
+// sends them to the matching return URL.
+func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	token := r.URL.Query().Get("ref")
+	j, p, err := s.pageJob(ctx, token)
+	if err != nil {
+		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.pageError(w, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	result := r.PostFormValue("result")
+	var out outcome
+	switch result {
+	case "cancel":
+		err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+			return s.cancelPayment(ctx, tx, j, p, st, now)
+		})
+		s.afterPage(w, r, j.Ref, token, err)
+		return
+	case "success":
+		if p.Status != StPending || p.ThreeDS != "challenge" {
+			break
+		}
+		_, pan, err := s.Vault.Open(ctx, s.DB.Read(), j.TenantID, p.CardID)
+		if err != nil {
+			s.pageError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
+		out = outcome{cvcResult: p.CVCResult, threeDS: "passed",
+			details: acquiringDetails{ThreeDSecureVersion: "2.2.0", AuthenticationStatus: "Y", Eci: "05"}}
+		out, err = s.authorise(ctx, out, card.Details{Number: pan}, false, p.Amount, p.Currency.Code())
+		if err != nil {
+			s.pageError(w, http.StatusBadGateway, apperr.From(err).Message)
+			return
+		}
+	case "failure":
+		out = outcome{cvcResult: p.CVCResult, threeDS: "failed", declined: Msg3DSFailed,
+			details: acquiringDetails{ThreeDSecureVersion: "2.2.0", AuthenticationStatus: "N"}}
+	default:
+		s.pageError(w, http.StatusBadRequest, "Unknown 3-D Secure result.")
+		return
+	}
+	err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+		if p.Status != StPending || p.ThreeDS != "challenge" || j.Status != StPending {
+			return apperr.New(apperr.Conflict, MsgJobFinal)
+		}
+		p.ThreeDS = out.threeDS
+		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
+		return err
+	})
+	s.afterPage(w, r, j.Ref, token, err)
+}
+
+// transition runs fn on the locked job and payment.
+func (s *Service) transition(ctx context.Context, tenantID, jobRef, payRef string, fn func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error) error {
+	_, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		p, err := j.payment(payRef)
+		if err != nil {
+			return err
+		}
+		return fn(tx, j, p, st, now)
+	})
+	return err
+}
+
+// afterPage sends the shopper on after a page action: to the page again
+// (3-D Secure still to do) or to the return URL of the outcome.
+func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, jobRef, token string, err error) {
+	if err != nil && !apperr.Is(err, apperr.Conflict) {
+		e := apperr.From(err)
+		if e.Code == apperr.Internal {
+			s.Log.Error("gateway: hosted page", "err", err)
+		}
+		s.pageError(w, http.StatusBadRequest, e.Message)
+		return
+	}
+	j, p, lerr := s.pageJob(r.Context(), token)
+	if lerr != nil {
+		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+		return
+	}
+	if p.Status == StPending && j.Status == StPending {
+		http.Redirect(w, r, "/payment/form-post?ref="+token, http.StatusSeeOther)
+		return
+	}
+	v, verr := s.viewFor(r, j)
+	if verr != nil {
+		s.pageError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
+}
+
+// handleResult is the default return page when neither the job nor the
+// tenant set return URLs.
+func (s *Service) handleResult(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	status := "completed"
+	if r.URL.Query().Get("status") == "cancelled" {
+		status = "cancelled"
+	}
+	_ = pageTmpl.Execute(w, pageData{Title: "Payment " + status, Mode: "none", Status: status})
+}
+
+func (s *Service) handleAsset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	b, err := files.ReadFile("assets/" + name)
+	if err != nil || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	if strings.HasSuffix(name, ".svg") {
+		w.Header().Set("Content-Type", "image/svg+xml")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	_, _ = w.Write(b)
+}

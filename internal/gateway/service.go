@@ -1,0 +1,315 @@
+// Package gateway is the card gateway (seed 003): payment jobs and their
+// payments, 3-D Secure through hosted pages, MOTO, authorisation and
+// capture, same-day cancellation before the midnight settlement batch,
+// refunds, payment job cancellation and expiry, status notifications.
+//
+// State machines
+//
+//	payment job: Pending → Authorised | Paid | Cancelled | Expired
+//	             Authorised → Paid | Cancelled | Expired;  Paid → Cancelled
+//	payment:     Pending (awaiting the hosted page or 3-D Secure)
+//	               → Authorised (auto capture off) | Paid | Failed | Cancelled | Expired
+//	             Authorised → Paid (capture) | Cancelled | Expired (7 days, nothing captured)
+//	             Paid → Cancelled (same day, before settlement) | PartiallyRefunded | Refunded
+//	             PartiallyRefunded → PartiallyRefunded | Refunded
+//
+// Ledger (per tenant and currency; see accounts):
+//
+//	authorise (auto capture off)  hold  card-scheme/clearing → merchant/pending
+//	capture                       post the hold (partial, several; final releases the rest)
+//	sale (auto capture)           card-scheme/clearing → merchant/pending
+//	cancel                        merchant/pending → card-scheme/clearing; void the hold
+//	authorisation expiry          void the hold
+//	settlement (midnight)         merchant/pending → merchant/available + platform/fees
+//	refund                        merchant/pending (first) and merchant/available → card-scheme/clearing
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Callbacks delivers an event to a URL the merchant gave (outbox.Webhooks).
+type Callbacks interface {
+	Callback(ctx context.Context, tx *store.Tx, ev outbox.Event, url string) (outbox.Event, string, error)
+}
+
+// Tenants finds tenants (platform.Service).
+type Tenants interface {
+	Tenant(ctx context.Context, idOrBusinessCode string) (platform.Tenant, error)
+}
+
+// SigningKeys finds a configuration's tenant and signing key
+// (platform.GatewayConfigurations).
+type SigningKeys interface {
+	SigningKey(ctx context.Context, configurationID string) (tenantID, key string, err error)
+}
+
+// Deps are the core services the gateway is built from.
+type Deps struct {
+	DB        *store.DB
+	Clock     clock.Clock
+	IDs       *ids.Gen
+	Log       *slog.Logger
+	Ledger    *ledger.Ledger
+	Outbox    *outbox.Outbox
+	Callbacks Callbacks
+	Tenants   Tenants
+	Keys      SigningKeys
+	Acquirer  card.Acquirer
+	Vault     *card.Vault
+}
+
+// Service is the card gateway.
+type Service struct {
+	Deps
+
+	accounts sync.Map // accountKey → accountSet, filled after commit
+	zones    sync.Map // tenant id → *time.Location
+}
+
+// New returns the gateway.
+func New(d Deps) (*Service, error) {
+	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Ledger == nil || d.Outbox == nil || d.Tenants == nil || d.Keys == nil || d.Acquirer == nil || d.Vault == nil {
+		return nil, errors.New("gateway: missing dependency")
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Deps: d}, nil
+}
+
+func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+// Timing rules of the guide.
+const (
+	JobLifetime      = 183 * 24 * time.Hour // "six months"
+	DueAfter         = 10 * time.Minute     // dueDateTimeUtc: how long the shopper has for the hosted page
+	AuthorisationTTL = 7 * 24 * time.Hour   // an authorisation not captured within 7 days expires
+)
+
+// Statuses.
+const (
+	StPending           = "Pending"
+	StAuthorised        = "Authorised"
+	StPaid              = "Paid"
+	StFailed            = "Failed"
+	StCancelled         = "Cancelled"
+	StExpired           = "Expired"
+	StRefunded          = "Refunded"
+	StPartiallyRefunded = "PartiallyRefunded"
+)
+
+// The guide's messages.
+const (
+	MsgCaptureExceeds     = "The total capture amount exceeds original authorised amount."
+	MsgRefundExceeds      = "The total refund amount exceeds original paid amount."
+	MsgFullyRefunded      = "Payment has already been fully refunded."
+	MsgJobFinal           = "Payment job is already final."
+	MsgJobNotCancellable  = "Payment job can not be cancelled."
+	MsgNo3DS              = "Card payments without 3D Secure are not allowed."
+	MsgNoMethod           = "No payment method selected."
+	MsgOrderNotUnique     = "The supplied order reference is not unique."
+	MsgRefused            = "Payment has been refused."
+	MsgRefundRefused      = "Refund has been refused."
+	MsgInvalidStatus      = "Payment has an invalid status."
+	MsgMethodNotAllowed   = "Payment method not allowed."
+	MsgInvalidAmount      = "Invalid amount for payment method."
+	Msg3DSFailed          = "3DSecure Authentication Failed - Payment cannot proceed."
+	Msg3DSUnavailable     = "3DSecure Authentication Unavailable - Payment cannot proceed."
+	MsgNotRecurringParent = "Cannot recur on a non recurring parent."
+	MsgUnableToRefund     = "Unable to refund this payment."
+	MsgPageNotFound       = "Supplied payment page reference does not exists."
+)
+
+// ---- settings ----
+
+// settings are a tenant's gateway settings.
+type settings struct {
+	AutoCapture                               bool
+	FeeBasisPoints, FeeFixedMinor             int64
+	ReturnSuccess, ReturnFailed, ReturnCancel string
+	WebhookURL                                string
+	RequireHMAC                               bool
+}
+
+func defaultSettings() settings { return settings{AutoCapture: true} }
+
+func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string) (settings, error) {
+	st := defaultSettings()
+	err := q.QueryRowContext(ctx, `SELECT auto_capture, fee_basis_points, fee_fixed_minor, return_url_success, return_url_failed,
+		return_url_cancelled, webhook_url, require_hmac FROM gateway_settings WHERE tenant_id = $1`, tenantID).
+		Scan(&st.AutoCapture, &st.FeeBasisPoints, &st.FeeFixedMinor, &st.ReturnSuccess, &st.ReturnFailed, &st.ReturnCancel, &st.WebhookURL, &st.RequireHMAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return defaultSettings(), nil
+	}
+	if err != nil {
+		return settings{}, fmt.Errorf("gateway: settings: %w", err)
+	}
+	return st, nil
+}
+
+// GetSettings returns the tenant's settings with its configuration id and signing key.
+func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySettings, error) {
+	st, err := s.settings(ctx, s.DB.Read(), tenantID)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	out := GatewaySettings{AutoCapture: st.AutoCapture, FeeBasisPoints: st.FeeBasisPoints, FeeFixedMinor: st.FeeFixedMinor,
+		ReturnURLSuccess: st.ReturnSuccess, ReturnURLFailed: st.ReturnFailed, ReturnURLCancelled: st.ReturnCancel,
+		WebhookURL: st.WebhookURL, RequireHMAC: st.RequireHMAC}
+	var cfg string
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return GatewaySettings{}, fmt.Errorf("gateway: configuration: %w", err)
+	}
+	if cfg != "" {
+		_, key, err := s.Keys.SigningKey(ctx, cfg)
+		if err != nil {
+			return GatewaySettings{}, err
+		}
+		out.ConfigurationID, out.SigningKey = cfg, key
+	}
+	return out, nil
+}
+
+// PutSettings replaces the tenant's settings.
+func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySettings) (GatewaySettings, error) {
+	if in.FeeBasisPoints < 0 || in.FeeBasisPoints > 10000 {
+		return GatewaySettings{}, apperr.InvalidField("feeBasisPoints", "feeBasisPoints must be between 0 and 10000")
+	}
+	if in.FeeFixedMinor < 0 || in.FeeFixedMinor > ledger.MaxAmount {
+		return GatewaySettings{}, apperr.InvalidField("feeFixedMinor", "feeFixedMinor must not be negative")
+	}
+	for _, u := range []struct{ field, v string }{
+		{"returnUrlSuccess", in.ReturnURLSuccess}, {"returnUrlFailed", in.ReturnURLFailed},
+		{"returnUrlCancelled", in.ReturnURLCancelled}, {"webhookUrl", in.WebhookURL},
+	} {
+		if u.v != "" {
+			if err := checkURL(u.field, u.v); err != nil {
+				return GatewaySettings{}, err
+			}
+		}
+	}
+	now := s.now().UnixMicro()
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
+			return_url_success, return_url_failed, return_url_cancelled, webhook_url, require_hmac, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (tenant_id) DO UPDATE SET auto_capture = excluded.auto_capture, fee_basis_points = excluded.fee_basis_points,
+			fee_fixed_minor = excluded.fee_fixed_minor, return_url_success = excluded.return_url_success,
+			return_url_failed = excluded.return_url_failed, return_url_cancelled = excluded.return_url_cancelled,
+			webhook_url = excluded.webhook_url, require_hmac = excluded.require_hmac, updated_at = excluded.updated_at`,
+			tenantID, in.AutoCapture, in.FeeBasisPoints, in.FeeFixedMinor, in.ReturnURLSuccess, in.ReturnURLFailed,
+			in.ReturnURLCancelled, in.WebhookURL, in.RequireHMAC, now)
+		return err
+	})
+	if err != nil {
+		return GatewaySettings{}, fmt.Errorf("gateway: save settings: %w", err)
+	}
+	return s.GetSettings(ctx, tenantID)
+}
+
+// ---- tenants ----
+
+func (s *Service) zone(ctx context.Context, tenantID string) (*time.Location, string, error) {
+	if v, ok := s.zones.Load(tenantID); ok {
+		loc := v.(*time.Location)
+		return loc, loc.String(), nil
+	}
+	t, err := s.Tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	loc := t.Location()
+	s.zones.Store(tenantID, loc)
+	return loc, loc.String(), nil
+}
+
+// ---- ledger accounts ----
+
+type accountKey struct{ tenant, currency string }
+
+// accountSet are the ledger accounts of one tenant and currency.
+type accountSet struct {
+	Clearing  string // card-scheme/clearing: the outside world, may go negative
+	Pending   string // merchant/pending: captured, not yet settled
+	Available string // merchant/available: settled
+	Fees      string // platform/fees: fee revenue
+}
+
+// accountsFor returns (creating in tx when needed) the tenant's accounts in
+// cur. Ids are cached only once the creating transaction has committed (see
+// remember).
+func (s *Service) accountsFor(ctx context.Context, tx *store.Tx, tenantID, cur string) (accountSet, bool, error) {
+	if v, ok := s.accounts.Load(accountKey{tenantID, cur}); ok {
+		return v.(accountSet), true, nil
+	}
+	var set accountSet
+	for _, a := range []struct {
+		owner, purpose string
+		overdraft      bool
+		dst            *string
+	}{
+		{"card-scheme", "clearing", true, &set.Clearing},
+		{"merchant", "pending", false, &set.Pending},
+		{"merchant", "available", false, &set.Available},
+		{"platform", "fees", false, &set.Fees},
+	} {
+		acc, err := s.Ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: tenantID, Owner: a.owner, Purpose: a.purpose, Currency: cur, AllowOverdraft: a.overdraft})
+		if err != nil {
+			return accountSet{}, false, err
+		}
+		*a.dst = acc.ID
+	}
+	return set, false, nil
+}
+
+func (s *Service) remember(tenantID, cur string, set accountSet) {
+	s.accounts.Store(accountKey{tenantID, cur}, set)
+}
+
+// ---- time ----
+
+// formatTime writes timestamps as the guide does: UTC, up to 7 fraction digits, "Z".
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.9999999Z")
+}
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullTime(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+// midnightAfter is the first midnight in loc strictly after t.
+func midnightAfter(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc).UTC()
+}
+
+// midnightOf is the last midnight in loc at or before t.
+func midnightOf(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc).UTC()
+}

@@ -1,0 +1,272 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+)
+
+// The request and response bodies of /api/gateway/…, with the guide's field
+// names. Field names match case-insensitively (the guide writes both
+// "cardNumber" and "CardNumber"); unknown fields are accepted and ignored
+// (the guide's requests carry many optional details), but a body with
+// anything after its JSON value is refused.
+
+// Flex is a string field that also accepts a JSON number or boolean (the
+// guide sends amounts as "10.00" and isFinalCapture as "true"; merchants'
+// serializers sometimes send 10.00 and true).
+type Flex string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Flex) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = Flex(s)
+		return nil
+	}
+	if string(b) == "null" {
+		*f = ""
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*f = Flex(n.String())
+		return nil
+	}
+	var v bool
+	if err := json.Unmarshal(b, &v); err != nil {
+		return apperr.New(apperr.Invalid, "a string, number or boolean is expected, not %s", b)
+	}
+	if v {
+		*f = "true"
+	} else {
+		*f = "false"
+	}
+	return nil
+}
+
+// Bool reads the flag: "true"/"false" in any case; "" is false.
+func (f Flex) Bool(field string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(string(f))) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, apperr.InvalidField(field, "%s must be true or false.", field)
+}
+
+// CreatePaymentJobRequest is the body of POST /api/gateway/payment-jobs.
+type CreatePaymentJobRequest struct {
+	Type                      string              `json:"type,omitempty"`
+	Locale                    string              `json:"locale,omitempty"`
+	PaymentMethodsToUse       *[]string           `json:"paymentMethodsToUse,omitempty"`
+	Parameters                *RequestParameters  `json:"parameters,omitempty"`
+	Order                     *PaymentOrder       `json:"order,omitempty"`
+	Options                   []string            `json:"options,omitempty"`
+	Currency                  string              `json:"currency"`
+	AmountToCollect           Flex                `json:"amountToCollect"`
+	ExpirationDateTimeUtc     string              `json:"expirationDateTimeUtc,omitempty"`
+	ParentPaymentJobReference string              `json:"parentPaymentJobReference,omitempty"`
+	RecurrenceCriteria        *RecurrenceCriteria `json:"recurrenceCriteria,omitempty"`
+}
+
+// RequestParameters are the "parameters" of a payment job request: card
+// fields, return URLs, the webhook URL.
+type RequestParameters struct {
+	CardNumber         string `json:"cardNumber,omitempty"`
+	Token              string `json:"token,omitempty"`
+	CardCvc            Flex   `json:"cardCvc,omitempty"`
+	CardExpiryMonth    Flex   `json:"cardExpiryMonth,omitempty"`
+	CardExpiryYear     Flex   `json:"cardExpiryYear,omitempty"`
+	CardHolderName     string `json:"cardHolderName,omitempty"`
+	ReturnURLSuccess   string `json:"returnUrlSuccess,omitempty"`
+	ReturnURLFailed    string `json:"returnUrlFailed,omitempty"`
+	ReturnURLCancelled string `json:"returnUrlCancelled,omitempty"`
+	WebhookURL         string `json:"webhookUrl,omitempty"`
+}
+
+// PaymentOrder is the merchant's order: its number, billing and shipping details
+// and lines, echoed back as given.
+type PaymentOrder struct {
+	OrderNumber       string            `json:"orderNumber,omitempty"`
+	CreateDateTimeUtc string            `json:"createDateTimeUtc,omitempty"`
+	BillingAddress    json.RawMessage   `json:"billingAddress,omitempty"`
+	BillingIdentity   json.RawMessage   `json:"billingIdentity,omitempty"`
+	ShippingAddress   json.RawMessage   `json:"shippingAddress,omitempty"`
+	ShippingIdentity  json.RawMessage   `json:"shippingIdentity,omitempty"`
+	OrderLines        []json.RawMessage `json:"orderLines"`
+}
+
+// RecurrenceCriteria describe a recurring parent or child job.
+type RecurrenceCriteria struct {
+	RecurrenceType     string `json:"recurrenceType,omitempty"`
+	RecurringExpiry    string `json:"recurringExpiry,omitempty"`
+	RecurringFrequency Flex   `json:"recurringFrequency,omitempty"`
+	Instalments        Flex   `json:"instalments,omitempty"`
+}
+
+// CapturePaymentRequest is the body of POST …/payments/{ref}/captures.
+type CapturePaymentRequest struct {
+	AmountToCapture Flex `json:"amountToCapture"`
+	IsFinalCapture  Flex `json:"isFinalCapture,omitempty"`
+}
+
+// RefundPaymentRequest is the body of POST …/payments/{ref}/refunds.
+type RefundPaymentRequest struct {
+	AmountToRefund Flex   `json:"amountToRefund"`
+	RefundNumber   string `json:"refundNumber,omitempty"`
+}
+
+// GatewayLink is one of a response's links.
+type GatewayLink struct {
+	URL  string `json:"url"`
+	Type string `json:"type"`
+}
+
+// GatewayLinks are a response's data, action and documentation links.
+type GatewayLinks struct {
+	Data          *GatewayLink `json:"data,omitempty"`
+	Action        *GatewayLink `json:"action,omitempty"`
+	Documentation *GatewayLink `json:"documentation,omitempty"`
+}
+
+// PaymentJobResponse is the envelope of a payment job.
+type PaymentJobResponse struct {
+	Data  PaymentJob   `json:"data"`
+	Links GatewayLinks `json:"links"`
+}
+
+// GatewayPaymentResponse is the envelope of one payment.
+type GatewayPaymentResponse struct {
+	Data  GatewayPayment `json:"data"`
+	Links GatewayLinks   `json:"links"`
+}
+
+// PaymentCaptureResponse is the envelope of a capture.
+type PaymentCaptureResponse struct {
+	Data PaymentCapture `json:"data"`
+}
+
+// PaymentRefundResponse is the envelope of a refund.
+type PaymentRefundResponse struct {
+	Data PaymentRefund `json:"data"`
+}
+
+// PaymentJob is a payment job as the guide shows it.
+type PaymentJob struct {
+	Reference                 string           `json:"reference"`
+	CreateDateTimeUtc         string           `json:"createDateTimeUtc"`
+	Type                      string           `json:"type"`
+	TraceReference            string           `json:"traceReference"`
+	ConfigurationID           string           `json:"configurationId"`
+	Domain                    string           `json:"domain"`
+	Locale                    string           `json:"locale"`
+	TimeZone                  string           `json:"timeZone"`
+	Order                     *PaymentOrder    `json:"order,omitempty"`
+	OrderHistory              []any            `json:"orderHistory"`
+	ParentPaymentJobReference string           `json:"parentPaymentJobReference,omitempty"`
+	PaymentMethodsToUse       []string         `json:"paymentMethodsToUse"`
+	Currency                  string           `json:"currency"`
+	AmountToCollect           string           `json:"amountToCollect"`
+	AmountCollected           string           `json:"amountCollected,omitempty"`
+	PaidAmount                string           `json:"paidAmount,omitempty"`
+	PaidDateTimeUtc           string           `json:"paidDateTimeUtc,omitempty"`
+	ExpirationDateTimeUtc     string           `json:"expirationDateTimeUtc"`
+	DueDateTimeUtc            string           `json:"dueDateTimeUtc,omitempty"`
+	LastUpdateTimeUtc         string           `json:"lastUpdateTimeUtc"`
+	LastProcessedTimeUtc      string           `json:"lastProcessedTimeUtc"`
+	Flags                     map[string]bool  `json:"flags"`
+	Attributes                map[string]any   `json:"attributes"`
+	PaymentStatus             string           `json:"paymentStatus"`
+	Payments                  []GatewayPayment `json:"payments"`
+}
+
+// GatewayPayment is one payment of a job.
+type GatewayPayment struct {
+	Reference         string            `json:"reference"`
+	CreateDateTimeUtc string            `json:"createDateTimeUtc"`
+	PaymentMethods    []string          `json:"paymentMethods"`
+	Status            string            `json:"status"`
+	AmountToCollect   string            `json:"amountToCollect"`
+	SurchargeAmount   string            `json:"surchargeAmount"`
+	PaidAmount        string            `json:"paidAmount,omitempty"`
+	AuthorisedAmount  string            `json:"authorisedAmount,omitempty"`
+	CapturedAmount    string            `json:"capturedAmount,omitempty"`
+	RefundedAmount    string            `json:"refundedAmount,omitempty"`
+	Steps             []PaymentStep     `json:"steps"`
+	Flags             map[string]bool   `json:"flags"`
+	Attributes        map[string]string `json:"attributes"`
+	Refunds           []PaymentRefund   `json:"refunds"`
+	Captures          []PaymentCapture  `json:"captures"`
+}
+
+// PaymentStep is one step of a payment.
+type PaymentStep struct {
+	Reference         string            `json:"reference"`
+	CreateDateTimeUtc string            `json:"createDateTimeUtc"`
+	Action            string            `json:"action"`
+	PaymentMethods    []string          `json:"paymentMethods,omitempty"`
+	Status            string            `json:"status"`
+	AmountToCollect   string            `json:"amountToCollect,omitempty"`
+	ResultAttributes  map[string]string `json:"resultAttributes,omitempty"`
+}
+
+// PaymentCapture is a capture of an authorised payment.
+type PaymentCapture struct {
+	Reference         string            `json:"reference"`
+	CreateDateTimeUtc string            `json:"createDateTimeUtc"`
+	Status            string            `json:"status"`
+	AmountToCapture   string            `json:"amountToCapture"`
+	IsFinalCapture    bool              `json:"isFinalCapture"`
+	Attributes        map[string]string `json:"attributes"`
+}
+
+// PaymentRefund is a refund of a paid payment.
+type PaymentRefund struct {
+	Reference         string            `json:"reference"`
+	CreateDateTimeUtc string            `json:"createDateTimeUtc"`
+	RefundNumber      string            `json:"refundNumber"`
+	Status            string            `json:"status"`
+	AmountToRefund    string            `json:"amountToRefund"`
+	Steps             []PaymentStep     `json:"steps"`
+	Attributes        map[string]string `json:"attributes"`
+}
+
+// SupportedPaymentMethodsResponse is the body of GET supported-payment-methods.
+type SupportedPaymentMethodsResponse struct {
+	Data []SupportedPaymentMethod `json:"data"`
+}
+
+// SupportedPaymentMethod is one payment method the tenant may use.
+type SupportedPaymentMethod struct {
+	PaymentMethod        string   `json:"paymentMethod"`
+	Logo                 string   `json:"logo"`
+	IssuerList           []any    `json:"issuerList"`
+	SupportsTokenisation bool     `json:"supportsTokenisation"`
+	TokenizedCards       []any    `json:"tokenizedCards"`
+	Currencies           []string `json:"currencies"`
+	Description          string   `json:"description"`
+}
+
+// GatewaySettings are a tenant's gateway settings (GET and PUT
+// /platform/gateway/settings, with the platform's api-key authentication:
+// the merchant's "portal" configuration). PUT replaces them all.
+type GatewaySettings struct {
+	ConfigurationID    string `json:"configurationId,omitempty"` // read-only
+	SigningKey         string `json:"signingKey,omitempty"`      // read-only: the key behind the Hash header
+	AutoCapture        bool   `json:"autoCapture"`
+	FeeBasisPoints     int64  `json:"feeBasisPoints"` // fee charged at settlement, in 1/100 of a percent
+	FeeFixedMinor      int64  `json:"feeFixedMinor"`  // plus a fixed fee per payment, in minor units
+	ReturnURLSuccess   string `json:"returnUrlSuccess"`
+	ReturnURLFailed    string `json:"returnUrlFailed"`
+	ReturnURLCancelled string `json:"returnUrlCancelled"`
+	WebhookURL         string `json:"webhookUrl"`
+	RequireHMAC        bool   `json:"requireHmac"` // refuse the plain Hash scheme; require Signature + Timestamp
+}

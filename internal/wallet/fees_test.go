@@ -1,0 +1,119 @@
+package wallet_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/money"
+	"github.com/cashgate/cashgate/internal/wallet"
+)
+
+func TestReceiveFeeRounding(t *testing.T) {
+	// Percentage fees round half up to the cent, then the fixed part is added.
+	for _, c := range []struct {
+		tier   wallet.Tier
+		amount int64
+		want   int64
+	}{
+		{wallet.TierCorporate, 99, 0},       // < 1 €: free
+		{wallet.TierCorporate, 100, 22},     // 1.5 ct → 2 ct + 20
+		{wallet.TierCorporate, 110, 22},     // 1.65 → 2
+		{wallet.TierCorporate, 130, 22},     // 1.95 → 2
+		{wallet.TierCorporate, 133, 22},     // 1.995 → 2
+		{wallet.TierCorporate, 170, 23},     // 2.55 → 3
+		{wallet.TierCorporate, 10000, 170},  // 150 + 20
+		{wallet.TierCorporatePlus, 99, 0},   // free
+		{wallet.TierCorporatePlus, 100, 16}, // 1 + 15
+		{wallet.TierCorporatePlus, 150, 17}, // 1.5 → 2, + 15
+		{wallet.TierCorporatePlus, 149, 16}, // 1.49 → 1, + 15
+		{wallet.TierCorporatePlus, 10000, 115},
+	} {
+		got, err := wallet.ReceiveFee(c.tier, c.amount)
+		if err != nil || got != c.want {
+			t.Errorf("ReceiveFee(%s, %d) = %d, %v; want %d", c.tier, c.amount, got, err, c.want)
+		}
+	}
+	if wallet.FeeRounding != money.RoundHalfUp {
+		t.Fatal("the documented rounding is half up")
+	}
+	if wallet.SendFee(wallet.TierPrivate, wallet.KindPrivate) != 25 || wallet.SendFee(wallet.TierCorporatePlus, wallet.KindCorporate) != 50 {
+		t.Fatal("send fees are 0.25 € to a private user and 0.50 € to a corporate")
+	}
+}
+
+func TestIBAN(t *testing.T) {
+	for _, c := range []struct{ in, want, err string }{
+		{"DE89 3704 0044 0532 0130 00", "DE89370400440532013000", ""},
+		{"gb82 west 1234 5698 7654 32", "GB82WEST12345698765432", ""},
+		{"FR14 2004 1010 0505 0001 3M02 606", "FR1420041010050500013M02606", ""},
+		{"NO9386011117947", "NO9386011117947", ""},
+		{"MT84MALT011000012345MTLCAST001S", "MT84MALT011000012345MTLCAST001S", ""},
+		{"DE89 3704 0044 0532 0130 01", "", "mod-97"},       // one digit off
+		{"DE89 3704 0044 0532 0130 0", "", "22 characters"}, // too short for DE
+		{"US12 3456 7890 1234", "", "SEPA"},
+		{"DE8X 3704", "", "check digits"},
+		{"", "", "not an IBAN"},
+	} {
+		got, err := wallet.ValidateIBAN("iban", c.in)
+		if c.err == "" {
+			if err != nil || got != c.want {
+				t.Errorf("ValidateIBAN(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.err) || !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("ValidateIBAN(%q) = %v; want an Invalid error mentioning %q", c.in, err, c.err)
+		}
+	}
+	if _, err := wallet.ValidateBIC("bic", "COBADEFF"); err != nil {
+		t.Error(err)
+	}
+	if _, err := wallet.ValidateBIC("bic", "COBA1EFF"); err == nil {
+		t.Error("a BIC's country is two letters")
+	}
+}
+
+func TestToEUR(t *testing.T) {
+	for _, c := range []struct {
+		minor int64
+		cur   string
+		rate  string
+		want  int64
+	}{
+		{1000, "USD", "0.92", 920},   // 10.00 USD
+		{1999, "USD", "0.925", 1849}, // 18.49075 → 18.49
+		{1, "USD", "0.5", 1},         // 0.005 → 0.01 (half up)
+		{1000, "JPY", "0.0061", 610}, // 1000 JPY
+		{1234, "KWD", "2.98", 368},   // 1.234 KWD → 3.67732 → 3.68
+	} {
+		got, err := wallet.ToEUR(c.minor, money.MustParseCurrency(c.cur), c.rate)
+		if err != nil || got != c.want {
+			t.Errorf("ToEUR(%d %s at %s) = %d, %v; want %d", c.minor, c.cur, c.rate, got, err, c.want)
+		}
+	}
+}
+
+// TestMerchantTokenExample pins the worked example of the token
+// construction in client.go and the README.
+func TestMerchantTokenExample(t *testing.T) {
+	salt := "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	got := wallet.MerchantToken("K7M2QX9A", "cgm_secret", salt)
+	want := "K7M2QX9A." + salt + ".918da07f0a615cb9d319732047731fd0724570e3dce7e03720742588a6a95d90"
+	if got != want {
+		t.Fatalf("token = %q, want the documented %q", got, want)
+	}
+	body := wallet.CallbackBody{RequestID: "mrq_1", OrderID: "o-1", Status: "approved", Amount: "12.50", Currency: "EUR", Timestamp: "2026-11-21T09:30:00Z"}
+	body.Control = wallet.CallbackControl("cgm_secret", body)
+	raw := []byte(`{"requestId":"mrq_1","orderId":"o-1","status":"approved","amount":"12.50","currency":"EUR","timestamp":"2026-11-21T09:30:00Z","control":"` + body.Control + `"}`)
+	if _, err := wallet.VerifyCallback("cgm_secret", raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wallet.VerifyCallback("other", raw); err == nil {
+		t.Fatal("a callback verifies only with the merchant's secret")
+	}
+	tampered := []byte(strings.Replace(string(raw), "12.50", "1250.00", 1))
+	if _, err := wallet.VerifyCallback("cgm_secret", tampered); err == nil {
+		t.Fatal("a changed amount must not verify")
+	}
+}

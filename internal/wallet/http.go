@@ -1,0 +1,507 @@
+package wallet
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
+)
+
+// Principal kinds (httpx.Principal.KeyID) of the wallet API.
+const (
+	principalMerchant = "wallet-merchant"
+	principalSession  = "wallet-session"
+)
+
+// SessionCookie carries the wallet-app session for the web pages.
+const SessionCookie = "cg_wallet"
+
+// bearer returns the Authorization bearer token.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// Authenticate is the wallet API's authentication middleware. A merchant
+// token (Authorization: Bearer merchantId.salt.signature) authenticates a
+// merchant; a session token (Bearer cgw_…, or the cg_wallet cookie) a
+// wallet user. A credential that does not check out is refused here; a
+// request without any passes on, and the handlers that need a caller refuse
+// it. The principal is a merchant (TenantID = the corporate tenant) or a
+// user (UserID, and TenantID for a corporate's login).
+func (s *Service) Authenticate(errw httpx.ErrorWriter) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			tok := bearer(r)
+			if tok == "" {
+				if c, err := r.Cookie(SessionCookie); err == nil && strings.HasPrefix(r.URL.Path, "/wallet/app/") {
+					tok = c.Value
+				}
+			}
+			if tok == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var p httpx.Principal
+			if strings.HasPrefix(tok, "cgw_") {
+				u, err := s.AuthenticateSession(r.Context(), tok)
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				p = httpx.Principal{UserID: u.ID, TenantID: u.TenantID, KeyID: principalSession}
+			} else {
+				m, err := s.AuthenticateMerchant(r.Context(), tok)
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				p = httpx.Principal{TenantID: m.TenantID, KeyID: principalMerchant, UserID: m.MerchantID}
+			}
+			next.ServeHTTP(w, r.WithContext(httpx.WithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+// IdempotencyScope is the Idempotency-Key scope of a wallet request: the
+// merchant's tenant, the logged-in user, or one shared scope for the
+// unauthenticated sign-up, login and salt calls.
+func IdempotencyScope(r *http.Request) (string, bool) {
+	p, ok := httpx.PrincipalFrom(r.Context())
+	switch {
+	case ok && p.KeyID == principalMerchant:
+		return p.TenantID, true
+	case ok && p.KeyID == principalSession:
+		return "wallet-user:" + p.UserID, true
+	}
+	return "wallet-public", true
+}
+
+func merchantOf(r *http.Request) (httpx.Principal, error) {
+	p, ok := httpx.PrincipalFrom(r.Context())
+	if !ok || p.KeyID != principalMerchant {
+		return p, apperr.New(apperr.Unauthenticated, "authorization token missing: send Authorization: Bearer <token> built from a salt")
+	}
+	return p, nil
+}
+
+func userOf(r *http.Request) (httpx.Principal, error) {
+	p, ok := httpx.PrincipalFrom(r.Context())
+	if !ok || p.KeyID != principalSession {
+		return p, apperr.New(apperr.Unauthenticated, "log in first")
+	}
+	return p, nil
+}
+
+// handler adapts fn to an http.HandlerFunc writing its result as JSON.
+func handler(errw httpx.ErrorWriter, status int, fn func(r *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, err := fn(r)
+		if err != nil {
+			errw(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, status, v)
+	}
+}
+
+func decode(r *http.Request, dst any) error {
+	_, err := httpx.Decode(r, dst, httpx.DecodeOptions{})
+	return err
+}
+
+// Request and response bodies of the routes (also the OpenAPI schemas).
+type (
+	// SaltRequest asks for a salt.
+	MerchantSaltRequest struct {
+		MerchantID string `json:"merchantId"`
+	}
+	// RefundRequest refunds part (amount) or all (no amount) of a request.
+	MoneyRequestRefund struct {
+		Amount string `json:"amount,omitempty"`
+		Reason string `json:"reason,omitempty"`
+	}
+	// SignUpRequest signs a private user up.
+	WalletSignUp struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		PIN      string `json:"pin"`
+	}
+	// LoginRequest logs in.
+	WalletLogin struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	// PINRequest confirms with the PIN.
+	WalletPIN struct {
+		PIN string `json:"pin"`
+	}
+	// AmountRequest carries an amount.
+	WalletAmount struct {
+		Amount string `json:"amount"`
+	}
+	// CodeRequest carries a verification code.
+	WalletCode struct {
+		Code string `json:"code"`
+	}
+	// Me is the logged-in user's overview.
+	WalletMe struct {
+		User      WalletUser        `json:"user"`
+		Balance   WalletBalance     `json:"balance"`
+		Corporate *CorporateAccount `json:"corporate,omitempty"`
+		Limits    TierLimits        `json:"limits"`
+		Fees      TierFees          `json:"fees"`
+		// SandboxTopUps tells whether the simulated top-up is available.
+		SandboxTopUps bool `json:"sandboxTopUps"`
+	}
+	// RequestList is a list of money requests.
+	MoneyRequestList struct {
+		Requests []MoneyRequest `json:"requests"`
+	}
+	// OK is an empty success.
+	WalletOK struct {
+		WalletOK bool `json:"ok"`
+	}
+)
+
+// txFilter reads the transaction list's query parameters.
+func txFilter(r *http.Request) (TxFilter, error) {
+	q := r.URL.Query()
+	var f TxFilter
+	for _, tp := range []struct {
+		name string
+		dst  **time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(tp.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				d, err2 := time.Parse("2006-01-02", v)
+				if err2 != nil {
+					return f, apperr.InvalidField(tp.name, "%s must be an RFC 3339 time or a date (2026-11-21)", tp.name)
+				}
+				t = d
+			}
+			*tp.dst = &t
+		}
+	}
+	f.Type, f.Status, f.Cursor = q.Get("type"), q.Get("status"), q.Get("cursor")
+	for _, a := range []struct {
+		name string
+		dst  *int64
+	}{{"minAmount", &f.MinAmount}, {"maxAmount", &f.MaxAmount}} {
+		if v := q.Get(a.name); v != "" {
+			c, err := ParseEUR(a.name, v)
+			if err != nil {
+				return f, err
+			}
+			*a.dst = c
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return f, apperr.InvalidField("limit", "limit must be a number")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+var txQuery = []string{"from", "to", "type", "status", "minAmount", "maxAmount", "limit", "cursor"}
+
+// Routes returns the wallet's routes: the merchant API, the wallet app's
+// JSON API and the wallet app's pages.
+func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
+	api, app := "/wallet/api/v1", "/wallet/app/v1"
+	W := httpx.APIWallet
+	rs := []httpx.Route{
+		// ---- merchant API ----
+		{Method: "POST", Path: api + "/auth/salt", API: W, Summary: "Get a salt to build an authorization token (no API key: token = merchantId.salt.hex(HMAC-SHA256(secret, \"cashgate-wallet-token\\n\"+merchantId+\"\\n\"+salt)))",
+			Request: MerchantSaltRequest{}, Response: MerchantSalt{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				var in MerchantSaltRequest
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.NewSalt(r.Context(), in.MerchantID)
+			})},
+		{Method: "GET", Path: api + "/auth/token", API: W, Summary: "Re-evaluate the authorization token", Response: MerchantAuth{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				if _, err := merchantOf(r); err != nil {
+					return nil, err
+				}
+				return s.AuthenticateMerchant(r.Context(), bearer(r))
+			})},
+		{Method: "POST", Path: api + "/requests", API: W, Summary: "Request money from a customer (by username); non-EUR amounts are converted to EUR",
+			Request: MoneyRequestSpec{}, Response: MoneyRequest{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				p, err := merchantOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in MoneyRequestSpec
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.CreateRequest(r.Context(), p.TenantID, in)
+			})},
+		{Method: "GET", Path: api + "/requests/{id}", API: W, Summary: "Status of a money request", Response: MoneyRequest{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := merchantOf(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.MerchantRequest(r.Context(), p.TenantID, r.PathValue("id"))
+			})},
+		{Method: "POST", Path: api + "/requests/{id}/refunds", API: W, Summary: "Refund an approved request, fully (no amount) or partially",
+			Request: MoneyRequestRefund{}, Response: WalletTransaction{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				p, err := merchantOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in MoneyRequestRefund
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				var amount int64
+				if in.Amount != "" {
+					if amount, err = ParseEUR("amount", in.Amount); err != nil {
+						return nil, err
+					}
+				}
+				return s.Refund(r.Context(), p.TenantID, r.PathValue("id"), amount, in.Reason)
+			})},
+		{Method: "GET", Path: api + "/transactions", API: W, Summary: "The corporate wallet's transactions with fees, newest first, filtered and paged",
+			Response: WalletTransactionPage{}, Query: txQuery,
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := merchantOf(r)
+				if err != nil {
+					return nil, err
+				}
+				f, err := txFilter(r)
+				if err != nil {
+					return nil, err
+				}
+				uid, err := s.TenantUser(r.Context(), p.TenantID)
+				if err != nil {
+					return nil, err
+				}
+				return s.Transactions(r.Context(), uid, f)
+			})},
+		{Method: "GET", Path: api + "/balance", API: W, Summary: "The corporate wallet's balance", Response: WalletBalance{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := merchantOf(r)
+				if err != nil {
+					return nil, err
+				}
+				uid, err := s.TenantUser(r.Context(), p.TenantID)
+				if err != nil {
+					return nil, err
+				}
+				return s.BalanceOf(r.Context(), uid)
+			})},
+
+		// ---- wallet app API ----
+		{Method: "POST", Path: app + "/signup", API: W, Summary: "Sign up as a private user (username, password, PIN)",
+			Request: WalletSignUp{}, Response: WalletUser{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				var in WalletSignUp
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.SignUp(r.Context(), SignUp(in))
+			})},
+		{Method: "POST", Path: app + "/login", API: W, Summary: "Log in; the session token comes back and in the cg_wallet cookie",
+			Request: WalletLogin{}, Response: WalletSession{},
+			Handler: func(w http.ResponseWriter, r *http.Request) {
+				var in WalletLogin
+				if err := decode(r, &in); err != nil {
+					errw(w, r, err)
+					return
+				}
+				sess, err := s.Login(r.Context(), in.Username, in.Password)
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/wallet", Expires: sess.ExpiresAt,
+					HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+				w.Header().Set("Cache-Control", "no-store") // never kept for Idempotency-Key replays
+				httpx.WriteJSON(w, 200, sess)
+			}},
+		{Method: "POST", Path: app + "/logout", API: W, Summary: "Log out", Response: WalletOK{},
+			Handler: func(w http.ResponseWriter, r *http.Request) {
+				tok := bearer(r)
+				if c, err := r.Cookie(SessionCookie); err == nil && tok == "" {
+					tok = c.Value
+				}
+				if tok != "" {
+					if err := s.Logout(r.Context(), tok); err != nil {
+						errw(w, r, err)
+						return
+					}
+				}
+				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/wallet", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+				httpx.WriteJSON(w, 200, WalletOK{WalletOK: true})
+			}},
+		{Method: "GET", Path: app + "/me", API: W, Summary: "The logged-in user, balance, tier limits and fees", Response: WalletMe{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.Me(r, p.UserID)
+			})},
+		{Method: "GET", Path: app + "/transactions", API: W, Summary: "The wallet's transactions with fees, newest first", Response: WalletTransactionPage{}, Query: txQuery,
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				f, err := txFilter(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.Transactions(r.Context(), p.UserID, f)
+			})},
+		{Method: "GET", Path: app + "/requests", API: W, Summary: "Money requests to the user (status=pending for those to decide)", Response: MoneyRequestList{}, Query: []string{"status", "limit"},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				st := RequestStatus(r.URL.Query().Get("status"))
+				switch st {
+				case "", StatusPending, StatusApproved, StatusDenied, StatusExpired, StatusPartiallyRefunded, StatusRefunded:
+				default:
+					return nil, apperr.InvalidField("status", "unknown status %q", st)
+				}
+				limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+				list, err := s.CustomerRequests(r.Context(), p.UserID, st, limit)
+				return MoneyRequestList{Requests: list}, err
+			})},
+		{Method: "POST", Path: app + "/requests/{id}/approve", API: W, Summary: "Approve a money request with the PIN", Request: WalletPIN{}, Response: MoneyRequest{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletPIN
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.Approve(r.Context(), p.UserID, r.PathValue("id"), in.PIN)
+			})},
+		{Method: "POST", Path: app + "/requests/{id}/deny", API: W, Summary: "Deny a money request", Response: MoneyRequest{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.Deny(r.Context(), p.UserID, r.PathValue("id"))
+			})},
+		{Method: "POST", Path: app + "/send", API: W, Summary: "Send money to a private or corporate user", Request: WalletSend{}, Response: WalletTransaction{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletSend
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.Send(r.Context(), p.UserID, in)
+			})},
+		{Method: "POST", Path: app + "/topups/simulate", API: W, Summary: "Sandbox: simulate an incoming bank transfer", Request: WalletAmount{}, Response: WalletTransaction{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletAmount
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.SimulateTopUp(r.Context(), p.UserID, in.Amount)
+			})},
+		{Method: "POST", Path: app + "/withdrawals", API: W, Summary: "Withdraw to a SEPA account (corporates: to the verified bank account), with the PIN",
+			Request: WalletWithdrawal{}, Response: WalletTransaction{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletWithdrawal
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.Withdraw(r.Context(), p.UserID, in)
+			})},
+		{Method: "POST", Path: app + "/bank-account/verification", API: W, Summary: "Corporate: request the 2-cent transfer carrying the verification code",
+			Response: WalletTransaction{}, Status: 201,
+			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.RequestVerification(r.Context(), p.UserID)
+			})},
+		{Method: "POST", Path: app + "/bank-account/verify", API: W, Summary: "Corporate: enter the verification code", Request: WalletCode{}, Response: CorporateAccount{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletCode
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.VerifyBankAccount(r.Context(), p.UserID, in.Code)
+			})},
+		{Method: "POST", Path: app + "/upgrade", API: W, Summary: "Corporate: ask for Corporate+ (an operator approves)", Response: CorporateAccount{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				return s.RequestUpgrade(r.Context(), p.UserID)
+			})},
+	}
+	return append(rs, s.pageRoutes()...)
+}
+
+// Me builds the logged-in user's overview.
+func (s *Service) Me(r *http.Request, userID string) (WalletMe, error) {
+	ctx := r.Context()
+	u, err := s.userByID(ctx, s.db.Read(), userID)
+	if err != nil {
+		return WalletMe{}, err
+	}
+	b, err := s.BalanceOf(ctx, userID)
+	if err != nil {
+		return WalletMe{}, err
+	}
+	m := WalletMe{User: u.public(), Balance: b, Limits: LimitsOf(u.Tier), Fees: FeesOf(u.Tier)}
+	if u.Kind == KindCorporate {
+		c, err := s.CorporateOf(ctx, userID)
+		if err != nil {
+			return WalletMe{}, err
+		}
+		m.Corporate = &c
+		t, err := s.tenants.Tenant(ctx, u.TenantID)
+		if err != nil {
+			return WalletMe{}, err
+		}
+		m.SandboxTopUps = t.Mode == "sandbox"
+	} else if m.SandboxTopUps, err = s.SandboxTopUps(ctx); err != nil {
+		return WalletMe{}, err
+	}
+	return m, nil
+}

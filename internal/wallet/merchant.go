@@ -1,0 +1,303 @@
+package wallet
+
+import (
+	"context"
+	"crypto/hmac"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/money"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// CorporateSpec opens a corporate account: a platform tenant, its wallet
+// login and its bank account.
+type CorporateSpec struct {
+	CompanyName string
+	Mode        platform.Mode // "" = sandbox
+	Timezone    string
+	Username    string // the wallet-app login of the corporate
+	Password    string
+	PIN         string
+	IBAN        string
+	BIC         string
+}
+
+// CorporateCreated is a new corporate account. MerchantSecret is shown once.
+type CorporateCreated struct {
+	TenantID       string                 `json:"tenantId"`
+	MerchantID     string                 `json:"merchantId"`
+	MerchantSecret string                 `json:"merchantSecret"`
+	User           WalletUser             `json:"user"`
+	Tenant         platform.TenantCreated `json:"tenant"`
+}
+
+// CreateCorporate creates a tenant (platform.CreateTenant) with a corporate
+// wallet of tier Corporate, its login and its (unverified) bank account.
+func (s *Service) CreateCorporate(ctx context.Context, spec CorporateSpec) (CorporateCreated, error) {
+	name := strings.TrimSpace(spec.CompanyName)
+	if name == "" || len(name) > 140 {
+		return CorporateCreated{}, apperr.InvalidField("companyName", "company name must be 1 to 140 characters")
+	}
+	iban, err := ValidateIBAN("iban", spec.IBAN)
+	if err != nil {
+		return CorporateCreated{}, err
+	}
+	bic, err := ValidateBIC("bic", spec.BIC)
+	if err != nil {
+		return CorporateCreated{}, err
+	}
+	if _, err := s.userByName(ctx, s.db.Read(), "username", spec.Username); err == nil {
+		return CorporateCreated{}, &apperr.Error{Code: apperr.Conflict, Field: "username", Message: fmt.Sprintf("username %q is taken", spec.Username)}
+	}
+	u, err := s.newUser(KindCorporate, TierCorporate, "pending", spec.Username, spec.Password, spec.PIN)
+	if err != nil {
+		return CorporateCreated{}, err
+	}
+	ten, err := s.tenants.CreateTenant(ctx, platform.TenantSpec{Name: name, Mode: spec.Mode, Timezone: spec.Timezone})
+	if err != nil {
+		return CorporateCreated{}, err
+	}
+	u.TenantID = ten.TenantID
+	secret := "cgm_" + s.ids.Secret(32)
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := s.insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_corporates (tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ten.TenantID, u.ID, ten.BusinessCode, s.seal(ten.TenantID, secret), name, iban, bic, micros(s.now()))
+		return err
+	})
+	if err != nil {
+		return CorporateCreated{}, err
+	}
+	return CorporateCreated{TenantID: ten.TenantID, MerchantID: ten.BusinessCode, MerchantSecret: secret, User: u.public(), Tenant: ten}, nil
+}
+
+// corporate is a wallet_corporates row.
+type corporate struct {
+	TenantID, UserID, MerchantID, SecretSealed, CompanyName, IBAN, BIC string
+	BankVerified                                                       bool
+	VerifyCodeHash                                                     string
+	VerifyFailures                                                     int
+	UpgradeStatus                                                      string
+	UpgradeRequestedAt                                                 int64
+}
+
+const corpCols = `tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, bank_verified, verify_code_hash, verify_failures, upgrade_status, upgrade_requested_at`
+
+func scanCorp(r interface{ Scan(...any) error }) (corporate, error) {
+	var c corporate
+	err := r.Scan(&c.TenantID, &c.UserID, &c.MerchantID, &c.SecretSealed, &c.CompanyName, &c.IBAN, &c.BIC, &c.BankVerified,
+		&c.VerifyCodeHash, &c.VerifyFailures, &c.UpgradeStatus, &c.UpgradeRequestedAt)
+	return c, err
+}
+
+func (s *Service) corporateOf(ctx context.Context, q store.Querier, where string, arg any) (corporate, error) {
+	c, err := scanCorp(q.QueryRowContext(ctx, `SELECT `+corpCols+` FROM wallet_corporates WHERE `+where+` = $1`, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return corporate{}, apperr.New(apperr.NotFound, "corporate account not found")
+	}
+	if err != nil {
+		return corporate{}, fmt.Errorf("wallet: corporate: %w", err)
+	}
+	return c, nil
+}
+
+// ---- merchant authorization ----
+
+// Salt is a salt handed to a merchant.
+type MerchantSalt struct {
+	Salt      string    `json:"salt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// NewSalt issues a salt for a merchant id (business code).
+func (s *Service) NewSalt(ctx context.Context, merchantID string) (MerchantSalt, error) {
+	merchantID = strings.TrimSpace(merchantID)
+	if merchantID == "" {
+		return MerchantSalt{}, apperr.InvalidField("merchantId", "merchantId is required")
+	}
+	c, err := s.corporateOf(ctx, s.db.Read(), "merchant_id", merchantID)
+	if err != nil {
+		return MerchantSalt{}, &apperr.Error{Code: apperr.NotFound, Field: "merchantId", Message: fmt.Sprintf("no merchant %q", merchantID)}
+	}
+	now := s.now()
+	salt := MerchantSalt{Salt: s.ids.Secret(32), ExpiresAt: now.Add(s.cfg.SaltTTL)}
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		// Expired salts of the merchant go as new ones come.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM wallet_salts WHERE tenant_id = $1 AND expires_at <= $2`, c.TenantID, micros(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_salts (salt, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
+			salt.Salt, c.TenantID, micros(salt.ExpiresAt), micros(now))
+		return err
+	})
+	if err != nil {
+		return MerchantSalt{}, fmt.Errorf("wallet: salt: %w", err)
+	}
+	return salt, nil
+}
+
+// Merchant is an authenticated merchant.
+type MerchantAuth struct {
+	TenantID   string    `json:"tenantId"`
+	MerchantID string    `json:"merchantId"`
+	ExpiresAt  time.Time `json:"expiresAt"` // when the token stops being valid
+}
+
+func errToken(msg string) error { return apperr.New(apperr.Unauthenticated, "%s", msg) }
+
+// AuthenticateMerchant re-evaluates a merchant token (see MerchantToken).
+func (s *Service) AuthenticateMerchant(ctx context.Context, token string) (MerchantAuth, error) {
+	if token == "" {
+		return MerchantAuth{}, errToken("authorization token missing: send Authorization: Bearer <token> built from a salt")
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[0] == "" || len(parts[1]) != 64 || len(parts[2]) != 64 {
+		return MerchantAuth{}, errToken("malformed authorization token: want merchantId.salt.signature")
+	}
+	var tenantID string
+	var exp int64
+	err := s.db.Read().QueryRowContext(ctx, `SELECT tenant_id, expires_at FROM wallet_salts WHERE salt = $1`, parts[1]).Scan(&tenantID, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return MerchantAuth{}, errToken("unknown salt: request a new salt and build a new token")
+	}
+	if err != nil {
+		return MerchantAuth{}, fmt.Errorf("wallet: salt: %w", err)
+	}
+	if exp <= micros(s.now()) {
+		return MerchantAuth{}, errToken("the authorization token has expired: request a new salt")
+	}
+	c, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", tenantID)
+	if err != nil {
+		return MerchantAuth{}, err
+	}
+	secret, err := s.open(c.TenantID, c.SecretSealed)
+	if err != nil {
+		return MerchantAuth{}, err
+	}
+	want := MerchantToken(c.MerchantID, secret, parts[1])
+	if c.MerchantID != parts[0] || !hmac.Equal([]byte(want), []byte(token)) {
+		return MerchantAuth{}, errToken("invalid authorization token")
+	}
+	return MerchantAuth{TenantID: c.TenantID, MerchantID: c.MerchantID, ExpiresAt: fromMicros(exp)}, nil
+}
+
+// ---- conversion rates ----
+
+// Rate is a conversion rate to EUR: 1 unit of Currency is Rate EUR.
+type Rate struct {
+	Currency  string    `json:"currency"`
+	Rate      string    `json:"rate"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// SetRate sets the rate of a currency (decimal text, e.g. "0.9215").
+func (s *Service) SetRate(ctx context.Context, currency, rate string) (Rate, error) {
+	cur, err := money.ParseCurrency(strings.ToUpper(strings.TrimSpace(currency)))
+	if err != nil {
+		return Rate{}, apperr.InvalidField("currency", "%v", err)
+	}
+	if cur.Code() == Currency {
+		return Rate{}, apperr.InvalidField("currency", "EUR needs no rate")
+	}
+	r, ok := parseRate(rate)
+	if !ok {
+		return Rate{}, apperr.InvalidField("rate", "rate %q must be a positive decimal number such as 0.9215 (at most 12 decimals)", rate)
+	}
+	now := s.now()
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_rates (currency, rate, updated_at) VALUES ($1, $2, $3)
+ON CONFLICT (currency) DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at`, cur.Code(), r, micros(now))
+		return err
+	})
+	if err != nil {
+		return Rate{}, err
+	}
+	return Rate{Currency: cur.Code(), Rate: r, UpdatedAt: now}, nil
+}
+
+// Rates lists the configured rates.
+func (s *Service) Rates(ctx context.Context) ([]Rate, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT currency, rate, updated_at FROM wallet_rates ORDER BY currency`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Rate
+	for rows.Next() {
+		var r Rate
+		var at int64
+		if err := rows.Scan(&r.Currency, &r.Rate, &at); err != nil {
+			return nil, err
+		}
+		r.UpdatedAt = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// parseRate validates a rate and returns it in canonical decimal form.
+func parseRate(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 32 {
+		return "", false
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	if intPart == "" || len(frac) > 12 || strings.Trim(intPart+frac, "0123456789") != "" {
+		return "", false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() <= 0 {
+		return "", false
+	}
+	return s, true
+}
+
+// ToEUR converts minor units of cur to EUR cents at rate (EUR per unit),
+// rounding half up to the cent.
+func ToEUR(minor int64, cur money.Currency, rate string) (int64, error) {
+	r, ok := new(big.Rat).SetString(rate)
+	if !ok || r.Sign() <= 0 {
+		return 0, fmt.Errorf("wallet: bad rate %q", rate)
+	}
+	// cents = minor / 10^exp × rate × 100
+	v := new(big.Rat).Mul(new(big.Rat).SetInt64(minor), r)
+	v.Mul(v, big.NewRat(100, 1))
+	v.Quo(v, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(cur.Exponent())), nil)))
+	q, m := new(big.Int).QuoRem(v.Num(), v.Denom(), new(big.Int))
+	if new(big.Int).Mul(m, big.NewInt(2)).Cmp(v.Denom()) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if !q.IsInt64() || q.Int64() > 1e15 {
+		return 0, apperr.InvalidField("amount", "amount is too large")
+	}
+	return q.Int64(), nil
+}
+
+func (s *Service) rateOf(ctx context.Context, q store.Querier, cur string) (string, error) {
+	var r string
+	err := q.QueryRowContext(ctx, `SELECT rate FROM wallet_rates WHERE currency = $1`, cur).Scan(&r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.InvalidField("currency", "%s is not accepted: only EUR, and currencies with a configured conversion rate", cur)
+	}
+	return r, err
+}
+
+// validCallbackURL checks the callback URL's form; the outbox checks where
+// it points (SSRF rules) when the callback is sent.
+func validCallbackURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(raw) > 2048 {
+		return apperr.InvalidField("callbackUrl", "callbackUrl must be an absolute http(s) URL without credentials")
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package wallet
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Transaction is a wallet movement as one of its parties sees it: Amount is
+// what moved between the parties, Fee what this party paid for it, and Net
+// the change of this party's balance (negative when money left).
+type WalletTransaction struct {
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`   // topup, send, payment, refund, withdrawal, verification
+	Status       string    `json:"status"` // completed; withdrawals: requested, exported, paid
+	Direction    string    `json:"direction"`
+	Counterparty string    `json:"counterparty"` // username, or the bank / IBAN
+	Amount       string    `json:"amount"`
+	Fee          string    `json:"fee"`
+	Net          string    `json:"net"`
+	Currency     string    `json:"currency"`
+	Description  string    `json:"description"`
+	RequestID    string    `json:"requestId,omitempty"`
+	Reference    string    `json:"reference,omitempty"`
+	IBAN         string    `json:"iban,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	// The whole movement, for overviews: what the sender paid in fees and
+	// what was deducted from what the recipient received.
+	SenderFee    string `json:"senderFee"`
+	RecipientFee string `json:"recipientFee"`
+
+	amountCents int64
+}
+
+const txSelect = `SELECT t.id, t.kind, t.status, t.from_user, t.to_user, t.amount, t.sender_fee, t.recipient_fee, t.description, t.request_id,
+t.reference, t.iban, t.created_at, t.updated_at, COALESCE(f.username, ''), COALESCE(r.username, '')
+FROM wallet_transactions t LEFT JOIN wallet_users f ON f.id = t.from_user LEFT JOIN wallet_users r ON r.id = t.to_user `
+
+func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransaction, error) {
+	var t WalletTransaction
+	var from, to, fromName, toName string
+	var amount, sf, rf, created, updated int64
+	if err := rs.Scan(&t.ID, &t.Type, &t.Status, &from, &to, &amount, &sf, &rf, &t.Description, &t.RequestID, &t.Reference, &t.IBAN,
+		&created, &updated, &fromName, &toName); err != nil {
+		return WalletTransaction{}, err
+	}
+	t.Currency = Currency
+	t.Amount, t.SenderFee, t.RecipientFee = cents(amount), cents(sf), cents(rf)
+	t.amountCents = amount
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if from == viewer {
+		t.Direction, t.Fee, t.Net = "out", cents(sf), cents(-(amount + sf))
+		t.Counterparty = toName
+		if to == "" {
+			t.Counterparty = "bank " + t.IBAN
+		}
+	} else {
+		t.Direction, t.Fee, t.Net = "in", cents(rf), cents(amount-rf)
+		t.Counterparty = fromName
+		if from == "" {
+			t.Counterparty = "bank transfer"
+		}
+	}
+	return t, nil
+}
+
+func (s *Service) transaction(ctx context.Context, q store.Querier, viewer, id string) (WalletTransaction, error) {
+	t, err := scanTx(q.QueryRowContext(ctx, txSelect+`WHERE t.id = $1 AND (t.from_user = $2 OR t.to_user = $2)`, id, viewer), viewer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WalletTransaction{}, apperr.New(apperr.NotFound, "transaction %s not found", id)
+	}
+	return t, err
+}
+
+// TxFilter selects and pages a wallet's transactions, newest first.
+type TxFilter struct {
+	From, To  *time.Time // created at From ≤ t < To
+	Type      string
+	Status    string
+	MinAmount int64 // EUR cents of Amount; 0 = none
+	MaxAmount int64
+	Limit     int    // default 50, at most 200
+	Cursor    string // NextCursor of the previous page
+}
+
+// TxPage is one page of transactions.
+type WalletTransactionPage struct {
+	Transactions []WalletTransaction `json:"transactions"`
+	NextCursor   string              `json:"nextCursor,omitempty"`
+}
+
+var txTypes = map[string]bool{"topup": true, "send": true, "payment": true, "refund": true, "withdrawal": true, "verification": true}
+var txStatuses = map[string]bool{"completed": true, "requested": true, "exported": true, "paid": true}
+
+// Transactions lists a user's transactions.
+func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (WalletTransactionPage, error) {
+	if f.Type != "" && !txTypes[f.Type] {
+		return WalletTransactionPage{}, apperr.InvalidField("type", "type must be one of topup, send, payment, refund, withdrawal, verification")
+	}
+	if f.Status != "" && !txStatuses[f.Status] {
+		return WalletTransactionPage{}, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid")
+	}
+	if f.MinAmount > 0 && f.MaxAmount > 0 && f.MinAmount > f.MaxAmount {
+		return WalletTransactionPage{}, apperr.InvalidField("minAmount", "minAmount is more than maxAmount")
+	}
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		return WalletTransactionPage{}, apperr.InvalidField("from", "from must be before to")
+	}
+	limit := f.Limit
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit < 0 || limit > 200:
+		return WalletTransactionPage{}, apperr.InvalidField("limit", "limit must be 1 to 200")
+	}
+	var where []string
+	args := []any{userID}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where = append(where, "(t.from_user = $1 OR t.to_user = $1)")
+	if f.From != nil {
+		where = append(where, "t.created_at >= "+arg(micros(*f.From)))
+	}
+	if f.To != nil {
+		where = append(where, "t.created_at < "+arg(micros(*f.To)))
+	}
+	if f.Type != "" {
+		where = append(where, "t.kind = "+arg(f.Type))
+	}
+	if f.Status != "" {
+		where = append(where, "t.status = "+arg(f.Status))
+	}
+	if f.MinAmount > 0 {
+		where = append(where, "t.amount >= "+arg(f.MinAmount))
+	}
+	if f.MaxAmount > 0 {
+		where = append(where, "t.amount <= "+arg(f.MaxAmount))
+	}
+	if f.Cursor != "" {
+		at, id, ok := strings.Cut(f.Cursor, "_")
+		n, err := strconv.ParseInt(at, 10, 64)
+		if !ok || err != nil || id == "" {
+			return WalletTransactionPage{}, apperr.InvalidField("cursor", "cursor is not one this API returned")
+		}
+		where = append(where, fmt.Sprintf("(t.created_at < %s OR (t.created_at = %s AND t.id < %s))", arg(n), arg(n), arg(id)))
+	}
+	q := txSelect + "WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT %d", limit+1)
+	rows, err := s.db.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return WalletTransactionPage{}, fmt.Errorf("wallet: transactions: %w", err)
+	}
+	defer rows.Close()
+	page := WalletTransactionPage{Transactions: []WalletTransaction{}}
+	for rows.Next() {
+		t, err := scanTx(rows, userID)
+		if err != nil {
+			return WalletTransactionPage{}, err
+		}
+		page.Transactions = append(page.Transactions, t)
+	}
+	if err := rows.Err(); err != nil {
+		return WalletTransactionPage{}, err
+	}
+	if len(page.Transactions) > limit {
+		page.Transactions = page.Transactions[:limit]
+		last := page.Transactions[limit-1]
+		page.NextCursor = strconv.FormatInt(micros(last.CreatedAt), 10) + "_" + last.ID
+	}
+	return page, nil
+}
+
+// Balance is a wallet's balance.
+type WalletBalance struct {
+	Available string `json:"available"`
+	Posted    string `json:"posted"`
+	Currency  string `json:"currency"`
+}
+
+// BalanceOf returns a user's wallet balance.
+func (s *Service) BalanceOf(ctx context.Context, userID string) (WalletBalance, error) {
+	u, err := s.userByID(ctx, s.db.Read(), userID)
+	if err != nil {
+		return WalletBalance{}, err
+	}
+	a, err := s.ledger.Account(ctx, s.db.Read(), LedgerScope, u.AccountID)
+	if err != nil {
+		return WalletBalance{}, err
+	}
+	return WalletBalance{Available: cents(a.Balance.Available), Posted: cents(a.Balance.Posted), Currency: Currency}, nil
+}
+
+// TenantUser returns the wallet user id of a corporate tenant.
+func (s *Service) TenantUser(ctx context.Context, tenantID string) (string, error) {
+	c, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", tenantID)
+	if err != nil {
+		return "", err
+	}
+	return c.UserID, nil
+}

@@ -1,0 +1,406 @@
+package wallet
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// The kinds of wallet user.
+const (
+	KindPrivate   = "private"
+	KindCorporate = "corporate"
+)
+
+// user is a wallet_users row.
+type user struct {
+	ID        string
+	Username  string
+	Kind      string
+	Tier      Tier
+	TenantID  string
+	AccountID string
+	TopUpRef  string
+	PassHash  string
+	PINHash   string
+	CreatedAt time.Time
+}
+
+const userCols = `id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at`
+
+func scanUser(r interface{ Scan(...any) error }) (user, error) {
+	var u user
+	var created int64
+	err := r.Scan(&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created)
+	u.CreatedAt = fromMicros(created)
+	return u, err
+}
+
+func (s *Service) userByID(ctx context.Context, q store.Querier, id string) (user, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM wallet_users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return user{}, apperr.New(apperr.NotFound, "wallet user %s not found", id)
+	}
+	if err != nil {
+		return user{}, fmt.Errorf("wallet: user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Service) userByName(ctx context.Context, q store.Querier, field, username string) (user, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM wallet_users WHERE username = $1`, strings.ToLower(strings.TrimSpace(username))))
+	if errors.Is(err, sql.ErrNoRows) {
+		return user{}, &apperr.Error{Code: apperr.NotFound, Field: field, Message: fmt.Sprintf("no wallet user %q", username)}
+	}
+	if err != nil {
+		return user{}, fmt.Errorf("wallet: user: %w", err)
+	}
+	return u, nil
+}
+
+var (
+	usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
+	pinRE      = regexp.MustCompile(`^[0-9]{4,6}$`)
+)
+
+// validCredentials checks a new username, password and PIN.
+func validCredentials(username, password, pin string) (string, error) {
+	name := strings.ToLower(strings.TrimSpace(username))
+	if !usernameRE.MatchString(name) {
+		return "", apperr.InvalidField("username", "username must be 3 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	if n := utf8.RuneCountInString(password); n < 8 || len(password) > 256 {
+		return "", apperr.InvalidField("password", "password must be 8 to 256 characters")
+	}
+	if !pinRE.MatchString(pin) {
+		return "", apperr.InvalidField("pin", "PIN must be 4 to 6 digits")
+	}
+	if strings.Contains(password, pin) && len(password) == len(pin) {
+		return "", apperr.InvalidField("password", "password must not be the PIN")
+	}
+	return name, nil
+}
+
+// SignUp is a new private user.
+type SignUp struct {
+	Username string
+	Password string
+	PIN      string
+}
+
+// User is a wallet user as shown to itself and to operators.
+type WalletUser struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Kind     string `json:"kind"`
+	Tier     Tier   `json:"tier"`
+	TenantID string `json:"tenantId,omitempty"`
+	// TopUpReference is what to write in the reference of a bank transfer
+	// that tops the wallet up.
+	TopUpReference string    `json:"topUpReference"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+func (u user) public() WalletUser {
+	return WalletUser{ID: u.ID, Username: u.Username, Kind: u.Kind, Tier: u.Tier, TenantID: u.TenantID, TopUpReference: u.TopUpRef, CreatedAt: u.CreatedAt}
+}
+
+// topUpRef makes the reference a customer quotes on a top-up transfer:
+// "CGW" and 9 digits.
+func (s *Service) topUpRef() string { return "CGW" + s.ids.Digits(9) }
+
+// insertUser creates a wallet user with its ledger account in tx.
+func (s *Service) insertUser(ctx context.Context, tx *store.Tx, u user) error {
+	owner := "customer:" + u.ID
+	if u.Kind == KindCorporate {
+		owner = "corporate:" + u.TenantID
+	}
+	acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: owner, Purpose: "wallet", Currency: Currency})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO wallet_users (id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		u.ID, u.Username, u.Kind, u.Tier, u.TenantID, acc.ID, u.TopUpRef, u.PassHash, u.PINHash, micros(u.CreatedAt))
+	if store.IsUniqueViolation(err) {
+		return &apperr.Error{Code: apperr.Conflict, Field: "username", Message: fmt.Sprintf("username %q is taken", u.Username)}
+	}
+	if err != nil {
+		return fmt.Errorf("wallet: insert user: %w", err)
+	}
+	return nil
+}
+
+// newUser hashes the secrets of a new user (outside any transaction).
+func (s *Service) newUser(kind string, tier Tier, tenantID, username, password, pin string) (user, error) {
+	name, err := validCredentials(username, password, pin)
+	if err != nil {
+		return user{}, err
+	}
+	ph, err := s.hash(password)
+	if err != nil {
+		return user{}, err
+	}
+	pinh, err := s.hash(pin)
+	if err != nil {
+		return user{}, err
+	}
+	return user{ID: s.ids.ID("wus"), Username: name, Kind: kind, Tier: tier, TenantID: tenantID,
+		TopUpRef: s.topUpRef(), PassHash: ph, PINHash: pinh, CreatedAt: s.now()}, nil
+}
+
+// SignUp creates a private user with an empty EUR wallet.
+func (s *Service) SignUp(ctx context.Context, in SignUp) (WalletUser, error) {
+	u, err := s.newUser(KindPrivate, TierPrivate, "", in.Username, in.Password, in.PIN)
+	if err != nil {
+		return WalletUser{}, err
+	}
+	err = s.db.Transact(ctx, func(tx *store.Tx) error { return s.insertUser(ctx, tx, u) })
+	if err != nil {
+		return WalletUser{}, err
+	}
+	return u.public(), nil
+}
+
+// Session is a wallet-app login.
+type WalletSession struct {
+	Token     string     `json:"token"` // send as "Authorization: Bearer <token>" or the cg_wallet cookie
+	ExpiresAt time.Time  `json:"expiresAt"`
+	User      WalletUser `json:"user"`
+}
+
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// errLogin is the one answer to a wrong username or password.
+func errLogin() error {
+	return apperr.New(apperr.Unauthenticated, "wrong username or password")
+}
+
+// Login checks a username and password and opens a session. Wrong
+// passwords count like wrong PINs: MaxPINFailures in a row lock logins for
+// PINLock.
+func (s *Service) Login(ctx context.Context, username, password string) (WalletSession, error) {
+	u, err := s.userByName(ctx, s.db.Read(), "username", username)
+	if apperr.Is(err, apperr.NotFound) {
+		// Spend the same effort as for a real user so timing tells nothing.
+		_, _ = s.verify(dummyHash, password)
+		return WalletSession{}, errLogin()
+	}
+	if err != nil {
+		return WalletSession{}, err
+	}
+	ok, _, locked, err := s.checkSecret(ctx, u.ID, "login", u.PassHash, password)
+	if err != nil {
+		return WalletSession{}, err
+	}
+	if locked {
+		return WalletSession{}, apperr.New(apperr.Forbidden, "wrong password; logins are now locked for %s", s.cfg.PINLock)
+	}
+	if !ok {
+		return WalletSession{}, errLogin()
+	}
+	token := "cgw_" + s.ids.Secret(32)
+	now := s.now()
+	exp := now.Add(s.cfg.SessionTTL)
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_sessions (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
+			tokenHash(token), u.ID, micros(exp), micros(now))
+		return err
+	})
+	if err != nil {
+		return WalletSession{}, err
+	}
+	return WalletSession{Token: token, ExpiresAt: exp, User: u.public()}, nil
+}
+
+// dummyHash is verified when a login names no user.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3a9YwTQ0D6u9Ym1b8fJ0p5S0dE1TQ3S1f8Xc0Xy1Xk8"
+
+// Logout ends a session.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.db.Transact(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM wallet_sessions WHERE token_hash = $1`, tokenHash(token))
+		return err
+	})
+}
+
+// AuthenticateSession returns the user of a session token.
+func (s *Service) AuthenticateSession(ctx context.Context, token string) (WalletUser, error) {
+	if token == "" {
+		return WalletUser{}, apperr.New(apperr.Unauthenticated, "log in first: no session token")
+	}
+	var exp int64
+	u, err := scanUserWith(s.db.Read().QueryRowContext(ctx, `SELECT `+prefixed("u.", userCols)+`, s.expires_at
+FROM wallet_sessions s JOIN wallet_users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash(token)), &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WalletUser{}, apperr.New(apperr.Unauthenticated, "the session is unknown or has ended; log in again")
+	}
+	if err != nil {
+		return WalletUser{}, fmt.Errorf("wallet: session: %w", err)
+	}
+	if exp <= micros(s.now()) {
+		return WalletUser{}, apperr.New(apperr.Unauthenticated, "the session has expired; log in again")
+	}
+	return u.public(), nil
+}
+
+func scanUserWith(r interface{ Scan(...any) error }, extra ...any) (user, error) {
+	var u user
+	var created int64
+	dst := append([]any{&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created}, extra...)
+	err := r.Scan(dst...)
+	u.CreatedAt = fromMicros(created)
+	return u, err
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// checkWindow is how long a reserved PIN or password check may take before
+// another may start (a crashed process frees its reservation after it).
+const checkWindow = 10 * time.Second
+
+func secretCols(what string) (failures, locked, check string) {
+	if what == "login" {
+		return "login_failures", "login_locked_until", "login_check_until"
+	}
+	return "pin_failures", "pin_locked_until", "pin_check_until"
+}
+
+// attempt reserves the right to check one PIN (what="pin") or password
+// (what="login") of a user before the hash is computed: one check at a time
+// per user (a second one meanwhile is RateLimited), none while the user is
+// locked (Forbidden). A guarded UPDATE makes this exact across processes,
+// so a flood of guesses costs at most one hash computation at a time per
+// user and MaxPINFailures in all before the lock. finish records the
+// outcome and frees the reservation.
+func (s *Service) attempt(ctx context.Context, userID, what string) error {
+	_, locked, check := secretCols(what)
+	now := s.now()
+	var n int64
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %[2]s = $1 WHERE id = $2 AND %[1]s <= $3 AND %[2]s <= $3`, locked, check),
+			micros(now.Add(checkWindow)), userID, micros(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("wallet: %s attempt: %w", what, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var until int64
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT `+locked+` FROM wallet_users WHERE id = $1`, userID).Scan(&until); err != nil {
+		return fmt.Errorf("wallet: %s attempt: %w", what, err)
+	}
+	if until > micros(now) {
+		noun := "PIN"
+		if what == "login" {
+			noun = "password"
+		}
+		return &apperr.Error{Code: apperr.Forbidden, RetryAfterSeconds: int(fromMicros(until).Sub(now).Seconds()) + 1,
+			Message: fmt.Sprintf("the wallet is locked after %d wrong %s entries; try again after %s", s.cfg.MaxPINFailures, noun, fromMicros(until).Format(time.RFC3339))}
+	}
+	return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: 1, Message: "another check of this wallet's secret is in progress; try again in a second"}
+}
+
+// finish records the outcome of a reserved check: success clears the
+// failures; a failure counts one more and locks the user at
+// MaxPINFailures (counting restarts after a lock ran out). It returns the
+// failures in a row and whether the user is now locked.
+func (s *Service) finish(ctx context.Context, userID, what string, success bool) (failures int, locked bool, err error) {
+	f, l, c := secretCols(what)
+	now := s.now()
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		if success {
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %s = 0, %s = 0, %s = 0 WHERE id = $1`, f, l, c), userID)
+			failures, locked = 0, false
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT `+f+` FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).Scan(&failures); err != nil {
+			return err
+		}
+		if failures >= s.cfg.MaxPINFailures {
+			failures = 0
+		}
+		failures++
+		var until int64
+		if locked = failures >= s.cfg.MaxPINFailures; locked {
+			until = micros(now.Add(s.cfg.PINLock))
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %s = $1, %s = $2, %s = 0 WHERE id = $3`, f, l, c), failures, until, userID)
+		return err
+	})
+	return failures, locked, err
+}
+
+// release frees a reservation without recording an outcome (the check
+// could not run).
+func (s *Service) release(ctx context.Context, userID, what string) {
+	_, _, c := secretCols(what)
+	_ = s.db.Transact(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET `+c+` = 0 WHERE id = $1`, userID)
+		return err
+	})
+}
+
+// checkSecret verifies a PIN or password of a user under the reservation.
+func (s *Service) checkSecret(ctx context.Context, userID, what, encoded, secret string) (ok bool, failures int, locked bool, err error) {
+	if err := s.attempt(ctx, userID, what); err != nil {
+		return false, 0, false, err
+	}
+	ok, err = s.verify(encoded, secret)
+	if err != nil {
+		s.release(context.WithoutCancel(ctx), userID, what)
+		return false, 0, false, err
+	}
+	failures, locked, err = s.finish(context.WithoutCancel(ctx), userID, what, ok)
+	return ok, failures, locked, err
+}
+
+// checkPIN verifies a user's PIN (one check at a time per user, five wrong
+// in a row lock the wallet for PINLock).
+func (s *Service) checkPIN(ctx context.Context, userID, pin string) error {
+	if !pinRE.MatchString(pin) {
+		return apperr.InvalidField("pin", "PIN must be 4 to 6 digits")
+	}
+	u, err := s.userByID(ctx, s.db.Read(), userID)
+	if err != nil {
+		return err
+	}
+	ok, failures, locked, err := s.checkSecret(ctx, userID, "pin", u.PINHash, pin)
+	if err != nil {
+		return err
+	}
+	if locked {
+		return apperr.New(apperr.Forbidden, "wrong PIN; the wallet is now locked for %s", s.cfg.PINLock)
+	}
+	if !ok {
+		return &apperr.Error{Code: apperr.Unauthenticated, Field: "pin",
+			Message: fmt.Sprintf("wrong PIN; %d attempt(s) left before the wallet locks", s.cfg.MaxPINFailures-failures)}
+	}
+	return nil
+}

@@ -1,0 +1,298 @@
+// Package wallet is cashgate's e-wallet (seed 000): private users
+// (customers) with EUR e-money wallets, corporate accounts (platform
+// tenants) with a corporate wallet, a tier and a bank account, merchant money
+// requests approved by the customer with a PIN, sends, top-ups by bank
+// transfer, SEPA withdrawals exported as pain.001, and the guide's fee and
+// limit table.
+//
+// # Ledger scoping
+//
+// The installation's operator is the e-money issuer. All e-money is kept in
+// ONE ledger scope, the issuer's (ledger tenant id LedgerScope = "wallet"),
+// because a customer paying a corporate must be one balanced entry and the
+// ledger never moves money across tenant scopes:
+//
+//	owner "customer:<user id>"   purpose "wallet"     a private user's wallet (no overdraft)
+//	owner "corporate:<tenant>"   purpose "wallet"     a corporate wallet (no overdraft)
+//	owner "issuer"               purpose "fees"       fee revenue (no overdraft)
+//	owner "issuer"               purpose "payouts"    withdrawals requested, not yet paid (no overdraft)
+//	owner "issuer"               purpose "expenses"   the issuer's own costs, e.g. 2-cent verifications (overdraft)
+//	owner "bank"                 purpose "clearing"   the issuer's bank: the outside world (overdraft)
+//
+// Every movement is one entry with its fee postings, written in the
+// transaction of the wallet state change (wallet_transactions row, money
+// request status, usage counters) that caused it.
+//
+// # Movements (kind of wallet transaction → entry)
+//
+//	topup        bank clearing → wallet                                      (free)
+//	send         sender −(amount+send fee); recipient +(amount−receive fee); fees +both
+//	payment      customer −amount; corporate +(amount−receive fee); fees +receive fee
+//	refund       corporate −amount; customer +amount                          (fees are not refunded)
+//	withdrawal   wallet −(amount+2.00); payouts +amount; fees +2.00; when paid: payouts → bank clearing
+//	verification expenses −0.02 → payouts +0.02; when paid: payouts → bank clearing
+package wallet
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/passhash"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// LedgerScope is the ledger tenant id under which all e-money is kept.
+const LedgerScope = "wallet"
+
+// Currency is the only currency wallets hold.
+const Currency = "EUR"
+
+// Ledger owners and purposes of the issuer's accounts.
+const (
+	ownerIssuer = "issuer"
+	ownerBank   = "bank"
+)
+
+// Callbacker emits an event and delivers it to a URL the caller supplies
+// (outbox.Webhooks.Callback).
+type Callbacker interface {
+	Callback(ctx context.Context, tx *store.Tx, ev outbox.Event, url string) (outbox.Event, string, error)
+}
+
+// Tenants creates and reads platform tenants (platform.Service).
+type Tenants interface {
+	CreateTenant(ctx context.Context, spec platform.TenantSpec) (platform.TenantCreated, error)
+	Tenant(ctx context.Context, idOrBusinessCode string) (platform.Tenant, error)
+}
+
+// Config tunes the wallet.
+type Config struct {
+	// Pepper is mixed into every password, PIN and verification-code hash.
+	Pepper []byte
+	// SecretKey (32 bytes) seals merchant secrets at rest (AES-256-GCM).
+	SecretKey []byte
+	// Location decides where a day and a year begin for the limits (default UTC).
+	Location *time.Location
+	// SessionTTL is how long a wallet-app login lasts (default 12h).
+	SessionTTL time.Duration
+	// SaltTTL is how long a merchant salt, and so the tokens built from it,
+	// stays valid (default 1h).
+	SaltTTL time.Duration
+	// MaxPINFailures wrong PINs in a row lock PIN checks for PINLock
+	// (defaults 5 and 30 minutes). Logins lock the same way.
+	MaxPINFailures int
+	PINLock        time.Duration
+	// HashConcurrency bounds argon2 computations at once (default GOMAXPROCS);
+	// HashQueue bounds those waiting; beyond it a check is refused with
+	// RateLimited at once (default 4×HashConcurrency).
+	HashConcurrency int
+	HashQueue       int
+	// Argon2 parameters for new hashes (default passhash.Default()).
+	Argon2 passhash.Params
+	// DefaultTimeFrame is a money request's time frame when the merchant
+	// gives none (default 15 minutes); MaxTimeFrame the longest (7 days).
+	DefaultTimeFrame time.Duration
+	MaxTimeFrame     time.Duration
+}
+
+func (c *Config) defaults() error {
+	if len(c.Pepper) == 0 {
+		return errors.New("wallet: a pepper is required")
+	}
+	if len(c.SecretKey) != 32 {
+		return errors.New("wallet: SecretKey must be 32 bytes")
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.SaltTTL <= 0 {
+		c.SaltTTL = time.Hour
+	}
+	if c.MaxPINFailures <= 0 {
+		c.MaxPINFailures = 5
+	}
+	if c.PINLock <= 0 {
+		c.PINLock = 30 * time.Minute
+	}
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if c.HashQueue <= 0 {
+		c.HashQueue = 4 * c.HashConcurrency
+	}
+	if c.Argon2 == (passhash.Params{}) {
+		c.Argon2 = passhash.Default()
+	}
+	if c.DefaultTimeFrame <= 0 {
+		c.DefaultTimeFrame = 15 * time.Minute
+	}
+	if c.MaxTimeFrame <= 0 {
+		c.MaxTimeFrame = 7 * 24 * time.Hour
+	}
+	return nil
+}
+
+// Service is the e-wallet. It is safe for concurrent use.
+type Service struct {
+	db      *store.DB
+	clk     clock.Clock
+	ids     *ids.Gen
+	log     *slog.Logger
+	ledger  *ledger.Ledger
+	outbox  *outbox.Outbox
+	cb      Callbacker
+	tenants Tenants
+	cfg     Config
+	hasher  *passhash.Hasher
+	gate    chan struct{} // admission for argon2 work: HashConcurrency+HashQueue slots
+	aead    cipher.AEAD
+
+	// The issuer's ledger accounts, ensured by New.
+	acct struct{ fees, payouts, expenses, clearing string }
+}
+
+// Deps are the core services the wallet uses.
+type Deps struct {
+	DB      *store.DB
+	Clock   clock.Clock
+	IDs     *ids.Gen
+	Log     *slog.Logger
+	Ledger  *ledger.Ledger
+	Outbox  *outbox.Outbox
+	Webhook Callbacker
+	Tenants Tenants
+}
+
+// New builds the wallet and ensures the issuer's ledger accounts exist.
+func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	block, err := aes.NewCipher(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: secret key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: secret key: %w", err)
+	}
+	s := &Service{
+		db: d.DB, clk: d.Clock, ids: d.IDs, log: d.Log, ledger: d.Ledger, outbox: d.Outbox,
+		cb: d.Webhook, tenants: d.Tenants, cfg: cfg, aead: aead,
+		hasher: passhash.New(cfg.Argon2, cfg.Pepper, cfg.HashConcurrency),
+		gate:   make(chan struct{}, cfg.HashConcurrency+cfg.HashQueue),
+	}
+	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		for _, a := range []struct {
+			dst            *string
+			owner, purpose string
+			overdraft      bool
+		}{
+			{&s.acct.fees, ownerIssuer, "fees", false},
+			{&s.acct.payouts, ownerIssuer, "payouts", false},
+			{&s.acct.expenses, ownerIssuer, "expenses", true},
+			{&s.acct.clearing, ownerBank, "clearing", true},
+		} {
+			acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{
+				TenantID: LedgerScope, Owner: a.owner, Purpose: a.purpose, Currency: Currency, AllowOverdraft: a.overdraft,
+			})
+			if err != nil {
+				return err
+			}
+			*a.dst = acc.ID
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wallet: issuer accounts: %w", err)
+	}
+	return s, nil
+}
+
+// IssuerAccounts are the ids of the issuer's ledger accounts (LedgerScope).
+type IssuerAccounts struct {
+	Fees, Payouts, Expenses, BankClearing string
+}
+
+// IssuerAccounts returns the ids of the issuer's ledger accounts.
+func (s *Service) IssuerAccounts() IssuerAccounts {
+	return IssuerAccounts{Fees: s.acct.fees, Payouts: s.acct.payouts, Expenses: s.acct.expenses, BankClearing: s.acct.clearing}
+}
+
+func (s *Service) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
+
+// seal encrypts a merchant secret, bound to its tenant.
+func (s *Service) seal(tenantID, secret string) string {
+	nonce := s.ids.Bytes(s.aead.NonceSize())
+	out := s.aead.Seal(nonce, nonce, []byte(secret), []byte("wallet merchant secret "+tenantID))
+	return base64.StdEncoding.EncodeToString(out)
+}
+
+// open decrypts a sealed merchant secret.
+func (s *Service) open(tenantID, sealed string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil || len(b) < s.aead.NonceSize() {
+		return "", errors.New("wallet: damaged merchant secret")
+	}
+	n := s.aead.NonceSize()
+	p, err := s.aead.Open(nil, b[:n], b[n:], []byte("wallet merchant secret "+tenantID))
+	if err != nil {
+		return "", errors.New("wallet: merchant secret does not open with this key")
+	}
+	return string(p), nil
+}
+
+// admitHash reserves a slot for argon2 work or refuses at once when the
+// queue is full, so a flood of PIN or password guesses cannot pile up
+// goroutines and memory; the hasher's own semaphore bounds the CPU.
+func (s *Service) admitHash() (release func(), err error) {
+	select {
+	case s.gate <- struct{}{}:
+		return func() { <-s.gate }, nil
+	default:
+		return nil, &apperr.Error{Code: apperr.RateLimited, Message: "too many PIN and password checks at once; try again in a second", RetryAfterSeconds: 1}
+	}
+}
+
+// hash hashes a password, PIN or code.
+func (s *Service) hash(secret string) (string, error) {
+	release, err := s.admitHash()
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return s.hasher.Hash(secret, s.ids.Bytes(s.hasher.SaltLength()))
+}
+
+// verify checks secret against a stored hash.
+func (s *Service) verify(encoded, secret string) (bool, error) {
+	release, err := s.admitHash()
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return s.hasher.Verify(encoded, secret)
+}
