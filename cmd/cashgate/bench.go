@@ -93,6 +93,13 @@ type scenario interface {
 	op(ctx context.Context, c *benchClient, rng *rand.Rand) error
 }
 
+// appScenario is a scenario that also needs operator rights on the
+// in-process cashgate (opening and funding wallets…); it cannot run against
+// --target.
+type appScenario interface {
+	setupApp(ctx context.Context, a *app.App) error
+}
+
 // transfersScenario moves 0.01 EUR between random pairs of funded accounts
 // through POST /platform/ledger/transfers: each is one durable ledger entry
 // with its overdraft check and its outbox event.
@@ -200,14 +207,21 @@ func (e *env) bench(ctx context.Context, o benchOptions) error {
 	}}
 	report := benchReport{Scenario: o.scenario, Concurrency: o.concurrency}
 	if o.target == "" {
-		stop, base, key, dbDesc, err := e.benchServer(ctx)
+		stop, a, base, key, err := e.benchServer(ctx)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		client.base, client.key, report.Database = base, key, dbDesc
+		client.base, client.key, report.Database = base, key, a.DB.String()
+		if as, ok := sc.(appScenario); ok {
+			if err := as.setupApp(ctx, a); err != nil {
+				return fmt.Errorf("bench setup: %w", err)
+			}
+		}
 	} else if o.apiKey == "" {
 		return errors.New("--target needs --api-key")
+	} else if _, ok := sc.(appScenario); ok {
+		return fmt.Errorf("scenario %s prepares its data with operator rights: run it without --target", o.scenario)
 	}
 	report.Target = client.base
 
@@ -298,35 +312,36 @@ func pct(sorted []time.Duration, p float64) float64 {
 }
 
 // benchServer starts cashgate in-process on a fresh database and returns
-// how to stop it, its base URL and a production APP key without usage limit.
-func (e *env) benchServer(ctx context.Context) (stop func(), base, key, dbDesc string, err error) {
+// how to stop it, the app, its base URL and a production APP key without
+// usage limit.
+func (e *env) benchServer(ctx context.Context) (stop func(), a *app.App, base, key string, err error) {
 	cfg := e.cfg
 	dir, err := os.MkdirTemp("", "cashgate-bench-")
 	if err != nil {
-		return nil, "", "", "", err
+		return nil, nil, "", "", err
 	}
 	cfg.DataDir = dir
 	cfg.ProductionRPM = -1 // no usage limit for the load
 	log, err := e.logger()
 	if err != nil {
-		return nil, "", "", "", err
+		return nil, nil, "", "", err
 	}
-	a, err := app.Open(ctx, cfg, app.Options{Log: log})
+	a, err = app.Open(ctx, cfg, app.Options{Log: log})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, "", "", "", err
+		return nil, nil, "", "", err
 	}
 	t, err := a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "bench", Mode: platform.Production})
 	if err != nil {
 		a.Close()
 		os.RemoveAll(dir)
-		return nil, "", "", "", err
+		return nil, nil, "", "", err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		a.Close()
 		os.RemoveAll(dir)
-		return nil, "", "", "", err
+		return nil, nil, "", "", err
 	}
 	srvCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -340,5 +355,5 @@ func (e *env) benchServer(ctx context.Context) (stop func(), base, key, dbDesc s
 		a.Close()
 		os.RemoveAll(dir)
 	}
-	return stop, "http://" + ln.Addr().String(), t.APIKey, a.DB.String(), nil
+	return stop, a, "http://" + ln.Addr().String(), t.APIKey, nil
 }

@@ -64,6 +64,16 @@ func blockedReason(ip netip.Addr) string {
 	return ""
 }
 
+// CheckURL refuses a URL that endpoints and callbacks may not target (not
+// http/https, credentials, or a loopback/private/link-local/… host unless
+// AllowPrivateTargets) with apperr.Invalid. Products check callback URLs with
+// it when a merchant hands one in, so a bad URL is refused at once rather
+// than when the first notification is due.
+func (w *Webhooks) CheckURL(ctx context.Context, raw string) error {
+	_, err := w.checkURL(ctx, raw)
+	return err
+}
+
 // checkURL validates an endpoint URL and returns it normalised.
 func (w *Webhooks) checkURL(ctx context.Context, raw string) (string, error) {
 	bad := func(format string, args ...any) error { return apperr.InvalidField("url", format, args...) }

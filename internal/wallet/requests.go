@@ -191,6 +191,10 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 	if err := validCallbackURL(spec.CallbackURL); err != nil {
 		return MoneyRequest{}, err
 	}
+	if err := s.cb.CheckURL(ctx, spec.CallbackURL); err != nil {
+		e := apperr.From(err)
+		return MoneyRequest{}, apperr.InvalidField("callbackUrl", "callbackUrl: %s", e.Message)
+	}
 	frame := s.cfg.DefaultTimeFrame
 	if spec.TimeFrame != 0 {
 		frame = time.Duration(spec.TimeFrame) * time.Second

@@ -1,7 +1,9 @@
 package wallet_test
 
 import (
+	"bytes"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -9,6 +11,9 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 	"github.com/cashgate/cashgate/internal/wallet"
@@ -331,5 +336,37 @@ func TestPINLockAndRateLimit(t *testing.T) {
 		e.clk.Advance(31 * time.Minute)
 		_, err = e.w.Approve(e.ctx, alice.ID, r.ID, "1234")
 		ok(t, err)
+	})
+}
+
+// TestCallbackURLRefusedAtCreation: on an installation that does not allow
+// private webhook targets, a money request whose callback URL points at a
+// private address is refused when the merchant creates it, and nothing is
+// stored.
+func TestCallbackURLRefusedAtCreation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		shop := e.corporate("shop", false)
+		e.customer("payer")
+		gen := ids.New(rand.NewChaCha8([32]byte{9}))
+		cipher, err := outbox.NewAESGCM(bytes.Repeat([]byte{3}, 32))
+		ok(t, err)
+		strict, err := outbox.NewWebhooks(e.ob, nil, outbox.WebhookOptions{Cipher: cipher})
+		ok(t, err)
+		w, err := wallet.New(e.ctx, wallet.Deps{DB: db, Clock: e.clk, IDs: gen, Ledger: ledger.New(db, e.clk, gen), Outbox: e.ob, Webhook: strict, Tenants: e.plat},
+			wallet.Config{Pepper: bytes.Repeat([]byte{7}, 32), SecretKey: bytes.Repeat([]byte{5}, 32), Argon2: cheapArgon2()})
+		ok(t, err)
+		for _, u := range []string{"http://127.0.0.1:9/cb", "http://10.1.2.3/cb", "http://169.254.169.254/latest", "http://[::1]/cb"} {
+			_, err := w.CreateRequest(e.ctx, shop.TenantID, wallet.MoneyRequestSpec{Username: "payer", Amount: "1.00", Currency: "EUR",
+				Description: "item", CallbackURL: u})
+			if ae := apperr.From(err); err == nil || ae.Code != apperr.Invalid || ae.Field != "callbackUrl" {
+				t.Fatalf("callback %s: err = %v, want Invalid on callbackUrl", u, err)
+			}
+		}
+		var n int
+		ok(t, db.Read().QueryRowContext(e.ctx, "SELECT COUNT(*) FROM wallet_requests").Scan(&n))
+		if n != 0 {
+			t.Fatalf("%d money requests stored after refusals", n)
+		}
 	})
 }

@@ -70,6 +70,8 @@ const (
 // (outbox.Webhooks.Callback).
 type Callbacker interface {
 	Callback(ctx context.Context, tx *store.Tx, ev outbox.Event, url string) (outbox.Event, string, error)
+	// CheckURL refuses callback URLs the outbox will not deliver to (SSRF rules).
+	CheckURL(ctx context.Context, url string) error
 }
 
 // Tenants creates and reads platform tenants (platform.Service).
