@@ -143,3 +143,28 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
+
+// NoBody is the request type of a Handle route that takes no JSON body.
+type NoBody struct{}
+
+// Handle adapts a typed handler to http.HandlerFunc: it decodes the JSON body
+// strictly into Req (skipped when Req is NoBody), calls fn, and writes its
+// result with status — or its error through errw. Routes keep their own
+// logic in fn and nothing else.
+func Handle[Req, Resp any](errw ErrorWriter, status int, fn func(r *http.Request, req Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if _, noBody := any(req).(NoBody); !noBody {
+			if _, err := Decode(r, &req, DecodeOptions{}); err != nil {
+				errw(w, r, err)
+				return
+			}
+		}
+		resp, err := fn(r, req)
+		if err != nil {
+			errw(w, r, err)
+			return
+		}
+		WriteJSON(w, status, resp)
+	}
+}

@@ -170,36 +170,35 @@ type StatementJSON struct {
 
 // Routes returns the ledger's platform API routes; writes emit events through events.
 func (l *Ledger) Routes(errw httpx.ErrorWriter, events EventEmitter) []httpx.Route {
-	h := &ledgerHTTP{l: l, errw: errw, events: events}
+	h := &ledgerHTTP{l: l, events: events}
 	return []httpx.Route{
 		{Method: "POST", Path: "/platform/ledger/accounts", API: httpx.APIPlatform, Summary: "Create an account (or return the existing one with the same owner, purpose and currency)",
-			Request: AccountRequest{}, Response: AccountJSON{}, Handler: h.createAccount},
+			Request: AccountRequest{}, Response: AccountJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.createAccount)},
 		{Method: "GET", Path: "/platform/ledger/accounts", API: httpx.APIPlatform, Summary: "List the tenant's accounts",
-			Query: []string{"owner", "after", "limit"}, Response: AccountList{}, Handler: h.listAccounts},
+			Query: []string{"owner", "after", "limit"}, Response: AccountList{}, Handler: httpx.Handle(errw, http.StatusOK, h.listAccounts)},
 		{Method: "GET", Path: "/platform/ledger/accounts/{id}", API: httpx.APIPlatform, Summary: "An account and its balance",
-			Response: AccountJSON{}, Handler: h.getAccount},
+			Response: AccountJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.getAccount)},
 		{Method: "GET", Path: "/platform/ledger/accounts/{id}/statement", API: httpx.APIPlatform, Summary: "An account's postings with the balance each left, paged",
-			Query: []string{"after", "limit", "order"}, Response: StatementJSON{}, Handler: h.statement},
+			Query: []string{"after", "limit", "order"}, Response: StatementJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.statement)},
 		{Method: "POST", Path: "/platform/ledger/transfers", API: httpx.APIPlatform, Summary: "Move money between two API accounts (refused if it would overdraw)",
-			Request: TransferRequest{}, Response: EntryJSON{}, Status: http.StatusCreated, Handler: h.transfer},
+			Request: TransferRequest{}, Response: EntryJSON{}, Status: http.StatusCreated, Handler: httpx.Handle(errw, http.StatusCreated, h.transfer)},
 		{Method: "POST", Path: "/platform/ledger/entries", API: httpx.APIPlatform, Summary: "Post a balanced multi-leg entry between API accounts",
-			Request: EntryRequest{}, Response: EntryJSON{}, Status: http.StatusCreated, Handler: h.postEntry},
+			Request: EntryRequest{}, Response: EntryJSON{}, Status: http.StatusCreated, Handler: httpx.Handle(errw, http.StatusCreated, h.postEntry)},
 		{Method: "GET", Path: "/platform/ledger/entries/{id}", API: httpx.APIPlatform, Summary: "A journal entry",
-			Response: EntryJSON{}, Handler: h.getEntry},
+			Response: EntryJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.getEntry)},
 		{Method: "POST", Path: "/platform/ledger/holds", API: httpx.APIPlatform, Summary: "Reserve money for a later post (two-phase transfer)",
-			Request: HoldRequest{}, Response: HoldJSON{}, Status: http.StatusCreated, Handler: h.createHold},
+			Request: HoldRequest{}, Response: HoldJSON{}, Status: http.StatusCreated, Handler: httpx.Handle(errw, http.StatusCreated, h.createHold)},
 		{Method: "GET", Path: "/platform/ledger/holds/{id}", API: httpx.APIPlatform, Summary: "A hold",
-			Response: HoldJSON{}, Handler: h.getHold},
-		{Method: "POST", Path: "/platform/ledger/holds/{id}/post", API: httpx.APIPlatform, Summary: "Post part or all of a hold",
-			Request: HoldPostRequest{}, Response: HoldPostResponse{}, Handler: h.postHold},
+			Response: HoldJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.getHold)},
+		{Method: "POST", Path: "/platform/ledger/holds/{id}/post", API: httpx.APIPlatform, Summary: "Post part or all of a hold (an empty body posts everything remaining)",
+			Request: HoldPostRequest{}, Response: HoldPostResponse{}, Handler: h.postHoldHandler(errw)},
 		{Method: "POST", Path: "/platform/ledger/holds/{id}/void", API: httpx.APIPlatform, Summary: "Release what remains of a hold",
-			Response: HoldJSON{}, Handler: h.voidHold},
+			Response: HoldJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.voidHold)},
 	}
 }
 
 type ledgerHTTP struct {
 	l      *Ledger
-	errw   httpx.ErrorWriter
 	events EventEmitter
 }
 
@@ -235,6 +234,16 @@ func amountOf(field, s string, cur money.Currency) (int64, error) {
 		return 0, apperr.InvalidField(field, "%s must be greater than zero", field)
 	}
 	return a.Minor, nil
+}
+
+// moneyOf parses a currency and a positive amount in it.
+func moneyOf(amount, code string) (money.Currency, int64, error) {
+	cur, err := currencyOf("currency", code)
+	if err != nil {
+		return money.Currency{}, 0, err
+	}
+	amt, err := amountOf("amount", amount, cur)
+	return cur, amt, err
 }
 
 // signedAmountOf parses a decimal amount that may start with '-'.
@@ -282,6 +291,12 @@ func toEntryJSON(e PostedEntry) EntryJSON {
 	return out
 }
 
+// twoLegs is the entry of a transfer or hold post of amt from one account to another.
+func (h *ledgerHTTP) twoLegs(id, holdID, tenantID, kind, reference, description, from, to, currency string, amt int64) PostedEntry {
+	return PostedEntry{ID: id, HoldID: holdID, CreatedAt: h.l.clk.Now(), Entry: Entry{TenantID: tenantID, Kind: kind, Reference: reference,
+		Description: description, Postings: []Posting{{AccountID: from, Currency: currency, Amount: -amt}, {AccountID: to, Currency: currency, Amount: amt}}}}
+}
+
 // requireAPIAccounts refuses writes touching accounts the API does not manage.
 func (h *ledgerHTTP) requireAPIAccounts(r *http.Request, tx *store.Tx, tenantID string, fields map[string]string) error {
 	for field, id := range fields {
@@ -299,51 +314,39 @@ func (h *ledgerHTTP) requireAPIAccounts(r *http.Request, tx *store.Tx, tenantID 
 	return nil
 }
 
-func (h *ledgerHTTP) createAccount(w http.ResponseWriter, r *http.Request) {
+// write runs fn in one transaction for the calling tenant.
+func (h *ledgerHTTP) write(r *http.Request, fn func(tx *store.Tx, tenantID string) error) error {
 	tenantID, err := tenantOf(r)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return err
 	}
-	var req AccountRequest
-	if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
-		h.errw(w, r, err)
-		return
-	}
+	return h.l.db.Transact(r.Context(), func(tx *store.Tx) error { return fn(tx, tenantID) })
+}
+
+func (h *ledgerHTTP) createAccount(r *http.Request, req AccountRequest) (AccountJSON, error) {
 	if _, err := currencyOf("currency", req.Currency); err != nil {
-		h.errw(w, r, err)
-		return
+		return AccountJSON{}, err
 	}
 	if strings.TrimSpace(req.Owner) == "" {
-		h.errw(w, r, apperr.InvalidField("owner", "owner is required"))
-		return
+		return AccountJSON{}, apperr.InvalidField("owner", "owner is required")
 	}
 	if strings.TrimSpace(req.Purpose) == "" {
-		h.errw(w, r, apperr.InvalidField("purpose", "purpose is required"))
-		return
+		return AccountJSON{}, apperr.InvalidField("purpose", "purpose is required")
 	}
 	var acc Account
-	err = h.l.db.Transact(r.Context(), func(tx *store.Tx) error {
+	err := h.write(r, func(tx *store.Tx, tenantID string) error {
 		var err error
 		acc, err = h.l.EnsureAccount(r.Context(), tx, AccountSpec{TenantID: tenantID, Owner: apiOwnerPrefix + req.Owner,
 			Purpose: req.Purpose, Currency: req.Currency, AllowOverdraft: req.AllowOverdraft})
-		if err == nil && acc.AllowOverdraft != req.AllowOverdraft {
-			return apperr.InvalidField("allowOverdraft", "account %s already exists with allowOverdraft=%v", acc.ID, acc.AllowOverdraft)
-		}
 		return err
 	})
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, toAccountJSON(acc))
+	return toAccountJSON(acc), err
 }
 
-func (h *ledgerHTTP) listAccounts(w http.ResponseWriter, r *http.Request) {
+func (h *ledgerHTTP) listAccounts(r *http.Request, _ httpx.NoBody) (AccountList, error) {
 	tenantID, err := tenantOf(r)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return AccountList{}, err
 	}
 	q := r.URL.Query()
 	f := AccountFilter{After: q.Get("after"), Limit: 100}
@@ -352,14 +355,12 @@ func (h *ledgerHTTP) listAccounts(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := q.Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 1000 {
-			h.errw(w, r, apperr.InvalidField("limit", "limit must be between 1 and 1000"))
-			return
+			return AccountList{}, apperr.InvalidField("limit", "limit must be between 1 and 1000")
 		}
 	}
 	accs, err := h.l.Accounts(r.Context(), h.l.db.Read(), tenantID, f)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return AccountList{}, err
 	}
 	out := AccountList{Data: make([]AccountJSON, 0, len(accs))}
 	for _, a := range accs {
@@ -368,41 +369,33 @@ func (h *ledgerHTTP) listAccounts(w http.ResponseWriter, r *http.Request) {
 	if len(accs) == f.Limit {
 		out.Next = accs[len(accs)-1].ID
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
-func (h *ledgerHTTP) getAccount(w http.ResponseWriter, r *http.Request) {
+func (h *ledgerHTTP) getAccount(r *http.Request, _ httpx.NoBody) (AccountJSON, error) {
 	tenantID, err := tenantOf(r)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return AccountJSON{}, err
 	}
 	a, err := h.l.Account(r.Context(), h.l.db.Read(), tenantID, r.PathValue("id"))
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, toAccountJSON(a))
+	return toAccountJSON(a), err
 }
 
-func (h *ledgerHTTP) statement(w http.ResponseWriter, r *http.Request) {
+func (h *ledgerHTTP) statement(r *http.Request, _ httpx.NoBody) (StatementJSON, error) {
 	tenantID, err := tenantOf(r)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return StatementJSON{}, err
 	}
 	q := r.URL.Query()
 	sq := StatementQuery{}
 	if v := q.Get("after"); v != "" {
 		if sq.After, err = strconv.ParseInt(v, 10, 64); err != nil || sq.After < 0 {
-			h.errw(w, r, apperr.InvalidField("after", "after must be a cursor from a previous page"))
-			return
+			return StatementJSON{}, apperr.InvalidField("after", "after must be a cursor from a previous page")
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if sq.Limit, err = strconv.Atoi(v); err != nil || sq.Limit < 1 || sq.Limit > 1000 {
-			h.errw(w, r, apperr.InvalidField("limit", "limit must be between 1 and 1000"))
-			return
+			return StatementJSON{}, apperr.InvalidField("limit", "limit must be between 1 and 1000")
 		}
 	}
 	switch q.Get("order") {
@@ -410,19 +403,16 @@ func (h *ledgerHTTP) statement(w http.ResponseWriter, r *http.Request) {
 	case "desc":
 		sq.NewestFirst = true
 	default:
-		h.errw(w, r, apperr.InvalidField("order", "order must be asc or desc"))
-		return
+		return StatementJSON{}, apperr.InvalidField("order", "order must be asc or desc")
 	}
 	id := r.PathValue("id")
 	acc, err := h.l.Account(r.Context(), h.l.db.Read(), tenantID, id)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return StatementJSON{}, err
 	}
 	page, err := h.l.Statement(r.Context(), h.l.db.Read(), tenantID, id, sq)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return StatementJSON{}, err
 	}
 	out := StatementJSON{Data: make([]LineJSON, 0, len(page.Lines)), Next: page.Next}
 	for _, ln := range page.Lines {
@@ -430,165 +420,98 @@ func (h *ledgerHTTP) statement(w http.ResponseWriter, r *http.Request) {
 			BalanceAfter: dec(ln.BalanceAfter, acc.Currency), Kind: ln.Kind, Reference: ln.Reference, Description: ln.Description,
 			HoldID: ln.HoldID, CreatedAt: ln.CreatedAt})
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
-func (h *ledgerHTTP) transfer(w http.ResponseWriter, r *http.Request) {
-	tenantID, err := tenantOf(r)
+func (h *ledgerHTTP) transfer(r *http.Request, req TransferRequest) (EntryJSON, error) {
+	cur, amt, err := moneyOf(req.Amount, req.Currency)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return EntryJSON{}, err
 	}
-	var req TransferRequest
-	if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	cur, err := currencyOf("currency", req.Currency)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	amt, err := amountOf("amount", req.Amount, cur)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	var entry PostedEntry
-	err = h.l.db.Transact(r.Context(), func(tx *store.Tx) error {
+	var out EntryJSON
+	err = h.write(r, func(tx *store.Tx, tenantID string) error {
 		if err := h.requireAPIAccounts(r, tx, tenantID, map[string]string{"from": req.From, "to": req.To}); err != nil {
 			return err
 		}
-		spec := TransferSpec{TenantID: tenantID, From: req.From, To: req.To, Currency: cur.Code(), Amount: amt,
-			Kind: "transfer", Reference: req.Reference, Description: req.Description}
-		id, err := h.l.Transfer(r.Context(), tx, spec)
+		id, err := h.l.Transfer(r.Context(), tx, TransferSpec{TenantID: tenantID, From: req.From, To: req.To, Currency: cur.Code(), Amount: amt,
+			Kind: "transfer", Reference: req.Reference, Description: req.Description})
 		if err != nil {
 			return err
 		}
-		entry = PostedEntry{ID: id, CreatedAt: h.l.clk.Now(), Entry: Entry{TenantID: tenantID, Kind: spec.Kind, Reference: spec.Reference,
-			Description: spec.Description, Postings: []Posting{{AccountID: req.From, Currency: spec.Currency, Amount: -amt}, {AccountID: req.To, Currency: spec.Currency, Amount: amt}}}}
-		return h.emit(r.Context(), tx, tenantID, EventTransferPosted, id, toEntryJSON(entry))
+		out = toEntryJSON(h.twoLegs(id, "", tenantID, "transfer", req.Reference, req.Description, req.From, req.To, cur.Code(), amt))
+		return h.emit(r.Context(), tx, tenantID, EventTransferPosted, id, out)
 	})
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusCreated, toEntryJSON(entry))
+	return out, err
 }
 
-func (h *ledgerHTTP) postEntry(w http.ResponseWriter, r *http.Request) {
-	tenantID, err := tenantOf(r)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	var req EntryRequest
-	if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
-		h.errw(w, r, err)
-		return
-	}
+func (h *ledgerHTTP) postEntry(r *http.Request, req EntryRequest) (EntryJSON, error) {
 	cur, err := currencyOf("currency", req.Currency)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return EntryJSON{}, err
 	}
-	e := Entry{TenantID: tenantID, Kind: "entry", Reference: req.Reference, Description: req.Description}
+	e := Entry{Kind: "entry", Reference: req.Reference, Description: req.Description}
 	accounts := map[string]string{}
 	for i, p := range req.Postings {
-		field := "postings[" + strconv.Itoa(i) + "].amount"
-		v, err := signedAmountOf(field, p.Amount, cur)
+		v, err := signedAmountOf("postings["+strconv.Itoa(i)+"].amount", p.Amount, cur)
 		if err != nil {
-			h.errw(w, r, err)
-			return
+			return EntryJSON{}, err
 		}
 		e.Postings = append(e.Postings, Posting{AccountID: p.AccountID, Currency: cur.Code(), Amount: v})
 		accounts["postings["+strconv.Itoa(i)+"].accountId"] = p.AccountID
 	}
-	var id string
-	err = h.l.db.Transact(r.Context(), func(tx *store.Tx) error {
+	var out EntryJSON
+	err = h.write(r, func(tx *store.Tx, tenantID string) error {
 		if err := h.requireAPIAccounts(r, tx, tenantID, accounts); err != nil {
 			return err
 		}
-		var err error
-		if id, err = h.l.Post(r.Context(), tx, e); err != nil {
+		e.TenantID = tenantID
+		id, err := h.l.Post(r.Context(), tx, e)
+		if err != nil {
 			return err
 		}
-		return h.emit(r.Context(), tx, tenantID, EventEntryPosted, id, toEntryJSON(PostedEntry{ID: id, Entry: e, CreatedAt: h.l.clk.Now()}))
+		out = toEntryJSON(PostedEntry{ID: id, Entry: e, CreatedAt: h.l.clk.Now()})
+		return h.emit(r.Context(), tx, tenantID, EventEntryPosted, id, out)
 	})
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusCreated, toEntryJSON(PostedEntry{ID: id, Entry: e, CreatedAt: h.l.clk.Now()}))
+	return out, err
 }
 
-func (h *ledgerHTTP) getEntry(w http.ResponseWriter, r *http.Request) {
+func (h *ledgerHTTP) getEntry(r *http.Request, _ httpx.NoBody) (EntryJSON, error) {
 	tenantID, err := tenantOf(r)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return EntryJSON{}, err
 	}
 	e, err := h.l.EntryByID(r.Context(), h.l.db.Read(), tenantID, r.PathValue("id"))
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, toEntryJSON(e))
+	return toEntryJSON(e), err
 }
 
-func (h *ledgerHTTP) createHold(w http.ResponseWriter, r *http.Request) {
-	tenantID, err := tenantOf(r)
+func (h *ledgerHTTP) createHold(r *http.Request, req HoldRequest) (HoldJSON, error) {
+	cur, amt, err := moneyOf(req.Amount, req.Currency)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return HoldJSON{}, err
 	}
-	var req HoldRequest
-	if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	cur, err := currencyOf("currency", req.Currency)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	amt, err := amountOf("amount", req.Amount, cur)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	var hold Hold
-	err = h.l.db.Transact(r.Context(), func(tx *store.Tx) error {
+	var out HoldJSON
+	err = h.write(r, func(tx *store.Tx, tenantID string) error {
 		if err := h.requireAPIAccounts(r, tx, tenantID, map[string]string{"from": req.From, "to": req.To}); err != nil {
 			return err
 		}
-		var err error
-		hold, err = h.l.Hold(r.Context(), tx, HoldSpec{TenantID: tenantID, From: req.From, To: req.To, Currency: cur.Code(),
+		hold, err := h.l.Hold(r.Context(), tx, HoldSpec{TenantID: tenantID, From: req.From, To: req.To, Currency: cur.Code(),
 			Amount: amt, Kind: "transfer", Reference: req.Reference})
 		if err != nil {
 			return err
 		}
-		return h.emit(r.Context(), tx, tenantID, EventHoldCreated, hold.ID, toHoldJSON(hold))
+		out = toHoldJSON(hold)
+		return h.emit(r.Context(), tx, tenantID, EventHoldCreated, hold.ID, out)
 	})
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusCreated, toHoldJSON(hold))
+	return out, err
 }
 
-func (h *ledgerHTTP) getHold(w http.ResponseWriter, r *http.Request) {
+func (h *ledgerHTTP) getHold(r *http.Request, _ httpx.NoBody) (HoldJSON, error) {
 	tenantID, err := tenantOf(r)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return HoldJSON{}, err
 	}
 	hold, err := h.l.HoldByID(r.Context(), h.l.db.Read(), tenantID, r.PathValue("id"))
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, toHoldJSON(hold))
+	return toHoldJSON(hold), err
 }
 
 // apiHold loads a hold inside tx and refuses holds the API does not manage.
@@ -600,31 +523,33 @@ func (h *ledgerHTTP) apiHold(r *http.Request, tx *store.Tx, tenantID, id string)
 	return hold, h.requireAPIAccounts(r, tx, tenantID, map[string]string{"from": hold.From, "to": hold.To})
 }
 
-func (h *ledgerHTTP) postHold(w http.ResponseWriter, r *http.Request) {
-	tenantID, err := tenantOf(r)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	var req HoldPostRequest
-	body, err := httpx.ReadBody(r, 0)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	if len(strings.TrimSpace(string(body))) > 0 { // an empty body posts everything remaining
-		if err := httpx.RequireJSON(r); err != nil {
-			h.errw(w, r, err)
+// postHoldHandler accepts an empty body (post everything remaining) besides
+// a HoldPostRequest, so it reads the body itself.
+func (h *ledgerHTTP) postHoldHandler(errw httpx.ErrorWriter) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req HoldPostRequest
+		body, err := httpx.ReadBody(r, 0)
+		if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+			if err = httpx.RequireJSON(r); err == nil {
+				err = httpx.Unmarshal(body, &req, httpx.DecodeOptions{})
+			}
+		}
+		var out HoldPostResponse
+		if err == nil {
+			out, err = h.postHold(r, req)
+		}
+		if err != nil {
+			errw(w, r, err)
 			return
 		}
-		if err := httpx.Unmarshal(body, &req, httpx.DecodeOptions{}); err != nil {
-			h.errw(w, r, err)
-			return
-		}
+		httpx.WriteJSON(w, http.StatusOK, out)
 	}
+}
+
+func (h *ledgerHTTP) postHold(r *http.Request, req HoldPostRequest) (HoldPostResponse, error) {
 	id := r.PathValue("id")
 	var out HoldPostResponse
-	err = h.l.db.Transact(r.Context(), func(tx *store.Tx) error {
+	err := h.write(r, func(tx *store.Tx, tenantID string) error {
 		hold, err := h.apiHold(r, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -646,42 +571,29 @@ func (h *ledgerHTTP) postHold(w http.ResponseWriter, r *http.Request) {
 		if hold, err = h.l.HoldByID(r.Context(), tx, tenantID, id); err != nil {
 			return err
 		}
-		out.Hold = toHoldJSON(hold)
-		out.Entry = toEntryJSON(PostedEntry{ID: entryID, HoldID: id, CreatedAt: h.l.clk.Now(), Entry: Entry{TenantID: tenantID, Kind: hold.Kind,
-			Reference: hold.Reference, Postings: []Posting{{AccountID: hold.From, Currency: hold.Currency, Amount: -amt}, {AccountID: hold.To, Currency: hold.Currency, Amount: amt}}}})
+		out = HoldPostResponse{Hold: toHoldJSON(hold),
+			Entry: toEntryJSON(h.twoLegs(entryID, id, tenantID, hold.Kind, hold.Reference, "", hold.From, hold.To, hold.Currency, amt))}
 		return h.emit(r.Context(), tx, tenantID, EventHoldPosted, id, out)
 	})
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	return out, err
 }
 
-func (h *ledgerHTTP) voidHold(w http.ResponseWriter, r *http.Request) {
-	tenantID, err := tenantOf(r)
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
+func (h *ledgerHTTP) voidHold(r *http.Request, _ httpx.NoBody) (HoldJSON, error) {
 	id := r.PathValue("id")
-	var hold Hold
-	err = h.l.db.Transact(r.Context(), func(tx *store.Tx) error {
+	var out HoldJSON
+	err := h.write(r, func(tx *store.Tx, tenantID string) error {
 		if _, err := h.apiHold(r, tx, tenantID, id); err != nil {
 			return err
 		}
 		if err := h.l.VoidHold(r.Context(), tx, tenantID, id); err != nil {
 			return err
 		}
-		var err error
-		if hold, err = h.l.HoldByID(r.Context(), tx, tenantID, id); err != nil {
+		hold, err := h.l.HoldByID(r.Context(), tx, tenantID, id)
+		if err != nil {
 			return err
 		}
-		return h.emit(r.Context(), tx, tenantID, EventHoldVoided, id, toHoldJSON(hold))
+		out = toHoldJSON(hold)
+		return h.emit(r.Context(), tx, tenantID, EventHoldVoided, id, out)
 	})
-	if err != nil {
-		h.errw(w, r, err)
-		return
-	}
-	httpx.WriteJSON(w, http.StatusOK, toHoldJSON(hold))
+	return out, err
 }
