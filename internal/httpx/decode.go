@@ -56,6 +56,8 @@ func RequireJSON(r *http.Request) error {
 type DecodeOptions struct {
 	// AllowUnknownFields accepts fields dst does not have (lenient APIs).
 	AllowUnknownFields bool
+	// AllowEmpty accepts an empty body (any content type) as the zero value.
+	AllowEmpty bool
 }
 
 // Unmarshal decodes body into dst: exactly one JSON value, nothing but
@@ -83,12 +85,22 @@ func Unmarshal(body []byte, dst any, opt DecodeOptions) error {
 // Decode checks the content type, reads the body (with the size limit) and
 // unmarshals it strictly. It returns the raw body too.
 func Decode(r *http.Request, dst any, opt DecodeOptions) ([]byte, error) {
-	if err := RequireJSON(r); err != nil {
-		return nil, err
+	if !opt.AllowEmpty {
+		if err := RequireJSON(r); err != nil {
+			return nil, err
+		}
 	}
 	body, err := ReadBody(r, 0)
 	if err != nil {
 		return nil, err
+	}
+	if opt.AllowEmpty {
+		if len(bytes.TrimSpace(body)) == 0 {
+			return body, nil
+		}
+		if err := RequireJSON(r); err != nil {
+			return nil, err
+		}
 	}
 	return body, Unmarshal(body, dst, opt)
 }
@@ -152,10 +164,20 @@ type NoBody struct{}
 // result with status — or its error through errw. Routes keep their own
 // logic in fn and nothing else.
 func Handle[Req, Resp any](errw ErrorWriter, status int, fn func(r *http.Request, req Req) (Resp, error)) http.HandlerFunc {
+	return handle(errw, status, DecodeOptions{}, fn)
+}
+
+// HandleOptionalBody is Handle for routes whose JSON body may be left out
+// (an empty body is the zero Req).
+func HandleOptionalBody[Req, Resp any](errw ErrorWriter, status int, fn func(r *http.Request, req Req) (Resp, error)) http.HandlerFunc {
+	return handle(errw, status, DecodeOptions{AllowEmpty: true}, fn)
+}
+
+func handle[Req, Resp any](errw ErrorWriter, status int, opt DecodeOptions, fn func(r *http.Request, req Req) (Resp, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req Req
 		if _, noBody := any(req).(NoBody); !noBody {
-			if _, err := Decode(r, &req, DecodeOptions{}); err != nil {
+			if _, err := Decode(r, &req, opt); err != nil {
 				errw(w, r, err)
 				return
 			}

@@ -56,6 +56,9 @@ const StatusClientClosed = 499
 // the platform, remote and cashier APIs, which share the api-key
 // authentication.
 func PlatformErrors(log *slog.Logger) ErrorWriter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		e := apperr.From(err)
 		status := Status(e.Code)

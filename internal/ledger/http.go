@@ -191,7 +191,7 @@ func (l *Ledger) Routes(errw httpx.ErrorWriter, events EventEmitter) []httpx.Rou
 		{Method: "GET", Path: "/platform/ledger/holds/{id}", API: httpx.APIPlatform, Summary: "A hold",
 			Response: HoldJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.getHold)},
 		{Method: "POST", Path: "/platform/ledger/holds/{id}/post", API: httpx.APIPlatform, Summary: "Post part or all of a hold (an empty body posts everything remaining)",
-			Request: HoldPostRequest{}, Response: HoldPostResponse{}, Handler: h.postHoldHandler(errw)},
+			Request: HoldPostRequest{}, Response: HoldPostResponse{}, Handler: httpx.HandleOptionalBody(errw, http.StatusOK, h.postHold)},
 		{Method: "POST", Path: "/platform/ledger/holds/{id}/void", API: httpx.APIPlatform, Summary: "Release what remains of a hold",
 			Response: HoldJSON{}, Handler: httpx.Handle(errw, http.StatusOK, h.voidHold)},
 	}
@@ -521,29 +521,6 @@ func (h *ledgerHTTP) apiHold(r *http.Request, tx *store.Tx, tenantID, id string)
 		return Hold{}, err
 	}
 	return hold, h.requireAPIAccounts(r, tx, tenantID, map[string]string{"from": hold.From, "to": hold.To})
-}
-
-// postHoldHandler accepts an empty body (post everything remaining) besides
-// a HoldPostRequest, so it reads the body itself.
-func (h *ledgerHTTP) postHoldHandler(errw httpx.ErrorWriter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req HoldPostRequest
-		body, err := httpx.ReadBody(r, 0)
-		if err == nil && len(strings.TrimSpace(string(body))) > 0 {
-			if err = httpx.RequireJSON(r); err == nil {
-				err = httpx.Unmarshal(body, &req, httpx.DecodeOptions{})
-			}
-		}
-		var out HoldPostResponse
-		if err == nil {
-			out, err = h.postHold(r, req)
-		}
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, out)
-	}
 }
 
 func (h *ledgerHTTP) postHold(r *http.Request, req HoldPostRequest) (HoldPostResponse, error) {

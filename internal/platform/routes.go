@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"time"
@@ -89,17 +88,17 @@ func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
 			Summary: "Get an OAuth 2.0 access token (client_credentials or password grant; form-encoded or JSON)",
 			Request: TokenRequest{}, Response: TokenResponse{}, Handler: s.handleToken(errw)},
 		{Method: http.MethodGet, Path: "/platform/tenant", API: httpx.APIPlatform,
-			Summary: "The caller's business profile", Response: TenantResponse{}, Handler: s.handleTenant(errw)},
+			Summary: "The caller's business profile", Response: TenantResponse{}, Handler: httpx.Handle(errw, http.StatusOK, s.handleTenant)},
 		{Method: http.MethodGet, Path: "/platform/keys", API: httpx.APIPlatform,
-			Summary: "List the tenant's APP keys", Response: KeyListResponse{}, Handler: s.handleListKeys(errw)},
+			Summary: "List the tenant's APP keys", Response: KeyListResponse{}, Handler: httpx.Handle(errw, http.StatusOK, s.handleListKeys)},
 		{Method: http.MethodPost, Path: "/platform/keys", API: httpx.APIPlatform, Status: http.StatusCreated,
 			Summary: "Create an APP key (production: several; sandbox: only one active key)",
-			Request: CreateKeyRequest{}, Response: CreatedKeyResponse{}, Handler: s.handleCreateKey(errw)},
+			Request: CreateKeyRequest{}, Response: CreatedKeyResponse{}, Handler: httpx.Handle(errw, http.StatusCreated, s.handleCreateKey)},
 		{Method: http.MethodPost, Path: "/platform/keys/{id}/revoke", API: httpx.APIPlatform,
-			Summary: "Revoke an APP key now", Response: KeyResponse{}, Handler: s.handleRevokeKey(errw)},
+			Summary: "Revoke an APP key now", Response: KeyResponse{}, Handler: httpx.Handle(errw, http.StatusOK, s.handleRevokeKey)},
 		{Method: http.MethodPost, Path: "/platform/keys/{id}/rotate", API: httpx.APIPlatform, Status: http.StatusCreated,
 			Summary: "Replace an APP key by a new one (optionally keeping the old one for a grace period)",
-			Request: RotateKeyRequest{}, Response: CreatedKeyResponse{}, Handler: s.handleRotateKey(errw)},
+			Request: RotateKeyRequest{}, Response: CreatedKeyResponse{}, Handler: httpx.HandleOptionalBody(errw, http.StatusCreated, s.handleRotateKey)},
 	}
 }
 
@@ -147,149 +146,104 @@ func principal(r *http.Request) (httpx.Principal, error) {
 	return p, nil
 }
 
-func (s *Service) handleTenant(errw httpx.ErrorWriter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := principal(r)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		v, t, err := s.viewFor(r.Context(), p)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		out := TenantResponse{TenantID: t.ID, BusinessCode: t.BusinessCode, Name: t.Name, Mode: string(t.Mode), Timezone: t.Timezone}
-		out.CreatedAt, out.CreatedAtLocal = v.times(&t.CreatedAt)
-		httpx.WriteJSON(w, http.StatusOK, out)
+func (s *Service) handleTenant(r *http.Request, _ httpx.NoBody) (TenantResponse, error) {
+	p, err := principal(r)
+	if err != nil {
+		return TenantResponse{}, err
 	}
+	v, t, err := s.viewFor(r.Context(), p)
+	if err != nil {
+		return TenantResponse{}, err
+	}
+	out := TenantResponse{TenantID: t.ID, BusinessCode: t.BusinessCode, Name: t.Name, Mode: string(t.Mode), Timezone: t.Timezone}
+	out.CreatedAt, out.CreatedAtLocal = v.times(&t.CreatedAt)
+	return out, nil
 }
 
-func (s *Service) handleListKeys(errw httpx.ErrorWriter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := principal(r)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		v, _, err := s.viewFor(r.Context(), p)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		keys, err := s.ListKeys(r.Context(), p.TenantID)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		out := KeyListResponse{Keys: make([]KeyResponse, len(keys))}
-		for i, k := range keys {
-			out.Keys[i] = v.key(k)
-		}
-		httpx.WriteJSON(w, http.StatusOK, out)
+func (s *Service) handleListKeys(r *http.Request, _ httpx.NoBody) (KeyListResponse, error) {
+	p, err := principal(r)
+	if err != nil {
+		return KeyListResponse{}, err
 	}
-}
-
-func (s *Service) handleCreateKey(errw httpx.ErrorWriter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := principal(r)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		var req CreateKeyRequest
-		if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
-			errw(w, r, err)
-			return
-		}
-		var expires *time.Time
-		if req.ExpiresAt != "" {
-			t, err := time.Parse(time.RFC3339, req.ExpiresAt)
-			if err != nil {
-				errw(w, r, apperr.InvalidField("expiresAt", "expiresAt must be an RFC 3339 timestamp such as \"2027-01-31T23:59:59Z\""))
-				return
-			}
-			expires = &t
-		}
-		apis := make([]httpx.API, len(req.APIs))
-		for i, a := range req.APIs {
-			apis[i] = httpx.API(a)
-		}
-		k, err := s.CreateKey(r.Context(), p.TenantID, req.Name, expires, apis)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		s.writeCreated(w, r, errw, p, k, "")
-	}
-}
-
-func (s *Service) writeCreated(w http.ResponseWriter, r *http.Request, errw httpx.ErrorWriter, p httpx.Principal, k KeyCreated, replaces string) {
 	v, _, err := s.viewFor(r.Context(), p)
 	if err != nil {
-		errw(w, r, err)
-		return
+		return KeyListResponse{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, CreatedKeyResponse{KeyResponse: v.key(k.Key), APIKey: k.APIKey, Replaces: replaces})
+	keys, err := s.ListKeys(r.Context(), p.TenantID)
+	if err != nil {
+		return KeyListResponse{}, err
+	}
+	out := KeyListResponse{Keys: make([]KeyResponse, len(keys))}
+	for i, k := range keys {
+		out.Keys[i] = v.key(k)
+	}
+	return out, nil
 }
 
-func (s *Service) handleRevokeKey(errw httpx.ErrorWriter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := principal(r)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		k, err := s.RevokeKey(r.Context(), p.TenantID, r.PathValue("id"))
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		v, _, err := s.viewFor(r.Context(), p)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, v.key(k))
+func (s *Service) handleCreateKey(r *http.Request, req CreateKeyRequest) (CreatedKeyResponse, error) {
+	p, err := principal(r)
+	if err != nil {
+		return CreatedKeyResponse{}, err
 	}
+	var expires *time.Time
+	if req.ExpiresAt != "" {
+		t, err := time.Parse(time.RFC3339, req.ExpiresAt)
+		if err != nil {
+			return CreatedKeyResponse{}, apperr.InvalidField("expiresAt", "expiresAt must be an RFC 3339 timestamp such as \"2027-01-31T23:59:59Z\"")
+		}
+		expires = &t
+	}
+	apis := make([]httpx.API, len(req.APIs))
+	for i, a := range req.APIs {
+		apis[i] = httpx.API(a)
+	}
+	k, err := s.CreateKey(r.Context(), p.TenantID, req.Name, expires, apis)
+	if err != nil {
+		return CreatedKeyResponse{}, err
+	}
+	return s.created(r, p, k, "")
 }
 
-func (s *Service) handleRotateKey(errw httpx.ErrorWriter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := principal(r)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		// The body is optional: none (or an empty one) means no grace period.
-		body, err := httpx.ReadBody(r, 0)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		var req RotateKeyRequest
-		if len(bytes.TrimSpace(body)) > 0 {
-			if err := httpx.RequireJSON(r); err != nil {
-				errw(w, r, err)
-				return
-			}
-			if err := httpx.Unmarshal(body, &req, httpx.DecodeOptions{}); err != nil {
-				errw(w, r, err)
-				return
-			}
-		}
-		if req.GraceSeconds < 0 || req.GraceSeconds > int(MaxRotationGrace/time.Second) {
-			errw(w, r, apperr.InvalidField("graceSeconds", "graceSeconds must be between 0 and %d", int(MaxRotationGrace/time.Second)))
-			return
-		}
-		id := r.PathValue("id")
-		k, err := s.RotateKey(r.Context(), p.TenantID, id, time.Duration(req.GraceSeconds)*time.Second)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		s.writeCreated(w, r, errw, p, k, id)
+// created renders a new key (shown with its secret this once).
+func (s *Service) created(r *http.Request, p httpx.Principal, k KeyCreated, replaces string) (CreatedKeyResponse, error) {
+	v, _, err := s.viewFor(r.Context(), p)
+	if err != nil {
+		return CreatedKeyResponse{}, err
 	}
+	return CreatedKeyResponse{KeyResponse: v.key(k.Key), APIKey: k.APIKey, Replaces: replaces}, nil
+}
+
+func (s *Service) handleRevokeKey(r *http.Request, _ httpx.NoBody) (KeyResponse, error) {
+	p, err := principal(r)
+	if err != nil {
+		return KeyResponse{}, err
+	}
+	k, err := s.RevokeKey(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return KeyResponse{}, err
+	}
+	v, _, err := s.viewFor(r.Context(), p)
+	if err != nil {
+		return KeyResponse{}, err
+	}
+	return v.key(k), nil
+}
+
+// handleRotateKey takes an optional body: none means no grace period.
+func (s *Service) handleRotateKey(r *http.Request, req RotateKeyRequest) (CreatedKeyResponse, error) {
+	p, err := principal(r)
+	if err != nil {
+		return CreatedKeyResponse{}, err
+	}
+	if req.GraceSeconds < 0 || req.GraceSeconds > int(MaxRotationGrace/time.Second) {
+		return CreatedKeyResponse{}, apperr.InvalidField("graceSeconds", "graceSeconds must be between 0 and %d", int(MaxRotationGrace/time.Second))
+	}
+	id := r.PathValue("id")
+	k, err := s.RotateKey(r.Context(), p.TenantID, id, time.Duration(req.GraceSeconds)*time.Second)
+	if err != nil {
+		return CreatedKeyResponse{}, err
+	}
+	return s.created(r, p, k, id)
 }
 
 // KeyJSON renders a key as the platform API does (timestamps in the
