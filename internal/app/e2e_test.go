@@ -5,106 +5,47 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/cashgate/cashgate/internal/app"
-	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/apptest"
 	"github.com/cashgate/cashgate/internal/ledger"
-	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/server"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// harness is one cashgate on one engine, with a fake clock and seeded
-// randomness so identifiers and timestamps are the same on every run.
+// harness is the whole app on one engine (apptest) with the tenant's APP
+// key sent on every request.
 type harness struct {
-	t     *testing.T
-	app   *app.App
-	srv   *httptest.Server
-	clock *clock.Fake
-	key   string
+	*apptest.App
+	t   *testing.T
+	key string
 }
-
-var epoch = time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, e storetest.Engine) *harness {
 	t.Helper()
-	cfg := app.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.DatabaseURL = e.URL(t)
-	cfg.AllowPrivateWebhooks = true
-	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
-	cfg.KEK = bytes.Repeat([]byte{9}, 32)
-	clk := clock.NewFake(epoch)
-	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{1})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(srv.Close)
-	ten, err := a.Platform.CreateTenant(context.Background(), platform.TenantSpec{Name: "Acme Ltd", Mode: platform.Production, Timezone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &harness{t: t, app: a, srv: srv, clock: clk, key: ten.APIKey}
+	a := apptest.New(t, e, apptest.Options{Seed: 1})
+	return &harness{App: a, t: t, key: a.Tenant.APIKey}
 }
 
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r reply) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("response is not a JSON object: %q", r.body)
-	}
-	return m
-}
+type reply = apptest.Reply
 
 func (h *harness) do(method, path string, body []byte, hdr map[string]string) reply {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("api-key", h.key)
+	all := map[string]string{"api-key": h.key}
 	for k, v := range hdr {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
+		all[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return h.Do(method, path, body, all)
 }
 
 func (h *harness) post(path string, v any, hdr map[string]string) reply {
@@ -119,66 +60,22 @@ func (h *harness) post(path string, v any, hdr map[string]string) reply {
 func (h *harness) mustPost(path string, v any, want int) map[string]any {
 	h.t.Helper()
 	r := h.post(path, v, nil)
-	if r.status != want {
-		h.t.Fatalf("POST %s = %d %s, want %d", path, r.status, r.body, want)
+	if r.Status != want {
+		h.t.Fatalf("POST %s = %d %s, want %d", path, r.Status, r.Body, want)
 	}
-	return r.json(h.t)
+	return r.JSON(h.t)
 }
 
 func (h *harness) balance(id string) map[string]any {
 	h.t.Helper()
 	r := h.do(http.MethodGet, "/platform/ledger/accounts/"+id, nil, nil)
-	if r.status != 200 {
-		h.t.Fatalf("GET account %s = %d %s", id, r.status, r.body)
+	if r.Status != 200 {
+		h.t.Fatalf("GET account %s = %d %s", id, r.Status, r.Body)
 	}
-	return r.json(h.t)["balance"].(map[string]any)
+	return r.JSON(h.t)["balance"].(map[string]any)
 }
 
-func (h *harness) checkInvariants() {
-	h.t.Helper()
-	if err := ledger.CheckInvariants(context.Background(), h.app.DB.Read()); err != nil {
-		h.t.Fatalf("ledger invariants: %v", err)
-	}
-}
-
-var generatedID = regexp.MustCompile(`\b([a-z]{2,5})_[0-9a-hjkmnp-tv-z]{26}\b`)
-
-// normalizeIDs replaces generated identifiers by ordinal placeholders
-// ("acc_#1", "ent_#2"…, the same id always the same placeholder), so golden
-// files pin the wire format and which ids repeat, not how much randomness
-// the wiring happened to draw before the test.
-func normalizeIDs(b []byte) []byte {
-	seen := map[string]string{}
-	return generatedID.ReplaceAllFunc(b, func(id []byte) []byte {
-		if p, ok := seen[string(id)]; ok {
-			return []byte(p)
-		}
-		prefix := string(generatedID.FindSubmatch(id)[1])
-		p := fmt.Sprintf("%s_#%d", prefix, len(seen)+1)
-		seen[string(id)] = p
-		return []byte(p)
-	})
-}
-
-// golden compares got (with ids normalized) with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	got = normalizeIDs(got)
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n got: %s\nwant: %s", name, got, want)
-	}
-}
+func golden(t *testing.T, name string, got []byte) { apptest.Golden(t, *update, name, got) }
 
 // webhookSink is a merchant's endpoint that records what it receives.
 type webhookSink struct {
@@ -203,12 +100,12 @@ func TestPlatformEndToEnd(t *testing.T) {
 
 			// Seed 001: the status call and the missing-key error, byte for byte.
 			r := h.do(http.MethodGet, "/dummyapi/status", nil, nil)
-			if r.status != 200 || string(r.body) != `{"status":"OK","message":"Your APP Key is valid"}`+"\n" {
-				t.Fatalf("status = %d %s", r.status, r.body)
+			if r.Status != 200 || string(r.Body) != `{"status":"OK","message":"Your APP Key is valid"}`+"\n" {
+				t.Fatalf("status = %d %s", r.Status, r.Body)
 			}
 			r = h.do(http.MethodGet, "/dummyapi/status", nil, map[string]string{"api-key": ""})
-			if r.status != 401 || string(r.body) != `{"error":"Authorization field missing"}`+"\n" {
-				t.Fatalf("no key = %d %s", r.status, r.body)
+			if r.Status != 401 || string(r.Body) != `{"error":"Authorization field missing"}`+"\n" {
+				t.Fatalf("no key = %d %s", r.Status, r.Body)
 			}
 
 			// A webhook endpoint for the ledger's events.
@@ -224,17 +121,17 @@ func TestPlatformEndToEnd(t *testing.T) {
 			// Top up with an Idempotency-Key: the retry replays the first answer and moves nothing.
 			topup := map[string]any{"from": bank, "to": alice, "amount": "25.00", "currency": "EUR", "reference": "topup-1"}
 			first := h.post("/platform/ledger/transfers", topup, map[string]string{"Idempotency-Key": "topup-1"})
-			if first.status != 201 {
-				t.Fatalf("transfer = %d %s", first.status, first.body)
+			if first.Status != 201 {
+				t.Fatalf("transfer = %d %s", first.Status, first.Body)
 			}
-			golden(t, "transfer.json", first.body)
+			golden(t, "transfer.json", first.Body)
 			again := h.post("/platform/ledger/transfers", topup, map[string]string{"Idempotency-Key": "topup-1"})
-			if again.status != 201 || !bytes.Equal(again.body, first.body) || again.header.Get("Idempotent-Replayed") != "true" {
-				t.Fatalf("replay = %d %q (replayed=%q), want the first answer byte for byte", again.status, again.body, again.header.Get("Idempotent-Replayed"))
+			if again.Status != 201 || !bytes.Equal(again.Body, first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("replay = %d %q (replayed=%q), want the first answer byte for byte", again.Status, again.Body, again.Header.Get("Idempotent-Replayed"))
 			}
 			topup["amount"] = "26.00"
-			if r := h.post("/platform/ledger/transfers", topup, map[string]string{"Idempotency-Key": "topup-1"}); r.status != 422 {
-				t.Fatalf("same key, other body = %d %s, want 422", r.status, r.body)
+			if r := h.post("/platform/ledger/transfers", topup, map[string]string{"Idempotency-Key": "topup-1"}); r.Status != 422 {
+				t.Fatalf("same key, other body = %d %s, want 422", r.Status, r.Body)
 			}
 			if b := h.balance(alice); b["posted"] != "25.00" {
 				t.Fatalf("alice = %v after an idempotent retry, want 25.00", b)
@@ -242,8 +139,8 @@ func TestPlatformEndToEnd(t *testing.T) {
 
 			// Overdraft refused, nothing moves.
 			r = h.post("/platform/ledger/transfers", map[string]any{"from": alice, "to": bob, "amount": "25.01", "currency": "EUR", "reference": "too-much"}, nil)
-			if r.status != 422 || !strings.Contains(string(r.body), "insufficient funds") {
-				t.Fatalf("overdraft = %d %s, want 422 insufficient funds", r.status, r.body)
+			if r.Status != 422 || !strings.Contains(string(r.Body), "insufficient funds") {
+				t.Fatalf("overdraft = %d %s, want 422 insufficient funds", r.Status, r.Body)
 			}
 			if b := h.balance(alice); b["posted"] != "25.00" || b["available"] != "25.00" {
 				t.Fatalf("alice = %v after a refused transfer", b)
@@ -260,8 +157,8 @@ func TestPlatformEndToEnd(t *testing.T) {
 			if hs := posted["hold"].(map[string]any); hs["status"] != "posted" || hs["postedAmount"] != "7.00" || hs["remaining"] != "0.00" {
 				t.Fatalf("hold after final post = %v", hs)
 			}
-			if r := h.post("/platform/ledger/holds/"+holdID+"/void", nil, nil); r.status != 409 {
-				t.Fatalf("void of a posted hold = %d %s, want 409", r.status, r.body)
+			if r := h.post("/platform/ledger/holds/"+holdID+"/void", nil, nil); r.Status != 409 {
+				t.Fatalf("void of a posted hold = %d %s, want 409", r.Status, r.Body)
 			}
 			if b := h.balance(alice); b["posted"] != "18.00" || b["available"] != "18.00" || b["pendingOut"] != "0.00" {
 				t.Fatalf("alice after the hold = %v", b)
@@ -271,22 +168,22 @@ func TestPlatformEndToEnd(t *testing.T) {
 			}
 			// A bearer token works where the key does.
 			tok := h.do(http.MethodPost, "/auth/oauth/token", []byte("grant_type=client_credentials"), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
-			if tok.status != 200 {
-				t.Fatalf("token = %d %s", tok.status, tok.body)
+			if tok.Status != 200 {
+				t.Fatalf("token = %d %s", tok.Status, tok.Body)
 			}
-			bearer := "Bearer " + tok.json(t)["access_token"].(string)
-			if r := h.do(http.MethodGet, "/platform/ledger/accounts/"+bob, nil, map[string]string{"api-key": "", "Authorization": bearer}); r.status != 200 {
-				t.Fatalf("with bearer token = %d %s", r.status, r.body)
+			bearer := "Bearer " + tok.JSON(t)["access_token"].(string)
+			if r := h.do(http.MethodGet, "/platform/ledger/accounts/"+bob, nil, map[string]string{"api-key": "", "Authorization": bearer}); r.Status != 200 {
+				t.Fatalf("with bearer token = %d %s", r.Status, r.Body)
 			}
 			// The statement shows each posting with the balance it left.
-			st := h.do(http.MethodGet, "/platform/ledger/accounts/"+alice+"/statement", nil, nil).json(t)["data"].([]any)
+			st := h.do(http.MethodGet, "/platform/ledger/accounts/"+alice+"/statement", nil, nil).JSON(t)["data"].([]any)
 			if len(st) != 3 || st[2].(map[string]any)["balanceAfter"] != "18.00" {
 				t.Fatalf("statement = %v", st)
 			}
-			h.checkInvariants()
+			h.CheckInvariants()
 
 			// The outbox delivers every ledger event, signed per Standard Webhooks.
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
+			if _, err := h.App.App.Runner.RunDue(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			sink.mu.Lock()
@@ -364,13 +261,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
 					r := h.do(http.MethodPost, "/platform/ledger/transfers", []byte(tc.body), map[string]string{"Content-Type": tc.contentType})
-					if r.status != tc.status {
-						t.Fatalf("status = %d %s, want %d", r.status, r.body, tc.status)
+					if r.Status != tc.status {
+						t.Fatalf("status = %d %s, want %d", r.Status, r.Body, tc.status)
 					}
-					m := r.json(t)
+					m := r.JSON(t)
 					msg, _ := m["error"].(string)
 					if len(m) != 1 || !strings.Contains(msg, tc.mention) {
-						t.Fatalf("body = %s, want only {\"error\": …} mentioning %q", r.body, tc.mention)
+						t.Fatalf("body = %s, want only {\"error\": …} mentioning %q", r.Body, tc.mention)
 					}
 				})
 			}
@@ -380,7 +277,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if b := h.balance(alice); b["posted"] != "0.00" {
 				t.Fatalf("alice = %v", b)
 			}
-			h.checkInvariants()
+			h.CheckInvariants()
 		})
 	}
 }
@@ -397,7 +294,7 @@ func counts(t *testing.T, h *harness) rowCounts {
 		"SELECT COUNT(*) FROM jobs":             &c.jobs,
 		"SELECT COUNT(*) FROM idempotency_keys": &c.idempotency,
 	} {
-		if err := h.app.DB.Read().QueryRowContext(context.Background(), q).Scan(dst); err != nil {
+		if err := h.App.App.DB.Read().QueryRowContext(context.Background(), q).Scan(dst); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,17 +307,17 @@ func counts(t *testing.T, h *harness) rowCounts {
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	h := newHarness(t, storetest.Engines()[0])
 	r := h.do(http.MethodGet, "/openapi.json", nil, nil)
-	if r.status != 200 {
-		t.Fatalf("openapi.json = %d", r.status)
+	if r.Status != 200 {
+		t.Fatalf("openapi.json = %d", r.Status)
 	}
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(r.body, &doc); err != nil {
+	if err := json.Unmarshal(r.Body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	routes := h.app.Server.Routes()
+	routes := h.App.App.Server.Routes()
 	documented := 0
 	for _, p := range doc.Paths {
 		documented += len(p)

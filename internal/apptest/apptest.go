@@ -1,0 +1,194 @@
+// Package apptest runs the whole of cashgate for end-to-end tests: the real
+// app (every product, the server, the job runner) on one storage engine, with
+// a fake clock and seeded randomness, served on an httptest server, with a
+// tenant ready to use and the ledger invariants checked when the test ends.
+// Product tests wrap Do with their API's authentication.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/app"
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+// Epoch is where the fake clock starts: Saturday 21 November 2026, 09:30
+// in London (GMT).
+var Epoch = time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
+
+// Options tune New.
+type Options struct {
+	// Seed seeds the randomness (ids, keys), so runs are repeatable.
+	Seed byte
+	// Config adjusts the configuration before the app opens.
+	Config func(*app.Config)
+	// Tenant is the tenant to create (default: "Acme Ltd", production, Europe/London).
+	Tenant *platform.TenantSpec
+}
+
+// App is a running cashgate under test.
+type App struct {
+	T      *testing.T
+	App    *app.App
+	Server *httptest.Server
+	Clock  *clock.Fake
+	Tenant platform.TenantCreated
+	// NoRedirect is an HTTP client that does not follow redirects (hosted pages).
+	NoRedirect *http.Client
+}
+
+// New opens cashgate on engine e (webhooks to private addresses allowed,
+// fixed pepper and key-encryption key), serves it and creates the tenant.
+func New(t *testing.T, e storetest.Engine, opt Options) *App {
+	t.Helper()
+	cfg := app.Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = e.URL(t)
+	cfg.AllowPrivateWebhooks = true
+	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
+	cfg.KEK = bytes.Repeat([]byte{9}, 32)
+	if opt.Config != nil {
+		opt.Config(&cfg)
+	}
+	clk := clock.NewFake(Epoch)
+	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler)
+	t.Cleanup(srv.Close)
+	spec := platform.TenantSpec{Name: "Acme Ltd", Mode: platform.Production, Timezone: "Europe/London"}
+	if opt.Tenant != nil {
+		spec = *opt.Tenant
+	}
+	ten, err := a.Platform.CreateTenant(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &App{T: t, App: a, Server: srv, Clock: clk, Tenant: ten,
+		NoRedirect: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	t.Cleanup(h.CheckInvariants)
+	return h
+}
+
+// CheckInvariants fails the test if the ledger's invariants do not hold.
+func (h *App) CheckInvariants() {
+	h.T.Helper()
+	if err := ledger.CheckInvariants(context.Background(), h.App.DB.Read()); err != nil {
+		h.T.Errorf("ledger invariants: %v", err)
+	}
+}
+
+// RunDue runs every background job due at the fake clock's now.
+func (h *App) RunDue() {
+	h.T.Helper()
+	if _, err := h.App.Runner.RunDue(context.Background()); err != nil {
+		h.T.Fatal(err)
+	}
+}
+
+// Reply is an HTTP response read whole.
+type Reply struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body as a JSON object or fails the test.
+func (r Reply) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %q", r.Body)
+	}
+	return m
+}
+
+// Do sends a request to the app. A non-nil body is sent as JSON unless hdr
+// sets Content-Type; a header set to "" in hdr is removed.
+func (h *App) Do(method, path string, body []byte, hdr map[string]string) Reply {
+	h.T.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.Server.URL+path, rd)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+var generatedID = regexp.MustCompile(`\b([a-z]{2,5})_[0-9a-hjkmnp-tv-z]{26}\b`)
+
+// NormalizeIDs replaces generated identifiers by ordinal placeholders
+// ("acc_#1", "ent_#2"…; the same id always the same placeholder), so golden
+// files pin the wire format and which ids repeat, not how much randomness
+// the wiring happened to draw before the test.
+func NormalizeIDs(b []byte) []byte {
+	seen := map[string]string{}
+	return generatedID.ReplaceAllFunc(b, func(id []byte) []byte {
+		if p, ok := seen[string(id)]; ok {
+			return []byte(p)
+		}
+		p := fmt.Sprintf("%s_#%d", generatedID.FindSubmatch(id)[1], len(seen)+1)
+		seen[string(id)] = p
+		return []byte(p)
+	})
+}
+
+// Golden compares got (ids normalized) with testdata/name, or rewrites the
+// file when update is set (the test package's -update flag).
+func Golden(t testing.TB, update bool, name string, got []byte) {
+	t.Helper()
+	got = NormalizeIDs(got)
+	path := filepath.Join("testdata", name)
+	if update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n got: %s\nwant: %s", name, got, want)
+	}
+}
