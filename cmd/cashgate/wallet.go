@@ -72,7 +72,7 @@ wallet user and the tenant's credentials.`,
 	credit.Flags().StringVar(&tu.BankReference, "bank-reference", "", "the bank's id of the transfer (never credited twice)")
 
 	// payouts export / paid
-	payouts := &cobra.Command{Use: "payouts", Short: "SEPA payouts: export as pain.001, mark paid"}
+	payouts := &cobra.Command{Use: "payouts", Short: "SEPA payouts: export as pain.001, mark paid, record returns"}
 	var debtor wallet.Debtor
 	var out, date string
 	export := &cobra.Command{
@@ -121,7 +121,23 @@ wallet user and the tenant's credentials.`,
 		},
 	}
 	paid.Flags().StringVar(&batch, "batch", "", "batch id printed by export, or a payout's transaction id")
-	payouts.AddCommand(export, paid)
+	var rbatch, reason string
+	ret := &cobra.Command{
+		Use:   "return --batch BATCH_ID|TRANSACTION_ID --reason TEXT",
+		Short: "Record that the bank rejected an exported batch (or one payout): the money and the fee go back to the wallet",
+		Long: `Record that the bank rejected exported payouts — a whole batch, or one payout by
+its transaction id — with the bank's reason. A returned withdrawal gives the
+wallet back its amount and its 2 EUR fee and no longer counts against the
+withdrawal limits; a returned verification transfer voids its code. Payouts
+not exported yet or marked paid are refused and nothing changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.ReturnPayouts(cmd.Context(), rbatch, reason) })
+		},
+	}
+	ret.Flags().StringVar(&rbatch, "batch", "", "batch id printed by export, or a payout's transaction id")
+	ret.Flags().StringVar(&reason, "reason", "", "the bank's reason, e.g. \"AC04 account closed\"")
+	payouts.AddCommand(export, paid, ret)
 
 	// upgrades
 	upgrades := &cobra.Command{Use: "upgrades", Short: "Corporate+ upgrade requests"}

@@ -14,9 +14,11 @@ type WalletProduct struct {
 }
 
 // buildWallet builds the e-wallet from the core services: its merchant API,
-// wallet-app API and pages (API wallet; pages public), the callback format
-// and acknowledgement of its decision events, and the money-request expiry
-// job.
+// wallet-app API and pages (API wallet; pages public), the tenant's
+// corporate wallet on the platform API (/platform/wallet/…), the callback
+// format and acknowledgement of its decision events, the money-request
+// expiry job and the recurring housekeeping job (expired sessions and
+// salts), scheduled when the workers start.
 func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 	pepper, _, err := a.Config.LoadPepper(a.IDs)
 	if err != nil {
@@ -36,12 +38,14 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 	a.Webhooks.Render(wallet.CallbackPrefix, wallet.RenderCallback)
 	a.Webhooks.Acknowledge(wallet.CallbackPrefix, wallet.AckCallback)
 	a.Runner.Handle(wallet.JobExpireRequest, svc.ExpireRequest)
+	a.Runner.Handle(wallet.JobHousekeeping, svc.Housekeeping)
 
 	errw := httpx.WalletErrors(a.Log)
 	return product{
-		routes: svc.Routes(errw),
+		routes: svc.Routes(errw, httpx.PlatformErrors(a.Log)),
 		middleware: map[httpx.API]server.APIMiddleware{
 			httpx.APIWallet: {Auth: svc.Authenticate(errw), Idempotency: a.Platform.IdempotencyFor(errw, wallet.IdempotencyScope)},
 		},
+		schedule: svc.ScheduleHousekeeping,
 	}, nil
 }

@@ -80,6 +80,21 @@ type AuthRequest struct {
 	Currency  string
 	MOTO      bool
 	ThreeDS   bool // authenticated by 3-D Secure
+	Recurring bool // a recurring child charging a stored card (merchant-initiated, no shopper)
+	// MCC and Recipient: a financial institution's payment (MCC 6012)
+	// names the person receiving the funds. The simulator does not use
+	// them; a real acquirer connector forwards them.
+	MCC       string
+	Recipient *Recipient
+}
+
+// Recipient is the person receiving the funds of a financial institution's
+// payment.
+type Recipient struct {
+	LastName      string
+	DateOfBirth   string // YYYYMMDD
+	Postcode      string
+	AccountNumber string // an account number, or a card's first 6 and last 4 digits
 }
 
 // AuthResult is the acquirer's answer.

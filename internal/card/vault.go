@@ -48,17 +48,49 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 type Stored struct {
 	ID          string
 	TenantID    string
-	Token       string // 16 digits, handed to the merchant
+	Token       string // 16 digits handed to the merchant; "" while the card is not tokenised
 	MaskedPAN   string
 	ExpiryMonth int
 	ExpiryYear  int
 	HolderName  string
 }
 
+// TokenLen is the length of a card token (the guide's "1000000000030419").
+const TokenLen = 16
+
+// untokenised is the token column of a card that was vaulted only to finish
+// its payment (3-D Secure, a recurring parent): a value no token lookup can
+// match (tokens are 16 digits), unique per card.
+func untokenised(id string) string { return "-" + id }
+
+// IsToken reports whether s has the form of a card token: 16 digits.
+func IsToken(s string) bool {
+	if len(s) != TokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // Store seals d's PAN in tx and returns the stored card (never the CVC).
-func (v *Vault) Store(ctx context.Context, tx *store.Tx, tenantID string, d Details, now time.Time) (Stored, error) {
-	s := Stored{ID: v.gen.ID("card"), TenantID: tenantID, Token: v.gen.Digits(16), MaskedPAN: Mask(d.Number),
+// With tokenise the card also gets its token at once (the card-tokenisation
+// call); otherwise Tokenise can give it one later (GenerateToken once the
+// payment succeeded).
+func (v *Vault) Store(ctx context.Context, tx *store.Tx, tenantID string, d Details, now time.Time, tokenise bool) (Stored, error) {
+	s := Stored{ID: v.gen.ID("card"), TenantID: tenantID, MaskedPAN: Mask(d.Number),
 		ExpiryMonth: d.ExpiryMonth, ExpiryYear: d.ExpiryYear, HolderName: d.HolderName}
+	token := untokenised(s.ID)
+	if tokenise {
+		var err error
+		if s.Token, err = v.newToken(ctx, tx, tenantID); err != nil {
+			return Stored{}, err
+		}
+		token = s.Token
+	}
 	dk := v.gen.Bytes(32)
 	da, err := newGCM(dk)
 	if err != nil {
@@ -72,10 +104,58 @@ func (v *Vault) Store(ctx context.Context, tx *store.Tx, tenantID string, d Deta
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO card_vault (id, tenant_id, token, masked_pan, pan_sealed, key_wrapped, expiry_month, expiry_year, holder_name, created_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		s.ID, tenantID, s.Token, s.MaskedPAN, sealed, wrapped, s.ExpiryMonth, s.ExpiryYear, s.HolderName, now.UnixMicro()); err != nil {
+		s.ID, tenantID, token, s.MaskedPAN, sealed, wrapped, s.ExpiryMonth, s.ExpiryYear, s.HolderName, now.UnixMicro()); err != nil {
 		return Stored{}, fmt.Errorf("card: vault insert: %w", err)
 	}
 	return s, nil
+}
+
+// newToken draws a 16-digit token not yet used by the tenant. (A clash is
+// about one in 10^16 per stored token; checking first keeps a PostgreSQL
+// transaction from failing on the unique key.)
+func (v *Vault) newToken(ctx context.Context, tx *store.Tx, tenantID string) (string, error) {
+	for range 5 {
+		t := v.gen.Digits(TokenLen)
+		if t[0] == '0' {
+			t = "1" + t[1:] // no leading zero: merchants may keep tokens as integers
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM card_vault WHERE tenant_id = $1 AND token = $2`, tenantID, t).Scan(&n); err != nil {
+			return "", fmt.Errorf("card: token check: %w", err)
+		}
+		if n == 0 {
+			return t, nil
+		}
+	}
+	return "", errors.New("card: could not draw a free token")
+}
+
+// Tokenise gives the tenant's vaulted card id a token, in tx, and returns
+// it; a card that has one keeps it.
+func (v *Vault) Tokenise(ctx context.Context, tx *store.Tx, tenantID, id string) (string, error) {
+	var cur string
+	err := tx.QueryRowContext(ctx, `SELECT token FROM card_vault WHERE id = $1 AND tenant_id = $2`, id, tenantID).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", apperr.New(apperr.NotFound, "card not found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("card: vault read: %w", err)
+	}
+	if IsToken(cur) {
+		return cur, nil
+	}
+	t, err := v.newToken(ctx, tx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE card_vault SET token = $1 WHERE id = $2 AND tenant_id = $3 AND token = $4`, t, id, tenantID, cur)
+	if err != nil {
+		return "", fmt.Errorf("card: tokenise: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return "", apperr.New(apperr.Conflict, "card changed meanwhile")
+	}
+	return t, nil
 }
 
 // Open returns the stored card id of the tenant with its PAN decrypted.
@@ -84,8 +164,12 @@ func (v *Vault) Open(ctx context.Context, q store.Querier, tenantID, id string) 
 		FROM card_vault WHERE id = $1 AND tenant_id = $2`, id, tenantID)
 }
 
-// OpenToken is Open by the merchant-facing token.
+// OpenToken is Open by the merchant-facing token: only the tenant's own
+// tokenised cards are found.
 func (v *Vault) OpenToken(ctx context.Context, q store.Querier, tenantID, token string) (Stored, string, error) {
+	if !IsToken(token) {
+		return Stored{}, "", apperr.New(apperr.NotFound, "card not found")
+	}
 	return v.open(ctx, q, `SELECT id, tenant_id, token, masked_pan, pan_sealed, key_wrapped, expiry_month, expiry_year, holder_name
 		FROM card_vault WHERE token = $1 AND tenant_id = $2`, token, tenantID)
 }
@@ -100,6 +184,9 @@ func (v *Vault) open(ctx context.Context, q store.Querier, query string, args ..
 	}
 	if err != nil {
 		return Stored{}, "", fmt.Errorf("card: vault read: %w", err)
+	}
+	if !IsToken(s.Token) {
+		s.Token = ""
 	}
 	ns := v.kek.NonceSize()
 	if len(wrapped) < ns {

@@ -83,7 +83,7 @@ func (s *Service) requestSettings(ctx context.Context, tenantID string) (setting
 			return *st, nil
 		}
 	}
-	return s.settings(ctx, s.DB.Read(), tenantID)
+	return s.cachedSettings(ctx, tenantID)
 }
 
 // TenantOf finds the tenant Authenticate put in the request (for the
@@ -116,14 +116,14 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		return httpx.Principal{}, &apperr.Error{Code: apperr.Forbidden, Message: MsgTooManyAttempts,
 			RetryAfterSeconds: int(fromMicros(lockedUntil).Sub(now).Seconds()) + 1}
 	}
-	tenantID, key, err := s.Keys.SigningKey(ctx, cfg)
+	tenantID, key, err := s.signingKey(ctx, cfg)
 	if apperr.Is(err, apperr.NotFound) {
 		return httpx.Principal{}, apperr.New(apperr.NotFound, MsgConfigNotFound)
 	}
 	if err != nil {
 		return httpx.Principal{}, err
 	}
-	st, err := s.settings(ctx, s.DB.Read(), tenantID)
+	st, err := s.cachedSettings(ctx, tenantID)
 	if err != nil {
 		return httpx.Principal{}, err
 	}

@@ -104,6 +104,11 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 	}
 	in := cardInput{present: true}
 	if p.Token != "" {
+		if p.CardNumber != "" {
+			return cardInput{}, apperr.InvalidField("token", "Give either cardNumber or token, not both.")
+		}
+		// Only the tenant's own tokens are found: another tenant's token is
+		// as unknown as a made-up one.
 		st, pan, err := s.Vault.OpenToken(ctx, s.DB.Read(), tenantID, strings.TrimSpace(p.Token))
 		if apperr.Is(err, apperr.NotFound) {
 			return cardInput{}, apperr.InvalidField("token", "The card token is not known.")
@@ -113,6 +118,15 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 		}
 		in.stored = &st
 		in.details = card.Details{Number: pan, ExpiryMonth: st.ExpiryMonth, ExpiryYear: st.ExpiryYear, HolderName: st.HolderName}
+		// The guide's token payment repeats the expiry: a reissued card
+		// keeps its number and changes its expiry.
+		if p.CardExpiryMonth != "" || p.CardExpiryYear != "" {
+			m, y, err := card.ParseExpiry(strings.TrimSpace(string(p.CardExpiryMonth)), strings.TrimSpace(string(p.CardExpiryYear)))
+			if err != nil {
+				return cardInput{}, err
+			}
+			in.details.ExpiryMonth, in.details.ExpiryYear = m, y
+		}
 	} else {
 		in.details.Number = card.Normalize(p.CardNumber)
 		m, y, err := card.ParseExpiry(strings.TrimSpace(string(p.CardExpiryMonth)), strings.TrimSpace(string(p.CardExpiryYear)))
@@ -144,16 +158,33 @@ type outcome struct {
 	details   acquiringDetails
 }
 
+// charge is what the acquirer is asked about one payment.
+type charge struct {
+	card      card.Details
+	moto      bool
+	skip3DS   bool // a recurring child or stored-credential payment: no shopper to authenticate
+	amount    int64
+	currency  string
+	mcc       string
+	recipient *Recipient
+}
+
+// chargeOf is the charge of the job's payment p with card c.
+func chargeOf(j *job, p *payment, c card.Details) charge {
+	return charge{card: c, moto: p.MOTO, amount: p.Amount, currency: p.Currency.Code(), mcc: j.Params.MCC, recipient: j.Params.Recipient}
+}
+
 // assess runs the guide's "How it works": MOTO → process; else enrolled →
 // 3-D Secure challenge; not enrolled and required → decline; else process.
-func (s *Service) assess(ctx context.Context, c card.Details, moto, skip3DS bool, amountMinor int64, cur string) (outcome, error) {
+func (s *Service) assess(ctx context.Context, ch charge) (outcome, error) {
 	var o outcome
+	c := ch.card
 	cvc, err := s.Acquirer.CheckCVC(ctx, c.Number, c.CVC)
 	if err != nil {
 		return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
 	}
 	o.cvcResult = cvc
-	if !moto && !skip3DS {
+	if !ch.moto && !ch.skip3DS {
 		enr, err := s.Acquirer.Enrolment(ctx, c.Number)
 		if err != nil {
 			return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
@@ -177,12 +208,16 @@ func (s *Service) assess(ctx context.Context, c card.Details, moto, skip3DS bool
 		}
 		o.details.ThreeDSecureVersionReason = "Card not enrolled in 3-D Secure."
 	}
-	return s.authorise(ctx, o, c, moto, amountMinor, cur)
+	return s.authorise(ctx, o, ch)
 }
 
-func (s *Service) authorise(ctx context.Context, o outcome, c card.Details, moto bool, amountMinor int64, cur string) (outcome, error) {
-	r, err := s.Acquirer.Authorise(ctx, card.AuthRequest{PAN: c.Number, CVCResult: o.cvcResult, Amount: amountMinor, Currency: cur,
-		MOTO: moto, ThreeDS: o.threeDS == "passed"})
+func (s *Service) authorise(ctx context.Context, o outcome, ch charge) (outcome, error) {
+	req := card.AuthRequest{PAN: ch.card.Number, CVCResult: o.cvcResult, Amount: ch.amount, Currency: ch.currency,
+		MOTO: ch.moto, ThreeDS: o.threeDS == "passed", Recurring: ch.skip3DS, MCC: ch.mcc}
+	if r := ch.recipient; r != nil {
+		req.Recipient = &card.Recipient{LastName: r.LastName, DateOfBirth: r.DateOfBirth, Postcode: r.Postcode, AccountNumber: r.PrimaryAccountNumber}
+	}
+	r, err := s.Acquirer.Authorise(ctx, req)
 	if err != nil {
 		return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
 	}
@@ -226,7 +261,8 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	}
 	var params jobParams
 	if p := req.Parameters; p != nil {
-		params = jobParams{ReturnSuccess: p.ReturnURLSuccess, ReturnFailed: p.ReturnURLFailed, ReturnCancel: p.ReturnURLCancelled, WebhookURL: p.WebhookURL}
+		params = jobParams{ReturnSuccess: p.ReturnURLSuccess, ReturnFailed: p.ReturnURLFailed, ReturnCancel: p.ReturnURLCancelled, WebhookURL: p.WebhookURL,
+			MCC: strings.TrimSpace(p.Mcc)}
 		for _, u := range []struct{ f, v string }{{"returnUrlSuccess", p.ReturnURLSuccess}, {"returnUrlFailed", p.ReturnURLFailed},
 			{"returnUrlCancelled", p.ReturnURLCancelled}, {"webhookUrl", p.WebhookURL}} {
 			if u.v != "" {
@@ -235,6 +271,18 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 				}
 			}
 		}
+	}
+	if params.MCC != "" && (len(params.MCC) != 4 || !isReference(params.MCC)) {
+		return nil, apperr.InvalidField("mcc", "mcc must be a merchant category code of 4 digits, such as 6012.")
+	}
+	if params.Recipient, err = s.recipientOf(req, now); err != nil {
+		return nil, err
+	}
+	if params.Recipient == nil && params.MCC == MCCFinancialInstitution {
+		return nil, recipientError("", "recipientDetails are required for a financial institution's payment (mcc 6012)")
+	}
+	if params.Recurrence, err = recurrenceOf(req, o, now); err != nil {
+		return nil, err
 	}
 	var order PaymentOrder
 	if req.Order != nil {
@@ -252,16 +300,23 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	if len(locale) > 10 {
 		return nil, apperr.InvalidField("locale", "locale must be a language tag such as en_GB.")
 	}
-	ci, err := s.parseCard(ctx, tenantID, req.Parameters, o, now)
-	if err != nil {
-		return nil, err
-	}
+	var ci cardInput
 	var parent *job
-	if req.ParentPaymentJobReference != "" {
-		parent, ci, err = s.parentCard(ctx, tenantID, req.ParentPaymentJobReference)
-		if err != nil {
+	if ref := strings.TrimSpace(req.ParentPaymentJobReference); ref != "" {
+		if p := req.Parameters; p != nil && (p.CardNumber != "" || p.Token != "") {
+			return nil, apperr.InvalidField("parentPaymentJobReference", "A recurring child payment job charges its parent's card: leave out cardNumber and token.")
+		}
+		if parent, ci, err = s.parentCard(ctx, tenantID, ref); err != nil {
 			return nil, err
 		}
+		if err := checkChildCriteria(parent.Params.Recurrence, params.Recurrence); err != nil {
+			return nil, err
+		}
+		if err := s.checkRecurrence(ctx, s.DB.Read(), parent, now); err != nil {
+			return nil, err
+		}
+	} else if ci, err = s.parseCard(ctx, tenantID, req.Parameters, o, now); err != nil {
+		return nil, err
 	}
 	st, err := s.requestSettings(ctx, tenantID)
 	if err != nil {
@@ -299,7 +354,9 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	var out outcome
 	if ci.present {
 		p.MaskedPAN = card.Mask(ci.details.Number)
-		out, err = s.assess(ctx, ci.details, o.moto, parent != nil || o.storedCredentials && ci.stored != nil, amt, cur.Code())
+		ch := chargeOf(j, p, ci.details)
+		ch.skip3DS = parent != nil || o.storedCredentials && ci.stored != nil
+		out, err = s.assess(ctx, ch)
 		if err != nil {
 			return nil, err
 		}
@@ -309,6 +366,9 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	} else {
 		p.PageToken = s.IDs.Secret(32)
 	}
+	// The card is vaulted when the payment needs it later: to authorise
+	// after 3-D Secure, to be tokenised (GenerateToken), to be charged by
+	// recurring children. It gets a token only once the payment succeeded.
 	needVault := ci.present && ci.stored == nil && (out.challenge || o.generateToken || o.recurringParent) && out.declined == ""
 
 	var set accountSet
@@ -317,15 +377,20 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		// Fresh copies: a retried transaction starts from the same state.
 		jj, pp := *j, *p
 		jj.Payments = []*payment{&pp}
+		if parent != nil {
+			if err := s.lockParent(ctx, tx, tenantID, parent.Ref); err != nil {
+				return err
+			}
+			if err := s.checkRecurrence(ctx, tx, parent, now); err != nil {
+				return err
+			}
+		}
 		if needVault {
-			sc, err := s.Vault.Store(ctx, tx, tenantID, ci.details, now)
+			sc, err := s.Vault.Store(ctx, tx, tenantID, ci.details, now, false)
 			if err != nil {
 				return err
 			}
 			pp.CardID = sc.ID
-			if o.generateToken {
-				pp.Token = sc.Token
-			}
 		} else if ci.stored != nil {
 			pp.CardID = ci.stored.ID
 		}
@@ -369,6 +434,9 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	}
 	if set.Clearing != "" && !cached {
 		s.remember(tenantID, cur.Code(), set)
+	}
+	if p.PendingAmount > 0 {
+		s.rememberSettlement(ctx, tenantID, now) // committed: the batch of the day is scheduled
 	}
 	return j, nil
 }
@@ -431,6 +499,15 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 			}
 		}
 	}
+	if out.declined == "" && j.Flags["generateToken"] && p.CardID != "" && p.Token == "" {
+		// GenerateToken: the card becomes usable by token once its payment
+		// succeeded (the token shows in the payment's attributes).
+		tok, err := s.Vault.Tokenise(ctx, tx, p.TenantID, p.CardID)
+		if err != nil {
+			return set, cached, err
+		}
+		p.Token = tok
+	}
 	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: out.declined, CreatedAt: now}
 	p.Steps = append(p.Steps, stp)
 	if fresh {
@@ -462,6 +539,9 @@ func (s *Service) scheduleSettlement(ctx context.Context, tx *store.Tx, tenantID
 		return err
 	}
 	cutoff := midnightAfter(now, loc)
+	if s.settlementScheduled(tenantID, cutoff) {
+		return nil
+	}
 	_, _, err = s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindSettle, TenantID: tenantID,
 		Payload: settlePayload{Cutoff: cutoff.UnixMicro()}, RunAt: cutoff,
 		UniqueKey: KindSettle + ":" + tenantID + ":" + cutoff.In(loc).Format("2006-01-02")})
@@ -494,5 +574,35 @@ func (s *Service) parentCard(ctx context.Context, tenantID, ref string) (*job, c
 				ExpiryYear: st.ExpiryYear, HolderName: st.HolderName}}, nil
 		}
 	}
-	return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+	return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", "The recurring parent payment job has no successful card payment to recur on yet.")
+}
+
+// recipientOf validates the request's recipientDetails (in parameters, as
+// the guide sends them, or at the top level).
+func (s *Service) recipientOf(req CreatePaymentJobRequest, now time.Time) (*Recipient, error) {
+	raw := req.RecipientDetails
+	if p := req.Parameters; p != nil && len(p.RecipientDetails) > 0 && string(p.RecipientDetails) != "null" {
+		if len(raw) > 0 && string(raw) != "null" {
+			return nil, recipientError("", "give recipientDetails once: in parameters or at the top level")
+		}
+		raw = p.RecipientDetails
+	}
+	return parseRecipient(raw, now)
+}
+
+// recurrenceOf validates recurrenceCriteria against the kind of job: a
+// recurring parent needs them; a child may repeat them; other jobs have none.
+func recurrenceOf(req CreatePaymentJobRequest, o options, now time.Time) (*recurrence, error) {
+	child := strings.TrimSpace(req.ParentPaymentJobReference) != ""
+	switch {
+	case o.recurringParent && child:
+		return nil, apperr.InvalidField("parentPaymentJobReference", "A payment job is either a recurring parent (IsRecurringPaymentJobParent) or a child (parentPaymentJobReference), not both.")
+	case req.RecurrenceCriteria == nil && o.recurringParent:
+		return nil, apperr.InvalidField("recurrenceCriteria", "recurrenceCriteria are required with the option IsRecurringPaymentJobParent: recurrenceType Subscription, Instalment or Unscheduled.")
+	case req.RecurrenceCriteria == nil:
+		return nil, nil
+	case !o.recurringParent && !child:
+		return nil, apperr.InvalidField("recurrenceCriteria", "recurrenceCriteria apply only to a recurring parent (option IsRecurringPaymentJobParent) or a recurring child (parentPaymentJobReference).")
+	}
+	return parseRecurrence(req.RecurrenceCriteria, now)
 }

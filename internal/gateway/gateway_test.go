@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -176,7 +177,7 @@ func (h *harness) golden(name string, body []byte) {
 		h.t.Fatalf("%s: not JSON: %s", name, body)
 	}
 	pretty, _ := json.MarshalIndent(v, "", "  ")
-	got := strings.ReplaceAll(string(pretty), h.srv.URL, "https://cashgate.test") + "\n"
+	got := string(normalizeGenerated([]byte(strings.ReplaceAll(string(pretty), h.srv.URL, "https://cashgate.test")))) + "\n"
 	path := filepath.Join("testdata", name+".json")
 	if *update && strings.HasSuffix(h.t.Name(), "sqlite") {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -191,6 +192,27 @@ func (h *harness) golden(name string, body []byte) {
 	if got != string(want) {
 		h.t.Errorf("%s differs from %s:\n%s", name, path, got)
 	}
+}
+
+// generated matches what the gateway draws at random: 18-digit references
+// (and configuration ids), 16-digit card tokens, 23-digit ARNs, 64-hex page
+// refs, acquirer transaction ids.
+var generated = regexp.MustCompile(`\b(\d{18}|\d{16}|7450187\d{16}|[0-9a-f]{64}|01[SVR][0-9A-F]{8})\b`)
+
+// normalizeGenerated replaces generated values by ordinal placeholders
+// ("#1", "#2"…, the same value always the same placeholder) so golden files
+// pin the wire format and which values repeat, not how much randomness was
+// drawn before.
+func normalizeGenerated(b []byte) []byte {
+	seen := map[string]string{}
+	return generated.ReplaceAllFunc(b, func(v []byte) []byte {
+		if p, ok := seen[string(v)]; ok {
+			return []byte(p)
+		}
+		p := fmt.Sprintf("#%d", len(seen)+1)
+		seen[string(v)] = p
+		return []byte(p)
+	})
 }
 
 const (

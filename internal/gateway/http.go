@@ -23,6 +23,8 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 		{Method: "PATCH", Path: pay + "/cancel", API: httpx.APIGateway, Summary: "Cancel a payment (same day, before settlement)", Response: GatewayPaymentResponse{}, Handler: h.cancelPayment},
 		{Method: "POST", Path: pay + "/captures", API: httpx.APIGateway, Summary: "Capture an authorised payment", Request: CapturePaymentRequest{}, Response: PaymentCaptureResponse{}, Handler: h.capture},
 		{Method: "POST", Path: pay + "/refunds", API: httpx.APIGateway, Summary: "Refund a paid payment", Request: RefundPaymentRequest{}, Response: PaymentRefundResponse{}, Status: http.StatusCreated, Handler: h.refund},
+		{Method: "POST", Path: "/api/gateway/card-tokenisation", API: httpx.APIGateway, Summary: "Store a card in the vault and return its token",
+			Request: CardTokenisationRequest{}, Response: CardTokenisationResponse{}, Status: http.StatusCreated, Handler: h.tokenise},
 		{Method: "GET", Path: "/api/gateway/supported-payment-methods", API: httpx.APIGateway, Summary: "List the payment methods the configuration may use", Response: SupportedPaymentMethodsResponse{}, Handler: h.methods},
 
 		{Method: "GET", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: card form (payment link) or 3-D Secure simulator", Query: []string{"ref"}, Handler: s.handlePage},

@@ -21,6 +21,12 @@ type jobParams struct {
 	ReturnFailed  string `json:"returnUrlFailed,omitempty"`
 	ReturnCancel  string `json:"returnUrlCancelled,omitempty"`
 	WebhookURL    string `json:"webhookUrl,omitempty"`
+	// MCC and Recipient: a financial institution's payment (MCC 6012)
+	// carries recipientDetails, handed to the acquirer at authorisation.
+	MCC       string     `json:"mcc,omitempty"`
+	Recipient *Recipient `json:"recipient,omitempty"`
+	// Recurrence: the recurrenceCriteria of a recurring parent or child.
+	Recurrence *recurrence `json:"recurrence,omitempty"`
 }
 
 type job struct {

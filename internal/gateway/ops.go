@@ -40,7 +40,7 @@ func (s *Service) notify(ctx context.Context, tx *store.Tx, j *job, p *payment, 
 		_, err := s.Outbox.Emit(ctx, tx, ev)
 		return err
 	}
-	if _, key, err := s.Keys.SigningKey(ctx, j.ConfigID); err == nil {
+	if _, key, err := s.signingKey(ctx, j.ConfigID); err == nil {
 		sum := sha512.Sum512([]byte(key + n.PaymentJobReference + n.PaymentReference + n.PaymentStatus))
 		n.Hash = hex.EncodeToString(sum[:])
 	}
@@ -332,16 +332,16 @@ func (s *Service) CancelJob(ctx context.Context, tenantID, jobRef string) (*job,
 	})
 }
 
-// findPage returns the tenant and references of the payment whose hosted
-// page ref is token.
-func (s *Service) findPage(ctx context.Context, token string) (tenantID, jobRef, payRef string, err error) {
+// findPage returns the tenant and job of the hosted page ref token (every
+// attempt of a payment link shares its ref).
+func (s *Service) findPage(ctx context.Context, token string) (tenantID, jobRef string, err error) {
 	if len(token) != 64 || strings.Trim(token, "0123456789abcdef") != "" {
-		return "", "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
+		return "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
 	}
-	err = s.DB.Read().QueryRowContext(ctx, `SELECT tenant_id, job_reference, reference FROM gateway_payments WHERE page_token = $1`, token).
-		Scan(&tenantID, &jobRef, &payRef)
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT tenant_id, job_reference FROM gateway_payments WHERE page_token = $1 LIMIT 1`, token).
+		Scan(&tenantID, &jobRef)
 	if err != nil {
-		return "", "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
+		return "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
 	}
-	return tenantID, jobRef, payRef, nil
+	return tenantID, jobRef, nil
 }

@@ -20,6 +20,9 @@ var pageTmpl = template.Must(template.ParseFS(files, "templates/page.html"))
 
 type pageData struct {
 	Title, Amount, Currency, OrderNumber, Ref, Mode, Masked, Status, Error string
+	// Attempt is the payment the card form was shown for: a form sent twice
+	// (a double click, a reload) makes one attempt, not two.
+	Attempt string
 }
 
 // baseURL is the public address of this cashgate as the caller reached it.
@@ -31,8 +34,11 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
+// pageJob returns the job of a hosted page ref and its latest payment:
+// every payment of a payment link shares the link's ref, and the page always
+// works on the newest.
 func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, error) {
-	tenantID, jobRef, payRef, err := s.findPage(ctx, token)
+	tenantID, jobRef, err := s.findPage(ctx, token)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -40,18 +46,58 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := j.payment(payRef)
-	return j, p, err
+	p := j.latest(token)
+	if p == nil {
+		return nil, nil, apperr.New(apperr.NotFound, MsgPageNotFound)
+	}
+	return j, p, nil
 }
 
-func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, msg string) {
+// latest is the newest payment of j on the hosted page ref token.
+func (j *job) latest(token string) *payment {
+	for i := len(j.Payments) - 1; i >= 0; i-- {
+		if j.Payments[i].PageToken == token {
+			return j.Payments[i]
+		}
+	}
+	return nil
+}
+
+// retryable reports whether the shopper may make another attempt on the
+// payment link j whose latest attempt is p: a payment link (a job created
+// without card details) takes attempts after a failed or cancelled payment
+// until the job is paid, cancelled or expired. A job that came with its
+// card (flags.direct) does not: the merchant creates a new one.
+func (j *job) retryable(p *payment, now time.Time) bool {
+	return !j.Flags["direct"] && j.Status == StPending && now.Before(j.ExpiresAt) &&
+		(p.Status == StFailed || p.Status == StCancelled)
+}
+
+// retryMessage tells the shopper why the previous attempt did not go through.
+func retryMessage(p *payment) string {
+	if p.Status == StCancelled {
+		return "The previous payment was cancelled. You can pay again."
+	}
+	msg := MsgRefused
+	if n := len(p.Steps); n > 0 && p.Steps[n-1].Message != "" {
+		msg = p.Steps[n-1].Message
+	}
+	return "The previous payment did not go through (" + msg + ") You can try again."
+}
+
+func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, msg string) {
 	d := pageData{Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
-		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg}
-	switch {
-	case p.Status == StPending && p.ThreeDS == "challenge":
-		d.Mode, d.Title = "3ds", "3-D Secure"
-	case p.Status == StPending:
-		d.Mode, d.Title = "card", "Pay by card"
+		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref}
+	switch mode {
+	case "":
+		switch {
+		case p.Status == StPending && p.ThreeDS == "challenge":
+			d.Mode, d.Title = "3ds", "3-D Secure"
+		case p.Status == StPending:
+			d.Mode, d.Title = "card", "Pay by card"
+		}
+	case "card":
+		d.Title, d.Amount, d.Masked = "Pay by card", amount(j.Amount, j.Currency), ""
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -74,16 +120,19 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
 		return
 	}
-	if p.Status != StPending || j.Status != StPending {
+	switch {
+	case p.Status == StPending && j.Status == StPending:
+		s.renderPage(w, j, p, "", "")
+	case j.retryable(p, s.now()):
+		s.renderPage(w, j, p, "card", retryMessage(p))
+	default:
 		v, err := s.viewFor(r, j)
 		if err != nil {
 			s.pageError(w, http.StatusInternalServerError, "internal error")
 			return
 		}
 		http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
-		return
 	}
-	s.renderPage(w, j, p, "")
 }
 
 func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
@@ -95,14 +144,17 @@ func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
 	if err != nil {
 		return viewCtx{}, err
 	}
-	return viewCtx{base: baseURL(r), zone: zone, st: st}, nil
+	return viewCtx{base: baseURL(r), zone: zone, st: st, now: s.now()}, nil
 }
 
-// handleCardForm takes the card of a payment link from the hosted form.
+// handleCardForm takes the card of a payment link from the hosted form:
+// for the link's pending payment, or — after a failed or cancelled attempt —
+// for a new payment of the same job.
 func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	j, p, err := s.pageJob(ctx, r.URL.Query().Get("ref"))
+	token := r.URL.Query().Get("ref")
+	j, p, err := s.pageJob(ctx, token)
 	if err != nil {
 		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
 		return
@@ -111,11 +163,22 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	if p.Status != StPending || p.ThreeDS != "" || j.Status != StPending {
-		s.pageError(w, http.StatusConflict, MsgJobFinal)
+	attempt := r.PostFormValue("attempt")
+	if attempt != "" && attempt != p.Ref {
+		// The form of an earlier attempt, sent again: show where it stands.
+		s.afterPage(w, r, j.Ref, token, apperr.New(apperr.Conflict, MsgJobFinal))
 		return
 	}
 	now := s.now()
+	fresh := p.Status == StPending && p.ThreeDS == "" && j.Status == StPending
+	if !fresh && !j.retryable(p, now) {
+		s.pageError(w, http.StatusConflict, MsgJobFinal)
+		return
+	}
+	mode := ""
+	if !fresh {
+		mode = "card"
+	}
 	c := card.Details{Number: card.Normalize(r.PostFormValue("cardNumber")), CVC: strings.TrimSpace(r.PostFormValue("cardCvc")),
 		HolderName: strings.TrimSpace(r.PostFormValue("cardHolderName"))}
 	m, y, err := card.ParseExpiry(strings.TrimSpace(r.PostFormValue("cardExpiryMonth")), strings.TrimSpace(r.PostFormValue("cardExpiryYear")))
@@ -125,30 +188,69 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request) {
 	}
 	var out outcome
 	if err == nil {
-		out, err = s.assess(ctx, c, false, false, p.Amount, p.Currency.Code())
+		ch := chargeOf(j, p, c)
+		ch.amount = j.Amount
+		out, err = s.assess(ctx, ch)
 	}
 	if err != nil {
-		s.renderPage(w, j, p, apperr.From(err).Message)
+		s.renderPage(w, j, p, mode, apperr.From(err).Message)
 		return
 	}
 	masked := card.Mask(c.Number)
-	err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
-		if p.Status != StPending || p.ThreeDS != "" {
+	_, err = s.mutate(ctx, j.TenantID, j.Ref, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		p := j.latest(token)
+		if p == nil {
+			return apperr.New(apperr.NotFound, MsgPageNotFound)
+		}
+		if attempt != "" && attempt != p.Ref {
 			return apperr.New(apperr.Conflict, MsgJobFinal)
 		}
-		p.MaskedPAN = masked
-		if out.challenge {
-			sc, err := s.Vault.Store(ctx, tx, j.TenantID, c, now)
+		switch {
+		case p.Status == StPending && p.ThreeDS == "" && j.Status == StPending:
+		case j.retryable(p, now):
+			np, err := s.retryPayment(ctx, tx, j, p, now)
 			if err != nil {
 				return err
 			}
-			p.CardID, p.ThreeDS, p.CVCResult, p.Acquiring, p.UpdatedAt = sc.ID, out.threeDS, out.cvcResult, mustJSON(out.details), now
+			p = np
+		default:
+			return apperr.New(apperr.Conflict, MsgJobFinal)
+		}
+		p.MaskedPAN = masked
+		vault := out.challenge || out.declined == "" && (j.Flags["generateToken"] || j.Flags["recurringParent"])
+		if vault {
+			sc, err := s.Vault.Store(ctx, tx, j.TenantID, c, now, false)
+			if err != nil {
+				return err
+			}
+			p.CardID = sc.ID
+		}
+		if out.challenge {
+			p.ThreeDS, p.CVCResult, p.Acquiring, p.UpdatedAt = out.threeDS, out.cvcResult, mustJSON(out.details), now
 			return savePayment(ctx, tx, p)
 		}
 		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
 		return err
 	})
-	s.afterPage(w, r, j.Ref, p.PageToken, err)
+	s.afterPage(w, r, j.Ref, token, err)
+}
+
+// retryPayment adds a new attempt to the payment link j after its failed or
+// cancelled payment prev, in tx: same amount and page ref, a later creation
+// time (a job's payments are ordered by it).
+func (s *Service) retryPayment(ctx context.Context, tx *store.Tx, j *job, prev *payment, now time.Time) (*payment, error) {
+	created := now
+	if !created.After(prev.CreatedAt) {
+		created = prev.CreatedAt.Add(time.Microsecond)
+	}
+	p := &payment{Ref: s.IDs.Digits(18), JobRef: j.Ref, TenantID: j.TenantID, Status: StPending, Currency: j.Currency, Amount: j.Amount,
+		PageToken: prev.PageToken, CreatedAt: created, UpdatedAt: now}
+	p.Steps = []step{{Ref: s.IDs.Digits(18), Action: "DisplayHostedPage", Status: StPending, Amount: j.Amount, CreatedAt: now}}
+	if err := insertPayment(ctx, tx, p); err != nil {
+		return nil, err
+	}
+	j.Payments = append(j.Payments, p)
+	return p, nil
 }
 
 // handle3DS records the shopper's 3-D Secure result (or cancellation) and
@@ -170,6 +272,18 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
 	var out outcome
 	switch result {
 	case "cancel":
+		if j.retryable(p, s.now()) {
+			// The shopper gives up on another attempt: nothing to cancel
+			// (the link stays open), back to the shop's cancelled page.
+			v, verr := s.viewFor(r, j)
+			if verr != nil {
+				s.pageError(w, http.StatusInternalServerError, "internal error")
+				return
+			}
+			_, _, cancelled := v.returnURLs(j, p)
+			http.Redirect(w, r, cancelled, http.StatusSeeOther)
+			return
+		}
 		err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
 			return s.cancelPayment(ctx, tx, j, p, st, now)
 		})
@@ -186,7 +300,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
 		}
 		out = outcome{cvcResult: p.CVCResult, threeDS: "passed",
 			details: acquiringDetails{ThreeDSecureVersion: "2.2.0", AuthenticationStatus: "Y", Eci: "05"}}
-		out, err = s.authorise(ctx, out, card.Details{Number: pan}, false, p.Amount, p.Currency.Code())
+		out, err = s.authorise(ctx, out, chargeOf(j, p, card.Details{Number: pan}))
 		if err != nil {
 			s.pageError(w, http.StatusBadGateway, apperr.From(err).Message)
 			return

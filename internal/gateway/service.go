@@ -13,6 +13,13 @@
 //	             Paid → Cancelled (same day, before settlement) | PartiallyRefunded | Refunded
 //	             PartiallyRefunded → PartiallyRefunded | Refunded
 //
+// A payment link (a job created without card details) stays Pending after a
+// Failed or Cancelled payment: the shopper's next attempt on the link is a
+// new payment of the same job (pages.go), until the job is paid, cancelled
+// or expired. Card tokens (tokens.go), recurring parents and children
+// (recurring.go) and recipientDetails (recipient.go) are described where
+// they are implemented; cache.go says what the hot path caches.
+//
 // Ledger (per tenant and currency; see accounts):
 //
 //	authorise (auto capture off)  hold  card-scheme/clearing → merchant/pending
@@ -78,8 +85,11 @@ type Deps struct {
 type Service struct {
 	Deps
 
-	accounts sync.Map // accountKey → accountSet, filled after commit
-	zones    sync.Map // tenant id → *time.Location
+	accounts      sync.Map // accountKey → accountSet, filled after commit
+	zones         sync.Map // tenant id → *time.Location
+	keyCache      ttlCache[string, signingKey]
+	settingsCache ttlCache[string, settings]
+	scheduled     sync.Map // settleKey → struct{}: settlement batches known to be scheduled
 }
 
 // New returns the gateway.
@@ -221,6 +231,7 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 	if err != nil {
 		return GatewaySettings{}, fmt.Errorf("gateway: save settings: %w", err)
 	}
+	s.settingsCache.drop(tenantID)
 	return s.GetSettings(ctx, tenantID)
 }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/card"
 	"github.com/cashgate/cashgate/internal/money"
@@ -16,6 +17,7 @@ type viewCtx struct {
 	base string
 	zone string
 	st   settings
+	now  time.Time
 }
 
 func amount(minor int64, cur money.Currency) string { return money.Format(money.New(minor, cur)) }
@@ -56,7 +58,7 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 	out := PaymentJob{
 		Reference: j.Ref, CreateDateTimeUtc: formatTime(j.CreatedAt), Type: j.Type, TraceReference: j.TraceRef,
 		ConfigurationID: j.ConfigID, Domain: "cashgate", Locale: j.Locale, TimeZone: v.zone, OrderHistory: []any{},
-		ParentPaymentJobReference: j.Parent, PaymentMethodsToUse: j.Methods, Currency: j.Currency.Code(),
+		ParentPaymentJobReference: j.Parent, RecurrenceCriteria: j.Params.Recurrence.criteria(), PaymentMethodsToUse: j.Methods, Currency: j.Currency.Code(),
 		AmountToCollect: amount(j.Amount, j.Currency), ExpirationDateTimeUtc: formatTime(j.ExpiresAt),
 		DueDateTimeUtc: formatTime(j.DueAt), LastUpdateTimeUtc: formatTime(j.UpdatedAt), LastProcessedTimeUtc: formatTime(j.UpdatedAt),
 		Flags: j.Flags, Attributes: map[string]any{}, PaymentStatus: j.Status, Payments: []GatewayPayment{},
@@ -84,10 +86,12 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 		Data:          &GatewayLink{URL: v.base + "/api/gateway/payment-jobs/" + j.Ref, Type: "application/json"},
 		Documentation: &GatewayLink{URL: v.base + DocumentationPath, Type: "application/json"},
 	}
-	if n := len(j.Payments); n > 0 && j.Status != StExpired {
-		links.Action = &GatewayLink{URL: v.actionURL(j, j.Payments[n-1]), Type: "text/html"}
-		if j.Status == StCancelled {
-			links.Action = nil
+	if n := len(j.Payments); n > 0 && j.Status != StExpired && j.Status != StCancelled {
+		last := j.Payments[n-1]
+		links.Action = &GatewayLink{URL: v.actionURL(j, last), Type: "text/html"}
+		if j.retryable(last, v.now) {
+			// The payment link still takes another attempt.
+			links.Action.URL = v.base + "/payment/form-post?ref=" + last.PageToken
 		}
 	}
 	return PaymentJobResponse{Data: out, Links: links}

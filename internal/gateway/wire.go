@@ -75,6 +75,9 @@ type CreatePaymentJobRequest struct {
 	ExpirationDateTimeUtc     string              `json:"expirationDateTimeUtc,omitempty"`
 	ParentPaymentJobReference string              `json:"parentPaymentJobReference,omitempty"`
 	RecurrenceCriteria        *RecurrenceCriteria `json:"recurrenceCriteria,omitempty"`
+	// RecipientDetails may also come here rather than in parameters (see
+	// RequestParameters.RecipientDetails).
+	RecipientDetails json.RawMessage `json:"recipientDetails,omitempty"`
 }
 
 // RequestParameters are the "parameters" of a payment job request: card
@@ -90,6 +93,13 @@ type RequestParameters struct {
 	ReturnURLFailed    string `json:"returnUrlFailed,omitempty"`
 	ReturnURLCancelled string `json:"returnUrlCancelled,omitempty"`
 	WebhookURL         string `json:"webhookUrl,omitempty"`
+	// Mcc is the merchant category code; "6012" (financial institution)
+	// requires RecipientDetails.
+	Mcc string `json:"mcc,omitempty"`
+	// RecipientDetails: the person receiving the funds, for financial
+	// institutions — an object, or (as the guide sends it) a string holding
+	// one: {"lastname", "dateOfBirth", "postcode", "primaryAccountNumber"}.
+	RecipientDetails json.RawMessage `json:"recipientDetails,omitempty"`
 }
 
 // PaymentOrder is the merchant's order: its number, billing and shipping details
@@ -110,6 +120,30 @@ type RecurrenceCriteria struct {
 	RecurringExpiry    string `json:"recurringExpiry,omitempty"`
 	RecurringFrequency Flex   `json:"recurringFrequency,omitempty"`
 	Instalments        Flex   `json:"instalments,omitempty"`
+}
+
+// CardTokenisationRequest is the body of POST /api/gateway/card-tokenisation:
+// the card to store in the vault and replace by a token.
+type CardTokenisationRequest struct {
+	CardNumber      string `json:"cardNumber"`
+	CardHolderName  string `json:"cardHolderName,omitempty"`
+	CardExpiryYear  Flex   `json:"cardExpiryYear"`
+	CardExpiryMonth Flex   `json:"cardExpiryMonth"`
+	CardCvc         Flex   `json:"cardCvc"`
+}
+
+// CardTokenisationResponse is the envelope of a new card token.
+type CardTokenisationResponse struct {
+	Data CardToken `json:"data"`
+}
+
+// CardToken is a tokenised card: the token to send as parameters.token
+// instead of the card number, the expiry, the masked number.
+type CardToken struct {
+	Token               string `json:"token"`
+	CardExpiryMonth     string `json:"cardExpiryMonth"`
+	CardExpiryYear      string `json:"cardExpiryYear"`
+	TruncatedCardNumber string `json:"truncatedCardNumber"`
 }
 
 // CapturePaymentRequest is the body of POST …/payments/{ref}/captures.
@@ -161,31 +195,32 @@ type PaymentRefundResponse struct {
 
 // PaymentJob is a payment job as the guide shows it.
 type PaymentJob struct {
-	Reference                 string           `json:"reference"`
-	CreateDateTimeUtc         string           `json:"createDateTimeUtc"`
-	Type                      string           `json:"type"`
-	TraceReference            string           `json:"traceReference"`
-	ConfigurationID           string           `json:"configurationId"`
-	Domain                    string           `json:"domain"`
-	Locale                    string           `json:"locale"`
-	TimeZone                  string           `json:"timeZone"`
-	Order                     *PaymentOrder    `json:"order,omitempty"`
-	OrderHistory              []any            `json:"orderHistory"`
-	ParentPaymentJobReference string           `json:"parentPaymentJobReference,omitempty"`
-	PaymentMethodsToUse       []string         `json:"paymentMethodsToUse"`
-	Currency                  string           `json:"currency"`
-	AmountToCollect           string           `json:"amountToCollect"`
-	AmountCollected           string           `json:"amountCollected,omitempty"`
-	PaidAmount                string           `json:"paidAmount,omitempty"`
-	PaidDateTimeUtc           string           `json:"paidDateTimeUtc,omitempty"`
-	ExpirationDateTimeUtc     string           `json:"expirationDateTimeUtc"`
-	DueDateTimeUtc            string           `json:"dueDateTimeUtc,omitempty"`
-	LastUpdateTimeUtc         string           `json:"lastUpdateTimeUtc"`
-	LastProcessedTimeUtc      string           `json:"lastProcessedTimeUtc"`
-	Flags                     map[string]bool  `json:"flags"`
-	Attributes                map[string]any   `json:"attributes"`
-	PaymentStatus             string           `json:"paymentStatus"`
-	Payments                  []GatewayPayment `json:"payments"`
+	Reference                 string              `json:"reference"`
+	CreateDateTimeUtc         string              `json:"createDateTimeUtc"`
+	Type                      string              `json:"type"`
+	TraceReference            string              `json:"traceReference"`
+	ConfigurationID           string              `json:"configurationId"`
+	Domain                    string              `json:"domain"`
+	Locale                    string              `json:"locale"`
+	TimeZone                  string              `json:"timeZone"`
+	Order                     *PaymentOrder       `json:"order,omitempty"`
+	OrderHistory              []any               `json:"orderHistory"`
+	ParentPaymentJobReference string              `json:"parentPaymentJobReference,omitempty"`
+	RecurrenceCriteria        *RecurrenceCriteria `json:"recurrenceCriteria,omitempty"`
+	PaymentMethodsToUse       []string            `json:"paymentMethodsToUse"`
+	Currency                  string              `json:"currency"`
+	AmountToCollect           string              `json:"amountToCollect"`
+	AmountCollected           string              `json:"amountCollected,omitempty"`
+	PaidAmount                string              `json:"paidAmount,omitempty"`
+	PaidDateTimeUtc           string              `json:"paidDateTimeUtc,omitempty"`
+	ExpirationDateTimeUtc     string              `json:"expirationDateTimeUtc"`
+	DueDateTimeUtc            string              `json:"dueDateTimeUtc,omitempty"`
+	LastUpdateTimeUtc         string              `json:"lastUpdateTimeUtc"`
+	LastProcessedTimeUtc      string              `json:"lastProcessedTimeUtc"`
+	Flags                     map[string]bool     `json:"flags"`
+	Attributes                map[string]any      `json:"attributes"`
+	PaymentStatus             string              `json:"paymentStatus"`
+	Payments                  []GatewayPayment    `json:"payments"`
 }
 
 // GatewayPayment is one payment of a job.

@@ -36,7 +36,14 @@ type GatewayMessage struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Detail says why, when the guide's message is generic ("The
+	// validation for recipient detail fields failed.").
+	Detail string `json:"detail,omitempty"`
 }
+
+// Detailer is implemented by the cause of an error whose guide message is
+// generic: its Detail (safe to show) goes with the message.
+type Detailer interface{ Detail() string }
 
 // gatewayCodes names the guide's messages ("Cashflows Gateway error
 // messages" and "warning messages").
@@ -124,8 +131,13 @@ func GatewayErrors(log *slog.Logger) ErrorWriter {
 		if e.RetryAfterSeconds > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
 		}
+		m := GatewayMessage{Code: gatewayCode(e), Message: e.Message, Field: e.Field}
+		var d Detailer
+		if errors.As(e.Err, &d) {
+			m.Detail = d.Detail()
+		}
 		WriteJSON(w, status, GatewayErrorReport{ErrorReport: GatewayErrorList{
-			Errors:   []GatewayMessage{{Code: gatewayCode(e), Message: e.Message, Field: e.Field}},
+			Errors:   []GatewayMessage{m},
 			Warnings: []GatewayMessage{},
 		}})
 	}

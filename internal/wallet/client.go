@@ -12,38 +12,8 @@ import (
 // This file is the merchant's side of the wallet API: the reference Go
 // functions a merchant backend uses (and the tests use) to build an
 // authorization token and to verify a callback. They need only the
-// standard library, so they can be copied as they are.
-//
-// # Authorization token
-//
-// There is no API key. The merchant has a merchant id (its business code)
-// and a merchant secret (shown once when the corporate account is created).
-// The secret never travels:
-//
-//  1. POST /wallet/api/v1/auth/salt {"merchantId":"K7M2QX9A"} returns
-//     {"salt":"<64 hex>","expiresAt":"…"} (valid for an hour by default).
-//  2. The backend computes
-//     signature = hex(HMAC-SHA256(key = merchant secret,
-//     message = "cashgate-wallet-token\n" + merchantId + "\n" + salt))
-//     token = merchantId + "." + salt + "." + signature
-//  3. Every call sends "Authorization: Bearer <token>". The server
-//     re-evaluates the token on every call; GET /wallet/api/v1/auth/token
-//     checks it explicitly. It expires with its salt; ask for a new salt then.
-//
-// Worked example: merchantId "K7M2QX9A", secret "cgm_secret",
-// salt "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff":
-// the message is "cashgate-wallet-token\nK7M2QX9A\n0011…eeff" and the token
-// "K7M2QX9A.0011…eeff.<hex HMAC>" (TestMerchantTokenExample pins the value).
-//
-// # Callback control parameter
-//
-// A callback is a JSON object (CallbackBody) whose "control" field is
-// hex(HMAC-SHA256(key = merchant secret, message = "cashgate-wallet-callback" +
-// "\n" + requestId + "\n" + orderId + "\n" + status + "\n" + amount + "\n" +
-// currency + "\n" + timestamp)), with amount the decimal EUR amount ("12.50")
-// and timestamp as sent. VerifyCallback checks it. Acknowledge a callback by
-// answering 2xx with the body "OK"; anything else is retried (every minute
-// for 10 minutes, then daily to day 7, weekly to day 28).
+// standard library, so they can be copied as they are. The package
+// documentation (doc.go) describes both constructions with a worked example.
 
 // TokenMessage is the message a merchant token signs.
 func TokenMessage(merchantID, salt string) string {
@@ -72,10 +42,19 @@ type CallbackBody struct {
 	Control          string `json:"control"` // hex HMAC, see CallbackControl
 }
 
-// CallbackControl computes the control parameter of a callback.
+// CallbackMessage is the message a callback's control parameter signs:
+// "cashgate-wallet-callback" and every other field of the body, in the
+// order of CallbackBody, joined by "\n".
+func CallbackMessage(b CallbackBody) string {
+	return strings.Join([]string{"cashgate-wallet-callback", b.RequestID, b.OrderID, b.Status, b.Amount, b.Currency,
+		b.OriginalAmount, b.OriginalCurrency, b.Fee, b.Timestamp}, "\n")
+}
+
+// CallbackControl computes the control parameter of a callback:
+// hex(HMAC-SHA256(merchant secret, CallbackMessage(b))).
 func CallbackControl(secret string, b CallbackBody) string {
 	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strings.Join([]string{"cashgate-wallet-callback", b.RequestID, b.OrderID, b.Status, b.Amount, b.Currency, b.Timestamp}, "\n")))
+	m.Write([]byte(CallbackMessage(b)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 

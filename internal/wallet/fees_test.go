@@ -103,11 +103,30 @@ func TestMerchantTokenExample(t *testing.T) {
 	if got != want {
 		t.Fatalf("token = %q, want the documented %q", got, want)
 	}
-	body := wallet.CallbackBody{RequestID: "mrq_1", OrderID: "o-1", Status: "approved", Amount: "12.50", Currency: "EUR", Timestamp: "2026-11-21T09:30:00Z"}
+	if msg := wallet.TokenMessage("K7M2QX9A", salt); msg != "cashgate-wallet-token\nK7M2QX9A\n"+salt {
+		t.Fatalf("token message %q", msg)
+	}
+	// The callback's control parameter (doc.go's worked example).
+	body := wallet.CallbackBody{RequestID: "mrq_1", OrderID: "o-1", Status: "approved", Amount: "12.50", Currency: "EUR",
+		OriginalAmount: "13.57", OriginalCurrency: "USD", Fee: "0.39", Timestamp: "2026-11-21T09:30:00Z"}
+	if msg := wallet.CallbackMessage(body); msg != "cashgate-wallet-callback\nmrq_1\no-1\napproved\n12.50\nEUR\n13.57\nUSD\n0.39\n2026-11-21T09:30:00Z" {
+		t.Fatalf("callback message %q", msg)
+	}
 	body.Control = wallet.CallbackControl("cgm_secret", body)
-	raw := []byte(`{"requestId":"mrq_1","orderId":"o-1","status":"approved","amount":"12.50","currency":"EUR","timestamp":"2026-11-21T09:30:00Z","control":"` + body.Control + `"}`)
-	if _, err := wallet.VerifyCallback("cgm_secret", raw); err != nil {
-		t.Fatal(err)
+	if want := "2feaa1e1aa2ff6ba9d80555d30a79506147e5c6a49cb9311736f10b374bd17bb"; body.Control != want {
+		t.Fatalf("control = %s, want the documented %s", body.Control, want)
+	}
+	raw := []byte(`{"requestId":"mrq_1","orderId":"o-1","status":"approved","amount":"12.50","currency":"EUR","originalAmount":"13.57",` +
+		`"originalCurrency":"USD","fee":"0.39","timestamp":"2026-11-21T09:30:00Z","control":"` + body.Control + `"}`)
+	got2, err := wallet.VerifyCallback("cgm_secret", raw)
+	if err != nil || got2 != body {
+		t.Fatalf("verify: %+v %v", got2, err)
+	}
+	for _, field := range []string{`"0.39"`, `"13.57"`, `"USD"`, `"o-1"`} {
+		changed := []byte(strings.Replace(string(raw), field, `"9"`, 1))
+		if _, err := wallet.VerifyCallback("cgm_secret", changed); err == nil {
+			t.Fatalf("a callback with %s changed verifies", field)
+		}
 	}
 	if _, err := wallet.VerifyCallback("other", raw); err == nil {
 		t.Fatal("a callback verifies only with the merchant's secret")

@@ -64,6 +64,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	wh.Render(wallet.CallbackPrefix, wallet.RenderCallback)
 	wh.Acknowledge(wallet.CallbackPrefix, wallet.AckCallback)
 	runner.Handle(wallet.JobExpireRequest, w.ExpireRequest)
+	runner.Handle(wallet.JobHousekeeping, w.Housekeeping)
 	e := &env{t: t, ctx: ctx, db: db, clk: clk, w: w, ob: ob, runner: runner, plat: plat}
 	t.Cleanup(e.checkLedger)
 	return e

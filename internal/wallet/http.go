@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,12 +51,13 @@ func (s *Service) Authenticate(errw httpx.ErrorWriter) func(http.Handler) http.H
 			}
 			var p httpx.Principal
 			if strings.HasPrefix(tok, "cgw_") {
-				u, err := s.AuthenticateSession(r.Context(), tok)
+				u, err := s.sessionOf(r.Context(), tok)
 				if err != nil {
 					errw(w, r, err)
 					return
 				}
 				p = httpx.Principal{UserID: u.ID, TenantID: u.TenantID, KeyID: principalSession}
+				r = r.WithContext(withSessionUser(r.Context(), u))
 			} else {
 				m, err := s.AuthenticateMerchant(r.Context(), tok)
 				if err != nil {
@@ -109,6 +111,14 @@ func handler(errw httpx.ErrorWriter, status int, fn func(r *http.Request) (any, 
 		}
 		httpx.WriteJSON(w, status, v)
 	}
+}
+
+// writeEncoded writes a JSON body encoded already, as httpx.WriteJSON
+// would have written it.
+func writeEncoded(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func decode(r *http.Request, dst any) error {
@@ -216,8 +226,10 @@ func txFilter(r *http.Request) (TxFilter, error) {
 var txQuery = []string{"from", "to", "type", "status", "minAmount", "maxAmount", "limit", "cursor"}
 
 // Routes returns the wallet's routes: the merchant API, the wallet app's
-// JSON API and the wallet app's pages.
-func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
+// JSON API and the wallet app's pages (errw: the wallet's error format),
+// and the tenant's corporate wallet under /platform/wallet/ (API platform,
+// the APP key; platformErrs).
+func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 	api, app := "/wallet/api/v1", "/wallet/app/v1"
 	W := httpx.APIWallet
 	rs := []httpx.Route{
@@ -408,17 +420,24 @@ func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
 				return s.Deny(r.Context(), p.UserID, r.PathValue("id"))
 			})},
 		{Method: "POST", Path: app + "/send", API: W, Summary: "Send money to a private or corporate user", Request: WalletSend{}, Response: WalletTransaction{}, Status: 201,
-			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
+			Handler: func(w http.ResponseWriter, r *http.Request) {
 				p, err := userOf(r)
 				if err != nil {
-					return nil, err
+					errw(w, r, err)
+					return
 				}
 				var in WalletSend
 				if err := decode(r, &in); err != nil {
-					return nil, err
+					errw(w, r, err)
+					return
 				}
-				return s.Send(r.Context(), p.UserID, in)
-			})},
+				_, body, err := s.send(r.Context(), p.UserID, in)
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				writeEncoded(w, 201, body)
+			}},
 		{Method: "POST", Path: app + "/topups/simulate", API: W, Summary: "Sandbox: simulate an incoming bank transfer", Request: WalletAmount{}, Response: WalletTransaction{}, Status: 201,
 			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
 				p, err := userOf(r)
@@ -474,7 +493,105 @@ func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
 				return s.RequestUpgrade(r.Context(), p.UserID)
 			})},
 	}
+	rs = append(rs, s.platformRoutes(platformErrs)...)
 	return append(rs, s.pageRoutes()...)
+}
+
+// PlatformWalletOpen opens the authenticated tenant's corporate wallet.
+type PlatformWalletOpen struct {
+	// CompanyName defaults to the tenant's name.
+	CompanyName string `json:"companyName,omitempty"`
+	// Username, Password and PIN are the corporate's wallet-app login.
+	Username string `json:"username"`
+	Password string `json:"password"`
+	PIN      string `json:"pin"`
+	// IBAN and BIC are the company's bank account (verified later with the
+	// 2-cent transfer).
+	IBAN string `json:"iban"`
+	BIC  string `json:"bic"`
+}
+
+// PlatformWallet is the tenant's corporate wallet and its balance.
+type PlatformWallet struct {
+	Account  CorporateAccount `json:"account"`
+	Username string           `json:"username"`
+	Balance  WalletBalance    `json:"balance"`
+}
+
+// platformRoutes let a tenant open and see its corporate wallet with its
+// APP key (the platform API's authentication and Idempotency-Key handling
+// apply; errors in the platform format).
+func (s *Service) platformRoutes(errw httpx.ErrorWriter) []httpx.Route {
+	tenant := func(w http.ResponseWriter, r *http.Request) (string, bool) {
+		p, ok := httpx.PrincipalFrom(r.Context())
+		if !ok || p.TenantID == "" {
+			errw(w, r, apperr.New(apperr.Unauthenticated, "Authorization field missing"))
+			return "", false
+		}
+		return p.TenantID, true
+	}
+	return []httpx.Route{
+		{Method: "POST", Path: "/platform/wallet/corporate", API: httpx.APIPlatform, Status: http.StatusCreated,
+			Summary: "Open the tenant's corporate EUR wallet (tier Corporate): its wallet-app login and bank account; the merchant secret is shown only in this answer",
+			Request: PlatformWalletOpen{}, Response: CorporateWallet{},
+			Handler: func(w http.ResponseWriter, r *http.Request) {
+				tid, ok := tenant(w, r)
+				if !ok {
+					return
+				}
+				var in PlatformWalletOpen
+				if err := decode(r, &in); err != nil {
+					errw(w, r, err)
+					return
+				}
+				cw, err := s.OpenCorporate(r.Context(), tid, CorporateSpec{CompanyName: in.CompanyName, Username: in.Username,
+					Password: in.Password, PIN: in.PIN, IBAN: in.IBAN, BIC: in.BIC})
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				// The merchant secret is never stored for Idempotency-Key
+				// replays: a retry gets a Conflict, not the secret again.
+				w.Header().Set("Cache-Control", "no-store")
+				httpx.WriteJSON(w, http.StatusCreated, cw)
+			}},
+		{Method: "GET", Path: "/platform/wallet/corporate", API: httpx.APIPlatform,
+			Summary:  "The tenant's corporate wallet: tier, bank account and its verification, upgrade status and balance",
+			Response: PlatformWallet{},
+			Handler: func(w http.ResponseWriter, r *http.Request) {
+				tid, ok := tenant(w, r)
+				if !ok {
+					return
+				}
+				v, err := s.PlatformWallet(r.Context(), tid)
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				httpx.WriteJSON(w, http.StatusOK, v)
+			}},
+	}
+}
+
+// PlatformWallet returns a tenant's corporate wallet (NotFound before it is opened).
+func (s *Service) PlatformWallet(ctx context.Context, tenantID string) (PlatformWallet, error) {
+	c, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", tenantID)
+	if err != nil {
+		return PlatformWallet{}, apperr.New(apperr.NotFound, "the tenant has no corporate wallet yet: open it with POST /platform/wallet/corporate")
+	}
+	acc, err := s.CorporateOf(ctx, c.UserID)
+	if err != nil {
+		return PlatformWallet{}, err
+	}
+	u, err := s.userByID(ctx, s.db.Read(), c.UserID)
+	if err != nil {
+		return PlatformWallet{}, err
+	}
+	b, err := s.BalanceOf(ctx, c.UserID)
+	if err != nil {
+		return PlatformWallet{}, err
+	}
+	return PlatformWallet{Account: acc, Username: u.Username, Balance: b}, nil
 }
 
 // Me builds the logged-in user's overview.

@@ -46,18 +46,8 @@ func (s *Service) CreateCorporate(ctx context.Context, spec CorporateSpec) (Corp
 	if name == "" || len(name) > 140 {
 		return CorporateCreated{}, apperr.InvalidField("companyName", "company name must be 1 to 140 characters")
 	}
-	iban, err := ValidateIBAN("iban", spec.IBAN)
-	if err != nil {
-		return CorporateCreated{}, err
-	}
-	bic, err := ValidateBIC("bic", spec.BIC)
-	if err != nil {
-		return CorporateCreated{}, err
-	}
-	if _, err := s.userByName(ctx, s.db.Read(), "username", spec.Username); err == nil {
-		return CorporateCreated{}, &apperr.Error{Code: apperr.Conflict, Field: "username", Message: fmt.Sprintf("username %q is taken", spec.Username)}
-	}
-	u, err := s.newUser(KindCorporate, TierCorporate, "pending", spec.Username, spec.Password, spec.PIN)
+	// Everything about the wallet is checked before the tenant is created.
+	u, iban, bic, err := s.prepareCorporate(ctx, "pending", spec)
 	if err != nil {
 		return CorporateCreated{}, err
 	}
@@ -66,19 +56,91 @@ func (s *Service) CreateCorporate(ctx context.Context, spec CorporateSpec) (Corp
 		return CorporateCreated{}, err
 	}
 	u.TenantID = ten.TenantID
+	w, err := s.openCorporate(ctx, ten.TenantID, ten.BusinessCode, name, u, iban, bic)
+	if err != nil {
+		return CorporateCreated{}, err
+	}
+	return CorporateCreated{TenantID: w.TenantID, MerchantID: w.MerchantID, MerchantSecret: w.MerchantSecret, User: w.User, Tenant: ten}, nil
+}
+
+// CorporateWallet is a corporate wallet opened for an existing tenant.
+// MerchantSecret is shown only this once: the merchant builds its
+// authorization tokens from it (see MerchantToken).
+type CorporateWallet struct {
+	TenantID       string     `json:"tenantId"`
+	MerchantID     string     `json:"merchantId"`
+	MerchantSecret string     `json:"merchantSecret"`
+	CompanyName    string     `json:"companyName"`
+	Tier           Tier       `json:"tier"`
+	IBAN           string     `json:"iban"`
+	BIC            string     `json:"bic"`
+	BankVerified   bool       `json:"bankVerified"`
+	User           WalletUser `json:"user"`
+}
+
+// OpenCorporate opens the corporate wallet of an existing tenant (tier
+// Corporate, unverified bank account, its wallet-app login); the company
+// name defaults to the tenant's name. A tenant has at most one corporate
+// wallet: a second is a Conflict.
+func (s *Service) OpenCorporate(ctx context.Context, tenantID string, spec CorporateSpec) (CorporateWallet, error) {
+	ten, err := s.tenants.Tenant(ctx, tenantID)
+	if err != nil {
+		return CorporateWallet{}, err
+	}
+	name := strings.TrimSpace(spec.CompanyName)
+	if name == "" {
+		name = ten.Name
+	}
+	if name == "" || len(name) > 140 {
+		return CorporateWallet{}, apperr.InvalidField("companyName", "company name must be 1 to 140 characters")
+	}
+	if _, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", ten.ID); err == nil {
+		return CorporateWallet{}, apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
+	}
+	u, iban, bic, err := s.prepareCorporate(ctx, ten.ID, spec)
+	if err != nil {
+		return CorporateWallet{}, err
+	}
+	return s.openCorporate(ctx, ten.ID, ten.BusinessCode, name, u, iban, bic)
+}
+
+// prepareCorporate validates a corporate wallet's bank account and login
+// and hashes its secrets (outside any transaction).
+func (s *Service) prepareCorporate(ctx context.Context, tenantID string, spec CorporateSpec) (u user, iban, bic string, err error) {
+	if iban, err = ValidateIBAN("iban", spec.IBAN); err != nil {
+		return user{}, "", "", err
+	}
+	if bic, err = ValidateBIC("bic", spec.BIC); err != nil {
+		return user{}, "", "", err
+	}
+	if _, err := s.userByName(ctx, s.db.Read(), "username", spec.Username); err == nil {
+		return user{}, "", "", &apperr.Error{Code: apperr.Conflict, Field: "username", Message: fmt.Sprintf("username %q is taken", spec.Username)}
+	}
+	u, err = s.newUser(KindCorporate, TierCorporate, tenantID, spec.Username, spec.Password, spec.PIN)
+	return u, iban, bic, err
+}
+
+// openCorporate writes a corporate wallet: its user with the ledger
+// account and its wallet_corporates row with a new sealed merchant secret.
+func (s *Service) openCorporate(ctx context.Context, tenantID, merchantID, name string, u user, iban, bic string) (CorporateWallet, error) {
 	secret := "cgm_" + s.ids.Secret(32)
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	sealed := s.seal(tenantID, secret)
+	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		if err := s.insertUser(ctx, tx, u); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_corporates (tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ten.TenantID, u.ID, ten.BusinessCode, s.seal(ten.TenantID, secret), name, iban, bic, micros(s.now()))
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, u.ID, merchantID, sealed, name, iban, bic, micros(s.now()))
+		if store.IsUniqueViolation(err) {
+			return apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
+		}
 		return err
 	})
 	if err != nil {
-		return CorporateCreated{}, err
+		return CorporateWallet{}, err
 	}
-	return CorporateCreated{TenantID: ten.TenantID, MerchantID: ten.BusinessCode, MerchantSecret: secret, User: u.public(), Tenant: ten}, nil
+	return CorporateWallet{TenantID: tenantID, MerchantID: merchantID, MerchantSecret: secret, CompanyName: name, Tier: u.Tier,
+		IBAN: iban, BIC: bic, User: u.public()}, nil
 }
 
 // corporate is a wallet_corporates row.

@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,93 +24,106 @@ type WalletSend struct {
 // Send moves money from a user's wallet to another user's: the sender pays
 // the send fee on top (0.25 € to a private user, 0.50 € to a corporate),
 // a corporate recipient pays its receive fee, and the sender's
-// per-transaction and daily limits apply. (On SQLite, concurrent sends
-// share durable commits through the store's group commit.)
+// per-transaction and daily limits apply.
 func (s *Service) Send(ctx context.Context, userID string, spec WalletSend) (WalletTransaction, error) {
+	t, _, err := s.send(ctx, userID, spec)
+	return t, err
+}
+
+// send is Send returning also the transaction's JSON (the HTTP response and
+// the event's data are these same bytes).
+//
+// The hot path is lean on purpose: everything that needs no lock runs
+// before the transaction, in the caller's goroutine — parsing, reading both
+// parties (the sender usually comes with the request's session, see
+// Authenticate), the fees, the ids and the event's JSON — so that the
+// transaction, which SQLite runs in its one committer, only counts the
+// limits (a guarded upsert, none for unlimited tiers), posts the entry (the
+// ledger's guarded balance updates refuse an overdraft), inserts the wallet
+// transaction and writes the event.
+//
+// Reading the parties outside the transaction is safe because what a send
+// uses of them never changes (id, kind, ledger account, tenant) except the
+// tier, which only ever goes up (Corporate → Corporate+): a send that read
+// the tier just before an upgrade committed applies the old, stricter
+// limits and the old receive fee, exactly as if it had been ordered before
+// the upgrade. Every limit is still enforced inside the transaction.
+func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (WalletTransaction, []byte, error) {
 	amount, err := ParseEUR("amount", spec.Amount)
 	if err != nil {
-		return WalletTransaction{}, err
+		return WalletTransaction{}, nil, err
 	}
 	desc := strings.TrimSpace(spec.Description)
 	if err := checkText("description", desc, 0, 140); err != nil {
-		return WalletTransaction{}, err
+		return WalletTransaction{}, nil, err
 	}
 	if strings.TrimSpace(spec.To) == "" {
-		return WalletTransaction{}, apperr.InvalidField("to", "to (the recipient's username) is required")
+		return WalletTransaction{}, nil, apperr.InvalidField("to", "to (the recipient's username) is required")
 	}
-	var out WalletTransaction
+	from, ok := sessionUser(ctx, userID)
+	if !ok {
+		if from, err = s.userByID(ctx, s.db.Read(), userID); err != nil {
+			return WalletTransaction{}, nil, err
+		}
+	}
+	to, err := s.userByName(ctx, s.db.Read(), "to", spec.To)
+	if err != nil {
+		return WalletTransaction{}, nil, err
+	}
+	if to.ID == from.ID {
+		return WalletTransaction{}, nil, apperr.InvalidField("to", "cannot send money to yourself")
+	}
+	if err := checkAmount(from.Tier, amount); err != nil {
+		return WalletTransaction{}, nil, err
+	}
+	rfee := int64(0)
+	if to.Kind == KindCorporate {
+		if rfee, err = ReceiveFee(to.Tier, amount); err != nil {
+			return WalletTransaction{}, nil, err
+		}
+	}
+	d := desc
+	if d == "" {
+		d = "Send from " + from.Username + " to " + to.Username
+	}
+	now := s.now()
+	m := movement{id: s.txID(now), kind: "send", from: from, to: to, amount: amount, senderFee: SendFee(from.Tier, to.Kind), recipientFee: rfee,
+		description: d, tenantID: to.TenantID, now: now}
+	if m.tenantID == "" {
+		m.tenantID = from.TenantID
+	}
+	out := WalletTransaction{ID: m.id, Type: "send", Status: "completed", Direction: "out", Counterparty: to.Username,
+		Amount: cents(amount), Fee: cents(m.senderFee), Net: cents(-(amount + m.senderFee)), Currency: Currency, Description: d,
+		CreatedAt: now, UpdatedAt: now, SenderFee: cents(m.senderFee), RecipientFee: cents(rfee), amountCents: amount}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return WalletTransaction{}, nil, err
+	}
+	ev := txEvent(m.tenantID, m.id, body)
 	err = s.db.Transact(ctx, func(tx *store.Tx) error {
-		from, to, err := s.sendParties(ctx, tx, userID, spec.To)
-		if err != nil {
-			return err
-		}
-		if to.ID == from.ID {
-			return apperr.InvalidField("to", "cannot send money to yourself")
-		}
-		if err := checkAmount(from.Tier, amount); err != nil {
-			return err
-		}
-		now := s.now()
 		if err := s.useOutgoing(ctx, tx, from, amount, false, now); err != nil {
 			return err
 		}
-		rfee := int64(0)
-		if to.Kind == KindCorporate {
-			if rfee, err = ReceiveFee(to.Tier, amount); err != nil {
-				return err
-			}
-		}
-		d := desc
-		if d == "" {
-			d = "Send from " + from.Username + " to " + to.Username
-		}
-		m := movement{kind: "send", from: from, to: to, amount: amount, senderFee: SendFee(from.Tier, to.Kind), recipientFee: rfee,
-			description: d, tenantID: to.TenantID, now: now}
-		if m.tenantID == "" {
-			m.tenantID = from.TenantID
-		}
-		id, err := s.move(ctx, tx, m)
-		if err != nil {
+		if err := s.move(ctx, tx, m); err != nil {
 			return err
 		}
-		out = WalletTransaction{ID: id, Type: "send", Status: "completed", Direction: "out", Counterparty: to.Username,
-			Amount: cents(amount), Fee: cents(m.senderFee), Net: cents(-(amount + m.senderFee)), Currency: Currency, Description: d,
-			CreatedAt: now, UpdatedAt: now, SenderFee: cents(m.senderFee), RecipientFee: cents(rfee), amountCents: amount}
-		return s.emitTx(ctx, tx, m.tenantID, out)
+		_, err := s.outbox.Emit(ctx, tx, ev)
+		return err
 	})
-	return out, err
+	if err != nil {
+		return WalletTransaction{}, nil, err
+	}
+	return out, body, nil
 }
 
-// sendParties reads the sender and the recipient of a send in one query.
-func (s *Service) sendParties(ctx context.Context, tx *store.Tx, fromID, toName string) (from, to user, err error) {
-	name := strings.ToLower(strings.TrimSpace(toName))
-	rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM wallet_users WHERE id = $1 OR username = $2`, fromID, name)
-	if err != nil {
-		return user{}, user{}, fmt.Errorf("wallet: users: %w", err)
+// txEvent is the event of a completed movement with its data already
+// encoded: to the corporate tenant involved (its webhooks), or to the
+// issuer scope.
+func txEvent(tenantID, txID string, data []byte) outbox.Event {
+	if tenantID == "" {
+		tenantID = LedgerScope
 	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return user{}, user{}, err
-		}
-		if u.ID == fromID {
-			from = u
-		}
-		if u.Username == name {
-			to = u
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return user{}, user{}, err
-	}
-	if from.ID == "" {
-		return user{}, user{}, apperr.New(apperr.NotFound, "wallet user %s not found", fromID)
-	}
-	if to.ID == "" {
-		return user{}, user{}, &apperr.Error{Code: apperr.NotFound, Field: "to", Message: fmt.Sprintf("no wallet user %q", toName)}
-	}
-	return from, to, nil
+	return outbox.Event{TenantID: tenantID, Type: EventTransaction, Subject: txID, Data: json.RawMessage(data)}
 }
 
 // emitTx writes the event of a completed movement: to the corporate
@@ -170,7 +184,7 @@ func (s *Service) topUp(ctx context.Context, tx *store.Tx, u user, amount int64,
 	if err := s.useTopUp(ctx, tx, u, amount, now); err != nil {
 		return WalletTransaction{}, err
 	}
-	id := s.ids.ID("wtx")
+	id := s.txID(now)
 	entryID, err := s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: LedgerScope, From: s.acct.clearing, To: u.AccountID,
 		Currency: Currency, Amount: amount, Kind: "wallet.topup", Reference: id, Description: "Top-up by bank transfer " + bankRef})
 	if err != nil {
@@ -302,7 +316,7 @@ func (s *Service) Withdraw(ctx context.Context, userID string, spec WalletWithdr
 			return err
 		}
 		fee := FeesOf(u.Tier).Withdraw
-		id := s.ids.ID("wtx")
+		id := s.txID(now)
 		entryID, err := s.ledger.Post(ctx, tx, ledger.Entry{TenantID: LedgerScope, Kind: "wallet.withdrawal", Reference: id,
 			Description: "Withdrawal to " + iban, Postings: []ledger.Posting{
 				{AccountID: u.AccountID, Currency: Currency, Amount: -(amount + fee)},
@@ -400,7 +414,7 @@ func (s *Service) RequestVerification(ctx context.Context, userID string) (Walle
 		if _, err := tx.ExecContext(ctx, `UPDATE wallet_corporates SET verify_code_hash = $1, verify_failures = 0 WHERE tenant_id = $2`, h, c.TenantID); err != nil {
 			return err
 		}
-		id := s.ids.ID("wtx")
+		id := s.txID(s.now())
 		entryID, err := s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: LedgerScope, From: s.acct.expenses, To: s.acct.payouts,
 			Currency: Currency, Amount: verificationAmount, Kind: "wallet.verification", Reference: id, Description: "Bank account verification " + c.IBAN})
 		if err != nil {
@@ -413,7 +427,6 @@ reference, iban, bic, beneficiary, entry_id, created_at, updated_at) VALUES ($1,
 			return err
 		}
 		out, err = s.transaction(ctx, tx, u.ID, id)
-		out.Description = "Bank account verification (the code is in the transfer's reference)"
 		return err
 	})
 	return out, err

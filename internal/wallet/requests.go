@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -187,6 +188,10 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 	}
 	if err := checkText("orderId", spec.OrderID, 0, 64); err != nil {
 		return MoneyRequest{}, err
+	}
+	if strings.ContainsFunc(spec.OrderID, unicode.IsControl) {
+		// The orderId is one line of the callback's control message.
+		return MoneyRequest{}, apperr.InvalidField("orderId", "orderId must not contain control characters such as line breaks")
 	}
 	if err := validCallbackURL(spec.CallbackURL); err != nil {
 		return MoneyRequest{}, err
@@ -396,9 +401,9 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 		if err != nil {
 			return err
 		}
-		txID, err := s.move(ctx, tx, movement{kind: "payment", from: cust, to: merch, amount: x.Amount, recipientFee: fee,
-			description: x.Description, requestID: x.ID, tenantID: x.TenantID, now: now})
-		if err != nil {
+		txID := s.txID(now)
+		if err := s.move(ctx, tx, movement{id: txID, kind: "payment", from: cust, to: merch, amount: x.Amount, recipientFee: fee,
+			description: x.Description, requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
 			return err
 		}
 		if err := exec1(ctx, tx, `UPDATE wallet_requests SET status = 'approved', fee = $1, transaction_id = $2, decided_at = $3, updated_at = $3
@@ -535,9 +540,9 @@ WHERE id = $4 AND refunded + $1 <= amount`, amt, st, micros(now), x.ID); err != 
 		if reason != "" {
 			desc = "Refund: " + reason
 		}
-		txID, err := s.move(ctx, tx, movement{kind: "refund", from: merch, to: cust, amount: amt, description: desc,
-			requestID: x.ID, tenantID: x.TenantID, now: now})
-		if err != nil {
+		txID := s.txID(now)
+		if err := s.move(ctx, tx, movement{id: txID, kind: "refund", from: merch, to: cust, amount: amt, description: desc,
+			requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
 			return err
 		}
 		out, err = s.transaction(ctx, tx, merch.ID, txID)
@@ -569,6 +574,7 @@ func exec1(ctx context.Context, tx *store.Tx, q string, args ...any) error {
 // movement is one money movement between wallets (or a wallet and the
 // issuer's accounts), with its fees.
 type movement struct {
+	id           string // the wallet transaction's id (txID)
 	kind         string // send, payment, refund
 	from, to     user
 	amount       int64
@@ -581,9 +587,9 @@ type movement struct {
 }
 
 // move posts a movement as one ledger entry and records its wallet
-// transaction; it returns the transaction id.
-func (s *Service) move(ctx context.Context, tx *store.Tx, m movement) (string, error) {
-	id := s.ids.ID("wtx")
+// transaction m.id.
+func (s *Service) move(ctx context.Context, tx *store.Tx, m movement) error {
+	id := m.id
 	postings := []ledger.Posting{
 		{AccountID: m.from.AccountID, Currency: Currency, Amount: -(m.amount + m.senderFee)},
 		{AccountID: m.to.AccountID, Currency: Currency, Amount: m.amount - m.recipientFee},
@@ -596,16 +602,16 @@ func (s *Service) move(ctx context.Context, tx *store.Tx, m movement) (string, e
 	}
 	entryID, err := s.ledger.Post(ctx, tx, ledger.Entry{TenantID: LedgerScope, Kind: "wallet." + m.kind, Reference: id, Description: m.description, Postings: postings})
 	if apperr.Is(err, apperr.InsufficientFunds) {
-		return "", apperr.New(apperr.InsufficientFunds, "insufficient funds: %s plus %s fee is more than the wallet's available balance", cents(m.amount), cents(m.senderFee))
+		return apperr.New(apperr.InsufficientFunds, "insufficient funds: %s plus %s fee is more than the wallet's available balance", cents(m.amount), cents(m.senderFee))
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
 	t := micros(m.now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, sender_fee, recipient_fee,
 description, request_id, entry_id, created_at, updated_at) VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
 		id, m.kind, m.tenantID, m.from.ID, m.to.ID, m.amount, m.senderFee, m.recipientFee, m.description, m.requestID, entryID, t); err != nil {
-		return "", fmt.Errorf("wallet: insert transaction: %w", err)
+		return fmt.Errorf("wallet: insert transaction: %w", err)
 	}
-	return id, nil
+	return nil
 }

@@ -363,6 +363,12 @@ func TestCallbackURLRefusedAtCreation(t *testing.T) {
 				t.Fatalf("callback %s: err = %v, want Invalid on callbackUrl", u, err)
 			}
 		}
+		// An orderId is one line of the callback's control message.
+		_, err = e.w.CreateRequest(e.ctx, shop.TenantID, wallet.MoneyRequestSpec{Username: "payer", Amount: "1.00", Currency: "EUR",
+			Description: "item", CallbackURL: "https://shop.example/cb", OrderID: "A-1\napproved"})
+		if ae := apperr.From(err); err == nil || ae.Code != apperr.Invalid || ae.Field != "orderId" {
+			t.Fatalf("orderId with a line break: %v", err)
+		}
 		var n int
 		ok(t, db.Read().QueryRowContext(e.ctx, "SELECT COUNT(*) FROM wallet_requests").Scan(&n))
 		if n != 0 {

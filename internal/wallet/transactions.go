@@ -17,19 +17,21 @@ import (
 // what moved between the parties, Fee what this party paid for it, and Net
 // the change of this party's balance (negative when money left).
 type WalletTransaction struct {
-	ID           string    `json:"id"`
-	Type         string    `json:"type"`   // topup, send, payment, refund, withdrawal, verification
-	Status       string    `json:"status"` // completed; withdrawals: requested, exported, paid
-	Direction    string    `json:"direction"`
-	Counterparty string    `json:"counterparty"` // username, or the bank / IBAN
-	Amount       string    `json:"amount"`
-	Fee          string    `json:"fee"`
-	Net          string    `json:"net"`
-	Currency     string    `json:"currency"`
-	Description  string    `json:"description"`
-	RequestID    string    `json:"requestId,omitempty"`
-	Reference    string    `json:"reference,omitempty"`
-	IBAN         string    `json:"iban,omitempty"`
+	ID           string `json:"id"`
+	Type         string `json:"type"`   // topup, send, payment, refund, withdrawal, verification
+	Status       string `json:"status"` // completed; payouts: requested, exported, paid, returned (PayoutStatus)
+	Direction    string `json:"direction"`
+	Counterparty string `json:"counterparty"` // username, or the bank / IBAN
+	Amount       string `json:"amount"`
+	Fee          string `json:"fee"`
+	Net          string `json:"net"`
+	Currency     string `json:"currency"`
+	Description  string `json:"description"`
+	RequestID    string `json:"requestId,omitempty"`
+	Reference    string `json:"reference,omitempty"`
+	IBAN         string `json:"iban,omitempty"`
+	// ReturnReason is the bank's reason for returning a payout (status returned).
+	ReturnReason string    `json:"returnReason,omitempty"`
 	CreatedAt    time.Time `json:"createdAt"`
 	UpdatedAt    time.Time `json:"updatedAt"`
 	// The whole movement, for overviews: what the sender paid in fees and
@@ -41,7 +43,7 @@ type WalletTransaction struct {
 }
 
 const txSelect = `SELECT t.id, t.kind, t.status, t.from_user, t.to_user, t.amount, t.sender_fee, t.recipient_fee, t.description, t.request_id,
-t.reference, t.iban, t.created_at, t.updated_at, COALESCE(f.username, ''), COALESCE(r.username, '')
+t.reference, t.iban, t.return_reason, t.created_at, t.updated_at, COALESCE(f.username, ''), COALESCE(r.username, '')
 FROM wallet_transactions t LEFT JOIN wallet_users f ON f.id = t.from_user LEFT JOIN wallet_users r ON r.id = t.to_user `
 
 func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransaction, error) {
@@ -49,13 +51,24 @@ func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransactio
 	var from, to, fromName, toName string
 	var amount, sf, rf, created, updated int64
 	if err := rs.Scan(&t.ID, &t.Type, &t.Status, &from, &to, &amount, &sf, &rf, &t.Description, &t.RequestID, &t.Reference, &t.IBAN,
-		&created, &updated, &fromName, &toName); err != nil {
+		&t.ReturnReason, &created, &updated, &fromName, &toName); err != nil {
 		return WalletTransaction{}, err
+	}
+	if t.Type == "verification" {
+		// The stored description is the transfer's remittance text, which
+		// carries the verification code: only the bank statement shows it.
+		t.Description = verificationDescription
 	}
 	t.Currency = Currency
 	t.Amount, t.SenderFee, t.RecipientFee = cents(amount), cents(sf), cents(rf)
 	t.amountCents = amount
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	// Net is the change of the viewer's wallet balance: none for a payout
+	// the bank returned (the amount and the fee came back) nor for a
+	// verification transfer (the issuer pays it, to the bank account).
+	if t.Status == PayoutReturned || t.Type == "verification" {
+		amount, sf, rf = 0, 0, 0
+	}
 	if from == viewer {
 		t.Direction, t.Fee, t.Net = "out", cents(sf), cents(-(amount + sf))
 		t.Counterparty = toName
@@ -98,7 +111,10 @@ type WalletTransactionPage struct {
 }
 
 var txTypes = map[string]bool{"topup": true, "send": true, "payment": true, "refund": true, "withdrawal": true, "verification": true}
-var txStatuses = map[string]bool{"completed": true, "requested": true, "exported": true, "paid": true}
+var txStatuses = map[string]bool{"completed": true, "requested": true, "exported": true, "paid": true, "returned": true}
+
+// verificationDescription is what users see of a verification transfer.
+const verificationDescription = "Bank account verification (the code is in the transfer's reference)"
 
 // Transactions lists a user's transactions.
 func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (WalletTransactionPage, error) {
@@ -106,7 +122,7 @@ func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (
 		return WalletTransactionPage{}, apperr.InvalidField("type", "type must be one of topup, send, payment, refund, withdrawal, verification")
 	}
 	if f.Status != "" && !txStatuses[f.Status] {
-		return WalletTransactionPage{}, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid")
+		return WalletTransactionPage{}, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid, returned")
 	}
 	if f.MinAmount > 0 && f.MaxAmount > 0 && f.MinAmount > f.MaxAmount {
 		return WalletTransactionPage{}, apperr.InvalidField("minAmount", "minAmount is more than maxAmount")

@@ -240,22 +240,51 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 
 // AuthenticateSession returns the user of a session token.
 func (s *Service) AuthenticateSession(ctx context.Context, token string) (WalletUser, error) {
-	if token == "" {
-		return WalletUser{}, apperr.New(apperr.Unauthenticated, "log in first: no session token")
-	}
-	var exp int64
-	u, err := scanUserWith(s.db.Read().QueryRowContext(ctx, `SELECT `+prefixed("u.", userCols)+`, s.expires_at
-FROM wallet_sessions s JOIN wallet_users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash(token)), &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return WalletUser{}, apperr.New(apperr.Unauthenticated, "the session is unknown or has ended; log in again")
-	}
+	u, err := s.sessionOf(ctx, token)
 	if err != nil {
-		return WalletUser{}, fmt.Errorf("wallet: session: %w", err)
-	}
-	if exp <= micros(s.now()) {
-		return WalletUser{}, apperr.New(apperr.Unauthenticated, "the session has expired; log in again")
+		return WalletUser{}, err
 	}
 	return u.public(), nil
+}
+
+// sessionOf checks a session token with one indexed read (the SHA-256 of
+// the token is the primary key of wallet_sessions, joined to its user) and
+// returns the user's row. No password hashing here: the token is 32 random
+// bytes, so a plain hash lookup is as strong as the token.
+func (s *Service) sessionOf(ctx context.Context, token string) (user, error) {
+	if token == "" {
+		return user{}, apperr.New(apperr.Unauthenticated, "log in first: no session token")
+	}
+	var exp int64
+	u, err := scanUserWith(s.db.Read().QueryRowContext(ctx, sqlSession, tokenHash(token)), &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return user{}, apperr.New(apperr.Unauthenticated, "the session is unknown or has ended; log in again")
+	}
+	if err != nil {
+		return user{}, fmt.Errorf("wallet: session: %w", err)
+	}
+	if exp <= micros(s.now()) {
+		return user{}, apperr.New(apperr.Unauthenticated, "the session has expired; log in again")
+	}
+	return u, nil
+}
+
+var sqlSession = `SELECT ` + prefixed("u.", userCols) + `, s.expires_at
+FROM wallet_sessions s JOIN wallet_users u ON u.id = s.user_id WHERE s.token_hash = $1`
+
+// sessionUserKey carries the session's user row in a request's context.
+type sessionUserKey struct{}
+
+// withSessionUser remembers the row read when the session was checked, so
+// the handler does not read it again.
+func withSessionUser(ctx context.Context, u user) context.Context {
+	return context.WithValue(ctx, sessionUserKey{}, u)
+}
+
+// sessionUser returns the session's user row if ctx carries the one of id.
+func sessionUser(ctx context.Context, id string) (user, bool) {
+	u, ok := ctx.Value(sessionUserKey{}).(user)
+	return u, ok && u.ID == id
 }
 
 func scanUserWith(r interface{ Scan(...any) error }, extra ...any) (user, error) {

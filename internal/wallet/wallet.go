@@ -1,43 +1,12 @@
-// Package wallet is cashgate's e-wallet (seed 000): private users
-// (customers) with EUR e-money wallets, corporate accounts (platform
-// tenants) with a corporate wallet, a tier and a bank account, merchant money
-// requests approved by the customer with a PIN, sends, top-ups by bank
-// transfer, SEPA withdrawals exported as pain.001, and the guide's fee and
-// limit table.
-//
-// # Ledger scoping
-//
-// The installation's operator is the e-money issuer. All e-money is kept in
-// ONE ledger scope, the issuer's (ledger tenant id LedgerScope = "wallet"),
-// because a customer paying a corporate must be one balanced entry and the
-// ledger never moves money across tenant scopes:
-//
-//	owner "customer:<user id>"   purpose "wallet"     a private user's wallet (no overdraft)
-//	owner "corporate:<tenant>"   purpose "wallet"     a corporate wallet (no overdraft)
-//	owner "issuer"               purpose "fees"       fee revenue (no overdraft)
-//	owner "issuer"               purpose "payouts"    withdrawals requested, not yet paid (no overdraft)
-//	owner "issuer"               purpose "expenses"   the issuer's own costs, e.g. 2-cent verifications (overdraft)
-//	owner "bank"                 purpose "clearing"   the issuer's bank: the outside world (overdraft)
-//
-// Every movement is one entry with its fee postings, written in the
-// transaction of the wallet state change (wallet_transactions row, money
-// request status, usage counters) that caused it.
-//
-// # Movements (kind of wallet transaction → entry)
-//
-//	topup        bank clearing → wallet                                      (free)
-//	send         sender −(amount+send fee); recipient +(amount−receive fee); fees +both
-//	payment      customer −amount; corporate +(amount−receive fee); fees +receive fee
-//	refund       corporate −amount; customer +amount                          (fees are not refunded)
-//	withdrawal   wallet −(amount+2.00); payouts +amount; fees +2.00; when paid: payouts → bank clearing
-//	verification expenses −0.02 → payouts +0.02; when paid: payouts → bank clearing
 package wallet
 
 import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"encoding/base32"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,6 +77,9 @@ type Config struct {
 	// gives none (default 15 minutes); MaxTimeFrame the longest (7 days).
 	DefaultTimeFrame time.Duration
 	MaxTimeFrame     time.Duration
+	// HousekeepingEvery is how often expired sessions and salts are
+	// deleted (JobHousekeeping; default 1 hour).
+	HousekeepingEvery time.Duration
 }
 
 func (c *Config) defaults() error {
@@ -146,6 +118,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxTimeFrame <= 0 {
 		c.MaxTimeFrame = 7 * 24 * time.Hour
+	}
+	if c.HousekeepingEvery <= 0 {
+		c.HousekeepingEvery = time.Hour
 	}
 	return nil
 }
@@ -297,4 +272,21 @@ func (s *Service) verify(encoded, secret string) (bool, error) {
 	}
 	defer release()
 	return s.hasher.Verify(encoded, secret)
+}
+
+// txIDEncoding is the ids package's alphabet: digits and lower-case
+// letters in ASCII order, so encoded ids sort as their bytes do.
+var txIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// txID makes a wallet transaction id: "wtx_" and 26 characters encoding the
+// creation time (8 bytes, Unix microseconds, big-endian) and 8 random
+// bytes. Ids made later sort later, so new rows land at the right edge of
+// the indexes keyed by them (the transactions' primary key, the events'
+// subject index) instead of on a random page each: fewer pages written per
+// commit.
+func (s *Service) txID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMicro()))
+	copy(b[8:], s.ids.Bytes(8))
+	return "wtx_" + txIDEncoding.EncodeToString(b[:])
 }

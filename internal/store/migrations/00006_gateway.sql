@@ -35,7 +35,7 @@ CREATE TABLE gateway_auth_failures (
 CREATE TABLE card_vault (
     id           TEXT PRIMARY KEY,               -- "card_…"
     tenant_id    TEXT NOT NULL REFERENCES tenants (id),
-    token        TEXT NOT NULL,                  -- 16-digit token handed to the merchant (GenerateToken)
+    token        TEXT NOT NULL,                  -- 16-digit token handed to the merchant; '-' || id while not tokenised
     masked_pan   TEXT NOT NULL,                  -- first 6 and last 4 digits: "400000******0002"
     pan_sealed   BYTEA NOT NULL,                 -- nonce || AES-GCM(data key, PAN)
     key_wrapped  BYTEA NOT NULL,                 -- nonce || AES-GCM(KEK, data key)

@@ -114,7 +114,8 @@ CREATE INDEX wallet_requests_tenant ON wallet_requests (tenant_id, created_at);
 CREATE TABLE wallet_transactions (
     id           TEXT PRIMARY KEY,                  -- "wtx_…"
     kind         TEXT NOT NULL CHECK (kind IN ('topup', 'send', 'payment', 'refund', 'withdrawal', 'verification')),
-    status       TEXT NOT NULL CHECK (status IN ('completed', 'requested', 'exported', 'paid')),
+    -- completed; payouts (withdrawal, verification): requested → exported → paid | returned
+    status       TEXT NOT NULL CHECK (status IN ('completed', 'requested', 'exported', 'paid', 'returned')),
     tenant_id    TEXT NOT NULL DEFAULT '',          -- corporate tenant involved ('' when none)
     from_user    TEXT NOT NULL,
     to_user      TEXT NOT NULL,
@@ -128,6 +129,7 @@ CREATE TABLE wallet_transactions (
     bic          TEXT NOT NULL DEFAULT '',
     beneficiary  TEXT NOT NULL DEFAULT '',
     batch_id     TEXT NOT NULL DEFAULT '',          -- pain.001 message id once exported
+    return_reason TEXT NOT NULL DEFAULT '',         -- why the bank returned a payout (status returned)
     entry_id     TEXT NOT NULL,
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL

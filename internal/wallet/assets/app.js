@@ -130,7 +130,8 @@
       const tr = el("tr");
       tr.dataset.tx = t.id;
       tr.append(el("td", new Date(t.createdAt).toLocaleString()), el("td", t.type), el("td", t.counterparty),
-        el("td", t.amount, "num"), el("td", t.fee, "num"), el("td", t.net, "num"), el("td", t.status), el("td", t.description));
+        el("td", t.amount, "num"), el("td", t.fee, "num"), el("td", t.net, "num"), el("td", t.status),
+        el("td", t.returnReason ? t.description + " (returned by the bank: " + t.returnReason + ")" : t.description));
       body.appendChild(tr);
     }
   }

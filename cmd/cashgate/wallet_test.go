@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+// postJSON POSTs a JSON body with a wallet session and decodes the answer.
+func postJSON(t *testing.T, url, session string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if session != "" {
+		req.Header.Set("Authorization", "Bearer "+session)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	rb, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(rb, &m)
+	return resp.StatusCode, m
+}
+
+// TestWalletPayoutCommands drives the operator's payout commands as a
+// script would, beside a running server: a corporate verifies its bank
+// account with the 2-cent transfer (exported and paid by CLI), withdraws,
+// and the bank returns the withdrawal (payouts return): the money and the
+// fee come back; illegal transitions are refused.
+func TestWalletPayoutCommands(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			dbURL := e.URL(t)
+			env := map[string]string{"CASHGATE_DATABASE_URL": dbURL, "CASHGATE_DATA_DIR": t.TempDir(), "CASHGATE_LOG_LEVEL": "warn"}
+			cli := func(args ...string) map[string]any {
+				t.Helper()
+				out, err := runCmd(t, env, append([]string{"wallet"}, args...)...)
+				if err != nil {
+					t.Fatalf("cashgate wallet %v: %v", args, err)
+				}
+				return decodeLine(t, out)
+			}
+			corp := cli("corporate", "create", "--name", "Shop GmbH", "--username", "shop", "--password", "shop-password", "--pin", "4321",
+				"--iban", "DE89 3704 0044 0532 0130 00", "--bic", "COBADEFFXXX")
+			ref := corp["user"].(map[string]any)["topUpReference"].(string)
+			cli("credit", "--reference", ref, "--amount", "100.00", "--bank-reference", "BANK-1")
+
+			base, _ := startServe(t, env)
+			code, login := postJSON(t, base+"/wallet/app/v1/login", "", map[string]string{"username": "shop", "password": "shop-password"})
+			if code != 200 {
+				t.Fatalf("login: %d %v", code, login)
+			}
+			session := login["token"].(string)
+			if code, body := postJSON(t, base+"/wallet/app/v1/bank-account/verification", session, map[string]any{}); code != 201 {
+				t.Fatalf("verification: %d %v", code, body)
+			}
+			debtor := []string{"--debtor-name", "Cashgate Issuer Ltd", "--debtor-iban", "GB82WEST12345698765432", "--debtor-bic", "WESTGB2L"}
+			file := filepath.Join(t.TempDir(), "verify.xml")
+			exp := cli(append([]string{"payouts", "export", "--out", file}, debtor...)...)
+			xml, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := regexp.MustCompile(`verification code (\d{6})`).FindSubmatch(xml)
+			if exp["count"] != float64(1) || m == nil {
+				t.Fatalf("export %v:\n%s", exp, xml)
+			}
+			if paid := cli("payouts", "paid", "--batch", exp["batchId"].(string)); paid["count"] != float64(1) {
+				t.Fatalf("paid %v", paid)
+			}
+			if code, body := postJSON(t, base+"/wallet/app/v1/bank-account/verify", session, map[string]string{"code": string(m[1])}); code != 200 || body["bankVerified"] != true {
+				t.Fatalf("verify: %d %v", code, body)
+			}
+
+			code, wd := postJSON(t, base+"/wallet/app/v1/withdrawals", session, map[string]string{"amount": "50.00", "pin": "4321"})
+			if code != 201 {
+				t.Fatalf("withdraw: %d %v", code, wd)
+			}
+			txID := wd["id"].(string)
+			// Not exported yet: the bank cannot have returned it.
+			if _, err := runCmd(t, env, "wallet", "payouts", "return", "--batch", txID, "--reason", "AC04 account closed"); err == nil || !strings.Contains(err.Error(), "not exported yet") {
+				t.Fatalf("returning a payout that was never exported: %v", err)
+			}
+			exp = cli(append([]string{"payouts", "export", "--out", filepath.Join(t.TempDir(), "w.xml")}, debtor...)...)
+			if exp["total"] != "50.00" {
+				t.Fatalf("export %v", exp)
+			}
+			ret := cli("payouts", "return", "--batch", txID, "--reason", "AC04 account closed")
+			if ret["count"] != float64(1) || ret["total"] != "50.00" {
+				t.Fatalf("return %v", ret)
+			}
+			for _, c := range []struct {
+				args []string
+				want string
+			}{
+				{[]string{"wallet", "payouts", "return", "--batch", txID, "--reason", "again"}, "returned already"},
+				{[]string{"wallet", "payouts", "paid", "--batch", txID}, "cannot be paid"},
+				{[]string{"wallet", "payouts", "return", "--batch", txID}, "reason"},
+			} {
+				if _, err := runCmd(t, env, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("cashgate %v: %v, want an error about %q", c.args, err, c.want)
+				}
+			}
+			code, me := getJSON(t, base+"/wallet/app/v1/me", map[string]string{"Authorization": "Bearer " + session})
+			if code != 200 || me["balance"].(map[string]any)["available"] != "100.00" {
+				t.Fatalf("after the return: %d %v", code, me["balance"])
+			}
+
+			db, err := store.Open(context.Background(), dbURL, nil, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := ledger.CheckInvariants(context.Background(), db.Read()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

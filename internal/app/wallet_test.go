@@ -1,0 +1,88 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+	"github.com/cashgate/cashgate/internal/wallet"
+)
+
+// TestWalletHousekeepingScheduled: the wallet's schedule hook, run as the
+// workers run it when they start, enqueues its housekeeping job once; the
+// registered handler deletes expired salts and sessions and reschedules
+// itself, on the fake clock.
+func TestWalletHousekeepingScheduled(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := Defaults()
+			cfg.DataDir = t.TempDir()
+			cfg.DatabaseURL = e.URL(t)
+			cfg.Pepper = bytes.Repeat([]byte{7}, 32)
+			cfg.KEK = bytes.Repeat([]byte{9}, 32)
+			clk := clock.NewFake(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC))
+			a, err := Open(ctx, cfg, Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{2})})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			count := func(q string, args ...any) int {
+				t.Helper()
+				var n int
+				if err := a.DB.Read().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			for i := 0; i < 2; i++ { // two workers starting: one job
+				for _, schedule := range a.schedules {
+					if err := schedule(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if n := count(`SELECT COUNT(*) FROM jobs WHERE kind = $1`, wallet.JobHousekeeping); n != 1 {
+				t.Fatalf("%d wallet housekeeping jobs scheduled, want 1", n)
+			}
+			w := a.Wallet.Service
+			c, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Mode: platform.Sandbox, Username: "shop", Password: "shop-password",
+				PIN: "4321", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.NewSalt(ctx, c.MerchantID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Login(ctx, "shop", "shop-password"); err != nil {
+				t.Fatal(err)
+			}
+			run := func() {
+				t.Helper()
+				if _, err := a.Runner.RunDue(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run()
+			clk.Advance(time.Hour) // the salt expires, the session (12 h) does not
+			run()
+			if s, n := count(`SELECT COUNT(*) FROM wallet_sessions`), count(`SELECT COUNT(*) FROM wallet_salts`); s != 1 || n != 0 {
+				t.Fatalf("after 1 h: %d sessions, %d salts", s, n)
+			}
+			clk.Advance(12 * time.Hour)
+			run()
+			if s := count(`SELECT COUNT(*) FROM wallet_sessions`); s != 0 {
+				t.Fatalf("after 13 h: %d sessions", s)
+			}
+			if err := ledger.CheckInvariants(ctx, a.DB.Read()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Card tokenisation (the guide's "Stored card details"):
+//
+//   - POST /api/gateway/card-tokenisation validates a card (Luhn, expiry,
+//     CVC checked with the acquirer and then forgotten), seals its PAN in
+//     the vault and answers with a 16-digit token, the expiry and the
+//     masked number;
+//   - the option GenerateToken of a payment job vaults its card and gives
+//     it a token once the payment succeeded (attributes.token of the
+//     payment; a failed payment yields none);
+//   - parameters.token instead of cardNumber pays with a tokenised card
+//     (the request may repeat the expiry, and the CVC, which is checked);
+//     3-D Secure applies as for a card number, except with the
+//     UsingStoredCredentials option.
+//
+// Tokens belong to the tenant that created them: another tenant's token is
+// unknown ("The card token is not known.").
+
+// MsgCardRejected is the guide's message when the card fails the
+// acquirer's checks at tokenisation.
+const MsgCardRejected = "The payment method rejected the request."
+
+// Tokenise stores a card for the tenant and returns its token.
+func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenisationRequest) (CardToken, error) {
+	now := s.now()
+	d := card.Details{Number: card.Normalize(strings.TrimSpace(req.CardNumber)), CVC: strings.TrimSpace(string(req.CardCvc)),
+		HolderName: strings.TrimSpace(req.CardHolderName)}
+	m, y, err := card.ParseExpiry(strings.TrimSpace(string(req.CardExpiryMonth)), strings.TrimSpace(string(req.CardExpiryYear)))
+	if err != nil {
+		return CardToken{}, err
+	}
+	d.ExpiryMonth, d.ExpiryYear = m, y
+	if err := d.Validate(now, true); err != nil {
+		return CardToken{}, err
+	}
+	cvc, err := s.Acquirer.CheckCVC(ctx, d.Number, d.CVC)
+	if err != nil {
+		return CardToken{}, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+	}
+	if cvc == "400" {
+		return CardToken{}, apperr.InvalidField("cardCvc", MsgCardRejected)
+	}
+	var sc card.Stored
+	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+		var err error
+		sc, err = s.Vault.Store(ctx, tx, tenantID, d, now, true)
+		return err
+	})
+	if err != nil {
+		return CardToken{}, err
+	}
+	return CardToken{Token: sc.Token, CardExpiryMonth: fmt.Sprintf("%02d", sc.ExpiryMonth), CardExpiryYear: fmt.Sprintf("%02d", sc.ExpiryYear%100),
+		TruncatedCardNumber: sc.MaskedPAN}, nil
+}
+
+func (h handlers) tokenise(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.principal(w, r)
+	if !ok {
+		return
+	}
+	var req CardTokenisationRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	t, err := h.s.Tokenise(r.Context(), p.TenantID, req)
+	if err != nil {
+		h.errw(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, CardTokenisationResponse{Data: t})
+}

@@ -1,0 +1,88 @@
+package wallet_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+	"github.com/cashgate/cashgate/internal/wallet"
+)
+
+func (e *env) count(table string) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.Read().QueryRowContext(e.ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// TestHousekeeping: the recurring job deletes expired login sessions and
+// merchant salts (in batches), keeps live ones and reschedules itself, on
+// the fake clock.
+func TestHousekeeping(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		shop := e.corporate("shop", false)
+		e.customer("alice")
+		// Scheduling is idempotent: one job however often it is scheduled.
+		ok(t, e.w.ScheduleHousekeeping(e.ctx))
+		ok(t, e.w.ScheduleHousekeeping(e.ctx))
+		var jobs int
+		ok(t, db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1`, wallet.JobHousekeeping).Scan(&jobs))
+		if jobs != 1 {
+			t.Fatalf("%d housekeeping jobs", jobs)
+		}
+
+		live, err := e.w.Login(e.ctx, "alice", "password-alice") // 12 h
+		ok(t, err)
+		salt, err := e.w.NewSalt(e.ctx, shop.MerchantID) // 1 h
+		ok(t, err)
+		// A backlog of 700 sessions that expire in 30 minutes: more than one batch.
+		ok(t, db.Transact(e.ctx, func(tx *store.Tx) error {
+			for i := 0; i < 700; i++ {
+				if _, err := tx.ExecContext(e.ctx, `INSERT INTO wallet_sessions (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
+					fmt.Sprintf("old-%04d", i), shop.User.ID, e.clk.Now().Add(30*time.Minute).UnixMicro(), e.clk.Now().UnixMicro()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+
+		e.runDue() // first run: nothing has expired yet
+		if s, n := e.count("wallet_sessions"), e.count("wallet_salts"); s != 701 || n != 1 {
+			t.Fatalf("after the first run: %d sessions, %d salts", s, n)
+		}
+		e.clk.Advance(59 * time.Minute)
+		e.runDue() // not due yet: the job runs hourly
+		if s := e.count("wallet_sessions"); s != 701 {
+			t.Fatalf("the job ran early: %d sessions", s)
+		}
+		e.clk.Advance(time.Minute)
+		e.runDue()
+		if s, n := e.count("wallet_sessions"), e.count("wallet_salts"); s != 1 || n != 0 {
+			t.Fatalf("after an hour: %d sessions (want the live one), %d salts (want 0)", s, n)
+		}
+		if _, err := e.w.AuthenticateSession(e.ctx, live.Token); err != nil {
+			t.Fatalf("the live session was deleted: %v", err)
+		}
+		if _, err := e.w.AuthenticateMerchant(e.ctx, wallet.MerchantToken(shop.MerchantID, shop.MerchantSecret, salt.Salt)); !apperr.Is(err, apperr.Unauthenticated) {
+			t.Fatalf("token of a deleted salt: %v", err)
+		}
+		e.clk.Advance(11 * time.Hour)
+		e.runDue()
+		if s := e.count("wallet_sessions"); s != 0 {
+			t.Fatalf("after 12 hours: %d sessions", s)
+		}
+		if _, err := e.w.AuthenticateSession(e.ctx, live.Token); !apperr.Is(err, apperr.Unauthenticated) {
+			t.Fatalf("expired session: %v", err)
+		}
+		ok(t, db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1`, wallet.JobHousekeeping).Scan(&jobs))
+		if jobs != 1 {
+			t.Fatalf("%d housekeeping jobs after rescheduling", jobs)
+		}
+	})
+}
