@@ -82,7 +82,7 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 		opt.Metrics = prometheus.NewRegistry()
 		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.New(opt.Rand)}
+	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock)}
 	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{})
 	if err != nil {
 		return nil, err

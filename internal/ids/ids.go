@@ -9,22 +9,37 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/cashgate/cashgate/internal/clock"
 )
 
 var b32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // Gen generates identifiers. It is safe for concurrent use.
 type Gen struct {
-	mu sync.Mutex
-	r  io.Reader
+	mu  sync.Mutex
+	r   io.Reader
+	clk clock.Clock // nil: IDs are fully random
 }
 
-// New returns a generator reading from r; nil means crypto/rand.
+// New returns a generator reading from r (nil means crypto/rand) whose IDs
+// are fully random.
 func New(r io.Reader) *Gen {
 	if r == nil {
 		r = rand.Reader
 	}
 	return &Gen{r: r}
+}
+
+// NewWithClock returns a generator whose IDs start with the time from clk
+// (48 bits of Unix milliseconds, then 80 random bits). Such IDs sort by
+// creation time, so database rows keyed by them are appended at the end of
+// their indexes instead of scattered over random pages: fewer pages written
+// per commit. 80 random bits keep them unguessable.
+func NewWithClock(r io.Reader, clk clock.Clock) *Gen {
+	g := New(r)
+	g.clk = clk
+	return g
 }
 
 func (g *Gen) read(b []byte) {
@@ -37,10 +52,20 @@ func (g *Gen) read(b []byte) {
 	}
 }
 
-// ID returns prefix + "_" + 26 base32 characters (128 random bits), e.g. "acc_3k9...".
+// ID returns prefix + "_" + 26 base32 characters, e.g. "acc_3k9…": 128
+// random bits, or with a clock 48 bits of time and 80 random bits. The
+// base32 alphabet is in ASCII order, so IDs compare like their bytes.
 func (g *Gen) ID(prefix string) string {
 	b := make([]byte, 16)
-	g.read(b)
+	if g.clk != nil {
+		ms := uint64(g.clk.Now().UnixMilli())
+		for i := 0; i < 6; i++ {
+			b[i] = byte(ms >> (8 * (5 - i)))
+		}
+		g.read(b[6:])
+	} else {
+		g.read(b)
+	}
 	return prefix + "_" + b32.EncodeToString(b)
 }
 

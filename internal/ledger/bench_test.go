@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ids"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -33,6 +35,8 @@ func benchmarkTransfer(b *testing.B, hot bool) {
 		b.Run(e.Name, func(b *testing.B) {
 			db := e.Open(b)
 			f := newFixture(b, db)
+			// As in production: the real clock and time-ordered ids.
+			f.l = ledger.New(db, clock.Real{}, ids.NewWithClock(nil, clock.Real{}))
 			// RunParallel starts parallelism × GOMAXPROCS goroutines.
 			par := (benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
 			clients := par * runtime.GOMAXPROCS(0)
