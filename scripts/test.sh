@@ -5,7 +5,8 @@
 #
 # PostgreSQL: uses CASHGATE_TEST_POSTGRES_URL when set; else the server on
 # 127.0.0.1:5432 when one answers; else starts a throwaway server from the
-# installed PostgreSQL binaries in a temporary directory (removed on exit).
+# installed PostgreSQL binaries in a temporary directory (removed on exit;
+# CASHGATE_TEST_THROWAWAY_PG=1 forces this even when :5432 answers).
 # Chromium: installs Debian's chromium package when it is missing.
 # Both halves are then required: a test that cannot reach them fails.
 set -euo pipefail
@@ -53,7 +54,8 @@ start_throwaway_pg() {
 }
 
 if [ -z "${CASHGATE_TEST_POSTGRES_URL:-}" ]; then
-  if pg_answers 127.0.0.1 5432; then
+  # CASHGATE_TEST_THROWAWAY_PG=1 skips the server on :5432 (to test this path).
+  if [ "${CASHGATE_TEST_THROWAWAY_PG:-}" != 1 ] && pg_answers 127.0.0.1 5432; then
     db=postgres
     if command -v psql >/dev/null 2>&1 && psql -h 127.0.0.1 -U postgres -d test -tAc 'select 1' >/dev/null 2>&1; then db=test; fi
     export CASHGATE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
