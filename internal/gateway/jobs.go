@@ -94,8 +94,12 @@ func (s *Service) settleSome(ctx context.Context, tenantID string, cutoff int64)
 		if err != nil {
 			return err
 		}
+		// The rows are locked (PostgreSQL) so that a refund, cancel or
+		// capture of the same payment waits for the batch, and the batch
+		// for them: neither works from amounts the other changed (a
+		// payment skipped here would have no later batch to settle it).
 		rows, err := tx.QueryContext(ctx, `SELECT reference, currency, pending_amount, settled_amount FROM gateway_payments
-			WHERE tenant_id = $1 AND pending_amount > 0 AND last_capture_at < $2 ORDER BY reference LIMIT `+fmt.Sprint(settleBatch), tenantID, cutoff)
+			WHERE tenant_id = $1 AND pending_amount > 0 AND last_capture_at < $2 ORDER BY reference LIMIT `+fmt.Sprint(settleBatch)+s.DB.ForUpdate(), tenantID, cutoff)
 		if err != nil {
 			return err
 		}
@@ -168,14 +172,17 @@ func (s *Service) runAuthExpiry(ctx context.Context, jb outbox.Job) error {
 		return outbox.Permanent(fmt.Errorf("gateway: payment %s: %w", pl.Ref, err))
 	}
 	err := s.transition(ctx, jb.TenantID, jobRef, pl.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
-		if p.HoldID == "" || p.CaptureClosed || (p.Status != StAuthorised && p.Status != StPaid) {
+		// Whatever the payment's status — captured in part and then
+		// (partly) refunded included — what remains of an open
+		// authorisation is released.
+		if p.HoldID == "" || p.CaptureClosed {
 			return nil
 		}
 		if err := s.Ledger.VoidHold(ctx, tx, j.TenantID, p.HoldID); err != nil && !apperr.Is(err, apperr.Conflict) {
 			return err
 		}
 		p.CaptureClosed, p.UpdatedAt = true, now
-		if p.Captured > 0 {
+		if p.Captured > 0 || p.Status != StAuthorised {
 			return savePayment(ctx, tx, p)
 		}
 		p.Status = StExpired

@@ -245,7 +245,10 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 	if err != nil {
 		return nil, fmt.Errorf("gateway: load job: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+paymentCols+` FROM gateway_payments WHERE job_reference = $1 ORDER BY created_at, reference`, ref)
+	// With lock the payments are locked too: the settlement batch locks
+	// payments (not jobs), so a change of a job must read its payments'
+	// amounts only once the batch is done with them.
+	rows, err := q.QueryContext(ctx, `SELECT `+paymentCols+` FROM gateway_payments WHERE job_reference = $1 ORDER BY created_at, reference`+suffix, ref)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: load payments: %w", err)
 	}

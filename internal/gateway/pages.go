@@ -284,7 +284,13 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, cancelled, http.StatusSeeOther)
 			return
 		}
+		// The shopper may only abandon a payment that waits for them: a
+		// payment that went through is the merchant's to cancel or refund
+		// (the page ref must not let whoever holds it reverse a sale).
 		err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+			if p.Status != StPending || j.Status != StPending {
+				return apperr.New(apperr.Conflict, MsgJobFinal)
+			}
 			return s.cancelPayment(ctx, tx, j, p, st, now)
 		})
 		s.afterPage(w, r, j.Ref, token, err)

@@ -313,14 +313,44 @@ func nullTime(v sql.NullInt64) time.Time {
 	return fromMicros(v.Int64)
 }
 
-// midnightAfter is the first midnight in loc strictly after t.
+// midnightAfter is the first midnight in loc strictly after t: the start
+// of the next local day.
 func midnightAfter(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
-	return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc).UTC()
+	return startOfDay(l.Year(), l.Month(), l.Day()+1, loc)
 }
 
-// midnightOf is the last midnight in loc at or before t.
+// midnightOf is the last midnight in loc at or before t: the start of t's
+// local day.
 func midnightOf(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
-	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc).UTC()
+	return startOfDay(l.Year(), l.Month(), l.Day(), loc)
+}
+
+// startOfDay is the first instant whose date in loc is y-m-d (d may
+// overflow the month, as for time.Date). Where a daylight-saving change
+// happens at midnight (America/Santiago, America/Havana, Asia/Beirut…),
+// 00:00 does not exist or exists twice and time.Date may answer an instant
+// of the previous day (an hour before the day starts) or the second 00:00:
+// then the start is found by bisection.
+func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	guess := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // the normalised date
+	onOrAfter := func(u time.Time) bool {
+		ly, lm, ld := u.In(loc).Date()
+		return !time.Date(ly, lm, ld, 0, 0, 0, 0, time.UTC).Before(want)
+	}
+	if onOrAfter(guess) && !onOrAfter(guess.Add(-time.Second)) {
+		return guess.UTC()
+	}
+	lo, hi := guess.Add(-6*time.Hour), guess.Add(30*time.Hour) // !onOrAfter(lo), onOrAfter(hi)
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Second)
+		if onOrAfter(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi.UTC()
 }
