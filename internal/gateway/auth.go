@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,7 +36,8 @@ import (
 // method and the URL and cannot be replayed later.
 //
 // After MaxAuthFailures failed signatures within AuthFailureWindow the
-// configuration is locked for AuthLockout (403 "Too many attempts.").
+// configuration is locked for AuthLockout (403 "Too many attempts.") for the
+// client address they came from (see lockKey).
 const (
 	MaxAuthFailures    = 10
 	AuthFailureWindow  = 15 * time.Minute
@@ -105,9 +107,10 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		return httpx.Principal{}, apperr.New(apperr.NotFound, MsgConfigNotFound)
 	}
 	now := s.now()
+	lock := lockKey(cfg, r)
 	var failures int
 	var windowStart, lockedUntil int64
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM gateway_auth_failures WHERE configuration_id = $1`, cfg).
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM gateway_auth_failures WHERE lock_key = $1`, lock).
 		Scan(&failures, &windowStart, &lockedUntil)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return httpx.Principal{}, fmt.Errorf("gateway: auth state: %w", err)
@@ -137,14 +140,14 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		ok = checkHash(key, body, hash)
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, cfg, now); err != nil {
+		if err := s.recordFailure(ctx, lock, now); err != nil {
 			return httpx.Principal{}, err
 		}
 		return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Hash"}
 	}
 	if failures > 0 {
 		if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `DELETE FROM gateway_auth_failures WHERE configuration_id = $1 AND locked_until <= $2`, cfg, now.UnixMicro())
+			_, err := tx.ExecContext(ctx, `DELETE FROM gateway_auth_failures WHERE lock_key = $1 AND locked_until <= $2`, lock, now.UnixMicro())
 			return err
 		}); err != nil {
 			return httpx.Principal{}, err
@@ -206,18 +209,32 @@ func checkSignature(key string, r *http.Request, body []byte, sig, ts string, no
 	return equalHex(m.Sum(nil), sig)
 }
 
-// recordFailure counts a failed signature and locks the configuration
-// after too many.
-func (s *Service) recordFailure(ctx context.Context, cfg string, now time.Time) error {
+// lockKey names what repeated failures lock: the configuration as used from
+// one client address. Someone who learns a merchant's ConfigurationId (it is
+// in every job response) and sends bad hashes locks out only their own
+// address, not the merchant's servers. Behind a reverse proxy every client
+// shares the proxy's address and the lock falls back to the whole
+// configuration (X-Forwarded-For is not trusted: a client could forge it).
+func lockKey(cfg string, r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return cfg + "@" + host
+}
+
+// recordFailure counts a failed signature under lock (see lockKey) and
+// locks it after too many.
+func (s *Service) recordFailure(ctx context.Context, lock string, now time.Time) error {
 	return s.DB.Transact(ctx, func(tx *store.Tx) error {
 		var failures int
 		var windowStart int64
-		err := tx.QueryRowContext(ctx, `SELECT failures, window_start FROM gateway_auth_failures WHERE configuration_id = $1`+s.DB.ForUpdate(), cfg).
+		err := tx.QueryRowContext(ctx, `SELECT failures, window_start FROM gateway_auth_failures WHERE lock_key = $1`+s.DB.ForUpdate(), lock).
 			Scan(&failures, &windowStart)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO gateway_auth_failures (configuration_id, failures, window_start, locked_until) VALUES ($1, 1, $2, 0)
-				ON CONFLICT (configuration_id) DO UPDATE SET failures = gateway_auth_failures.failures + 1`, cfg, now.UnixMicro())
+			_, err = tx.ExecContext(ctx, `INSERT INTO gateway_auth_failures (lock_key, failures, window_start, locked_until) VALUES ($1, 1, $2, 0)
+				ON CONFLICT (lock_key) DO UPDATE SET failures = gateway_auth_failures.failures + 1`, lock, now.UnixMicro())
 			return err
 		case err != nil:
 			return err
@@ -231,8 +248,8 @@ func (s *Service) recordFailure(ctx context.Context, cfg string, now time.Time) 
 			locked = now.Add(AuthLockout).UnixMicro()
 			failures, windowStart = 0, now.UnixMicro()
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE gateway_auth_failures SET failures = $1, window_start = $2, locked_until = $3 WHERE configuration_id = $4`,
-			failures, windowStart, locked, cfg)
+		_, err = tx.ExecContext(ctx, `UPDATE gateway_auth_failures SET failures = $1, window_start = $2, locked_until = $3 WHERE lock_key = $4`,
+			failures, windowStart, locked, lock)
 		return err
 	})
 }

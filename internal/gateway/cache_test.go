@@ -31,12 +31,12 @@ func TestHotPathCaches(t *testing.T) {
 			}
 			// A lock-out taken by another process refuses the next request
 			// at once, cached key or not.
-			exec(`INSERT INTO gateway_auth_failures (configuration_id, failures, window_start, locked_until) VALUES ($1, 0, $2, $3)`,
-				h.tenant.ConfigurationID, h.clock.Now().UnixMicro(), h.clock.Now().Add(time.Hour).UnixMicro())
+			exec(`INSERT INTO gateway_auth_failures (lock_key, failures, window_start, locked_until) VALUES ($1, 0, $2, $3)`,
+				h.tenant.ConfigurationID+"@127.0.0.1", h.clock.Now().UnixMicro(), h.clock.Now().Add(time.Hour).UnixMicro())
 			if r := h.call("GET", path, ""); r.status != 403 {
 				t.Errorf("locked elsewhere: %d %s", r.status, r.body)
 			}
-			exec(`DELETE FROM gateway_auth_failures WHERE configuration_id = $1`, h.tenant.ConfigurationID)
+			exec(`DELETE FROM gateway_auth_failures WHERE lock_key = $1`, h.tenant.ConfigurationID+"@127.0.0.1")
 			if r := h.call("GET", path, ""); r.status != 200 {
 				t.Fatalf("unlocked: %d %s", r.status, r.body)
 			}

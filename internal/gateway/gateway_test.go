@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -440,6 +441,18 @@ func TestValidationAndAuth(t *testing.T) {
 			}
 			if r := h.call("GET", path, ""); r.status != 403 {
 				t.Errorf("locked, good hash: %d %s", r.status, r.body)
+			}
+			// The lock holds for the address the failures came from only:
+			// whoever learns the ConfigurationId cannot lock the merchant's
+			// own servers out.
+			other := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
+			req, _ := http.NewRequest("GET", h.srv.URL+path, nil)
+			req.Header.Set("ConfigurationId", h.tenant.ConfigurationID)
+			req.Header.Set("Hash", gateway.HashOf(h.tenant.SigningKey, nil))
+			if resp, err := other.Do(req); err != nil || resp.StatusCode != 200 {
+				t.Errorf("good hash from another address while 127.0.0.1 is locked: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
 			}
 			h.clock.Advance(gateway.AuthLockout + time.Second)
 			if r := h.call("GET", path, ""); r.status != 200 {

@@ -21,10 +21,11 @@ CREATE TABLE gateway_settings (
     updated_at           BIGINT NOT NULL
 );
 
--- Failed request signatures per configuration: after too many within the
--- window the configuration is locked until locked_until.
+-- Failed request signatures per configuration and client address
+-- (lock_key = configurationId "@" address): after too many within the
+-- window that pair is locked until locked_until.
 CREATE TABLE gateway_auth_failures (
-    configuration_id TEXT PRIMARY KEY,
+    lock_key         TEXT PRIMARY KEY,
     failures         INTEGER NOT NULL,
     window_start     BIGINT NOT NULL,
     locked_until     BIGINT NOT NULL DEFAULT 0
