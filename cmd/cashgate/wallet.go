@@ -120,7 +120,7 @@ wallet user and the tenant's credentials.`,
 			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.MarkPaid(cmd.Context(), batch) })
 		},
 	}
-	paid.Flags().StringVar(&batch, "batch", "", "batch id printed by export, or a payout's transaction id")
+	paid.Flags().StringVar(&batch, "batch", "", "batch id printed by export, or a payout's transaction id or SEPA end-to-end id")
 	var rbatch, reason string
 	ret := &cobra.Command{
 		Use:   "return --batch BATCH_ID|TRANSACTION_ID --reason TEXT",
@@ -135,7 +135,7 @@ not exported yet or marked paid are refused and nothing changes.`,
 			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.ReturnPayouts(cmd.Context(), rbatch, reason) })
 		},
 	}
-	ret.Flags().StringVar(&rbatch, "batch", "", "batch id printed by export, or a payout's transaction id")
+	ret.Flags().StringVar(&rbatch, "batch", "", "batch id printed by export, or a payout's transaction id or SEPA end-to-end id")
 	ret.Flags().StringVar(&reason, "reason", "", "the bank's reason, e.g. \"AC04 account closed\"")
 	payouts.AddCommand(export, paid, ret)
 

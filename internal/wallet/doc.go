@@ -37,7 +37,22 @@
 //
 // Payouts (withdrawals and verification transfers) go requested → exported
 // (pain.001) → paid | returned; see PayoutStatus for the state machine and
-// the fee policy on returns.
+// the fee policy on returns. A payout's SEPA end-to-end id is its
+// transaction id without the underscore (the SEPA character set has none);
+// the operator commands take either. A corporate may order at most
+// MaxVerificationsPerDay verification transfers a day (the issuer pays
+// them).
+//
+// # Wallet-app sessions
+//
+// A login answers a session token and sets it as the cg_wallet cookie
+// (HttpOnly, SameSite=Strict, path /wallet). Clients other than the wallet
+// app's pages send the token as "Authorization: Bearer cgw_…". A
+// state-changing call authenticated by the cookie alone must come from the
+// wallet app's own origin (Sec-Fetch-Site, else Origin against Host;
+// net/http's CrossOriginProtection): a foreign page cannot deny a request,
+// order a verification transfer or log the user out with the user's
+// cookie.
 //
 // # Corporate accounts
 //

@@ -160,6 +160,8 @@ const (
 	metricWithdrawals  = "withdrawals"
 	metricPurchases    = "purchases"
 	metricTransactions = "transactions"
+	// metricVerifications counts 2-cent verification transfers (per day).
+	metricVerifications = "verifications"
 )
 
 func (s *Service) day(t time.Time) string  { return t.In(s.cfg.Location).Format("2006-01-02") }

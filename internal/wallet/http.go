@@ -43,6 +43,16 @@ func (s *Service) Authenticate(errw httpx.ErrorWriter) func(http.Handler) http.H
 			if tok == "" {
 				if c, err := r.Cookie(SessionCookie); err == nil && strings.HasPrefix(r.URL.Path, "/wallet/app/") {
 					tok = c.Value
+					// The cookie is ambient: a browser sends it with any
+					// request to the wallet, also one a foreign page makes
+					// (a form post, a no-cors fetch; SameSite=Strict stops
+					// cross-site ones but not those of a sibling subdomain or
+					// of plain http). A state change by cookie must come from
+					// the wallet app's own pages (Sec-Fetch-Site / Origin).
+					if err := s.csrf.Check(r); err != nil {
+						errw(w, r, apperr.New(apperr.Forbidden, "cross-origin request refused: the session cookie is accepted only from the wallet app's own pages (send Authorization: Bearer <session token> from other clients)"))
+						return
+					}
 				}
 			}
 			if tok == "" {

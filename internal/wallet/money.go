@@ -343,12 +343,17 @@ reference, iban, bic, beneficiary, entry_id, created_at, updated_at) VALUES ($1,
 	return out, err
 }
 
-// endToEndID is the SEPA end-to-end id of a payout (max 35 characters).
+// endToEndID is the SEPA end-to-end id of a payout: the transaction id
+// without its underscore, which the SEPA character set (letters, digits and
+// / - ? : ( ) . , ' + space) does not have and banks reject; at most 35
+// characters. MarkPaid and ReturnPayouts accept it in place of the
+// transaction id, as the bank's reports quote it.
 func endToEndID(txID string) string {
-	if len(txID) > 35 {
-		return txID[:35]
+	id := strings.ReplaceAll(txID, "_", "")
+	if len(id) > 35 {
+		return id[:35]
 	}
-	return txID
+	return id
 }
 
 // ---- corporate bank account verification and upgrade ----
@@ -385,6 +390,16 @@ func (s *Service) CorporateOf(ctx context.Context, userID string) (CorporateAcco
 // verificationAmount is the 2-cent transfer that carries the code.
 const verificationAmount = 2
 
+// MaxVerificationsPerDay bounds the 2-cent verification transfers a
+// corporate may ask for in a day: each one is the issuer's money and a
+// SEPA transfer the issuer's bank charges for, so an account (or a page
+// forging its clicks) must not be able to order them without end.
+const MaxVerificationsPerDay = 3
+
+// LimitVerificationsPerDay names the refusal of a verification transfer
+// past MaxVerificationsPerDay.
+const LimitVerificationsPerDay = "verifications_per_day"
+
 // RequestVerification sends 0.02 € to the corporate's bank account with a
 // verification code in the reference (exported in the next pain.001 like a
 // withdrawal; paid by the issuer). It returns the payout's transaction; the
@@ -411,19 +426,25 @@ func (s *Service) RequestVerification(ctx context.Context, userID string) (Walle
 		if c.BankVerified {
 			return apperr.New(apperr.Conflict, "the bank account is verified already")
 		}
+		now := s.now()
+		if err := s.use(ctx, tx, u.ID, s.day(now), metricVerifications, verificationAmount, MaxVerificationsPerDay, Unlimited, func() error {
+			return limitErr(LimitVerificationsPerDay, u.Tier, MaxVerificationsPerDay,
+				"at most %d verification transfers per day: enter the code of the last one, or ask again tomorrow", MaxVerificationsPerDay)
+		}, func() error { return nil }); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE wallet_corporates SET verify_code_hash = $1, verify_failures = 0 WHERE tenant_id = $2`, h, c.TenantID); err != nil {
 			return err
 		}
-		id := s.txID(s.now())
+		id := s.txID(now)
 		entryID, err := s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: LedgerScope, From: s.acct.expenses, To: s.acct.payouts,
 			Currency: Currency, Amount: verificationAmount, Kind: "wallet.verification", Reference: id, Description: "Bank account verification " + c.IBAN})
 		if err != nil {
 			return err
 		}
-		now := micros(s.now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, description,
 reference, iban, bic, beneficiary, entry_id, created_at, updated_at) VALUES ($1, 'verification', 'requested', $2, '', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-			id, c.TenantID, u.ID, verificationAmount, "cashgate verification code "+code, endToEndID(id), c.IBAN, c.BIC, c.CompanyName, entryID, now); err != nil {
+			id, c.TenantID, u.ID, verificationAmount, "cashgate verification code "+code, endToEndID(id), c.IBAN, c.BIC, c.CompanyName, entryID, micros(now)); err != nil {
 			return err
 		}
 		out, err = s.transaction(ctx, tx, u.ID, id)

@@ -242,10 +242,11 @@ type payout struct {
 }
 
 // payoutsOf locks and returns the payouts of a batch (or the one payout
-// whose id is batchOrTx), and whether batchOrTx named one payout.
+// whose transaction id or end-to-end id is batchOrTx), and whether
+// batchOrTx named one payout.
 func (s *Service) payoutsOf(ctx context.Context, tx *store.Tx, batchOrTx string) ([]payout, bool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, kind, status, from_user, to_user, tenant_id, iban, amount, sender_fee, created_at FROM wallet_transactions
-WHERE kind IN ('withdrawal', 'verification') AND (batch_id = $1 OR id = $1) ORDER BY id`+s.db.ForUpdate(), batchOrTx)
+WHERE kind IN ('withdrawal', 'verification') AND (batch_id = $1 OR id = $1 OR reference = $1) ORDER BY id`+s.db.ForUpdate(), batchOrTx)
 	if err != nil {
 		return nil, false, err
 	}
@@ -262,7 +263,7 @@ WHERE kind IN ('withdrawal', 'verification') AND (batch_id = $1 OR id = $1) ORDE
 		if p.kind == "verification" {
 			p.user = to
 		}
-		single = single || p.id == batchOrTx
+		single = single || p.id == batchOrTx || endToEndID(p.id) == batchOrTx
 		ps = append(ps, p)
 	}
 	if err := rows.Err(); err != nil {

@@ -365,8 +365,19 @@ func (s *Service) finish(ctx context.Context, userID, what string, success bool)
 	now := s.now()
 	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		if success {
-			_, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %s = 0, %s = 0, %s = 0 WHERE id = $1`, f, l, c), userID)
-			failures, locked = 0, false
+			// A right secret clears the failures, but never a lock that
+			// racing wrong ones set meanwhile (possible only when this check
+			// outlived its reservation window): the lock stands.
+			res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %s = 0, %s = 0, %s = 0 WHERE id = $1 AND %[2]s <= $2`, f, l, c), userID, micros(now))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				failures, locked = 0, false
+				return err
+			}
+			failures, locked = s.cfg.MaxPINFailures, true
+			_, err = tx.ExecContext(ctx, `UPDATE wallet_users SET `+c+` = 0 WHERE id = $1`, userID)
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT `+f+` FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).Scan(&failures); err != nil {
@@ -407,7 +418,7 @@ func (s *Service) checkSecret(ctx context.Context, userID, what, encoded, secret
 		return false, 0, false, err
 	}
 	failures, locked, err = s.finish(context.WithoutCancel(ctx), userID, what, ok)
-	return ok, failures, locked, err
+	return ok && !locked, failures, locked, err
 }
 
 // checkPIN verifies a user's PIN (one check at a time per user, five wrong

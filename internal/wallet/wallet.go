@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -139,6 +140,7 @@ type Service struct {
 	hasher  *passhash.Hasher
 	gate    chan struct{} // admission for argon2 work: HashConcurrency+HashQueue slots
 	aead    cipher.AEAD
+	csrf    *http.CrossOriginProtection // for requests authenticated by the session cookie
 
 	// The issuer's ledger accounts, ensured by New.
 	acct struct{ fees, payouts, expenses, clearing string }
@@ -177,6 +179,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		cb: d.Webhook, tenants: d.Tenants, cfg: cfg, aead: aead,
 		hasher: passhash.New(cfg.Argon2, cfg.Pepper, cfg.HashConcurrency),
 		gate:   make(chan struct{}, cfg.HashConcurrency+cfg.HashQueue),
+		csrf:   http.NewCrossOriginProtection(),
 	}
 	err = s.db.Transact(ctx, func(tx *store.Tx) error {
 		for _, a := range []struct {
