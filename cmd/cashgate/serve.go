@@ -34,6 +34,7 @@ and stops the workers cleanly.`,
 	f.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "listen address (env CASHGATE_ADDR)")
 	f.BoolVar(&e.cfg.AutoMigrate, "auto-migrate", e.cfg.AutoMigrate, "migrate the database on start (env CASHGATE_AUTO_MIGRATE)")
 	f.BoolVar(&e.cfg.AllowPrivateWebhooks, "allow-private-webhooks", e.cfg.AllowPrivateWebhooks, "allow webhook URLs on loopback/private/link-local addresses, for tests and local demos (env CASHGATE_ALLOW_PRIVATE_WEBHOOKS)")
+	f.BoolVar(&e.cfg.SecureCookies, "secure-cookies", e.cfg.SecureCookies, "mark session cookies Secure even on plain-HTTP requests, when an https proxy serves the installation (env CASHGATE_SECURE_COOKIES)")
 	f.IntVar(&e.cfg.SandboxRPM, "sandbox-rpm", e.cfg.SandboxRPM, "requests per minute allowed per sandbox APP key (env CASHGATE_SANDBOX_RPM)")
 	f.IntVar(&e.cfg.ProductionRPM, "production-rpm", e.cfg.ProductionRPM, "requests per minute allowed per production APP key (env CASHGATE_PRODUCTION_RPM)")
 	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")

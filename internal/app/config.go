@@ -35,14 +35,17 @@ type Config struct {
 	// AllowPrivateWebhooks lets webhook URLs point at loopback/private
 	// addresses (tests, local demos). CASHGATE_ALLOW_PRIVATE_WEBHOOKS.
 	AllowPrivateWebhooks bool
-	SandboxRPM           int           // CASHGATE_SANDBOX_RPM: requests per minute per sandbox key, default 60
-	ProductionRPM        int           // CASHGATE_PRODUCTION_RPM: per production key, default 6000
-	TokenTTL             time.Duration // CASHGATE_TOKEN_TTL: OAuth access token lifetime, default 15m
-	BlockedEndpoints     []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
-	Workers              int           // CASHGATE_WORKERS: concurrent background jobs, default 4
-	ShutdownTimeout      time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
-	LogLevel             string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
-	LogFormat            string        // CASHGATE_LOG_FORMAT: text or json
+	// SecureCookies marks session cookies Secure even on plain-HTTP requests
+	// (when an https proxy serves the installation). CASHGATE_SECURE_COOKIES.
+	SecureCookies    bool
+	SandboxRPM       int           // CASHGATE_SANDBOX_RPM: requests per minute per sandbox key, default 60
+	ProductionRPM    int           // CASHGATE_PRODUCTION_RPM: per production key, default 6000
+	TokenTTL         time.Duration // CASHGATE_TOKEN_TTL: OAuth access token lifetime, default 15m
+	BlockedEndpoints []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
+	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
+	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
+	LogLevel         string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
+	LogFormat        string        // CASHGATE_LOG_FORMAT: text or json
 }
 
 // Defaults returns the configuration with every default set.
@@ -104,6 +107,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("CASHGATE_DATA_DIR", &c.DataDir)
 	boolean("CASHGATE_AUTO_MIGRATE", &c.AutoMigrate)
 	boolean("CASHGATE_ALLOW_PRIVATE_WEBHOOKS", &c.AllowPrivateWebhooks)
+	boolean("CASHGATE_SECURE_COOKIES", &c.SecureCookies)
 	integer("CASHGATE_SANDBOX_RPM", &c.SandboxRPM)
 	integer("CASHGATE_PRODUCTION_RPM", &c.ProductionRPM)
 	integer("CASHGATE_WORKERS", &c.Workers)

@@ -17,8 +17,9 @@ type WalletProduct struct {
 // wallet-app API and pages (API wallet; pages public), the tenant's
 // corporate wallet on the platform API (/platform/wallet/…), the callback
 // format and acknowledgement of its decision events, the money-request
-// expiry job and the recurring housekeeping job (expired sessions and
-// salts), scheduled when the workers start.
+// expiry job and the recurring housekeeping job (expired sessions),
+// scheduled when the workers start. Merchant salts are stateless,
+// authenticated with a key derived from the KEK for that purpose.
 func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 	pepper, _, err := a.Config.LoadPepper(a.IDs)
 	if err != nil {
@@ -28,8 +29,10 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Ledger: a.Ledger, Outbox: a.Outbox,
 		Webhook: a.Webhooks, Tenants: a.Platform,
 	}, wallet.Config{
-		Pepper:    pepper,
-		SecretKey: subkey(kek, "cashgate wallet merchant secrets"),
+		Pepper:        pepper,
+		SecretKey:     subkey(kek, "cashgate wallet merchant secrets"),
+		SaltKey:       subkey(kek, "cashgate wallet merchant salts"),
+		SecureCookies: a.Config.SecureCookies,
 	})
 	if err != nil {
 		return product{}, err

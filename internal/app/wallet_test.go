@@ -16,7 +16,7 @@ import (
 
 // TestWalletHousekeepingScheduled: the wallet's schedule hook, run as the
 // workers run it when they start, enqueues its housekeeping job once; the
-// registered handler deletes expired salts and sessions and reschedules
+// registered handler deletes expired sessions and reschedules
 // itself, on the fake clock.
 func TestWalletHousekeepingScheduled(t *testing.T) {
 	for _, e := range storetest.Engines() {
@@ -52,12 +52,9 @@ func TestWalletHousekeepingScheduled(t *testing.T) {
 				t.Fatalf("%d wallet housekeeping jobs scheduled, want 1", n)
 			}
 			w := a.Wallet.Service
-			c, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Mode: platform.Sandbox, Username: "shop", Password: "shop-password",
+			_, err = w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Mode: platform.Sandbox, Username: "shop", Password: "shop-password",
 				PIN: "4321", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
 			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.NewSalt(ctx, c.MerchantID); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := w.Login(ctx, "shop", "shop-password"); err != nil {
@@ -70,10 +67,10 @@ func TestWalletHousekeepingScheduled(t *testing.T) {
 				}
 			}
 			run()
-			clk.Advance(time.Hour) // the salt expires, the session (12 h) does not
+			clk.Advance(time.Hour) // the session (12 h) does not expire yet
 			run()
-			if s, n := count(`SELECT COUNT(*) FROM wallet_sessions`), count(`SELECT COUNT(*) FROM wallet_salts`); s != 1 || n != 0 {
-				t.Fatalf("after 1 h: %d sessions, %d salts", s, n)
+			if s := count(`SELECT COUNT(*) FROM wallet_sessions`); s != 1 {
+				t.Fatalf("after 1 h: %d sessions", s)
 			}
 			clk.Advance(12 * time.Hour)
 			run()

@@ -43,7 +43,7 @@ type Options struct {
 
 // App is a running cashgate under test.
 type App struct {
-	T      *testing.T
+	T      testing.TB
 	App    *app.App
 	Server *httptest.Server
 	Clock  *clock.Fake
@@ -54,7 +54,7 @@ type App struct {
 
 // New opens cashgate on engine e (webhooks to private addresses allowed,
 // fixed pepper and key-encryption key), serves it and creates the tenant.
-func New(t *testing.T, e storetest.Engine, opt Options) *App {
+func New(t testing.TB, e storetest.Engine, opt Options) *App {
 	t.Helper()
 	cfg := app.Defaults()
 	cfg.DataDir = t.TempDir()

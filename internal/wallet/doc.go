@@ -46,7 +46,9 @@
 // # Wallet-app sessions
 //
 // A login answers a session token and sets it as the cg_wallet cookie
-// (HttpOnly, SameSite=Strict, path /wallet). Clients other than the wallet
+// (HttpOnly, SameSite=Strict, path /wallet; Secure when the request came
+// over TLS, or always with Config.SecureCookies — set it when a
+// TLS-terminating proxy serves the installation over https). Clients other than the wallet
 // app's pages send the token as "Authorization: Bearer cgw_…". A
 // state-changing call authenticated by the cookie alone must come from the
 // wallet app's own origin (Sec-Fetch-Site, else Origin against Host;
@@ -71,14 +73,19 @@
 //  1. The merchant's backend asks for a salt:
 //     POST /wallet/api/v1/auth/salt {"merchantId":"K7M2QX9A"} answers
 //     {"salt":"<64 hex digits>","expiresAt":"…"}; a salt lives for an hour
-//     (Config.SaltTTL).
+//     (Config.SaltTTL). Salts are stateless: the server stores nothing
+//     when it issues one (a flood of salt requests writes nothing). A salt
+//     is hex(expiry (8 bytes, big-endian unix seconds) || random (8 bytes)
+//     || MAC (16 bytes)), the MAC being HMAC-SHA256 under a server key over
+//     the merchant id, the expiry and the random part, truncated; merchants
+//     treat it as opaque.
 //  2. It builds the token from the salt, its merchant id and its secret
 //     (the HMAC key is the secret's text as bytes, "cgm_" included):
 //     see the construction below.
 //  3. It sends "Authorization: Bearer <token>" on every call. The server
-//     re-evaluates the token on every call (the salt must exist and be
-//     unexpired, the merchant id must be the salt's, the signature must
-//     match in constant time); GET /wallet/api/v1/auth/token checks it
+//     re-evaluates the token on every call (the salt's MAC must be
+//     the server's for the token's merchant id and the salt unexpired, then
+//     the signature must match; both compared in constant time); GET /wallet/api/v1/auth/token checks it
 //     explicitly and says until when it is valid. The token expires with
 //     its salt: ask for a new salt then.
 //
@@ -88,8 +95,9 @@
 //	signature = lower-case hex(HMAC-SHA256(key = merchant secret, message))
 //	token     = merchantId + "." + salt + "." + signature
 //
-// Worked example (TestMerchantTokenExample pins it): merchant id
-// "K7M2QX9A", secret "cgm_secret", salt
+// Worked example of the arithmetic (TestMerchantTokenExample pins it; the
+// example salt is not one the server issued, so the server refuses this
+// token): merchant id "K7M2QX9A", secret "cgm_secret", salt
 // "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff":
 //
 //	message   = "cashgate-wallet-token\nK7M2QX9A\n00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cashgate/cashgate/internal/app"
+	"github.com/cashgate/cashgate/internal/apptest"
 	"github.com/cashgate/cashgate/internal/browsertest"
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/ledger"
@@ -27,28 +28,39 @@ import (
 	"github.com/cashgate/cashgate/internal/wallet"
 )
 
-// stack is the whole cashgate on one engine over HTTP, with a fake clock.
+// stack is the whole cashgate on one engine over HTTP, with a fake clock:
+// an apptest.App for tests; the wallet's calls wrap its server with the
+// wallet's authentication.
 type stack struct {
-	t   *testing.T
 	a   *app.App
 	srv *httptest.Server
 	clk *clock.Fake
 }
 
-func newStack(t testing.TB, url string) *stack {
+// newStack runs cashgate on engine e (apptest: fake clock at epoch, seeded
+// randomness, ledger invariants checked when the test ends).
+func newStack(t *testing.T, e storetest.Engine) *stack {
+	t.Helper()
+	h := apptest.New(t, e, apptest.Options{Seed: 1})
+	return &stack{a: h.App, srv: h.Server, clk: h.Clock}
+}
+
+// newBenchStack runs cashgate on SQLite for a benchmark (apptest.New
+// takes a *testing.T).
+func newBenchStack(b *testing.B) *stack {
+	b.Helper()
 	cfg := app.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.DatabaseURL = url
-	cfg.AllowPrivateWebhooks = true
+	cfg.DataDir = b.TempDir()
+	cfg.DatabaseURL = storetest.SQLiteURL(b)
 	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
 	cfg.KEK = bytes.Repeat([]byte{9}, 32)
 	clk := clock.NewFake(epoch)
 	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{1})})
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(func() { srv.Close(); a.Close() })
+	b.Cleanup(func() { srv.Close(); a.Close() })
 	return &stack{a: a, srv: srv, clk: clk}
 }
 
@@ -111,7 +123,7 @@ func (s *stack) merchantToken(t *testing.T, c wallet.CorporateCreated) string {
 func TestEndToEnd(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			s := newStack(t, e.URL(t))
+			s := newStack(t, e)
 			ctx := context.Background()
 			w := s.a.Wallet.Service
 			site := newMerchantSite(t, 0)
@@ -225,7 +237,7 @@ const benchClients = 16
 // BenchmarkSendsHTTP measures wallet-to-wallet sends over HTTP on SQLite,
 // as `cashgate bench --scenario sends` does, from benchClients clients between Corporate+ wallets.
 func BenchmarkSendsHTTP(b *testing.B) {
-	s := newStack(b, storetest.SQLiteURL(b))
+	s := newBenchStack(b)
 	s.clk.Set(time.Now()) // sessions stay valid while the benchmark runs
 	ctx := context.Background()
 	w := s.a.Wallet.Service

@@ -10,7 +10,8 @@ import (
 )
 
 // JobHousekeeping is the wallet's recurring clean-up job: it deletes login
-// sessions and merchant salts past their expiry, then reschedules itself
+// sessions past their expiry (merchant salts are stateless: nothing to
+// delete), then reschedules itself
 // (outbox.RetryAt) Config.HousekeepingEvery later. One job exists per
 // installation (unique key), however many processes schedule it.
 const JobHousekeeping = "wallet.housekeeping"
@@ -29,14 +30,11 @@ func (s *Service) ScheduleHousekeeping(ctx context.Context) error {
 // Swept counts what one housekeeping run deleted.
 type Swept struct {
 	Sessions int64 `json:"sessions"`
-	Salts    int64 `json:"salts"`
 }
 
-// Sweep deletes the login sessions and merchant salts that expired at or
-// before now. A session is useless once expired (AuthenticateSession
-// refuses it) and so is a salt: a token lives only as long as its salt, and
-// AuthenticateMerchant refuses an expired one. Logged-out sessions are
-// deleted at logout.
+// Sweep deletes the login sessions that expired at or before now. A
+// session is useless once expired (AuthenticateSession refuses it).
+// Logged-out sessions are deleted at logout.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 	var out Swept
 	for _, t := range []struct {
@@ -44,7 +42,6 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 		table, key string
 	}{
 		{&out.Sessions, "wallet_sessions", "token_hash"},
-		{&out.Salts, "wallet_salts", "salt"},
 	} {
 		q := fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE expires_at <= $1 LIMIT %[3]d)`, t.table, t.key, housekeepingBatch)
 		for {
@@ -76,8 +73,8 @@ func (s *Service) Housekeeping(ctx context.Context, _ outbox.Job) error {
 	if err != nil {
 		return err
 	}
-	if swept.Sessions > 0 || swept.Salts > 0 {
-		s.log.Info("wallet housekeeping", "expired_sessions", swept.Sessions, "expired_salts", swept.Salts)
+	if swept.Sessions > 0 {
+		s.log.Info("wallet housekeeping", "expired_sessions", swept.Sessions)
 	}
 	return outbox.RetryAt(now.Add(s.cfg.HousekeepingEvery))
 }

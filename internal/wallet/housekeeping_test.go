@@ -20,8 +20,8 @@ func (e *env) count(table string) int {
 	return n
 }
 
-// TestHousekeeping: the recurring job deletes expired login sessions and
-// merchant salts (in batches), keeps live ones and reschedules itself, on
+// TestHousekeeping: the recurring job deletes expired login sessions (in
+// batches), keeps live ones and reschedules itself, on
 // the fake clock.
 func TestHousekeeping(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -39,8 +39,6 @@ func TestHousekeeping(t *testing.T) {
 
 		live, err := e.w.Login(e.ctx, "alice", "password-alice") // 12 h
 		ok(t, err)
-		salt, err := e.w.NewSalt(e.ctx, shop.MerchantID) // 1 h
-		ok(t, err)
 		// A backlog of 700 sessions that expire in 30 minutes: more than one batch.
 		ok(t, db.Transact(e.ctx, func(tx *store.Tx) error {
 			for i := 0; i < 700; i++ {
@@ -53,8 +51,8 @@ func TestHousekeeping(t *testing.T) {
 		}))
 
 		e.runDue() // first run: nothing has expired yet
-		if s, n := e.count("wallet_sessions"), e.count("wallet_salts"); s != 701 || n != 1 {
-			t.Fatalf("after the first run: %d sessions, %d salts", s, n)
+		if s := e.count("wallet_sessions"); s != 701 {
+			t.Fatalf("after the first run: %d sessions", s)
 		}
 		e.clk.Advance(59 * time.Minute)
 		e.runDue() // not due yet: the job runs hourly
@@ -63,14 +61,11 @@ func TestHousekeeping(t *testing.T) {
 		}
 		e.clk.Advance(time.Minute)
 		e.runDue()
-		if s, n := e.count("wallet_sessions"), e.count("wallet_salts"); s != 1 || n != 0 {
-			t.Fatalf("after an hour: %d sessions (want the live one), %d salts (want 0)", s, n)
+		if s := e.count("wallet_sessions"); s != 1 {
+			t.Fatalf("after an hour: %d sessions (want the live one)", s)
 		}
 		if _, err := e.w.AuthenticateSession(e.ctx, live.Token); err != nil {
 			t.Fatalf("the live session was deleted: %v", err)
-		}
-		if _, err := e.w.AuthenticateMerchant(e.ctx, wallet.MerchantToken(shop.MerchantID, shop.MerchantSecret, salt.Salt)); !apperr.Is(err, apperr.Unauthenticated) {
-			t.Fatalf("token of a deleted salt: %v", err)
 		}
 		e.clk.Advance(11 * time.Hour)
 		e.runDue()

@@ -354,7 +354,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 					return
 				}
 				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/wallet", Expires: sess.ExpiresAt,
-					HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+					HttpOnly: true, Secure: s.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 				w.Header().Set("Cache-Control", "no-store") // never kept for Idempotency-Key replays
 				httpx.WriteJSON(w, 200, sess)
 			}},
@@ -370,7 +370,8 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 						return
 					}
 				}
-				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/wallet", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/wallet", MaxAge: -1, HttpOnly: true,
+					Secure: s.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 				httpx.WriteJSON(w, 200, WalletOK{WalletOK: true})
 			}},
 		{Method: "GET", Path: app + "/me", API: W, Summary: "The logged-in user, balance, tier limits and fees", Response: WalletMe{},

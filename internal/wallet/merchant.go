@@ -3,9 +3,13 @@ package wallet
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"net/url"
 	"strings"
@@ -175,37 +179,74 @@ func (s *Service) corporateOf(ctx context.Context, q store.Querier, where string
 
 // ---- merchant authorization ----
 
-// Salt is a salt handed to a merchant.
+// MerchantSalt is a salt handed to a merchant.
 type MerchantSalt struct {
 	Salt      string    `json:"salt"`
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// NewSalt issues a salt for a merchant id (business code).
+// A salt is stateless: nothing is stored when it is issued, so an
+// unauthenticated flood of salt requests writes nothing. It carries its own
+// expiry and a MAC under a server key (Config.SaltKey) that binds it to its
+// merchant id:
+//
+//	salt = lower-case hex(expiry (8 bytes, big-endian unix seconds) || random (8 bytes) || mac (16 bytes))
+//	mac  = first 16 bytes of HMAC-SHA256(SaltKey, "cashgate-wallet-salt\n" + merchantId + "\n" || expiry || random)
+//
+// 32 bytes, 64 hex digits. Merchants treat it as opaque.
+const (
+	saltExpiryLen = 8
+	saltRandomLen = 8
+	saltMACLen    = 16
+	saltLen       = saltExpiryLen + saltRandomLen + saltMACLen
+)
+
+// saltMAC is the MAC of a salt's expiry and random part for a merchant id.
+func (s *Service) saltMAC(merchantID string, expiryAndRandom []byte) []byte {
+	m := hmac.New(sha256.New, s.cfg.SaltKey)
+	m.Write([]byte("cashgate-wallet-salt\n" + merchantID + "\n"))
+	m.Write(expiryAndRandom)
+	return m.Sum(nil)[:saltMACLen]
+}
+
+// NewSalt issues a salt for a merchant id (business code). It reads (the
+// merchant must exist) but never writes.
 func (s *Service) NewSalt(ctx context.Context, merchantID string) (MerchantSalt, error) {
 	merchantID = strings.TrimSpace(merchantID)
 	if merchantID == "" {
 		return MerchantSalt{}, apperr.InvalidField("merchantId", "merchantId is required")
 	}
-	c, err := s.corporateOf(ctx, s.db.Read(), "merchant_id", merchantID)
-	if err != nil {
+	if _, err := s.corporateOf(ctx, s.db.Read(), "merchant_id", merchantID); err != nil {
 		return MerchantSalt{}, &apperr.Error{Code: apperr.NotFound, Field: "merchantId", Message: fmt.Sprintf("no merchant %q", merchantID)}
 	}
-	now := s.now()
-	salt := MerchantSalt{Salt: s.ids.Secret(32), ExpiresAt: now.Add(s.cfg.SaltTTL)}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
-		// Expired salts of the merchant go as new ones come.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM wallet_salts WHERE tenant_id = $1 AND expires_at <= $2`, c.TenantID, micros(now)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_salts (salt, tenant_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
-			salt.Salt, c.TenantID, micros(salt.ExpiresAt), micros(now))
-		return err
-	})
-	if err != nil {
-		return MerchantSalt{}, fmt.Errorf("wallet: salt: %w", err)
+	exp := s.now().Add(s.cfg.SaltTTL).Truncate(time.Second)
+	b := make([]byte, 0, saltLen)
+	b = binary.BigEndian.AppendUint64(b, uint64(exp.Unix()))
+	b = append(b, s.ids.Bytes(saltRandomLen)...)
+	b = append(b, s.saltMAC(merchantID, b)...)
+	return MerchantSalt{Salt: hex.EncodeToString(b), ExpiresAt: exp}, nil
+}
+
+// checkSalt verifies a salt's MAC for the merchant id (in constant time)
+// and its expiry; it answers the expiry.
+func (s *Service) checkSalt(merchantID, salt string) (time.Time, error) {
+	b, err := hex.DecodeString(salt)
+	if err != nil || len(b) != saltLen || strings.ToLower(salt) != salt {
+		return time.Time{}, errToken("invalid salt: request a new salt and build a new token")
 	}
-	return salt, nil
+	head := b[:saltExpiryLen+saltRandomLen]
+	if !hmac.Equal(s.saltMAC(merchantID, head), b[len(head):]) {
+		return time.Time{}, errToken("invalid authorization token")
+	}
+	sec := binary.BigEndian.Uint64(b[:saltExpiryLen])
+	if sec > math.MaxInt64/2 {
+		return time.Time{}, errToken("invalid authorization token")
+	}
+	exp := time.Unix(int64(sec), 0).UTC()
+	if !s.now().Before(exp) {
+		return time.Time{}, errToken("the authorization token has expired: request a new salt")
+	}
+	return exp, nil
 }
 
 // Merchant is an authenticated merchant.
@@ -226,19 +267,14 @@ func (s *Service) AuthenticateMerchant(ctx context.Context, token string) (Merch
 	if len(parts) != 3 || parts[0] == "" || len(parts[1]) != 64 || len(parts[2]) != 64 {
 		return MerchantAuth{}, errToken("malformed authorization token: want merchantId.salt.signature")
 	}
-	var tenantID string
-	var exp int64
-	err := s.db.Read().QueryRowContext(ctx, `SELECT tenant_id, expires_at FROM wallet_salts WHERE salt = $1`, parts[1]).Scan(&tenantID, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return MerchantAuth{}, errToken("unknown salt: request a new salt and build a new token")
-	}
+	exp, err := s.checkSalt(parts[0], parts[1])
 	if err != nil {
-		return MerchantAuth{}, fmt.Errorf("wallet: salt: %w", err)
+		return MerchantAuth{}, err
 	}
-	if exp <= micros(s.now()) {
-		return MerchantAuth{}, errToken("the authorization token has expired: request a new salt")
+	c, err := s.corporateOf(ctx, s.db.Read(), "merchant_id", parts[0])
+	if apperr.Is(err, apperr.NotFound) {
+		return MerchantAuth{}, errToken("invalid authorization token")
 	}
-	c, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", tenantID)
 	if err != nil {
 		return MerchantAuth{}, err
 	}
@@ -250,7 +286,7 @@ func (s *Service) AuthenticateMerchant(ctx context.Context, token string) (Merch
 	if c.MerchantID != parts[0] || !hmac.Equal([]byte(want), []byte(token)) {
 		return MerchantAuth{}, errToken("invalid authorization token")
 	}
-	return MerchantAuth{TenantID: c.TenantID, MerchantID: c.MerchantID, ExpiresAt: fromMicros(exp)}, nil
+	return MerchantAuth{TenantID: c.TenantID, MerchantID: c.MerchantID, ExpiresAt: exp}, nil
 }
 
 // ---- conversion rates ----

@@ -55,7 +55,7 @@ func platformError(t *testing.T, r resp, status int, contains string) {
 func TestPlatformOpensCorporateWallet(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			s := newStack(t, e.URL(t))
+			s := newStack(t, e)
 			ctx := t.Context()
 			ten, err := s.a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "Bakery Ltd", Mode: platform.Production})
 			ok(t, err)

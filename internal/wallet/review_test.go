@@ -53,7 +53,7 @@ func (s *stack) cookieCall(t *testing.T, method, path, session, body string, hdr
 func TestCookieSessionRefusesCrossOrigin(t *testing.T) {
 	for _, eng := range storetest.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			s := newStack(t, eng.URL(t))
+			s := newStack(t, eng)
 			ctx := t.Context()
 			w := s.a.Wallet.Service
 			site := newMerchantSite(t, 0)
@@ -132,7 +132,7 @@ func TestCookieSessionRefusesCrossOrigin(t *testing.T) {
 func TestMerchantTokenBoundToItsMerchant(t *testing.T) {
 	for _, eng := range storetest.Engines() {
 		t.Run(eng.Name, func(t *testing.T) {
-			s := newStack(t, eng.URL(t))
+			s := newStack(t, eng)
 			ctx := t.Context()
 			w := s.a.Wallet.Service
 			site := newMerchantSite(t, 0)

@@ -17,7 +17,7 @@ import (
 func TestSendOverHTTP(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
-			s := newStack(t, e.URL(t))
+			s := newStack(t, e)
 			ctx := t.Context()
 			w := s.a.Wallet.Service
 			shop, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Username: "shop", Password: "shop-password", PIN: "4321",

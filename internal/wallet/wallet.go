@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
@@ -56,6 +58,15 @@ type Config struct {
 	Pepper []byte
 	// SecretKey (32 bytes) seals merchant secrets at rest (AES-256-GCM).
 	SecretKey []byte
+	// SaltKey (at least 32 bytes) authenticates the merchant salts, which
+	// are stateless (see NewSalt). Default: derived from SecretKey as
+	// HMAC-SHA256(SecretKey, "cashgate wallet merchant salts").
+	SaltKey []byte
+	// SecureCookies sets the Secure flag on the session cookie even when
+	// the request itself came over plain HTTP: for an installation served
+	// over https by a TLS-terminating proxy. Requests that arrive over TLS
+	// get it always.
+	SecureCookies bool
 	// Location decides where a day and a year begin for the limits (default UTC).
 	Location *time.Location
 	// SessionTTL is how long a wallet-app login lasts (default 12h).
@@ -78,7 +89,7 @@ type Config struct {
 	// gives none (default 15 minutes); MaxTimeFrame the longest (7 days).
 	DefaultTimeFrame time.Duration
 	MaxTimeFrame     time.Duration
-	// HousekeepingEvery is how often expired sessions and salts are
+	// HousekeepingEvery is how often expired sessions are
 	// deleted (JobHousekeeping; default 1 hour).
 	HousekeepingEvery time.Duration
 }
@@ -89,6 +100,14 @@ func (c *Config) defaults() error {
 	}
 	if len(c.SecretKey) != 32 {
 		return errors.New("wallet: SecretKey must be 32 bytes")
+	}
+	if len(c.SaltKey) == 0 {
+		m := hmac.New(sha256.New, c.SecretKey)
+		m.Write([]byte("cashgate wallet merchant salts"))
+		c.SaltKey = m.Sum(nil)
+	}
+	if len(c.SaltKey) < 32 {
+		return errors.New("wallet: SaltKey must be at least 32 bytes")
 	}
 	if c.Location == nil {
 		c.Location = time.UTC
@@ -229,6 +248,17 @@ func (s *Service) seal(tenantID, secret string) string {
 	nonce := s.ids.Bytes(s.aead.NonceSize())
 	out := s.aead.Seal(nonce, nonce, []byte(secret), []byte("wallet merchant secret "+tenantID))
 	return base64.StdEncoding.EncodeToString(out)
+}
+
+// forUpdateOf returns the row-locking suffix that locks only the rows of
+// the table aliased alias in a joined query: " FOR UPDATE OF alias" on
+// PostgreSQL (a plain FOR UPDATE would also lock the joined customer and
+// corporate rows), "" on SQLite (whose single writer serialises writes).
+func (s *Service) forUpdateOf(alias string) string {
+	if s.db.Dialect() == store.Postgres {
+		return " FOR UPDATE OF " + alias
+	}
+	return ""
 }
 
 // open decrypts a sealed merchant secret.

@@ -58,16 +58,6 @@ CREATE TABLE wallet_sessions (
 );
 CREATE INDEX wallet_sessions_expiry ON wallet_sessions (expires_at);
 
--- Salts handed to merchants for building authorization tokens; a token is
--- valid while its salt is.
-CREATE TABLE wallet_salts (
-    salt        TEXT PRIMARY KEY,
-    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
-    expires_at  BIGINT NOT NULL,
-    created_at  BIGINT NOT NULL
-);
-CREATE INDEX wallet_salts_expiry ON wallet_salts (expires_at);
-
 -- Conversion rates to EUR: 1 unit of currency = rate EUR (decimal text).
 CREATE TABLE wallet_rates (
     currency   TEXT PRIMARY KEY CHECK (length(currency) = 3),
@@ -157,7 +147,6 @@ DROP TABLE wallet_transactions;
 DROP TABLE wallet_requests;
 DROP TABLE wallet_settings;
 DROP TABLE wallet_rates;
-DROP TABLE wallet_salts;
 DROP TABLE wallet_sessions;
 DROP TABLE wallet_corporates;
 DROP TABLE wallet_users;
