@@ -19,9 +19,9 @@ type GatewayProduct struct {
 // buildGateway builds the card gateway and returns its routes (the API under
 // /api/gateway/, the hosted pages and logos, /platform/gateway/settings), the
 // gateway API's middleware (ConfigurationId + Hash authentication, then
-// Idempotency-Key per tenant) and no recurring schedule: the settlement
-// batch, authorisation expiry and job expiry are jobs enqueued by the
-// payments themselves.
+// Idempotency-Key per tenant) and its recurring schedule: the purge of used
+// HMAC signatures (the settlement batch, authorisation expiry and job expiry
+// are jobs enqueued by the payments themselves).
 func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
 	vault, err := card.NewVault(subkey(kek, "cashgate card vault"), a.IDs)
 	if err != nil {
@@ -44,5 +44,6 @@ func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
 		middleware: map[httpx.API]server.APIMiddleware{
 			httpx.APIGateway: {Auth: svc.Authenticate(gatewayErrs), Idempotency: a.Platform.IdempotencyFor(gatewayErrs, gateway.TenantOf)},
 		},
+		schedule: svc.ScheduleHousekeeping,
 	}, nil
 }

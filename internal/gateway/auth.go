@@ -19,6 +19,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -33,7 +34,9 @@ import (
 // requireHmac): Timestamp (unix seconds, within 5 minutes of the server's
 // clock) and Signature, the hex HMAC-SHA512 keyed by the signing key of
 // Timestamp + "\n" + method + "\n" + path?query + "\n" + body — it binds the
-// method and the URL and cannot be replayed later.
+// method and the URL and cannot be replayed later; within its window each
+// signature is accepted once (gateway_seen_signatures), so a retry signs
+// again with a fresh Timestamp.
 //
 // After MaxAuthFailures failed signatures within AuthFailureWindow the
 // configuration is locked for AuthLockout (403 "Too many attempts.") for the
@@ -131,8 +134,9 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		return httpx.Principal{}, err
 	}
 	ok := false
+	var sigExpires time.Time
 	if sig != "" {
-		ok = checkSignature(key, r, body, sig, r.Header.Get("Timestamp"), now)
+		sigExpires, ok = checkSignature(key, r, body, sig, r.Header.Get("Timestamp"), now)
 	} else {
 		if st.RequireHMAC {
 			return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
@@ -144,6 +148,11 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 			return httpx.Principal{}, err
 		}
 		return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Hash"}
+	}
+	if sig != "" {
+		if err := s.useSignature(ctx, sig, sigExpires); err != nil {
+			return httpx.Principal{}, err
+		}
 	}
 	if failures > 0 {
 		if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
@@ -190,14 +199,17 @@ func HashOf(key string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func checkSignature(key string, r *http.Request, body []byte, sig, ts string, now time.Time) bool {
+// checkSignature verifies the HMAC scheme's Signature and Timestamp at now
+// and returns when the signature stops being acceptable (Timestamp +
+// SignatureSkew): until then it must be remembered to refuse a replay.
+func checkSignature(key string, r *http.Request, body []byte, sig, ts string, now time.Time) (time.Time, bool) {
 	sec, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	t := time.Unix(sec, 0)
 	if t.Before(now.Add(-SignatureSkew)) || t.After(now.Add(SignatureSkew)) {
-		return false
+		return time.Time{}, false
 	}
 	target := r.URL.EscapedPath()
 	if r.URL.RawQuery != "" {
@@ -206,7 +218,88 @@ func checkSignature(key string, r *http.Request, body []byte, sig, ts string, no
 	m := hmac.New(sha512.New, []byte(key))
 	m.Write([]byte(strings.TrimSpace(ts) + "\n" + r.Method + "\n" + target + "\n"))
 	m.Write(body)
-	return equalHex(m.Sum(nil), sig)
+	return t.Add(SignatureSkew), equalHex(m.Sum(nil), sig)
+}
+
+// useSignature records a valid signature of the HMAC scheme as used, until
+// expires; a signature already recorded is a replay (the same request sent
+// again within its window, by anyone who saw it) and is refused with the
+// guide's 401 "Invalid token.". A replay is not counted as a failure towards
+// the lock-out: it carries a valid signature, most likely a client's own
+// retry, which must sign again with a fresh Timestamp. The row is kept under
+// the signature's canonical (lower-case) hex, since any letter case of it
+// verifies.
+func (s *Service) useSignature(ctx context.Context, sig string, expires time.Time) error {
+	canon := strings.ToLower(sig)
+	var n int64
+	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO gateway_seen_signatures (signature, expires_at) VALUES ($1, $2)
+			ON CONFLICT (signature) DO NOTHING`, canon, expires.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: record signature: %w", err)
+	}
+	if n == 0 {
+		return &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
+	}
+	return nil
+}
+
+// Purging the signatures whose window has passed: a recurring job.
+const (
+	KindPurgeSignatures  = "gateway.purge_signatures"
+	PurgeSignaturesEvery = 10 * time.Minute
+	purgeBatch           = 500
+)
+
+// ScheduleHousekeeping enqueues the recurring purge of used signatures,
+// due now, unless it exists already (the app's schedule hook: it runs when
+// the workers start).
+func (s *Service) ScheduleHousekeeping(ctx context.Context) error {
+	_, _, err := s.Outbox.Enqueue(ctx, nil, outbox.JobSpec{Kind: KindPurgeSignatures, RunAt: s.Clock.Now(), UniqueKey: KindPurgeSignatures})
+	return err
+}
+
+// PurgeSignatures deletes the used signatures that expired at or before
+// now, in short batches, and returns how many.
+func (s *Service) PurgeSignatures(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM gateway_seen_signatures WHERE signature IN
+				(SELECT signature FROM gateway_seen_signatures WHERE expires_at <= $1 LIMIT `+strconv.Itoa(purgeBatch)+`)`, now.UnixMicro())
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("gateway: purge signatures: %w", err)
+		}
+		total += n
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
+}
+
+// runPurgeSignatures is the recurring purge job: it reschedules itself.
+func (s *Service) runPurgeSignatures(ctx context.Context, _ outbox.Job) error {
+	n, err := s.PurgeSignatures(ctx, s.now())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.Log.Info("purged used gateway signatures", "count", n)
+	}
+	return outbox.RetryAt(s.Clock.Now().Add(PurgeSignaturesEvery))
 }
 
 // lockKey names what repeated failures lock: the configuration as used from

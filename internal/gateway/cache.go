@@ -16,6 +16,11 @@ import (
 //     processes on the same database see a change within the TTL. Work
 //     done in a transaction (capture, refund, settlement, the hosted
 //     pages) reads the settings in that transaction, uncached;
+//   - a tenant's time zone (ZoneCacheTTL): loading it reads the tenant
+//     and parses the zone's tzdata, too much for every payment; a zone
+//     changed in the platform applies to the settlement cutoff, the
+//     cancellation cutoff and the hosted pages within the TTL (a batch
+//     already scheduled for the old midnight still runs then);
 //   - that the tenant's settlement batch of a day is scheduled: remembered
 //     once a transaction that scheduled it has committed (the job exists
 //     for good then), so later payments of the day skip the insert.
@@ -26,6 +31,7 @@ import (
 const (
 	KeyCacheTTL      = 30 * time.Second
 	SettingsCacheTTL = 5 * time.Second
+	ZoneCacheTTL     = 30 * time.Second
 )
 
 // ttlCache maps keys to values that expire at the service clock's time.

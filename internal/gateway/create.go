@@ -532,7 +532,9 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 }
 
 // scheduleSettlement makes sure the tenant's settlement batch for the day
-// of now runs at the next midnight in its time zone.
+// of now runs at the next midnight in its time zone. The batch is unique per
+// tenant and cutoff instant (not local date): should the tenant's zone
+// change, the new zone's midnight gets its own batch.
 func (s *Service) scheduleSettlement(ctx context.Context, tx *store.Tx, tenantID string, now time.Time) error {
 	loc, _, err := s.zone(ctx, tenantID)
 	if err != nil {
@@ -544,7 +546,7 @@ func (s *Service) scheduleSettlement(ctx context.Context, tx *store.Tx, tenantID
 	}
 	_, _, err = s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindSettle, TenantID: tenantID,
 		Payload: settlePayload{Cutoff: cutoff.UnixMicro()}, RunAt: cutoff,
-		UniqueKey: KindSettle + ":" + tenantID + ":" + cutoff.In(loc).Format("2006-01-02")})
+		UniqueKey: KindSettle + ":" + tenantID + ":" + cutoff.UTC().Format(time.RFC3339)})
 	return err
 }
 

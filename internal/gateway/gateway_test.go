@@ -7,13 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,134 +18,73 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/app"
-	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/apptest"
 	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/ledger"
-	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// epoch is a Saturday morning in London (GMT).
-var epoch = time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
-
+// harness is the full-stack app of internal/apptest (seed 3, tenant "Acme
+// Ltd" in Europe/London, ledger invariants checked at cleanup) with the
+// gateway's helpers: signed calls, settings, balances, goldens.
 type harness struct {
-	t          *testing.T
-	app        *app.App
-	srv        *httptest.Server
-	clock      *clock.Fake
-	tenant     platform.TenantCreated
-	noRedirect *http.Client
+	*apptest.App
+	app *app.App // the app under test (h.App.App)
 }
 
 func newHarness(t *testing.T, e storetest.Engine) *harness {
 	t.Helper()
-	cfg := app.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.DatabaseURL = e.URL(t)
-	cfg.AllowPrivateWebhooks = true
-	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
-	cfg.KEK = bytes.Repeat([]byte{9}, 32)
-	clk := clock.NewFake(epoch)
-	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{3})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(srv.Close)
-	ten, err := a.Platform.CreateTenant(context.Background(), platform.TenantSpec{Name: "Acme Ltd", Mode: platform.Production, Timezone: "Europe/London"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, app: a, srv: srv, clock: clk, tenant: ten,
-		noRedirect: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	t.Cleanup(h.checkInvariants)
-	return h
+	a := apptest.New(t, e, apptest.Options{Seed: 3})
+	return &harness{App: a, app: a.App}
 }
 
-func (h *harness) checkInvariants() {
-	if err := ledger.CheckInvariants(context.Background(), h.app.DB.Read()); err != nil {
-		h.t.Errorf("ledger invariants: %v", err)
-	}
-}
+// reply is an HTTP response read whole.
+type reply = apptest.Reply
 
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r reply) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("not JSON: %q", r.body)
-	}
-	return m
-}
-
-// call sends a signed gateway request (Hash = SHA-512(key + body)).
+// call sends a signed gateway request (Hash = SHA-512(key + body)); hdr
+// are header name/value pairs that override (a value "" removes).
 func (h *harness) call(method, path, body string, hdr ...string) reply {
-	h.t.Helper()
-	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		h.t.Fatal(err)
+	h.T.Helper()
+	headers := map[string]string{
+		"ConfigurationId": h.Tenant.ConfigurationID,
+		"Hash":            gateway.HashOf(h.Tenant.SigningKey, []byte(body)),
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("ConfigurationId", h.tenant.ConfigurationID)
-	req.Header.Set("Hash", gateway.HashOf(h.tenant.SigningKey, []byte(body)))
 	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i+1] == "" {
-			req.Header.Del(hdr[i])
-		} else {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
+		headers[hdr[i]] = hdr[i+1]
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
+	var b []byte
+	if body != "" {
+		b = []byte(body)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return h.Do(method, path, b, headers)
 }
 
 func (h *harness) must(method, path, body string, want int) map[string]any {
-	h.t.Helper()
+	h.T.Helper()
 	r := h.call(method, path, body)
-	if r.status != want {
-		h.t.Fatalf("%s %s = %d %s, want %d", method, path, r.status, r.body, want)
+	if r.Status != want {
+		h.T.Fatalf("%s %s = %d %s, want %d", method, path, r.Status, r.Body, want)
 	}
-	return r.json(h.t)
+	return r.JSON(h.T)
 }
 
+// settings replaces the tenant's gateway settings (PUT /platform/gateway/settings).
 func (h *harness) settings(s gateway.GatewaySettings) {
-	h.t.Helper()
+	h.T.Helper()
 	b, _ := json.Marshal(s)
-	req, _ := http.NewRequest(http.MethodPut, h.srv.URL+"/platform/gateway/settings", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("api-key", h.tenant.APIKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		h.t.Fatalf("PUT settings = %d %s", resp.StatusCode, b)
+	if r := h.Do(http.MethodPut, "/platform/gateway/settings", b, map[string]string{"api-key": h.Tenant.APIKey}); r.Status != 200 {
+		h.T.Fatalf("PUT settings = %d %s", r.Status, r.Body)
 	}
 }
 
 // balances returns the merchant's pending and available and the fee balance in GBP.
 func (h *harness) balances() (pending, available, fees int64) {
-	h.t.Helper()
-	accs, err := h.app.Ledger.Accounts(context.Background(), h.app.DB.Read(), h.tenant.TenantID, ledger.AccountFilter{})
+	h.T.Helper()
+	accs, err := h.app.Ledger.Accounts(context.Background(), h.app.DB.Read(), h.Tenant.TenantID, ledger.AccountFilter{})
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	for _, a := range accs {
 		switch a.Owner + "/" + a.Purpose {
@@ -172,27 +108,15 @@ func firstPayment(m map[string]any) map[string]any {
 // golden compares the JSON body with testdata/name.json, with the server's
 // address replaced by https://cashgate.test.
 func (h *harness) golden(name string, body []byte) {
-	h.t.Helper()
+	h.T.Helper()
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
-		h.t.Fatalf("%s: not JSON: %s", name, body)
+		h.T.Fatalf("%s: not JSON: %s", name, body)
 	}
 	pretty, _ := json.MarshalIndent(v, "", "  ")
-	got := string(normalizeGenerated([]byte(strings.ReplaceAll(string(pretty), h.srv.URL, "https://cashgate.test")))) + "\n"
-	path := filepath.Join("testdata", name+".json")
-	if *update && strings.HasSuffix(h.t.Name(), "sqlite") {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			h.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		h.t.Fatalf("%s: %v (run with -update)", name, err)
-	}
-	if got != string(want) {
-		h.t.Errorf("%s differs from %s:\n%s", name, path, got)
-	}
+	got := string(normalizeGenerated([]byte(strings.ReplaceAll(string(pretty), h.Server.URL, "https://cashgate.test")))) + "\n"
+	// Rewritten from the SQLite run; the PostgreSQL run then compares.
+	apptest.Golden(h.T, *update && strings.HasSuffix(h.T.Name(), "sqlite"), name+".json", []byte(got))
 }
 
 // generated matches what the gateway draws at random: 18-digit references
@@ -270,13 +194,13 @@ func TestGuideExamples(t *testing.T) {
 			h := newHarness(t, e)
 			// MOTO: paid at once with auto capture.
 			r := h.call("POST", "/api/gateway/payment-jobs", motoBody)
-			if r.status != 201 {
-				t.Fatalf("MOTO = %d %s", r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("MOTO = %d %s", r.Status, r.Body)
 			}
-			h.golden("moto", r.body)
-			m := r.json(t)
+			h.golden("moto", r.Body)
+			m := r.JSON(t)
 			if data(m)["paymentStatus"] != "Paid" || firstPayment(m)["status"] != "Paid" {
-				t.Fatalf("MOTO not paid: %s", r.body)
+				t.Fatalf("MOTO not paid: %s", r.Body)
 			}
 			jobRef, payRef := refs(m)
 			if p, _, _ := h.balances(); p != 500 {
@@ -287,35 +211,35 @@ func TestGuideExamples(t *testing.T) {
 "amountToRefund": "2.00",
 "refundNumber" : "Your refund reference"
 }`)
-			if r.status != 201 {
-				t.Fatalf("refund = %d %s", r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("refund = %d %s", r.Status, r.Body)
 			}
-			h.golden("refund", r.body)
+			h.golden("refund", r.Body)
 			r = h.call("GET", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef, "")
-			if r.status != 200 {
-				t.Fatalf("GET payment = %d %s", r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("GET payment = %d %s", r.Status, r.Body)
 			}
-			h.golden("payment_partially_refunded", r.body)
+			h.golden("payment_partially_refunded", r.Body)
 
 			// A 3-D Secure payment job: pending, with the action URL.
 			r = h.call("POST", "/api/gateway/payment-jobs", threeDSBody)
-			if r.status != 201 {
-				t.Fatalf("3DS job = %d %s", r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("3DS job = %d %s", r.Status, r.Body)
 			}
-			h.golden("payment_job_3ds", r.body)
-			m = r.json(t)
+			h.golden("payment_job_3ds", r.Body)
+			m = r.JSON(t)
 			jobRef, payRef = refs(m)
 			// Cancel the payment job, the guide's PATCH.
 			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "")
-			if r.status != 200 {
-				t.Fatalf("cancel job = %d %s", r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("cancel job = %d %s", r.Status, r.Body)
 			}
-			h.golden("payment_job_cancelled", r.body)
+			h.golden("payment_job_cancelled", r.Body)
 			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "")
-			if r.status != 400 || !bytes.Contains(r.body, []byte(`"Payment job is already final."`)) {
-				t.Fatalf("cancel again = %d %s", r.status, r.body)
+			if r.Status != 400 || !bytes.Contains(r.Body, []byte(`"Payment job is already final."`)) {
+				t.Fatalf("cancel again = %d %s", r.Status, r.Body)
 			}
-			h.golden("error_job_final", r.body)
+			h.golden("error_job_final", r.Body)
 
 			// Authorisation only, then the guide's capture.
 			h.settings(gateway.GatewaySettings{AutoCapture: false})
@@ -328,22 +252,22 @@ func TestGuideExamples(t *testing.T) {
 "amountToCapture": "10",
 "isFinalCapture": "true"
 }`)
-			if r.status != 200 {
-				t.Fatalf("capture = %d %s", r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("capture = %d %s", r.Status, r.Body)
 			}
-			h.golden("capture", r.body)
+			h.golden("capture", r.Body)
 			// Cancel the payment the same day, the guide's cancel.
 			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/cancel", "")
-			if r.status != 200 {
-				t.Fatalf("cancel payment = %d %s", r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("cancel payment = %d %s", r.Status, r.Body)
 			}
-			h.golden("payment_cancelled", r.body)
+			h.golden("payment_cancelled", r.Body)
 
 			r = h.call("GET", "/api/gateway/supported-payment-methods", "")
-			if r.status != 200 {
-				t.Fatalf("methods = %d %s", r.status, r.body)
+			if r.Status != 200 {
+				t.Fatalf("methods = %d %s", r.Status, r.Body)
 			}
-			h.golden("supported_payment_methods", r.body)
+			h.golden("supported_payment_methods", r.Body)
 			if p, a, _ := h.balances(); p != 300 || a != 0 {
 				t.Errorf("pending, available = %d, %d; want 300, 0", p, a)
 			}
@@ -372,14 +296,14 @@ func TestValidationAndAuth(t *testing.T) {
 			}
 			for _, c := range cases {
 				r := h.call("POST", "/api/gateway/payment-jobs", c.body)
-				if r.status != c.status || !bytes.Contains(r.body, []byte(`"message":"`+c.msg+`"`)) {
-					t.Errorf("%s: %d %s, want %d %q", c.name, r.status, r.body, c.status, c.msg)
+				if r.Status != c.status || !bytes.Contains(r.Body, []byte(`"message":"`+c.msg+`"`)) {
+					t.Errorf("%s: %d %s, want %d %q", c.name, r.Status, r.Body, c.status, c.msg)
 				}
 			}
 			// PaymentOrder numbers are unique per tenant.
 			h.must("POST", "/api/gateway/payment-jobs", moto("dup", "1.00"), 201)
-			if r := h.call("POST", "/api/gateway/payment-jobs", moto("dup", "1.00")); r.status != 400 || !bytes.Contains(r.body, []byte("The supplied order reference is not unique.")) {
-				t.Errorf("duplicate order: %d %s", r.status, r.body)
+			if r := h.call("POST", "/api/gateway/payment-jobs", moto("dup", "1.00")); r.Status != 400 || !bytes.Contains(r.Body, []byte("The supplied order reference is not unique.")) {
+				t.Errorf("duplicate order: %d %s", r.Status, r.Body)
 			}
 			// Declines are recorded as failed payments.
 			for _, c := range []struct{ pan, msg string }{
@@ -404,66 +328,66 @@ func TestValidationAndAuth(t *testing.T) {
 
 			// Authentication.
 			body := `{"currency":"GBP","amountToCollect":"1.00"}`
-			if r := h.call("POST", "/api/gateway/payment-jobs", body, "Hash", strings.ToUpper(gateway.HashOf(h.tenant.SigningKey, []byte(body)))); r.status != 201 {
-				t.Errorf("upper-case hash: %d %s", r.status, r.body)
+			if r := h.call("POST", "/api/gateway/payment-jobs", body, "Hash", strings.ToUpper(gateway.HashOf(h.Tenant.SigningKey, []byte(body)))); r.Status != 201 {
+				t.Errorf("upper-case hash: %d %s", r.Status, r.Body)
 			}
-			if r := h.call("GET", "/api/gateway/payment-jobs/1", "", "ConfigurationId", "999999999"); r.status != 404 || !bytes.Contains(r.body, []byte("Configuration not found.")) {
-				t.Errorf("unknown configuration: %d %s", r.status, r.body)
+			if r := h.call("GET", "/api/gateway/payment-jobs/1", "", "ConfigurationId", "999999999"); r.Status != 404 || !bytes.Contains(r.Body, []byte("Configuration not found.")) {
+				t.Errorf("unknown configuration: %d %s", r.Status, r.Body)
 			}
-			if r := h.call("GET", "/api/gateway/payment-jobs/123", ""); r.status != 404 || !bytes.Contains(r.body, []byte("Payment job not found.")) {
-				t.Errorf("unknown job: %d %s", r.status, r.body)
+			if r := h.call("GET", "/api/gateway/payment-jobs/123", ""); r.Status != 404 || !bytes.Contains(r.Body, []byte("Payment job not found.")) {
+				t.Errorf("unknown job: %d %s", r.Status, r.Body)
 			}
 			// HMAC scheme.
-			ts := fmt.Sprint(h.clock.Now().Unix())
+			ts := fmt.Sprint(h.Clock.Now().Unix())
 			path := "/api/gateway/supported-payment-methods"
-			if r := h.call("GET", path, "", "Hash", "", "Timestamp", ts, "Signature", gateway.Sign(h.tenant.SigningKey, ts, "GET", path, nil)); r.status != 200 {
-				t.Errorf("HMAC: %d %s", r.status, r.body)
+			if r := h.call("GET", path, "", "Hash", "", "Timestamp", ts, "Signature", gateway.Sign(h.Tenant.SigningKey, ts, "GET", path, nil)); r.Status != 200 {
+				t.Errorf("HMAC: %d %s", r.Status, r.Body)
 			}
-			if r := h.call("GET", path, "", "Hash", "", "Timestamp", fmt.Sprint(h.clock.Now().Add(-time.Hour).Unix()), "Signature", gateway.Sign(h.tenant.SigningKey, fmt.Sprint(h.clock.Now().Add(-time.Hour).Unix()), "GET", path, nil)); r.status != 401 {
-				t.Errorf("stale HMAC: %d %s", r.status, r.body)
+			if r := h.call("GET", path, "", "Hash", "", "Timestamp", fmt.Sprint(h.Clock.Now().Add(-time.Hour).Unix()), "Signature", gateway.Sign(h.Tenant.SigningKey, fmt.Sprint(h.Clock.Now().Add(-time.Hour).Unix()), "GET", path, nil)); r.Status != 401 {
+				t.Errorf("stale HMAC: %d %s", r.Status, r.Body)
 			}
 			h.settings(gateway.GatewaySettings{AutoCapture: true, RequireHMAC: true})
-			if r := h.call("GET", path, ""); r.status != 401 {
-				t.Errorf("Hash when HMAC required: %d %s", r.status, r.body)
+			if r := h.call("GET", path, ""); r.Status != 401 {
+				t.Errorf("Hash when HMAC required: %d %s", r.Status, r.Body)
 			}
 			h.settings(gateway.GatewaySettings{AutoCapture: true})
 			// Lock-out after repeated failures.
-			if r := h.call("GET", path, ""); r.status != 200 { // a success clears earlier failures
-				t.Fatalf("good hash: %d %s", r.status, r.body)
+			if r := h.call("GET", path, ""); r.Status != 200 { // a success clears earlier failures
+				t.Fatalf("good hash: %d %s", r.Status, r.Body)
 			}
 			for i := 0; i < gateway.MaxAuthFailures; i++ {
-				if r := h.call("GET", path, "", "Hash", strings.Repeat("ab", 64)); r.status != 401 || !bytes.Contains(r.body, []byte("Invalid token.")) {
-					t.Fatalf("bad hash %d: %d %s", i, r.status, r.body)
+				if r := h.call("GET", path, "", "Hash", strings.Repeat("ab", 64)); r.Status != 401 || !bytes.Contains(r.Body, []byte("Invalid token.")) {
+					t.Fatalf("bad hash %d: %d %s", i, r.Status, r.Body)
 				}
 			}
-			if r := h.call("GET", path, "", "Hash", "zz"); r.status != 403 || !bytes.Contains(r.body, []byte("Too many attempts.")) {
-				t.Errorf("locked: %d %s", r.status, r.body)
+			if r := h.call("GET", path, "", "Hash", "zz"); r.Status != 403 || !bytes.Contains(r.Body, []byte("Too many attempts.")) {
+				t.Errorf("locked: %d %s", r.Status, r.Body)
 			}
-			if r := h.call("GET", path, ""); r.status != 403 {
-				t.Errorf("locked, good hash: %d %s", r.status, r.body)
+			if r := h.call("GET", path, ""); r.Status != 403 {
+				t.Errorf("locked, good hash: %d %s", r.Status, r.Body)
 			}
 			// The lock holds for the address the failures came from only:
 			// whoever learns the ConfigurationId cannot lock the merchant's
 			// own servers out.
 			other := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
-			req, _ := http.NewRequest("GET", h.srv.URL+path, nil)
-			req.Header.Set("ConfigurationId", h.tenant.ConfigurationID)
-			req.Header.Set("Hash", gateway.HashOf(h.tenant.SigningKey, nil))
+			req, _ := http.NewRequest("GET", h.Server.URL+path, nil)
+			req.Header.Set("ConfigurationId", h.Tenant.ConfigurationID)
+			req.Header.Set("Hash", gateway.HashOf(h.Tenant.SigningKey, nil))
 			if resp, err := other.Do(req); err != nil || resp.StatusCode != 200 {
 				t.Errorf("good hash from another address while 127.0.0.1 is locked: %v %v", resp, err)
 			} else {
 				resp.Body.Close()
 			}
-			h.clock.Advance(gateway.AuthLockout + time.Second)
-			if r := h.call("GET", path, ""); r.status != 200 {
-				t.Errorf("after lock-out: %d %s", r.status, r.body)
+			h.Clock.Advance(gateway.AuthLockout + time.Second)
+			if r := h.call("GET", path, ""); r.Status != 200 {
+				t.Errorf("after lock-out: %d %s", r.Status, r.Body)
 			}
 			// Idempotency-Key replays.
 			b := moto("idem", "3.00")
 			r1 := h.call("POST", "/api/gateway/payment-jobs", b, "Idempotency-Key", "k1")
 			r2 := h.call("POST", "/api/gateway/payment-jobs", b, "Idempotency-Key", "k1")
-			if r1.status != 201 || !bytes.Equal(r1.body, r2.body) {
-				t.Errorf("idempotent replay: %d %s / %s", r1.status, r1.body, r2.body)
+			if r1.Status != 201 || !bytes.Equal(r1.Body, r2.Body) {
+				t.Errorf("idempotent replay: %d %s / %s", r1.Status, r1.Body, r2.Body)
 			}
 		})
 	}
@@ -508,7 +432,7 @@ func TestThreeDSAndWebhook(t *testing.T) {
 					t.Fatalf("3DS page: %s", page)
 				}
 				u, _ := url.Parse(action)
-				resp, err = h.noRedirect.PostForm(h.srv.URL+"/payment/3ds?ref="+u.Query().Get("ref"), url.Values{"result": {result}})
+				resp, err = h.NoRedirect.PostForm(h.Server.URL+"/payment/3ds?ref="+u.Query().Get("ref"), url.Values{"result": {result}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -526,9 +450,7 @@ func TestThreeDSAndWebhook(t *testing.T) {
 					t.Errorf("%s: status %v", result, data(status)["status"])
 				}
 			}
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.RunDue()
 			mu.Lock()
 			statuses := map[string]bool{}
 			for _, n := range got {
@@ -544,17 +466,13 @@ func TestThreeDSAndWebhook(t *testing.T) {
 			_ = m
 			h.settings(gateway.GatewaySettings{AutoCapture: true, WebhookURL: hook.URL})
 			h.must("POST", "/api/gateway/payment-jobs", moto("hook2", "1.00"), 201)
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.RunDue()
 			mu.Lock()
 			n := len(got)
 			ack = true
 			mu.Unlock()
-			h.clock.Advance(time.Minute)
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.Clock.Advance(time.Minute)
+			h.RunDue()
 			mu.Lock()
 			if len(got) != n+1 {
 				t.Errorf("retry after a minute: %d notifications, want %d", len(got), n+1)
@@ -583,10 +501,10 @@ func TestConcurrentCapturesAndRefunds(t *testing.T) {
 					defer wg.Done()
 					r := h.call("POST", base+"/captures", `{"amountToCapture":"0.30"}`)
 					mu.Lock()
-					okCount[r.status]++
+					okCount[r.Status]++
 					mu.Unlock()
-					if r.status != 200 && !bytes.Contains(r.body, []byte(gateway.MsgCaptureExceeds)) {
-						t.Errorf("capture: %d %s", r.status, r.body)
+					if r.Status != 200 && !bytes.Contains(r.Body, []byte(gateway.MsgCaptureExceeds)) {
+						t.Errorf("capture: %d %s", r.Status, r.Body)
 					}
 				}()
 			}
@@ -605,7 +523,7 @@ func TestConcurrentCapturesAndRefunds(t *testing.T) {
 					defer wg.Done()
 					r := h.call("POST", base+"/refunds", `{"amountToRefund":"0.25"}`)
 					mu.Lock()
-					okCount[r.status]++
+					okCount[r.Status]++
 					mu.Unlock()
 				}()
 			}
@@ -634,32 +552,30 @@ func TestMidnightAndExpiry(t *testing.T) {
 			m := h.must("POST", "/api/gateway/payment-jobs", moto("night", "100.00"), 201)
 			jobRef, payRef := refs(m)
 			base := "/api/gateway/payment-jobs/" + jobRef + "/payments/" + payRef
-			h.clock.Set(time.Date(2026, 11, 22, 0, 0, 1, 0, time.UTC)) // past midnight in London
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.Clock.Set(time.Date(2026, 11, 22, 0, 0, 1, 0, time.UTC)) // past midnight in London
+			h.RunDue()
 			pend, avail, fees := h.balances()
 			if pend != 0 || avail != 10000-170 || fees != 170 {
 				t.Errorf("after settlement: pending %d available %d fees %d", pend, avail, fees)
 			}
-			if r := h.call("PATCH", base+"/cancel", ""); r.status != 400 {
-				t.Errorf("cancel after settlement: %d %s", r.status, r.body)
+			if r := h.call("PATCH", base+"/cancel", ""); r.Status != 400 {
+				t.Errorf("cancel after settlement: %d %s", r.Status, r.Body)
 			}
-			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.00","refundNumber":"R1"}`); r.status != 201 {
-				t.Errorf("refund after settlement: %d %s", r.status, r.body)
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.00","refundNumber":"R1"}`); r.Status != 201 {
+				t.Errorf("refund after settlement: %d %s", r.Status, r.Body)
 			}
 			if _, avail, _ := h.balances(); avail != 5000-170 {
 				t.Errorf("available after refund = %d", avail)
 			}
-			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.01"}`); r.status != 400 || !bytes.Contains(r.body, []byte(gateway.MsgRefundExceeds)) {
-				t.Errorf("over-refund: %d %s", r.status, r.body)
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.01"}`); r.Status != 400 || !bytes.Contains(r.Body, []byte(gateway.MsgRefundExceeds)) {
+				t.Errorf("over-refund: %d %s", r.Status, r.Body)
 			}
-			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"48.30"}`); r.status != 201 {
-				t.Errorf("refund rest: %d %s", r.status, r.body)
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"48.30"}`); r.Status != 201 {
+				t.Errorf("refund rest: %d %s", r.Status, r.Body)
 			}
 			// The fee is not refunded: available cannot cover the last 1.70.
-			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"1.70"}`); r.status != 400 || !bytes.Contains(r.body, []byte(gateway.MsgRefundRefused)) {
-				t.Errorf("refund beyond available: %d %s", r.status, r.body)
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"1.70"}`); r.Status != 400 || !bytes.Contains(r.Body, []byte(gateway.MsgRefundRefused)) {
+				t.Errorf("refund beyond available: %d %s", r.Status, r.Body)
 			}
 
 			// Authorisation expiry after 7 days.
@@ -668,30 +584,24 @@ func TestMidnightAndExpiry(t *testing.T) {
 			jobRef, payRef = refs(m)
 			base = "/api/gateway/payment-jobs/" + jobRef + "/payments/" + payRef
 			h.must("POST", base+"/captures", `{"amountToCapture":"5.00"}`, 200)
-			h.clock.Advance(gateway.AuthorisationTTL + time.Minute)
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if r := h.call("POST", base+"/captures", `{"amountToCapture":"1.00"}`); r.status != 400 {
-				t.Errorf("capture after expiry: %d %s", r.status, r.body)
+			h.Clock.Advance(gateway.AuthorisationTTL + time.Minute)
+			h.RunDue()
+			if r := h.call("POST", base+"/captures", `{"amountToCapture":"1.00"}`); r.Status != 400 {
+				t.Errorf("capture after expiry: %d %s", r.Status, r.Body)
 			}
 			m = h.must("POST", "/api/gateway/payment-jobs", moto("expire2", "20.00"), 201)
 			_, payRef2 := refs(m)
-			h.clock.Advance(gateway.AuthorisationTTL + time.Minute)
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.Clock.Advance(gateway.AuthorisationTTL + time.Minute)
+			h.RunDue()
 			p := data(h.must("GET", "/api/gateway/payment-jobs/"+data(m)["reference"].(string)+"/payments/"+payRef2, "", 200))
 			if p["status"] != "Expired" {
 				t.Errorf("uncaptured authorisation: %v", p["status"])
 			}
 			// Job expiry at expirationDateTimeUtc.
-			exp := h.clock.Now().Add(time.Hour).Format("2006-01-02T15:04:05")
+			exp := h.Clock.Now().Add(time.Hour).Format("2006-01-02T15:04:05")
 			m = h.must("POST", "/api/gateway/payment-jobs", `{"currency":"GBP","amountToCollect":"1.00","expirationDateTimeUtc":"`+exp+`"}`, 201)
-			h.clock.Advance(2 * time.Hour)
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.Clock.Advance(2 * time.Hour)
+			h.RunDue()
 			j := data(h.must("GET", "/api/gateway/payment-jobs/"+data(m)["reference"].(string), "", 200))
 			if j["paymentStatus"] != "Expired" {
 				t.Errorf("job expiry: %v", j["paymentStatus"])

@@ -363,6 +363,7 @@ func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, jobRef, toke
 	}
 	v, verr := s.viewFor(r, j)
 	if verr != nil {
+		s.Log.Error("gateway: hosted page: rendering the outcome", "job", j.Ref, "err", verr)
 		s.pageError(w, http.StatusInternalServerError, "internal error")
 		return
 	}

@@ -47,13 +47,13 @@ func TestRecipientDetailsHTTP(t *testing.T) {
 			for _, c := range cases {
 				jobs := h.count(`SELECT COUNT(*) FROM gateway_jobs`)
 				r := h.call("POST", "/api/gateway/payment-jobs", c.body)
-				if r.status != c.status {
-					t.Errorf("%s: %d %s, want %d", c.name, r.status, r.body, c.status)
+				if r.Status != c.status {
+					t.Errorf("%s: %d %s, want %d", c.name, r.Status, r.Body, c.status)
 					continue
 				}
 				if c.status == 201 {
-					if !bytes.Contains(r.body, []byte(`"paymentStatus":"Paid"`)) {
-						t.Errorf("%s: not paid: %s", c.name, r.body)
+					if !bytes.Contains(r.Body, []byte(`"paymentStatus":"Paid"`)) {
+						t.Errorf("%s: not paid: %s", c.name, r.Body)
 					}
 					continue
 				}
@@ -61,8 +61,8 @@ func TestRecipientDetailsHTTP(t *testing.T) {
 				if c.detail == "" {
 					want = `"message":"` + c.message + `","field":"` + c.field + `"}`
 				}
-				if !bytes.Contains(r.body, []byte(want)) {
-					t.Errorf("%s: %s, want %s", c.name, r.body, want)
+				if !bytes.Contains(r.Body, []byte(want)) {
+					t.Errorf("%s: %s, want %s", c.name, r.Body, want)
 				}
 				if n := h.count(`SELECT COUNT(*) FROM gateway_jobs`); n != jobs {
 					t.Errorf("%s: a refused request created a job", c.name)
@@ -74,7 +74,7 @@ func TestRecipientDetailsHTTP(t *testing.T) {
 			if n := h.count(`SELECT COUNT(*) FROM gateway_jobs WHERE reference = $1 AND params_json LIKE '%"dateOfBirth":"19800729"%'`, jobRef); n != 1 {
 				t.Errorf("recipient details not kept with the payment link")
 			}
-			if bytes.Contains(h.call("GET", "/api/gateway/payment-jobs/"+jobRef, "").body, []byte("19800729")) {
+			if bytes.Contains(h.call("GET", "/api/gateway/payment-jobs/"+jobRef, "").Body, []byte("19800729")) {
 				t.Errorf("recipient details echoed in the job")
 			}
 		})

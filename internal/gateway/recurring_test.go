@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -50,8 +49,8 @@ func TestRecurring(t *testing.T) {
 			parent, _ := refs(m)
 			// A child before the parent's payment succeeded is refused.
 			child := `{"amountToCollect":"10.00","currency":"GBP","locale":"en_GB","parentPaymentJobReference":"` + parent + `","order":{"orderNumber":"Payment 2"},"recurrenceCriteria":{"recurrenceType":"Subscription","recurringExpiry":"2034-11-08","recurringFrequency":"12"}}`
-			if r := h.call("POST", "/api/gateway/payment-jobs", child); r.status != 400 || !bytes.Contains(r.body, []byte("no successful card payment")) {
-				t.Errorf("child of an unpaid parent: %d %s", r.status, r.body)
+			if r := h.call("POST", "/api/gateway/payment-jobs", child); r.Status != 400 || !bytes.Contains(r.Body, []byte("no successful card payment")) {
+				t.Errorf("child of an unpaid parent: %d %s", r.Status, r.Body)
 			}
 			h.complete3DS(actionURL(m), "success")
 			if j := data(h.must("GET", "/api/gateway/payment-jobs/"+parent, "", 200)); j["paymentStatus"] != "Paid" {
@@ -88,16 +87,16 @@ func TestRecurring(t *testing.T) {
 				{"zero child", `{"amountToCollect":"0.00","currency":"GBP","parentPaymentJobReference":"` + parent + `"}`, "amountToCollect", "Invalid amount for payment method."},
 			} {
 				r := h.call("POST", "/api/gateway/payment-jobs", c.body)
-				if r.status != 400 || !bytes.Contains(r.body, []byte(`"message":"`+c.msg+`"`)) || !bytes.Contains(r.body, []byte(`"field":"`+c.field+`"`)) {
-					t.Errorf("%s: %d %s", c.name, r.status, r.body)
+				if r.Status != 400 || !bytes.Contains(r.Body, []byte(`"message":"`+c.msg+`"`)) || !bytes.Contains(r.Body, []byte(`"field":"`+c.field+`"`)) {
+					t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 				}
 			}
 			if n := h.count(`SELECT COUNT(*) FROM gateway_jobs`); n != jobs {
 				t.Errorf("refused children created jobs: %d → %d", jobs, n)
 			}
 			r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"1.00","currency":"GBP","parentPaymentJobReference":"`+plain+`"}`)
-			if !bytes.Contains(r.body, []byte(`"code":"CannotRecurOnNonRecurringParent"`)) {
-				t.Errorf("code of the refusal: %s", r.body)
+			if !bytes.Contains(r.Body, []byte(`"code":"CannotRecurOnNonRecurringParent"`)) {
+				t.Errorf("code of the refusal: %s", r.Body)
 			}
 
 			// Instalments: a MOTO parent paying the first, at most 3 children
@@ -114,10 +113,10 @@ func TestRecurring(t *testing.T) {
 				wg.Go(func() {
 					r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"30","instalments":"3"}}`)
 					mu.Lock()
-					statuses[r.status]++
+					statuses[r.Status]++
 					mu.Unlock()
-					if r.status != 201 && !bytes.Contains(r.body, []byte("All 3 instalments of the parent payment job have been taken.")) {
-						t.Errorf("instalment child: %d %s", r.status, r.body)
+					if r.Status != 201 && !bytes.Contains(r.Body, []byte("All 3 instalments of the parent payment job have been taken.")) {
+						t.Errorf("instalment child: %d %s", r.Status, r.Body)
 					}
 				})
 			}
@@ -125,23 +124,21 @@ func TestRecurring(t *testing.T) {
 			if statuses[201] != 3 || statuses[400] != 7 {
 				t.Errorf("instalment children: %v, want 3 created and 7 refused", statuses)
 			}
-			if r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"30","instalments":"4"}}`); r.status != 400 || !bytes.Contains(r.body, []byte("instalments must match the parent payment job's: 3.")) {
-				t.Errorf("instalments mismatch: %d %s", r.status, r.body)
+			if r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"30","instalments":"4"}}`); r.Status != 400 || !bytes.Contains(r.Body, []byte("instalments must match the parent payment job's: 3.")) {
+				t.Errorf("instalments mismatch: %d %s", r.Status, r.Body)
 			}
 
 			// The end of a recurrence: an unscheduled parent valid through
 			// 2026-11-25 (UTC) recurs on that day, not after.
 			m = h.must("POST", "/api/gateway/payment-jobs", `{"options":["IsRecurringPaymentJobParent","IsMoto"],"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"29"},"currency":"GBP","amountToCollect":"10.00","recurrenceCriteria":{"recurrenceType":"Unscheduled","recurringExpiry":"2026-11-25"}}`, 201)
 			uns, _ := refs(m)
-			h.clock.Set(time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC))
+			h.Clock.Set(time.Date(2026, 11, 25, 23, 59, 0, 0, time.UTC))
 			h.must("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"3.00","currency":"GBP","parentPaymentJobReference":"`+uns+`"}`, 201)
-			h.clock.Set(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
-			if r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"3.00","currency":"GBP","parentPaymentJobReference":"`+uns+`"}`); r.status != 400 || !bytes.Contains(r.body, []byte("The recurrence of the parent payment job ended (recurringExpiry 2026-11-25).")) {
-				t.Errorf("after the recurring expiry: %d %s", r.status, r.body)
+			h.Clock.Set(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+			if r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"3.00","currency":"GBP","parentPaymentJobReference":"`+uns+`"}`); r.Status != 400 || !bytes.Contains(r.Body, []byte("The recurrence of the parent payment job ended (recurringExpiry 2026-11-25).")) {
+				t.Errorf("after the recurring expiry: %d %s", r.Status, r.Body)
 			}
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.RunDue()
 		})
 	}
 }
@@ -178,8 +175,8 @@ func TestRecurrenceCriteriaValidation(t *testing.T) {
 			h := newHarness(t, e)
 			for _, c := range cases {
 				r := h.call("POST", "/api/gateway/payment-jobs", c.body)
-				if r.status != 400 || !bytes.Contains(r.body, []byte(`"message":"`+c.msg)) || !bytes.Contains(r.body, []byte(`"field":"`+c.field+`"`)) {
-					t.Errorf("%s: %d %s", c.name, r.status, r.body)
+				if r.Status != 400 || !bytes.Contains(r.Body, []byte(`"message":"`+c.msg)) || !bytes.Contains(r.Body, []byte(`"field":"`+c.field+`"`)) {
+					t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 				}
 			}
 			if n := h.count(`SELECT COUNT(*) FROM gateway_jobs`); n != 0 {

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"io"
 	"net/url"
 	"regexp"
@@ -26,7 +25,7 @@ func TestPaymentLinkRetry(t *testing.T) {
 				return jobRef, actionURL(m)
 			}
 			get := func(action string) (int, string, string) {
-				resp, err := h.noRedirect.Get(action)
+				resp, err := h.NoRedirect.Get(action)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -36,7 +35,7 @@ func TestPaymentLinkRetry(t *testing.T) {
 			}
 			payAttempt := func(action, pan, attempt string) (int, string) {
 				u, _ := url.Parse(action)
-				resp, err := h.noRedirect.PostForm(h.srv.URL+"/payment/form-post?ref="+u.Query().Get("ref"), url.Values{
+				resp, err := h.NoRedirect.PostForm(h.Server.URL+"/payment/form-post?ref="+u.Query().Get("ref"), url.Values{
 					"cardNumber": {pan}, "cardHolderName": {"Ada Lovelace"}, "cardExpiryMonth": {"12"}, "cardExpiryYear": {"30"}, "cardCvc": {"321"},
 					"attempt": {attempt}})
 				if err != nil {
@@ -122,16 +121,14 @@ func TestPaymentLinkRetry(t *testing.T) {
 			}
 
 			// The job expires: no attempt after its expiration.
-			exp := h.clock.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05")
+			exp := h.Clock.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05")
 			jobRef, action = link("retry-4", `,"expirationDateTimeUtc":"`+exp+`"`)
 			pay(action, "4000000000000044")
-			h.clock.Advance(2 * time.Hour)
+			h.Clock.Advance(2 * time.Hour)
 			if st, _ := pay(action, "4000000000000010"); st != 409 {
 				t.Errorf("attempt after the expiration: %d", st)
 			}
-			if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			h.RunDue()
 			if j := job(jobRef); j["paymentStatus"] != "Expired" || len(j["payments"].([]any)) != 1 {
 				t.Errorf("expired job: %v", j)
 			}

@@ -17,10 +17,10 @@ import (
 // holdsOpen returns how much the merchant's pending account still expects
 // from open authorisations (the ledger's pendingIn).
 func (h *harness) heldIn() int64 {
-	h.t.Helper()
-	accs, err := h.app.Ledger.Accounts(context.Background(), h.app.DB.Read(), h.tenant.TenantID, ledger.AccountFilter{})
+	h.T.Helper()
+	accs, err := h.app.Ledger.Accounts(context.Background(), h.app.DB.Read(), h.Tenant.TenantID, ledger.AccountFilter{})
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	var in int64
 	for _, a := range accs {
@@ -78,15 +78,13 @@ func TestAuthorisationExpiryAfterRefund(t *testing.T) {
 				if got := h.heldIn(); got != 600 {
 					t.Fatalf("case %d: held before expiry = %d, want 600", i, got)
 				}
-				h.clock.Advance(gateway.AuthorisationTTL + time.Minute)
-				if _, err := h.app.Runner.RunDue(context.Background()); err != nil {
-					t.Fatal(err)
-				}
+				h.Clock.Advance(gateway.AuthorisationTTL + time.Minute)
+				h.RunDue()
 				if got := h.heldIn(); got != 0 {
 					t.Errorf("case %d: held after 7 days = %d, want 0 (the rest of the authorisation released)", i, got)
 				}
-				if r := h.call("POST", base+"/captures", `{"amountToCapture":"1.00"}`); r.status != 400 {
-					t.Errorf("case %d: capture after expiry: %d %s", i, r.status, r.body)
+				if r := h.call("POST", base+"/captures", `{"amountToCapture":"1.00"}`); r.Status != 400 {
+					t.Errorf("case %d: capture after expiry: %d %s", i, r.Status, r.Body)
 				}
 			}
 		})
@@ -112,13 +110,13 @@ func TestRefundsRacingSettlement(t *testing.T) {
 				pays = append(pays, pay{"/api/gateway/payment-jobs/" + j + "/payments/" + p})
 			}
 			cutoff := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-			h.clock.Set(cutoff.Add(time.Second))
+			h.Clock.Set(cutoff.Add(time.Second))
 			var wg sync.WaitGroup
 			errs := make(chan string, n+1)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := h.app.Gateway.Service.SettleNow(context.Background(), h.tenant.TenantID, cutoff); err != nil {
+				if _, err := h.app.Gateway.Service.SettleNow(context.Background(), h.Tenant.TenantID, cutoff); err != nil {
 					errs <- err.Error()
 				}
 			}()
@@ -127,8 +125,8 @@ func TestRefundsRacingSettlement(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					r := h.call("POST", p.base+"/refunds", `{"amountToRefund":"0.10"}`)
-					if r.status != 201 {
-						errs <- string(r.body)
+					if r.Status != 201 {
+						errs <- string(r.Body)
 					}
 				}()
 			}

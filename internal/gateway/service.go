@@ -86,7 +86,7 @@ type Service struct {
 	Deps
 
 	accounts      sync.Map // accountKey → accountSet, filled after commit
-	zones         sync.Map // tenant id → *time.Location
+	zones         ttlCache[string, *time.Location]
 	keyCache      ttlCache[string, signingKey]
 	settingsCache ttlCache[string, settings]
 	scheduled     sync.Map // settleKey → struct{}: settlement batches known to be scheduled
@@ -237,9 +237,12 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 
 // ---- tenants ----
 
+// zone returns the tenant's time zone (cached for ZoneCacheTTL: a tenant's
+// zone can change in the platform, and the settlement cutoff and the hosted
+// pages follow it within the TTL).
 func (s *Service) zone(ctx context.Context, tenantID string) (*time.Location, string, error) {
-	if v, ok := s.zones.Load(tenantID); ok {
-		loc := v.(*time.Location)
+	now := s.Clock.Now()
+	if loc, ok := s.zones.get(tenantID, now); ok {
 		return loc, loc.String(), nil
 	}
 	t, err := s.Tenants.Tenant(ctx, tenantID)
@@ -247,7 +250,7 @@ func (s *Service) zone(ctx context.Context, tenantID string) (*time.Location, st
 		return nil, "", err
 	}
 	loc := t.Location()
-	s.zones.Store(tenantID, loc)
+	s.zones.put(tenantID, loc, now, ZoneCacheTTL)
 	return loc, loc.String(), nil
 }
 

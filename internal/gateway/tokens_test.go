@@ -17,16 +17,16 @@ import (
 
 // callAs sends a gateway request signed with another tenant's configuration.
 func (h *harness) callAs(ten platform.TenantCreated, method, path, body string) reply {
-	h.t.Helper()
+	h.T.Helper()
 	return h.call(method, path, body, "ConfigurationId", ten.ConfigurationID, "Hash", gateway.HashOf(ten.SigningKey, []byte(body)))
 }
 
 // count returns the number of rows of a query.
 func (h *harness) count(query string, args ...any) int {
-	h.t.Helper()
+	h.T.Helper()
 	var n int
 	if err := h.app.DB.Read().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	return n
 }
@@ -34,19 +34,19 @@ func (h *harness) count(query string, args ...any) int {
 // complete3DS answers the 3-D Secure simulator page of an action URL with
 // result (success, failure, cancel) and returns where the shopper is sent.
 func (h *harness) complete3DS(action, result string) string {
-	h.t.Helper()
+	h.T.Helper()
 	u, err := url.Parse(action)
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
-	resp, err := h.noRedirect.PostForm(h.srv.URL+"/payment/3ds?ref="+u.Query().Get("ref"), url.Values{"result": {result}})
+	resp, err := h.NoRedirect.PostForm(h.Server.URL+"/payment/3ds?ref="+u.Query().Get("ref"), url.Values{"result": {result}})
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
-		h.t.Fatalf("3DS %s: %d %s", result, resp.StatusCode, body)
+		h.T.Fatalf("3DS %s: %d %s", result, resp.StatusCode, body)
 	}
 	return resp.Header.Get("Location")
 }
@@ -72,11 +72,11 @@ func TestCardTokenisation(t *testing.T) {
 "cardExpiryMonth": "10",
 "cardCvc": "123"
 }`)
-			if r.status != 201 {
-				t.Fatalf("tokenise = %d %s", r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("tokenise = %d %s", r.Status, r.Body)
 			}
-			h.golden("card_token", r.body)
-			tok := data(r.json(t))["token"].(string)
+			h.golden("card_token", r.Body)
+			tok := data(r.JSON(t))["token"].(string)
 			if !card.IsToken(tok) || tok == "4000000000000002" {
 				t.Fatalf("token %q", tok)
 			}
@@ -91,8 +91,8 @@ func TestCardTokenisation(t *testing.T) {
 				{"month", `{"cardNumber":"4000000000000002","cardExpiryYear":"30","cardExpiryMonth":"13","cardCvc":"123"}`, "cardExpiryMonth", "The card expiry month must be MM, 01 to 12."},
 			} {
 				r := h.call("POST", "/api/gateway/card-tokenisation", c.body)
-				if r.status != 400 || !bytes.Contains(r.body, []byte(`"message":"`+c.msg+`"`)) || !bytes.Contains(r.body, []byte(`"field":"`+c.field+`"`)) {
-					t.Errorf("%s: %d %s", c.name, r.status, r.body)
+				if r.Status != 400 || !bytes.Contains(r.Body, []byte(`"message":"`+c.msg+`"`)) || !bytes.Contains(r.Body, []byte(`"field":"`+c.field+`"`)) {
+					t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 				}
 			}
 			if n := h.count(`SELECT COUNT(*) FROM card_vault`); n != vaulted {
@@ -145,23 +145,23 @@ func TestCardTokenisation(t *testing.T) {
 				t.Fatal(err)
 			}
 			r = h.callAs(other, "POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+tok+`","cardCvc":"123"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"1.00"}`)
-			if r.status != 400 || !bytes.Contains(r.body, []byte(`"message":"The card token is not known."`)) || !bytes.Contains(r.body, []byte(`"field":"token"`)) {
-				t.Errorf("other tenant's token: %d %s", r.status, r.body)
+			if r.Status != 400 || !bytes.Contains(r.Body, []byte(`"message":"The card token is not known."`)) || !bytes.Contains(r.Body, []byte(`"field":"token"`)) {
+				t.Errorf("other tenant's token: %d %s", r.Status, r.Body)
 			}
 			if n := h.count(`SELECT COUNT(*) FROM gateway_jobs WHERE tenant_id = $1`, other.TenantID); n != 0 {
 				t.Errorf("other tenant has %d jobs", n)
 			}
 			// …while its own tokens work for it.
 			r = h.callAs(other, "POST", "/api/gateway/card-tokenisation", `{"cardNumber":"4000000000000010","cardExpiryYear":"30","cardExpiryMonth":"01","cardCvc":"321"}`)
-			if r.status != 201 {
-				t.Fatalf("other tenant tokenises: %d %s", r.status, r.body)
+			if r.Status != 201 {
+				t.Fatalf("other tenant tokenises: %d %s", r.Status, r.Body)
 			}
-			otherTok := data(r.json(t))["token"].(string)
-			if r := h.call("POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+otherTok+`"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"1.00"}`); r.status != 400 {
-				t.Errorf("first tenant used the other's token: %d %s", r.status, r.body)
+			otherTok := data(r.JSON(t))["token"].(string)
+			if r := h.call("POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+otherTok+`"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"1.00"}`); r.Status != 400 {
+				t.Errorf("first tenant used the other's token: %d %s", r.Status, r.Body)
 			}
-			if r := h.callAs(other, "POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+otherTok+`"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"1.00"}`); r.status != 201 {
-				t.Errorf("other tenant's own token: %d %s", r.status, r.body)
+			if r := h.callAs(other, "POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+otherTok+`"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"1.00"}`); r.Status != 201 {
+				t.Errorf("other tenant's own token: %d %s", r.Status, r.Body)
 			}
 
 			// GenerateToken during a payment (the guide's request): no token
@@ -195,8 +195,8 @@ func TestCardTokenisation(t *testing.T) {
 			if p["status"] != "Paid" || !card.IsToken(newTok) || newTok == tok {
 				t.Fatalf("after 3DS: %v", p)
 			}
-			if r := h.call("POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+newTok+`","cardExpiryMonth":"05","cardExpiryYear":"29"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"3.00"}`); r.status != 201 || !bytes.Contains(r.body, []byte(`"paymentStatus":"Paid"`)) {
-				t.Errorf("pay with the generated token: %d %s", r.status, r.body)
+			if r := h.call("POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+newTok+`","cardExpiryMonth":"05","cardExpiryYear":"29"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"3.00"}`); r.Status != 201 || !bytes.Contains(r.Body, []byte(`"paymentStatus":"Paid"`)) {
+				t.Errorf("pay with the generated token: %d %s", r.Status, r.Body)
 			}
 			// A failed payment yields no token, and its vaulted card none either.
 			m = h.must("POST", "/api/gateway/payment-jobs", strings.Replace(gen, "Payment ref D1T", "Payment ref D1F", 1), 201)
@@ -213,8 +213,8 @@ func TestCardTokenisation(t *testing.T) {
 			body := `{"cardNumber":"5400100400099001","cardHolderName":"Han Solo","cardExpiryYear":"31","cardExpiryMonth":"12","cardCvc":"123"}`
 			r1 := h.call("POST", "/api/gateway/card-tokenisation", body, "Idempotency-Key", "tok-1")
 			r2 := h.call("POST", "/api/gateway/card-tokenisation", body, "Idempotency-Key", "tok-1")
-			if r1.status != 201 || !bytes.Equal(r1.body, r2.body) {
-				t.Errorf("idempotent tokenisation: %d %s / %s", r1.status, r1.body, r2.body)
+			if r1.Status != 201 || !bytes.Equal(r1.Body, r2.Body) {
+				t.Errorf("idempotent tokenisation: %d %s / %s", r1.Status, r1.Body, r2.Body)
 			}
 		})
 	}

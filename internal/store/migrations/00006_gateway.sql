@@ -31,6 +31,16 @@ CREATE TABLE gateway_auth_failures (
     locked_until     BIGINT NOT NULL DEFAULT 0
 );
 
+-- Signatures of the HMAC scheme already accepted: each may be used once.
+-- A signature is only valid while its Timestamp is within SignatureSkew of
+-- the clock, so a row is needed until then (expires_at) and is purged by the
+-- recurring job gateway.purge_signatures afterwards.
+CREATE TABLE gateway_seen_signatures (
+    signature  TEXT PRIMARY KEY,                -- lower-case hex
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX gateway_seen_signatures_expires ON gateway_seen_signatures (expires_at);
+
 -- The card vault: a PAN sealed with AES-256-GCM under a per-card data key,
 -- itself wrapped with the vault's key-encryption key. Never the CVC.
 CREATE TABLE card_vault (
@@ -149,5 +159,6 @@ DROP TABLE gateway_steps;
 DROP TABLE gateway_payments;
 DROP TABLE gateway_jobs;
 DROP TABLE card_vault;
+DROP TABLE gateway_seen_signatures;
 DROP TABLE gateway_auth_failures;
 DROP TABLE gateway_settings;
