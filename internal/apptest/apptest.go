@@ -11,12 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +68,9 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 		opt.Config(&cfg)
 	}
 	clk := clock.NewFake(Epoch)
-	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed})})
+	// Warnings and errors of the app go to the test's log, shown when it fails.
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +89,14 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 		NoRedirect: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	t.Cleanup(h.CheckInvariants)
 	return h
+}
+
+// testWriter writes log lines to the test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // CheckInvariants fails the test if the ledger's invariants do not hold.
