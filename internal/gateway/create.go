@@ -556,7 +556,7 @@ type settlePayload struct {
 
 // parentCard returns a recurring parent job and the card of its paid payment.
 func (s *Service) parentCard(ctx context.Context, tenantID, ref string) (*job, cardInput, error) {
-	parent, err := s.loadJob(ctx, s.DB.Read(), tenantID, ref, false)
+	parent, err := s.readJob(ctx, tenantID, ref)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
 	}

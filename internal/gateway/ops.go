@@ -51,7 +51,21 @@ func (s *Service) notify(ctx context.Context, tx *store.Tx, j *job, p *payment, 
 
 // Get returns the tenant's job.
 func (s *Service) Get(ctx context.Context, tenantID, ref string) (*job, error) {
-	return s.loadJob(ctx, s.DB.Read(), tenantID, ref, false)
+	return s.readJob(ctx, tenantID, ref)
+}
+
+// readJob loads a job outside any write transaction, from one consistent
+// snapshot: the job, its payments and their steps, captures and refunds are
+// read by several statements, and a payment committed between two of them
+// (a payment link's next attempt, a capture) must not show up half.
+func (s *Service) readJob(ctx context.Context, tenantID, ref string) (*job, error) {
+	var j *job
+	err := s.DB.Snapshot(ctx, func(q store.Querier) error {
+		var err error
+		j, err = s.loadJob(ctx, q, tenantID, ref, false)
+		return err
+	})
+	return j, err
 }
 
 // mutate loads the job ref locked in a transaction, runs fn and returns the

@@ -42,7 +42,7 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 	if err != nil {
 		return nil, nil, err
 	}
-	j, err := s.loadJob(ctx, s.DB.Read(), tenantID, jobRef, false)
+	j, err := s.readJob(ctx, tenantID, jobRef)
 	if err != nil {
 		return nil, nil, err
 	}
