@@ -279,7 +279,11 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 				return err
 			}
 			st.CreatedAt = fromMicros(at)
-			byRef[pr].Steps = append(byRef[pr].Steps, st)
+			p := byRef[pr]
+			if p == nil { // loadJob must read from one snapshot (Transact or Snapshot)
+				return fmt.Errorf("gateway: step row of payment %s outside job %s: inconsistent read", pr, ref)
+			}
+			p.Steps = append(p.Steps, st)
 			return nil
 		}); err != nil {
 		return nil, err
@@ -294,7 +298,11 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 				return err
 			}
 			c.CreatedAt = fromMicros(at)
-			byRef[pr].Captures = append(byRef[pr].Captures, c)
+			p := byRef[pr]
+			if p == nil { // loadJob must read from one snapshot (Transact or Snapshot)
+				return fmt.Errorf("gateway: capture row of payment %s outside job %s: inconsistent read", pr, ref)
+			}
+			p.Captures = append(p.Captures, c)
 			return nil
 		}); err != nil {
 		return nil, err
@@ -309,7 +317,11 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 				return err
 			}
 			f.CreatedAt = fromMicros(at)
-			byRef[pr].Refunds = append(byRef[pr].Refunds, f)
+			p := byRef[pr]
+			if p == nil { // loadJob must read from one snapshot (Transact or Snapshot)
+				return fmt.Errorf("gateway: refund row of payment %s outside job %s: inconsistent read", pr, ref)
+			}
+			p.Refunds = append(p.Refunds, f)
 			return nil
 		}); err != nil {
 		return nil, err
