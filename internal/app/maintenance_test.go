@@ -15,6 +15,33 @@ import (
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
+// openForTest opens the app on engine e with a fake clock and seeded ids
+// (internal tests reach the app's unexported scheduling; external ones use
+// internal/apptest), and returns a row counter.
+func openForTest(t *testing.T, e storetest.Engine, seed byte) (*App, *clock.Fake, func(q string, args ...any) int) {
+	t.Helper()
+	cfg := Defaults()
+	cfg.DataDir = t.TempDir()
+	cfg.DatabaseURL = e.URL(t)
+	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
+	cfg.KEK = bytes.Repeat([]byte{9}, 32)
+	clk := clock.NewFake(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC))
+	a, err := Open(context.Background(), cfg, Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{seed})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := a.DB.Read().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return a, clk, count
+}
+
 // TestIdempotencyPurgeScheduled: the maintenance job is scheduled once
 // however many workers start, keeps idempotency keys for 24 hours, purges
 // them after, and reschedules itself an hour later.
@@ -22,25 +49,7 @@ func TestIdempotencyPurgeScheduled(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := Defaults()
-			cfg.DataDir = t.TempDir()
-			cfg.DatabaseURL = e.URL(t)
-			cfg.Pepper = bytes.Repeat([]byte{7}, 32)
-			cfg.KEK = bytes.Repeat([]byte{9}, 32)
-			clk := clock.NewFake(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC))
-			a, err := Open(ctx, cfg, Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{5})})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			count := func(q string, args ...any) int {
-				t.Helper()
-				var n int
-				if err := a.DB.Read().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				return n
-			}
+			a, clk, count := openForTest(t, e, 5)
 			for i := 0; i < 2; i++ { // two workers starting
 				if err := a.scheduleMaintenance(ctx); err != nil {
 					t.Fatal(err)

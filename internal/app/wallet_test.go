@@ -1,13 +1,10 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -22,25 +19,7 @@ func TestWalletHousekeepingScheduled(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := Defaults()
-			cfg.DataDir = t.TempDir()
-			cfg.DatabaseURL = e.URL(t)
-			cfg.Pepper = bytes.Repeat([]byte{7}, 32)
-			cfg.KEK = bytes.Repeat([]byte{9}, 32)
-			clk := clock.NewFake(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC))
-			a, err := Open(ctx, cfg, Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{2})})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			count := func(q string, args ...any) int {
-				t.Helper()
-				var n int
-				if err := a.DB.Read().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				return n
-			}
+			a, clk, count := openForTest(t, e, 2)
 			for i := 0; i < 2; i++ { // two workers starting: one job
 				for _, schedule := range a.schedules {
 					if err := schedule(ctx); err != nil {
@@ -52,7 +31,7 @@ func TestWalletHousekeepingScheduled(t *testing.T) {
 				t.Fatalf("%d wallet housekeeping jobs scheduled, want 1", n)
 			}
 			w := a.Wallet.Service
-			_, err = w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Mode: platform.Sandbox, Username: "shop", Password: "shop-password",
+			_, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Mode: platform.Sandbox, Username: "shop", Password: "shop-password",
 				PIN: "4321", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
 			if err != nil {
 				t.Fatal(err)
