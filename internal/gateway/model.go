@@ -269,64 +269,64 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 	if len(j.Payments) == 0 {
 		return j, nil
 	}
-	if err := eachRow(ctx, q, `SELECT s.payment_reference, s.reference, s.seq, s.action, s.status, s.amount, s.message, s.created_at
-		FROM gateway_steps s JOIN gateway_payments p ON p.reference = s.payment_reference WHERE p.job_reference = $1 ORDER BY s.seq`, ref,
-		func(r *sql.Rows) error {
+	// Each child row names its payment; loadJob reads from one snapshot
+	// (Transact or Snapshot), so every one belongs to a payment read above.
+	if err := attach(ctx, q, `SELECT s.payment_reference, s.reference, s.seq, s.action, s.status, s.amount, s.message, s.created_at
+		FROM gateway_steps s JOIN gateway_payments p ON p.reference = s.payment_reference WHERE p.job_reference = $1 ORDER BY s.seq`, ref, "step", byRef,
+		func(r *sql.Rows, st *step, at *int64) (string, error) {
 			var pr string
-			var st step
-			var at int64
-			if err := r.Scan(&pr, &st.Ref, &st.Seq, &st.Action, &st.Status, &st.Amount, &st.Message, &at); err != nil {
-				return err
-			}
-			st.CreatedAt = fromMicros(at)
-			p := byRef[pr]
-			if p == nil { // loadJob must read from one snapshot (Transact or Snapshot)
-				return fmt.Errorf("gateway: step row of payment %s outside job %s: inconsistent read", pr, ref)
-			}
-			p.Steps = append(p.Steps, st)
-			return nil
-		}); err != nil {
+			err := r.Scan(&pr, &st.Ref, &st.Seq, &st.Action, &st.Status, &st.Amount, &st.Message, at)
+			return pr, err
+		},
+		func(p *payment, st step, at int64) { st.CreatedAt = fromMicros(at); p.Steps = append(p.Steps, st) }); err != nil {
 		return nil, err
 	}
-	if err := eachRow(ctx, q, `SELECT c.payment_reference, c.reference, c.amount, c.is_final, c.status, c.txn_id, c.created_at
-		FROM gateway_captures c JOIN gateway_payments p ON p.reference = c.payment_reference WHERE p.job_reference = $1 ORDER BY c.created_at, c.reference`, ref,
-		func(r *sql.Rows) error {
+	if err := attach(ctx, q, `SELECT c.payment_reference, c.reference, c.amount, c.is_final, c.status, c.txn_id, c.created_at
+		FROM gateway_captures c JOIN gateway_payments p ON p.reference = c.payment_reference WHERE p.job_reference = $1 ORDER BY c.created_at, c.reference`, ref, "capture", byRef,
+		func(r *sql.Rows, c *capture, at *int64) (string, error) {
 			var pr string
-			var c capture
-			var at int64
-			if err := r.Scan(&pr, &c.Ref, &c.Amount, &c.Final, &c.Status, &c.TxnID, &at); err != nil {
-				return err
-			}
+			err := r.Scan(&pr, &c.Ref, &c.Amount, &c.Final, &c.Status, &c.TxnID, at)
+			return pr, err
+		},
+		func(p *payment, c capture, at int64) {
 			c.CreatedAt = fromMicros(at)
-			p := byRef[pr]
-			if p == nil { // loadJob must read from one snapshot (Transact or Snapshot)
-				return fmt.Errorf("gateway: capture row of payment %s outside job %s: inconsistent read", pr, ref)
-			}
 			p.Captures = append(p.Captures, c)
-			return nil
 		}); err != nil {
 		return nil, err
 	}
-	if err := eachRow(ctx, q, `SELECT f.payment_reference, f.reference, f.refund_number, f.amount, f.status, f.txn_id, f.created_at
-		FROM gateway_refunds f JOIN gateway_payments p ON p.reference = f.payment_reference WHERE p.job_reference = $1 ORDER BY f.created_at, f.reference`, ref,
-		func(r *sql.Rows) error {
+	if err := attach(ctx, q, `SELECT f.payment_reference, f.reference, f.refund_number, f.amount, f.status, f.txn_id, f.created_at
+		FROM gateway_refunds f JOIN gateway_payments p ON p.reference = f.payment_reference WHERE p.job_reference = $1 ORDER BY f.created_at, f.reference`, ref, "refund", byRef,
+		func(r *sql.Rows, f *refund, at *int64) (string, error) {
 			var pr string
-			var f refund
-			var at int64
-			if err := r.Scan(&pr, &f.Ref, &f.Number, &f.Amount, &f.Status, &f.TxnID, &at); err != nil {
-				return err
-			}
-			f.CreatedAt = fromMicros(at)
-			p := byRef[pr]
-			if p == nil { // loadJob must read from one snapshot (Transact or Snapshot)
-				return fmt.Errorf("gateway: refund row of payment %s outside job %s: inconsistent read", pr, ref)
-			}
-			p.Refunds = append(p.Refunds, f)
-			return nil
-		}); err != nil {
+			err := r.Scan(&pr, &f.Ref, &f.Number, &f.Amount, &f.Status, &f.TxnID, at)
+			return pr, err
+		},
+		func(p *payment, f refund, at int64) { f.CreatedAt = fromMicros(at); p.Refunds = append(p.Refunds, f) }); err != nil {
 		return nil, err
 	}
 	return j, nil
+}
+
+// attach reads the rows of one kind of child (steps, captures, refunds) of
+// a job's payments: scan fills a T and its created_at and returns the
+// payment's reference, add hangs the row on its payment. A row of a payment
+// that was not read is an inconsistent read, reported as an error.
+func attach[T any](ctx context.Context, q store.Querier, query, ref, kind string, byRef map[string]*payment,
+	scan func(r *sql.Rows, v *T, at *int64) (string, error), add func(p *payment, v T, at int64)) error {
+	return eachRow(ctx, q, query, ref, func(r *sql.Rows) error {
+		var v T
+		var at int64
+		pr, err := scan(r, &v, &at)
+		if err != nil {
+			return err
+		}
+		p := byRef[pr]
+		if p == nil {
+			return fmt.Errorf("gateway: %s row of payment %s outside job %s: inconsistent read", kind, pr, ref)
+		}
+		add(p, v, at)
+		return nil
+	})
 }
 
 func eachRow(ctx context.Context, q store.Querier, query string, arg any, fn func(*sql.Rows) error) error {
