@@ -16,20 +16,20 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 	const pay = job + "/payments/{paymentReference}"
 	return []httpx.Route{
 		{Method: "POST", Path: "/api/gateway/payment-jobs", API: httpx.APIGateway, Summary: "Create a payment job (and process its card payment)",
-			Request: CreatePaymentJobRequest{}, Response: PaymentJobResponse{}, Status: http.StatusCreated, Handler: h.create},
-		{Method: "GET", Path: job, API: httpx.APIGateway, Summary: "Retrieve a payment job", Response: PaymentJobResponse{}, Handler: h.get},
-		{Method: "GET", Path: pay, API: httpx.APIGateway, Summary: "Retrieve a payment", Response: GatewayPaymentResponse{}, Handler: h.getPayment},
-		{Method: "PATCH", Path: job + "/cancel", API: httpx.APIGateway, Summary: "Cancel a payment job", Response: PaymentJobResponse{}, Handler: h.cancelJob},
-		{Method: "PATCH", Path: pay + "/cancel", API: httpx.APIGateway, Summary: "Cancel a payment (same day, before settlement)", Response: GatewayPaymentResponse{}, Handler: h.cancelPayment},
-		{Method: "POST", Path: pay + "/captures", API: httpx.APIGateway, Summary: "Capture an authorised payment", Request: CapturePaymentRequest{}, Response: PaymentCaptureResponse{}, Handler: h.capture},
-		{Method: "POST", Path: pay + "/refunds", API: httpx.APIGateway, Summary: "Refund a paid payment", Request: RefundPaymentRequest{}, Response: PaymentRefundResponse{}, Status: http.StatusCreated, Handler: h.refund},
+			Request: CreatePaymentJobRequest{}, Response: PaymentJobResponse{}, Status: http.StatusCreated, Handler: handle(h, http.StatusCreated, h.create)},
+		{Method: "GET", Path: job, API: httpx.APIGateway, Summary: "Retrieve a payment job", Response: PaymentJobResponse{}, Handler: handle(h, http.StatusOK, h.get)},
+		{Method: "GET", Path: pay, API: httpx.APIGateway, Summary: "Retrieve a payment", Response: GatewayPaymentResponse{}, Handler: handle(h, http.StatusOK, h.getPayment)},
+		{Method: "PATCH", Path: job + "/cancel", API: httpx.APIGateway, Summary: "Cancel a payment job", Response: PaymentJobResponse{}, Handler: handle(h, http.StatusOK, h.cancelJob)},
+		{Method: "PATCH", Path: pay + "/cancel", API: httpx.APIGateway, Summary: "Cancel a payment (same day, before settlement)", Response: GatewayPaymentResponse{}, Handler: handle(h, http.StatusOK, h.cancelPayment)},
+		{Method: "POST", Path: pay + "/captures", API: httpx.APIGateway, Summary: "Capture an authorised payment", Request: CapturePaymentRequest{}, Response: PaymentCaptureResponse{}, Handler: handle(h, http.StatusOK, h.capture)},
+		{Method: "POST", Path: pay + "/refunds", API: httpx.APIGateway, Summary: "Refund a paid payment", Request: RefundPaymentRequest{}, Response: PaymentRefundResponse{}, Status: http.StatusCreated, Handler: handle(h, http.StatusCreated, h.refund)},
 		{Method: "POST", Path: "/api/gateway/card-tokenisation", API: httpx.APIGateway, Summary: "Store a card in the vault and return its token",
-			Request: CardTokenisationRequest{}, Response: CardTokenisationResponse{}, Status: http.StatusCreated, Handler: h.tokenise},
-		{Method: "GET", Path: "/api/gateway/supported-payment-methods", API: httpx.APIGateway, Summary: "List the payment methods the configuration may use", Response: SupportedPaymentMethodsResponse{}, Handler: h.methods},
+			Request: CardTokenisationRequest{}, Response: CardTokenisationResponse{}, Status: http.StatusCreated, Handler: handle(h, http.StatusCreated, h.tokenise)},
+		{Method: "GET", Path: "/api/gateway/supported-payment-methods", API: httpx.APIGateway, Summary: "List the payment methods the configuration may use", Response: SupportedPaymentMethodsResponse{}, Handler: handle(h, http.StatusOK, h.methods)},
 
 		{Method: "GET", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: card form (payment link) or 3-D Secure simulator", Query: []string{"ref"}, Handler: s.handlePage},
-		{Method: "POST", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: submit the card", Query: []string{"ref"}, Handler: s.handleCardForm},
-		{Method: "POST", Path: "/payment/3ds", API: httpx.APIPublic, Summary: "3-D Secure simulator: complete, fail or cancel the challenge", Query: []string{"ref"}, Handler: s.handle3DS},
+		{Method: "POST", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: submit the card", Query: []string{"ref"}, Handler: s.pageForm(16<<10, s.handleCardForm)},
+		{Method: "POST", Path: "/payment/3ds", API: httpx.APIPublic, Summary: "3-D Secure simulator: complete, fail or cancel the challenge", Query: []string{"ref"}, Handler: s.pageForm(4<<10, s.handle3DS)},
 		{Method: "GET", Path: "/payment/result", API: httpx.APIPublic, Summary: "Default return page", Handler: s.handleResult},
 		{Method: "GET", Path: "/assets/{name}", API: httpx.APIPublic, Summary: "Payment method logos", Handler: s.handleAsset},
 
@@ -54,167 +54,142 @@ func (h handlers) principal(w http.ResponseWriter, r *http.Request) (httpx.Princ
 	return p, true
 }
 
-func (h handlers) decode(w http.ResponseWriter, r *http.Request, dst any) bool {
-	if _, err := httpx.Decode(r, dst, httpx.DecodeOptions{AllowUnknownFields: true}); err != nil {
-		h.errw(w, r, err)
-		return false
+// cancelBody is the request of PATCH …/cancel: an empty body or a JSON
+// object whose fields are ignored (no Content-Type check).
+type cancelBody struct{}
+
+// readBody reads the request body into dst the way the gateway API does:
+// nothing for httpx.NoBody, an optional ignored object for cancelBody, and
+// otherwise a JSON object whose unknown fields are accepted.
+func readBody(r *http.Request, dst any) error {
+	switch dst.(type) {
+	case *httpx.NoBody:
+		return nil
+	case *cancelBody:
+		b, err := httpx.ReadBody(r, 0)
+		if err == nil && len(b) > 0 {
+			var m map[string]any
+			err = httpx.Unmarshal(b, &m, httpx.DecodeOptions{AllowUnknownFields: true})
+		}
+		return err
 	}
-	return true
+	_, err := httpx.Decode(r, dst, httpx.DecodeOptions{AllowUnknownFields: true})
+	return err
 }
 
-func (h handlers) respondJob(w http.ResponseWriter, r *http.Request, status int, j *job, err error) {
+// handle adapts a typed gateway API handler to http.HandlerFunc: it checks
+// the caller's principal, reads the body into Req (see readBody), calls fn
+// and writes its result with status — or any error through h.errw.
+func handle[Req, Resp any](h handlers, status int, fn func(r *http.Request, p httpx.Principal, req Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ok := h.principal(w, r)
+		if !ok {
+			return
+		}
+		var req Req
+		if err := readBody(r, &req); err != nil {
+			h.errw(w, r, err)
+			return
+		}
+		resp, err := fn(r, p, req)
+		if err != nil {
+			h.errw(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, status, resp)
+	}
+}
+
+// jobResponse is the response of the payment job j.
+func (h handlers) jobResponse(r *http.Request, j *job, err error) (PaymentJobResponse, error) {
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return PaymentJobResponse{}, err
 	}
 	v, err := h.s.viewFor(r, j)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return PaymentJobResponse{}, err
 	}
-	httpx.WriteJSON(w, status, v.job(j))
+	return v.job(j), nil
 }
 
-func (h handlers) create(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok {
-		return
-	}
-	var req CreatePaymentJobRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
-	j, err := h.s.Create(r.Context(), p.TenantID, p.KeyID, req)
-	h.respondJob(w, r, http.StatusCreated, j, err)
-}
-
-func (h handlers) get(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok {
-		return
-	}
-	j, err := h.s.Get(r.Context(), p.TenantID, r.PathValue("paymentJobReference"))
-	h.respondJob(w, r, http.StatusOK, j, err)
-}
-
-func (h handlers) respondPayment(w http.ResponseWriter, r *http.Request, j *job, payRef string, err error) {
+// paymentResponse is the response of the payment payRef of j.
+func (h handlers) paymentResponse(r *http.Request, j *job, payRef string, err error) (GatewayPaymentResponse, error) {
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return GatewayPaymentResponse{}, err
 	}
 	p, err := j.payment(payRef)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return GatewayPaymentResponse{}, err
 	}
 	v, err := h.s.viewFor(r, j)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return GatewayPaymentResponse{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, GatewayPaymentResponse{Data: v.payment(j, p), Links: GatewayLinks{
+	return GatewayPaymentResponse{Data: v.payment(j, p), Links: GatewayLinks{
 		Data:   &GatewayLink{URL: v.base + "/api/gateway/payment-jobs/" + j.Ref + "/payments/" + p.Ref, Type: "application/json"},
 		Action: &GatewayLink{URL: v.actionURL(j, p), Type: "text/html"},
-	}})
+	}}, nil
 }
 
-func (h handlers) getPayment(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok {
-		return
-	}
+func (h handlers) create(r *http.Request, p httpx.Principal, req CreatePaymentJobRequest) (PaymentJobResponse, error) {
+	j, err := h.s.Create(r.Context(), p.TenantID, p.KeyID, req)
+	return h.jobResponse(r, j, err)
+}
+
+func (h handlers) get(r *http.Request, p httpx.Principal, _ httpx.NoBody) (PaymentJobResponse, error) {
 	j, err := h.s.Get(r.Context(), p.TenantID, r.PathValue("paymentJobReference"))
-	h.respondPayment(w, r, j, r.PathValue("paymentReference"), err)
+	return h.jobResponse(r, j, err)
 }
 
-// noBody accepts an empty body or an empty JSON object (PATCH …/cancel).
-func (h handlers) noBody(w http.ResponseWriter, r *http.Request) bool {
-	b, err := httpx.ReadBody(r, 0)
-	if err == nil && len(b) > 0 {
-		var m map[string]any
-		err = httpx.Unmarshal(b, &m, httpx.DecodeOptions{AllowUnknownFields: true})
-	}
-	if err != nil {
-		h.errw(w, r, err)
-		return false
-	}
-	return true
+func (h handlers) getPayment(r *http.Request, p httpx.Principal, _ httpx.NoBody) (GatewayPaymentResponse, error) {
+	j, err := h.s.Get(r.Context(), p.TenantID, r.PathValue("paymentJobReference"))
+	return h.paymentResponse(r, j, r.PathValue("paymentReference"), err)
 }
 
-func (h handlers) cancelJob(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok || !h.noBody(w, r) {
-		return
-	}
+func (h handlers) cancelJob(r *http.Request, p httpx.Principal, _ cancelBody) (PaymentJobResponse, error) {
 	j, err := h.s.CancelJob(r.Context(), p.TenantID, r.PathValue("paymentJobReference"))
-	h.respondJob(w, r, http.StatusOK, j, err)
+	return h.jobResponse(r, j, err)
 }
 
-func (h handlers) cancelPayment(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok || !h.noBody(w, r) {
-		return
-	}
+func (h handlers) cancelPayment(r *http.Request, p httpx.Principal, _ cancelBody) (GatewayPaymentResponse, error) {
 	payRef := r.PathValue("paymentReference")
 	j, _, err := h.s.CancelPayment(r.Context(), p.TenantID, r.PathValue("paymentJobReference"), payRef)
-	h.respondPayment(w, r, j, payRef, err)
+	return h.paymentResponse(r, j, payRef, err)
 }
 
-func (h handlers) capture(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok {
-		return
-	}
-	var req CapturePaymentRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
+func (h handlers) capture(r *http.Request, p httpx.Principal, req CapturePaymentRequest) (PaymentCaptureResponse, error) {
 	j, c, err := h.s.Capture(r.Context(), p.TenantID, r.PathValue("paymentJobReference"), r.PathValue("paymentReference"), req)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return PaymentCaptureResponse{}, err
 	}
 	pay, _ := j.payment(r.PathValue("paymentReference"))
-	httpx.WriteJSON(w, http.StatusOK, PaymentCaptureResponse{Data: viewCapture(c, pay.Currency)})
+	return PaymentCaptureResponse{Data: viewCapture(c, pay.Currency)}, nil
 }
 
-func (h handlers) refund(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok {
-		return
-	}
-	var req RefundPaymentRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
+func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRequest) (PaymentRefundResponse, error) {
 	j, f, err := h.s.Refund(r.Context(), p.TenantID, r.PathValue("paymentJobReference"), r.PathValue("paymentReference"), req)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return PaymentRefundResponse{}, err
 	}
 	pay, _ := j.payment(r.PathValue("paymentReference"))
 	v, err := h.s.viewFor(r, j)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return PaymentRefundResponse{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, PaymentRefundResponse{Data: v.refund(f, pay)})
+	return PaymentRefundResponse{Data: v.refund(f, pay)}, nil
 }
 
 // Currencies the card simulator accepts.
 var simulatorCurrencies = []string{"AUD", "CAD", "DKK", "HKD", "JPY", "NZD", "NOK", "SGD", "ZAR", "SEK", "CHF", "GBP", "USD", "EUR"}
 
-func (h handlers) methods(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.principal(w, r); !ok {
-		return
-	}
+func (h handlers) methods(r *http.Request, _ httpx.Principal, _ httpx.NoBody) (SupportedPaymentMethodsResponse, error) {
 	logo := baseURL(r) + "/assets/payment-method-card.svg"
 	out := SupportedPaymentMethodsResponse{}
 	for _, m := range []string{"Card", "CreditCard"} {
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,
 			TokenizedCards: []any{}, Currencies: simulatorCurrencies, Description: "Card Simulator"})
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func settingsHandler(s *Service, errw httpx.ErrorWriter, put bool) http.HandlerFunc {

@@ -147,22 +147,32 @@ func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
 	return viewCtx{base: baseURL(r), zone: zone, st: st, now: s.now()}, nil
 }
 
+// pageForm adapts a hosted page form post (the shopper's browser, ?ref=
+// the page token) to http.HandlerFunc: it limits the body to limit bytes,
+// finds the job and latest payment of the page and parses the form — or
+// writes the error page — before calling fn.
+func (s *Service) pageForm(limit int64, fn func(w http.ResponseWriter, r *http.Request, token string, j *job, p *payment)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		token := r.URL.Query().Get("ref")
+		j, p, err := s.pageJob(r.Context(), token)
+		if err != nil {
+			s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			s.pageError(w, http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		fn(w, r, token, j, p)
+	}
+}
+
 // handleCardForm takes the card of a payment link from the hosted form:
 // for the link's pending payment, or — after a failed or cancelled attempt —
 // for a new payment of the same job.
-func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request) {
+func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token string, j *job, p *payment) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	token := r.URL.Query().Get("ref")
-	j, p, err := s.pageJob(ctx, token)
-	if err != nil {
-		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.pageError(w, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
 	attempt := r.PostFormValue("attempt")
 	if attempt != "" && attempt != p.Ref {
 		// The form of an earlier attempt, sent again: show where it stands.
@@ -255,19 +265,8 @@ func (s *Service) retryPayment(ctx context.Context, tx *store.Tx, j *job, prev *
 
 // handle3DS records the shopper's 3-D Secure result (or cancellation) and
 // sends them to the matching return URL.
-func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
+func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string, j *job, p *payment) {
 	ctx := r.Context()
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	token := r.URL.Query().Get("ref")
-	j, p, err := s.pageJob(ctx, token)
-	if err != nil {
-		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.pageError(w, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
 	result := r.PostFormValue("result")
 	var out outcome
 	switch result {
@@ -287,7 +286,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
 		// The shopper may only abandon a payment that waits for them: a
 		// payment that went through is the merchant's to cancel or refund
 		// (the page ref must not let whoever holds it reverse a sale).
-		err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+		err := s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
 			if p.Status != StPending || j.Status != StPending {
 				return apperr.New(apperr.Conflict, MsgJobFinal)
 			}
@@ -318,7 +317,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusBadRequest, "Unknown 3-D Secure result.")
 		return
 	}
-	err = s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
+	err := s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
 		if p.Status != StPending || p.ThreeDS != "challenge" || j.Status != StPending {
 			return apperr.New(apperr.Conflict, MsgJobFinal)
 		}

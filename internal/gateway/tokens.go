@@ -66,19 +66,10 @@ func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenis
 		TruncatedCardNumber: sc.MaskedPAN}, nil
 }
 
-func (h handlers) tokenise(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.principal(w, r)
-	if !ok {
-		return
-	}
-	var req CardTokenisationRequest
-	if !h.decode(w, r, &req) {
-		return
-	}
+func (h handlers) tokenise(r *http.Request, p httpx.Principal, req CardTokenisationRequest) (CardTokenisationResponse, error) {
 	t, err := h.s.Tokenise(r.Context(), p.TenantID, req)
 	if err != nil {
-		h.errw(w, r, err)
-		return
+		return CardTokenisationResponse{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, CardTokenisationResponse{Data: t})
+	return CardTokenisationResponse{Data: t}, nil
 }
