@@ -229,6 +229,16 @@ func (db *DB) ForUpdateSkipLocked() string {
 	return ""
 }
 
+// ForUpdateOf returns the suffix that locks only the rows of the table
+// aliased alias in a joined query: " FOR UPDATE OF alias" on PostgreSQL (a
+// plain FOR UPDATE would lock every joined row), "" on SQLite.
+func (db *DB) ForUpdateOf(alias string) string {
+	if db.dialect == Postgres {
+		return " FOR UPDATE OF " + alias
+	}
+	return ""
+}
+
 // ForUpdate returns " FOR UPDATE" on PostgreSQL and "" on SQLite.
 func (db *DB) ForUpdate() string {
 	if db.dialect == Postgres {

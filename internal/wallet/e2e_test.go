@@ -39,29 +39,10 @@ type stack struct {
 
 // newStack runs cashgate on engine e (apptest: fake clock at epoch, seeded
 // randomness, ledger invariants checked when the test ends).
-func newStack(t *testing.T, e storetest.Engine) *stack {
+func newStack(t testing.TB, e storetest.Engine) *stack {
 	t.Helper()
 	h := apptest.New(t, e, apptest.Options{Seed: 1})
 	return &stack{a: h.App, srv: h.Server, clk: h.Clock}
-}
-
-// newBenchStack runs cashgate on SQLite for a benchmark (apptest.New
-// takes a *testing.T).
-func newBenchStack(b *testing.B) *stack {
-	b.Helper()
-	cfg := app.Defaults()
-	cfg.DataDir = b.TempDir()
-	cfg.DatabaseURL = storetest.SQLiteURL(b)
-	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
-	cfg.KEK = bytes.Repeat([]byte{9}, 32)
-	clk := clock.NewFake(epoch)
-	a, err := app.Open(context.Background(), cfg, app.Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{1})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler)
-	b.Cleanup(func() { srv.Close(); a.Close() })
-	return &stack{a: a, srv: srv, clk: clk}
 }
 
 type resp struct {
@@ -237,8 +218,8 @@ const benchClients = 16
 // BenchmarkSendsHTTP measures wallet-to-wallet sends over HTTP on SQLite,
 // as `cashgate bench --scenario sends` does, from benchClients clients between Corporate+ wallets.
 func BenchmarkSendsHTTP(b *testing.B) {
-	s := newBenchStack(b)
-	s.clk.Set(time.Now()) // sessions stay valid while the benchmark runs
+	s := newStack(b, storetest.Engines()[0]) // SQLite
+	s.clk.Set(time.Now())                    // sessions stay valid while the benchmark runs
 	ctx := context.Background()
 	w := s.a.Wallet.Service
 	var names, tokens []string

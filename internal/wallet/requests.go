@@ -370,7 +370,7 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 	var expired bool
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		expired = false
-		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.forUpdateOf("r"), requestID, userID)
+		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.db.ForUpdateOf("r"), requestID, userID)
 		if err != nil {
 			return err
 		}
@@ -427,7 +427,7 @@ WHERE id = $4 AND status = 'pending'`, fee, txID, micros(now), x.ID); err != nil
 func (s *Service) Deny(ctx context.Context, userID, requestID string) (MoneyRequest, error) {
 	var out requestRow
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.forUpdateOf("r"), requestID, userID)
+		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.db.ForUpdateOf("r"), requestID, userID)
 		if err != nil {
 			return err
 		}
@@ -468,7 +468,7 @@ func (s *Service) ExpireRequest(ctx context.Context, job outbox.Job) error {
 	var retryAt time.Time
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
 		retryAt = time.Time{}
-		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1`+s.forUpdateOf("r"), p.RequestID)
+		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1`+s.db.ForUpdateOf("r"), p.RequestID)
 		if err != nil {
 			return err
 		}
@@ -503,7 +503,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, requestID string, amount
 	}
 	var out WalletTransaction
 	err := s.db.Transact(ctx, func(tx *store.Tx) error {
-		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.tenant_id = $2`+s.forUpdateOf("r"), requestID, tenantID)
+		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.tenant_id = $2`+s.db.ForUpdateOf("r"), requestID, tenantID)
 		if err != nil {
 			return err
 		}

@@ -10,13 +10,14 @@ import (
 
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store/storetest"
 	"github.com/cashgate/cashgate/internal/wallet"
 )
 
 // BenchmarkSendService measures Service.Send without HTTP on SQLite from
 // 16 goroutines between Corporate+ wallets: the committer's share.
 func BenchmarkSendService(b *testing.B) {
-	s := newBenchStack(b)
+	s := newStack(b, storetest.Engines()[0]) // SQLite
 	s.clk.Set(time.Now())
 	ctx := context.Background()
 	w := s.a.Wallet.Service

@@ -250,17 +250,6 @@ func (s *Service) seal(tenantID, secret string) string {
 	return base64.StdEncoding.EncodeToString(out)
 }
 
-// forUpdateOf returns the row-locking suffix that locks only the rows of
-// the table aliased alias in a joined query: " FOR UPDATE OF alias" on
-// PostgreSQL (a plain FOR UPDATE would also lock the joined customer and
-// corporate rows), "" on SQLite (whose single writer serialises writes).
-func (s *Service) forUpdateOf(alias string) string {
-	if s.db.Dialect() == store.Postgres {
-		return " FOR UPDATE OF " + alias
-	}
-	return ""
-}
-
 // open decrypts a sealed merchant secret.
 func (s *Service) open(tenantID, sealed string) (string, error) {
 	b, err := base64.StdEncoding.DecodeString(sealed)
