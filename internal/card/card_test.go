@@ -76,7 +76,7 @@ func TestVault(t *testing.T) {
 		if _, err := db.Read().ExecContext(ctx, `SELECT 1`); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, business_code, name, mode, timezone, created_at) VALUES ('ten_1', 'B1', 'T', 'sandbox', 'UTC', 0)`)
 			return err
 		}); err != nil {
@@ -88,7 +88,7 @@ func TestVault(t *testing.T) {
 		}
 		var st card.Stored
 		d := card.Details{Number: "4000000000000002", ExpiryMonth: 5, ExpiryYear: 2030, CVC: "123", HolderName: "Ada"}
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			st, err = v.Store(ctx, tx, "ten_1", d, time.Unix(0, 0), true)
 			return err
 		}); err != nil {
@@ -122,7 +122,7 @@ func TestVaultTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		gen := ids.New(rand.NewChaCha8([32]byte{4}))
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			for _, id := range []string{"ten_1", "ten_2"} {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, business_code, name, mode, timezone, created_at) VALUES ($1, $2, 'T', 'sandbox', 'UTC', 0)`, id, "B"+id); err != nil {
 					return err
@@ -139,7 +139,7 @@ func TestVaultTokens(t *testing.T) {
 		d := card.Details{Number: "5400100400099001", ExpiryMonth: 12, ExpiryYear: 2031, CVC: "737", HolderName: "Han Solo"}
 		var plain card.Stored
 		var tok, again string
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			var err error
 			if plain, err = v.Store(ctx, tx, "ten_1", d, time.Unix(0, 0), false); err != nil {
 				return err
@@ -170,7 +170,7 @@ func TestVaultTokens(t *testing.T) {
 				t.Errorf("token %q opened a card", bad)
 			}
 		}
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := v.Tokenise(ctx, tx, "ten_2", plain.ID)
 			return err
 		}); err == nil {

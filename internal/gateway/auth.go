@@ -155,7 +155,7 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		}
 	}
 	if failures > 0 {
-		if err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		if err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, `DELETE FROM gateway_auth_failures WHERE lock_key = $1 AND locked_until <= $2`, lock, now.UnixMicro())
 			return err
 		}); err != nil {
@@ -232,7 +232,7 @@ func checkSignature(key string, r *http.Request, body []byte, sig, ts string, no
 func (s *Service) useSignature(ctx context.Context, sig string, expires time.Time) error {
 	canon := strings.ToLower(sig)
 	var n int64
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO gateway_seen_signatures (signature, expires_at) VALUES ($1, $2)
 			ON CONFLICT (signature) DO NOTHING`, canon, expires.UnixMicro())
 		if err != nil {
@@ -271,7 +271,7 @@ func (s *Service) PurgeSignatures(ctx context.Context, now time.Time) (int64, er
 	var total int64
 	for {
 		var n int64
-		err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+		err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			res, err := tx.ExecContext(ctx, `DELETE FROM gateway_seen_signatures WHERE signature IN
 				(SELECT signature FROM gateway_seen_signatures WHERE expires_at <= $1 LIMIT `+strconv.Itoa(purgeBatch)+`)`, now.UnixMicro())
 			if err != nil {
@@ -319,7 +319,7 @@ func lockKey(cfg string, r *http.Request) string {
 // recordFailure counts a failed signature under lock (see lockKey) and
 // locks it after too many.
 func (s *Service) recordFailure(ctx context.Context, lock string, now time.Time) error {
-	return s.DB.Transact(ctx, func(tx *store.Tx) error {
+	return s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var failures int
 		var windowStart int64
 		err := tx.QueryRowContext(ctx, `SELECT failures, window_start FROM gateway_auth_failures WHERE lock_key = $1`+s.DB.ForUpdate(), lock).

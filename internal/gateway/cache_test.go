@@ -21,7 +21,7 @@ func TestHotPathCaches(t *testing.T) {
 			// exec changes the database as another cashgate process would.
 			exec := func(q string, args ...any) {
 				t.Helper()
-				if err := h.app.DB.Transact(ctx, func(tx *store.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err }); err != nil {
+				if err := h.app.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err }); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -131,7 +131,7 @@ func TestTenantZoneChange(t *testing.T) {
 			if got := settleRuns(); len(got) != 1 || !got[0].Equal(london) {
 				t.Fatalf("settlement at %v, want [%v]", got, london)
 			}
-			if err := h.app.DB.Transact(ctx, func(tx *store.Tx) error {
+			if err := h.app.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 				_, err := tx.ExecContext(ctx, `UPDATE tenants SET timezone = 'America/New_York' WHERE id = $1`, h.Tenant.TenantID)
 				return err
 			}); err != nil {

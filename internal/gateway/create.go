@@ -373,7 +373,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 
 	var set accountSet
 	var cached bool
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		// Fresh copies: a retried transaction starts from the same state.
 		jj, pp := *j, *p
 		jj.Payments = []*payment{&pp}

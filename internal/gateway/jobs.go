@@ -89,7 +89,7 @@ func (s *Service) SettleNow(ctx context.Context, tenantID string, cutoff time.Ti
 
 func (s *Service) settleSome(ctx context.Context, tenantID string, cutoff int64) (int, error) {
 	settled := 0
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		settled = 0
 		st, err := s.settings(ctx, tx, tenantID)
 		if err != nil {

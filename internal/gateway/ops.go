@@ -60,7 +60,7 @@ func (s *Service) Get(ctx context.Context, tenantID, ref string) (*job, error) {
 // (a payment link's next attempt, a capture) must not show up half.
 func (s *Service) readJob(ctx context.Context, tenantID, ref string) (*job, error) {
 	var j *job
-	err := s.DB.Snapshot(ctx, func(q store.Querier) error {
+	err := s.DB.Snapshot(ctx, func(ctx context.Context, q store.Querier) error {
 		var err error
 		j, err = s.loadJob(ctx, q, tenantID, ref, false)
 		return err
@@ -72,7 +72,7 @@ func (s *Service) readJob(ctx context.Context, tenantID, ref string) (*job, erro
 // job as fn left it.
 func (s *Service) mutate(ctx context.Context, tenantID, ref string, fn func(tx *store.Tx, j *job, st settings, now time.Time) error) (*job, error) {
 	var out *job
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		j, err := s.loadJob(ctx, tx, tenantID, ref, true)
 		if err != nil {
 			return err

@@ -216,7 +216,7 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 		}
 	}
 	now := s.now().UnixMicro()
-	err := s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
 			return_url_success, return_url_failed, return_url_cancelled, webhook_url, require_hmac, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

@@ -54,7 +54,7 @@ func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenis
 		return CardToken{}, apperr.InvalidField("cardCvc", MsgCardRejected)
 	}
 	var sc card.Stored
-	err = s.DB.Transact(ctx, func(tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		sc, err = s.Vault.Store(ctx, tx, tenantID, d, now, true)
 		return err

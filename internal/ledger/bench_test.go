@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -86,7 +87,7 @@ func BenchmarkCheckInvariants(b *testing.B) {
 			f := newFixture(b, db)
 			a := f.wallet(b, "a", "EUR", 1_000_000)
 			c := f.account(b, "c", "available", "EUR", false)
-			if err := db.Transact(f.ctx, func(tx *store.Tx) error {
+			if err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
 				for range 10_000 {
 					if _, err := f.l.Transfer(f.ctx, tx, ledger.TransferSpec{TenantID: f.tenant, From: a, To: c, Currency: "EUR", Amount: 1}); err != nil {
 						return err

@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -105,7 +106,7 @@ func TestHoldLifecycle(t *testing.T) {
 					var entryID string
 					// Commit even when the step is refused: a refusal must
 					// leave the transaction unchanged.
-					if err := db.Transact(f.ctx, func(tx *store.Tx) error {
+					if err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
 						if s.op == "void" {
 							opErr = f.l.VoidHold(f.ctx, tx, f.tenant, h.ID)
 						} else {
@@ -182,57 +183,57 @@ func TestHoldRefusals(t *testing.T) {
 		}
 		tests := []struct {
 			name string
-			op   func(tx *store.Tx) error
+			op   func(ctx context.Context, tx *store.Tx) error
 			want apperr.Code
 		}{
-			{"hold beyond available", func(tx *store.Tx) error {
+			{"hold beyond available", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(wallet, merchant, "EUR", 41))
 				return err
 			}, apperr.InsufficientFunds},
-			{"hold reversed direction beyond available", func(tx *store.Tx) error {
+			{"hold reversed direction beyond available", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(merchant, wallet, "EUR", 1))
 				return err
 			}, apperr.InsufficientFunds},
-			{"transfer beyond available", func(tx *store.Tx) error {
+			{"transfer beyond available", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Transfer(f.ctx, tx, ledger.TransferSpec{TenantID: f.tenant, From: wallet, To: merchant, Currency: "EUR", Amount: 41})
 				return err
 			}, apperr.InsufficientFunds},
-			{"hold to the same account", func(tx *store.Tx) error {
+			{"hold to the same account", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(wallet, wallet, "EUR", 1))
 				return err
 			}, apperr.Invalid},
-			{"zero amount", func(tx *store.Tx) error {
+			{"zero amount", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(wallet, merchant, "EUR", 0))
 				return err
 			}, apperr.Invalid},
-			{"bad currency", func(tx *store.Tx) error {
+			{"bad currency", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(wallet, merchant, "Eur", 1))
 				return err
 			}, apperr.Invalid},
-			{"currency differs from account", func(tx *store.Tx) error {
+			{"currency differs from account", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(world, usd, "EUR", 1))
 				return err
 			}, apperr.Invalid},
-			{"unknown account", func(tx *store.Tx) error {
+			{"unknown account", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(world, "acc_nope", "EUR", 1))
 				return err
 			}, apperr.NotFound},
-			{"other tenant's account", func(tx *store.Tx) error {
+			{"other tenant's account", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(world, foreign, "EUR", 1))
 				return err
 			}, apperr.NotFound},
-			{"post unknown hold", func(tx *store.Tx) error {
+			{"post unknown hold", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.PostHold(f.ctx, tx, f.tenant, "hold_nope", 1, false)
 				return err
 			}, apperr.NotFound},
-			{"post other tenant's hold", func(tx *store.Tx) error {
+			{"post other tenant's hold", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.PostHold(f.ctx, tx, f.tenant, foreignHold.ID, 1, false)
 				return err
 			}, apperr.NotFound},
-			{"void other tenant's hold", func(tx *store.Tx) error {
+			{"void other tenant's hold", func(ctx context.Context, tx *store.Tx) error {
 				return f.l.VoidHold(f.ctx, tx, f.tenant, foreignHold.ID)
 			}, apperr.NotFound},
-			{"hold within available", func(tx *store.Tx) error {
+			{"hold within available", func(ctx context.Context, tx *store.Tx) error {
 				_, err := f.l.Hold(f.ctx, tx, spec(wallet, merchant, "EUR", 40))
 				return err
 			}, ""},
@@ -245,8 +246,8 @@ func TestHoldRefusals(t *testing.T) {
 				}
 				holds := f.count(t, "ledger_holds")
 				var opErr error
-				if err := db.Transact(f.ctx, func(tx *store.Tx) error {
-					opErr = tc.op(tx)
+				if err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
+					opErr = tc.op(ctx, tx)
 					return nil
 				}); err != nil {
 					t.Fatal(err)

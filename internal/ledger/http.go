@@ -320,7 +320,7 @@ func (h *ledgerHTTP) write(r *http.Request, fn func(tx *store.Tx, tenantID strin
 	if err != nil {
 		return err
 	}
-	return h.l.db.Transact(r.Context(), func(tx *store.Tx) error { return fn(tx, tenantID) })
+	return h.l.db.Transact(r.Context(), func(ctx context.Context, tx *store.Tx) error { return fn(tx, tenantID) })
 }
 
 func (h *ledgerHTTP) createAccount(r *http.Request, req AccountRequest) (AccountJSON, error) {

@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -96,7 +97,7 @@ func TestCheckInvariants(t *testing.T) {
 				}
 				f.check(t) // clean before the corruption
 
-				if err := db.Transact(f.ctx, func(tx *store.Tx) error {
+				if err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
 					r := strings.NewReplacer("{wallet}", "'"+wallet+"'", "{hold}", "'"+h.ID+"'", "{entry}", "'"+entry+"'")
 					for _, q := range tc.corrupt {
 						if _, err := tx.ExecContext(f.ctx, r.Replace(q)); err != nil {

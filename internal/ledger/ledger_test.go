@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func TestPostValidation(t *testing.T) {
 				// The refusal happens inside a transaction the caller then
 				// commits: a refused entry must leave it unchanged.
 				var perr error
-				err := db.Transact(f.ctx, func(tx *store.Tx) error {
+				err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
 					_, perr = f.l.Post(f.ctx, tx, tc.entry)
 					return nil
 				})
@@ -195,7 +196,7 @@ func TestOverdraft(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				before := map[string]ledger.Balance{a: f.balance(t, a), b: f.balance(t, b), world: f.balance(t, world)}
 				var terr error
-				if err := db.Transact(f.ctx, func(tx *store.Tx) error {
+				if err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
 					_, terr = f.l.Transfer(f.ctx, tx, ledger.TransferSpec{TenantID: f.tenant, From: tc.from, To: tc.to, Currency: "EUR", Amount: tc.amount})
 					return nil
 				}); err != nil {

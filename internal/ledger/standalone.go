@@ -16,7 +16,7 @@ func (l *Ledger) Standalone() Standalone { return Standalone{l: l} }
 
 // EnsureAccount is Ledger.EnsureAccount in its own transaction.
 func (s Standalone) EnsureAccount(ctx context.Context, spec AccountSpec) (a Account, err error) {
-	err = s.l.db.Transact(ctx, func(tx *store.Tx) (err error) {
+	err = s.l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) (err error) {
 		a, err = s.l.EnsureAccount(ctx, tx, spec)
 		return err
 	})
@@ -25,7 +25,7 @@ func (s Standalone) EnsureAccount(ctx context.Context, spec AccountSpec) (a Acco
 
 // Post is Ledger.Post in its own transaction.
 func (s Standalone) Post(ctx context.Context, e Entry) (id string, err error) {
-	err = s.l.db.Transact(ctx, func(tx *store.Tx) (err error) {
+	err = s.l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) (err error) {
 		id, err = s.l.Post(ctx, tx, e)
 		return err
 	})
@@ -34,7 +34,7 @@ func (s Standalone) Post(ctx context.Context, e Entry) (id string, err error) {
 
 // Transfer is Ledger.Transfer in its own transaction.
 func (s Standalone) Transfer(ctx context.Context, spec TransferSpec) (id string, err error) {
-	err = s.l.db.Transact(ctx, func(tx *store.Tx) (err error) {
+	err = s.l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) (err error) {
 		id, err = s.l.Transfer(ctx, tx, spec)
 		return err
 	})
@@ -43,7 +43,7 @@ func (s Standalone) Transfer(ctx context.Context, spec TransferSpec) (id string,
 
 // Hold is Ledger.Hold in its own transaction.
 func (s Standalone) Hold(ctx context.Context, spec HoldSpec) (h Hold, err error) {
-	err = s.l.db.Transact(ctx, func(tx *store.Tx) (err error) {
+	err = s.l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) (err error) {
 		h, err = s.l.Hold(ctx, tx, spec)
 		return err
 	})
@@ -52,7 +52,7 @@ func (s Standalone) Hold(ctx context.Context, spec HoldSpec) (h Hold, err error)
 
 // PostHold is Ledger.PostHold in its own transaction.
 func (s Standalone) PostHold(ctx context.Context, tenantID, holdID string, amount int64, final bool) (id string, err error) {
-	err = s.l.db.Transact(ctx, func(tx *store.Tx) (err error) {
+	err = s.l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) (err error) {
 		id, err = s.l.PostHold(ctx, tx, tenantID, holdID, amount, final)
 		return err
 	})
@@ -61,7 +61,7 @@ func (s Standalone) PostHold(ctx context.Context, tenantID, holdID string, amoun
 
 // VoidHold is Ledger.VoidHold in its own transaction.
 func (s Standalone) VoidHold(ctx context.Context, tenantID, holdID string) error {
-	return s.l.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		return s.l.VoidHold(ctx, tx, tenantID, holdID)
 	})
 }

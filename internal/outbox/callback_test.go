@@ -50,7 +50,7 @@ func gatewayStyle(wh *Webhooks) {
 func (e *env) callback(t *testing.T, ev Event, url string) (Event, string, error) {
 	t.Helper()
 	var id string
-	err := e.db.Transact(context.Background(), func(tx *store.Tx) error {
+	err := e.db.Transact(context.Background(), func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		ev, id, err = e.wh.Callback(context.Background(), tx, ev, url)
 		return err
@@ -219,7 +219,7 @@ func TestCallbackURLGuard(t *testing.T) {
 			"http://127.0.0.1:8080/cb", "http://localhost/cb", "http://[::1]/cb", "http://internal.corp/cb",
 			"http://metadata.example/", "ftp://hooks.example.com/", "", "not a url",
 		} {
-			err := e.db.Transact(ctx, func(tx *store.Tx) error {
+			err := e.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 				_, _, err := e.wh.Callback(ctx, tx, Event{TenantID: "ten_a", Type: "wallet.money_request.approved"}, u)
 				if !apperr.Is(err, apperr.Invalid) {
 					t.Errorf("Callback to %q: %v, want Invalid", u, err)
@@ -278,7 +278,7 @@ func TestCallbackRollback(t *testing.T) {
 		rc := newReceiver(t, e, func(int, []byte) (int, string) { return http.StatusOK, "" })
 		e.endpoint(t, "ten_a", rc.srv.URL, "*")
 		boom := errors.New("boom")
-		err := db.Transact(ctx, func(tx *store.Tx) error {
+		err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			if _, _, err := e.wh.Callback(ctx, tx, Event{TenantID: "ten_a", Type: "gateway.payment.status_changed", Data: testRefs}, rc.srv.URL+"/cb"); err != nil {
 				return err
 			}

@@ -203,7 +203,7 @@ func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (Delive
 // must still exist and be enabled; a callback is resent to its TargetURL.
 func (w *Webhooks) Resend(ctx context.Context, tenantID, id string) (Delivery, error) {
 	var d Delivery
-	err := w.db.Transact(ctx, func(tx *store.Tx) error {
+	err := w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		if d, err = w.delivery(ctx, tx, tenantID, id); err != nil {
 			return err
@@ -291,7 +291,7 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 			w.log.Info("manual webhook resend skipped", "delivery", d.ID, "reason", reason)
 			return nil
 		}
-		return w.db.Transact(ctx, func(tx *store.Tx) error {
+		return w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx,
 				`UPDATE webhook_deliveries SET state = 'failed', last_error = $1, next_attempt_at = NULL, updated_at = $2
 				 WHERE id = $3 AND state = 'pending'`, reason, micros(w.ob.now()), d.ID)
@@ -325,7 +325,7 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 		res.err = fmt.Errorf("not acknowledged: HTTP %d", res.status)
 	}
 	var next time.Time
-	err = w.db.Transact(ctx, func(tx *store.Tx) error {
+	err = w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		next = time.Time{}
 		var n int
 		var state DeliveryState

@@ -98,7 +98,7 @@ func TestEmitRollbackLeavesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		boom := errors.New("state change failed after the event")
-		err := db.Transact(ctx, func(tx *store.Tx) error {
+		err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			if _, err := e.ob.Emit(ctx, tx, Event{TenantID: "ten_a", Type: "payment.status_changed", Data: json.RawMessage(`{"a":1}`)}); err != nil {
 				return err
 			}
@@ -141,7 +141,7 @@ func TestEmitValidation(t *testing.T) {
 			{TenantID: "ten_a", Type: "payment.created", Data: json.RawMessage(`{"unterminated`)},
 			{TenantID: "ten_a", Type: "payment.created", Data: make(chan int)},
 		} {
-			err := db.Transact(ctx, func(tx *store.Tx) error { _, err := e.ob.Emit(ctx, tx, ev); return err })
+			err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error { _, err := e.ob.Emit(ctx, tx, ev); return err })
 			if !apperr.Is(err, apperr.Invalid) {
 				t.Errorf("Emit(%+v) = %v, want Invalid", ev, err)
 			}

@@ -61,7 +61,7 @@ func newEnv(t *testing.T, db *store.DB, opt WebhookOptions) *env {
 func (e *env) emit(t *testing.T, tenant, typ string, data any) Event {
 	t.Helper()
 	var ev Event
-	err := e.db.Transact(context.Background(), func(tx *store.Tx) error {
+	err := e.db.Transact(context.Background(), func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		ev, err = e.ob.Emit(context.Background(), tx, Event{TenantID: tenant, Type: typ, Subject: "pay_1", Data: data})
 		return err

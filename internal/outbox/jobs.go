@@ -67,7 +67,7 @@ type Job struct {
 // existing job's id and false.
 func (o *Outbox) Enqueue(ctx context.Context, tx *store.Tx, spec JobSpec) (id string, created bool, err error) {
 	if tx == nil {
-		err = o.db.Transact(ctx, func(tx *store.Tx) error {
+		err = o.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			id, created, err = o.Enqueue(ctx, tx, spec)
 			return err
 		})

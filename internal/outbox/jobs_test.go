@@ -61,7 +61,7 @@ func TestEnqueueUniqueKey(t *testing.T) {
 		}
 		// Same key inside a caller's transaction that also writes other rows:
 		// the duplicate must not abort the transaction (PostgreSQL would).
-		err = db.Transact(ctx, func(tx *store.Tx) error {
+		err = db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			id2, created, err := e.ob.Enqueue(ctx, tx, spec)
 			if err != nil {
 				return err
@@ -328,7 +328,7 @@ func TestRunnersExactlyOnce(t *testing.T) {
 			clk := clock.Real{}
 			ob := New(dbs[0], clk, ids.New(nil))
 			const jobs = 500
-			err := dbs[0].Transact(ctx, func(tx *store.Tx) error {
+			err := dbs[0].Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 				for i := range jobs {
 					if _, _, err := ob.Enqueue(ctx, tx, JobSpec{Kind: "count", Payload: map[string]int{"i": i}}); err != nil {
 						return err

@@ -226,7 +226,7 @@ func (r *Runner) claim(ctx context.Context, n int, now time.Time) ([]Job, error)
 		return nil, nil
 	}
 	var claimed []Job
-	err := r.db.Transact(ctx, func(tx *store.Tx) error {
+	err := r.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		claimed = nil
 		var qb query
 		nowArg := qb.arg(micros(now))
@@ -357,7 +357,7 @@ func (r *Runner) finish(ctx context.Context, j Job, err error, took time.Duratio
 		runAt = now.Add(r.opt.Backoff(j.Attempt))
 	}
 	var fenced bool
-	uerr := r.db.Transact(ctx, func(tx *store.Tx) error {
+	uerr := r.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE jobs SET state = $1, run_at = $2, attempts = $3, last_error = $4, locked_by = NULL, locked_until = NULL, updated_at = $5
 			 WHERE id = $6 AND state = 'running' AND locked_by = $7 AND attempts = $8`,

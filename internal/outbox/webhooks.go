@@ -261,7 +261,7 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, tenantID string, req Crea
 		return EndpointWithSecret{}, err
 	}
 	typesJSON, _ := json.Marshal(ep.EventTypes)
-	err = w.db.Transact(ctx, func(tx *store.Tx) error {
+	err = w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO webhook_endpoints (id, tenant_id, url, description, secret, event_types, enabled, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
@@ -362,7 +362,7 @@ func (w *Webhooks) UpdateEndpoint(ctx context.Context, tenantID, id string, req 
 		}
 	}
 	var ep Endpoint
-	err = w.db.Transact(ctx, func(tx *store.Tx) error {
+	err = w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		row, err := w.endpoint(ctx, tx, tenantID, id, w.db.ForUpdate())
 		if err != nil {
 			return err
@@ -405,7 +405,7 @@ func (w *Webhooks) DisableEndpoint(ctx context.Context, tenantID, id string) (En
 // DeleteEndpoint deletes an endpoint. Its deliveries stay, for the record;
 // the pending ones are failed.
 func (w *Webhooks) DeleteEndpoint(ctx context.Context, tenantID, id string) error {
-	return w.db.Transact(ctx, func(tx *store.Tx) error {
+	return w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2`, id, tenantID)
 		if err != nil {
 			return fmt.Errorf("outbox: delete endpoint: %w", err)
@@ -434,7 +434,7 @@ func (w *Webhooks) RotateSecret(ctx context.Context, tenantID, id string) (Endpo
 		return EndpointWithSecret{}, err
 	}
 	var ep Endpoint
-	err = w.db.Transact(ctx, func(tx *store.Tx) error {
+	err = w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		row, err := w.endpoint(ctx, tx, tenantID, id, w.db.ForUpdate())
 		if err != nil {
 			return err

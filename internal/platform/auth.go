@@ -208,7 +208,7 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 	}
 	s.mu.Unlock()
 	if touch {
-		err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx,
 				`UPDATE app_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`,
 				micros(now), k.ID)

@@ -188,7 +188,7 @@ func (s *Service) idempotent(w http.ResponseWriter, r *http.Request, next http.H
 // the record holding it. An expired record is replaced.
 func (s *Service) claimIdempotency(ctx context.Context, tenant, key, method, target, hash string) (claimed bool, rec *idemRecord, err error) {
 	now := s.clk.Now()
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		claimed, rec = false, nil
 		if _, err := tx.ExecContext(ctx,
 			`DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3`,
@@ -266,7 +266,7 @@ func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.
 		s.forgetIdempotency(storeCtx, tenant, key)
 	} else {
 		body := rec.buf.Bytes()
-		err := s.db.Transact(storeCtx, func(tx *store.Tx) error {
+		err := s.db.Transact(storeCtx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(storeCtx,
 				`UPDATE idempotency_keys SET state = 'done', status = $3, content_type = $4, response_body = $5
 				 WHERE tenant_id = $1 AND key = $2 AND state = 'in_progress'`,
@@ -288,7 +288,7 @@ func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.
 }
 
 func (s *Service) forgetIdempotency(ctx context.Context, tenant, key string) {
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND state = 'in_progress'`, tenant, key)
 		return err
 	})
@@ -304,7 +304,7 @@ func (s *Service) PurgeIdempotencyKeys(ctx context.Context, olderThan time.Durat
 	olderThan = max(olderThan, s.cfg.IdempotencyTTL)
 	cutoff := s.clk.Now().Add(-olderThan)
 	var n int64
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, micros(cutoff))
 		if err != nil {
 			return err

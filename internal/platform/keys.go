@@ -278,7 +278,7 @@ func (s *Service) CreateKey(ctx context.Context, tenant, name string, expiresAt 
 	}
 	m := s.newKeyMaterial()
 	var out KeyCreated
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		now := s.clk.Now()
 		if expiresAt != nil && !expiresAt.After(now) {
 			return apperr.InvalidField("expiresAt", "expiresAt must be in the future")
@@ -384,7 +384,7 @@ func (s *Service) ExpireKey(ctx context.Context, tenant, keyID string) (Key, err
 
 func (s *Service) updateKey(ctx context.Context, tenant, keyID, update string) (Key, error) {
 	var out Key
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		t, err := s.tenant(ctx, tx, tenant, false)
 		if err != nil {
 			return err
@@ -415,7 +415,7 @@ func (s *Service) RotateKey(ctx context.Context, tenant, keyID string, grace tim
 	}
 	m := s.newKeyMaterial()
 	var out KeyCreated
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		now := s.clk.Now()
 		t, err := s.tenant(ctx, tx, tenant, true)
 		if err != nil {

@@ -195,7 +195,7 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 func (s *Service) loadTokenSecret(ctx context.Context) ([]byte, error) {
 	candidate := s.gen.Secret(32)
 	var stored string
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO settings (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
 			tokenSecretSetting, candidate, s.clk.Now().UnixMicro()); err != nil {

@@ -217,7 +217,7 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 		if err != nil {
 			return TenantCreated{}, err
 		}
-		err = s.db.Transact(ctx, func(tx *store.Tx) error {
+		err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			if _, err := tx.ExecContext(ctx,
 				`INSERT INTO tenants (id, business_code, name, mode, timezone, settings, created_at)
 				 VALUES ($1, $2, $3, $4, $5, '{}', $6)`,
@@ -268,7 +268,7 @@ func scanTenant(row interface{ Scan(...any) error }) (Tenant, error) {
 // Tenant returns the tenant named by ref: its tenant ID ("ten_…") or its
 // business code (case-insensitive).
 func (s *Service) Tenant(ctx context.Context, ref string) (Tenant, error) {
-	return s.tenant(ctx, s.db.Read(), ref, false)
+	return s.tenant(ctx, s.db.Reader(ctx), ref, false)
 }
 
 // tenant resolves ref with q; lock adds FOR UPDATE (PostgreSQL) so

@@ -327,7 +327,7 @@ func (s *Service) login(ctx context.Context, tenantID, username, password, pin s
 		}
 	}
 	if failed > 0 || locked.Valid {
-		if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+		if err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE admin_users SET failed_attempts = 0, locked_until = NULL WHERE id = $1`, id)
 			return err
 		}); err != nil {
@@ -341,7 +341,7 @@ func (s *Service) login(ctx context.Context, tenantID, username, password, pin s
 // count reaches the limit. It returns the invalid_grant to answer.
 func (s *Service) loginFailed(ctx context.Context, userID string, now time.Time, desc string) error {
 	var lockedNow bool
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx,
 			`UPDATE admin_users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts`,

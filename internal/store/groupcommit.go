@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Group commit (SQLite). SQLite has one writer at a time and every durable
@@ -28,8 +29,9 @@ var errClosed = errors.New("store: database is closed")
 
 type writeReq struct {
 	ctx  context.Context
-	fn   func(tx *Tx) error
+	fn   func(ctx context.Context, tx *Tx) error
 	done chan writeResult
+	tx   *Tx // this callback's view of the batch transaction (its OnCommit hooks)
 }
 
 type writeResult struct {
@@ -39,14 +41,22 @@ type writeResult struct {
 }
 
 // transactBatched runs fn through the committer and waits for its batch.
-func (db *DB) transactBatched(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *DB) transactBatched(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
 	select {
 	case db.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-db.quit:
-		return errClosed
+	default:
+		t := time.NewTimer(db.acquireTimeout)
+		defer t.Stop()
+		select {
+		case db.reqs <- req:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-db.quit:
+			return errClosed
+		case <-t.C:
+			return busy(db.acquireTimeout)
+		}
 	}
 	// Wait even if ctx ends now: fn may already be running in the batch.
 	res := <-req.done
@@ -87,14 +97,19 @@ func runOne(r *writeReq, tx *Tx) (res writeResult) {
 			res = writeResult{panicked: true, panicVal: p}
 		}
 	}()
-	return writeResult{err: r.fn(tx)}
+	return writeResult{err: r.fn(withOpenTx(r.ctx, tx.db, tx), tx)}
 }
 
 func (db *DB) runBatch(batch []*writeReq) {
 	ctx := context.Background() // the batch outlives any one caller's context
 	results := make([]writeResult, len(batch))
+	ran := make([]bool, len(batch)) // succeeded inside the batch, awaiting COMMIT
+	committed := false
 	finish := func() {
 		for i, r := range batch {
+			if committed && ran[i] && results[i].err == nil {
+				r.tx.committed()
+			}
 			r.done <- results[i]
 		}
 	}
@@ -107,8 +122,6 @@ func (db *DB) runBatch(batch []*writeReq) {
 		}
 		return
 	}
-	tx := &Tx{Tx: stx, db: db}
-	ran := make([]bool, len(batch)) // succeeded inside the batch, awaiting COMMIT
 	abort := func(from int, cause error) {
 		_ = stx.Rollback()
 		for i := range batch {
@@ -131,7 +144,8 @@ func (db *DB) runBatch(batch []*writeReq) {
 			abort(i, err)
 			return
 		}
-		res := runOne(r, tx)
+		r.tx = &Tx{Tx: stx, db: db}
+		res := runOne(r, r.tx)
 		if res.err != nil || res.panicked {
 			results[i] = res
 			if _, err := stx.ExecContext(ctx, "ROLLBACK TO cg_one"); err != nil {
@@ -157,5 +171,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 				results[i].err = fmt.Errorf("store: commit: %w", err)
 			}
 		}
+		return
 	}
+	committed = true
 }

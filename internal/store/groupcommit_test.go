@@ -29,7 +29,7 @@ func TestConcurrentTransactIsolation(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				defer func() { panics[i] = recover() }()
-				errs[i] = db.Transact(ctx, func(tx *store.Tx) error {
+				errs[i] = db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 					if _, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ($1, 'v', $2)", fmt.Sprintf("k%03d", i), i); err != nil {
 						return err
 					}
@@ -92,7 +92,7 @@ func TestTransactConstraintErrorKeepsBatch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		insert := func(name string) error {
-			return db.Transact(ctx, func(tx *store.Tx) error {
+			return db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 				_, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ($1, 'v', 0)", name)
 				return err
 			})
@@ -132,7 +132,7 @@ func TestTransactCancelledContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		ran := false
-		err := db.Transact(ctx, func(tx *store.Tx) error { ran = true; return nil })
+		err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error { ran = true; return nil })
 		if !errors.Is(err, context.Canceled) || ran {
 			t.Fatalf("cancelled: err = %v, ran = %v", err, ran)
 		}

@@ -13,20 +13,30 @@ import (
 // between two statements would mix two states. PostgreSQL: a read-only
 // REPEATABLE READ transaction. SQLite: a read transaction on the read pool
 // (WAL gives it a snapshot from its first read).
-func (db *DB) Snapshot(ctx context.Context, fn func(q Querier) error) error {
+//
+// Like a Transact callback, fn gets a context marked as holding a connection:
+// it must read through q only (Read, Snapshot or Transact with it panic).
+func (db *DB) Snapshot(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
+	db.guard(ctx, "Snapshot")
 	var opts *sql.TxOptions
 	if db.dialect == Postgres {
 		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 	}
-	tx, err := db.read.BeginTx(ctx, opts)
+	conn, err := db.acquire(ctx, db.read)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin snapshot: %w", err)
 	}
 	defer tx.Rollback() // read-only: nothing to commit
+	var q Querier = tx
 	if db.rstmts != nil {
-		return fn(snapshotQuerier{tx: tx, c: db.rstmts})
+		q = snapshotQuerier{tx: tx, c: db.rstmts}
 	}
-	return fn(tx)
+	return fn(withOpenTx(ctx, db, q), q)
 }
 
 // snapshotQuerier runs the statements of a SQLite snapshot through the

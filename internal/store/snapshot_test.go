@@ -15,7 +15,7 @@ func TestSnapshotIsConsistent(t *testing.T) {
 		ctx := context.Background()
 		insert := func(name string) {
 			t.Helper()
-			if err := db.Transact(ctx, func(tx *store.Tx) error {
+			if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 				_, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ($1, 'v', 0)", name)
 				return err
 			}); err != nil {
@@ -31,7 +31,7 @@ func TestSnapshotIsConsistent(t *testing.T) {
 			}
 			return n
 		}
-		err := db.Snapshot(ctx, func(q store.Querier) error {
+		err := db.Snapshot(ctx, func(ctx context.Context, q store.Querier) error {
 			first := count(q)
 			insert("b") // committed while the snapshot is open
 			if second := count(q); second != first {

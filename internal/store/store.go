@@ -56,12 +56,18 @@ type DB struct {
 	reqs     chan *writeReq
 	quit     chan struct{}
 	loopDone chan struct{}
+	// acquireTimeout bounds waiting for a connection or commit slot (guard.go).
+	acquireTimeout time.Duration
 }
 
 // Options tune Open.
 type Options struct {
 	// MaxConns caps the PostgreSQL pool (default 16) and the SQLite read pool (default 4).
 	MaxConns int
+	// AcquireTimeout bounds how long Transact and Snapshot wait for a free
+	// connection (PostgreSQL) or commit slot (SQLite) before ErrBusy (503).
+	// Default DefaultAcquireTimeout.
+	AcquireTimeout time.Duration
 }
 
 // DefaultURL is the SQLite file used when no database URL is configured.
@@ -78,12 +84,22 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger, opt Options) (*D
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var db *DB
+	var err error
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		return openPostgres(ctx, rawURL, log, opt)
+		db, err = openPostgres(ctx, rawURL, log, opt)
 	default:
-		return openSQLite(ctx, rawURL, log, opt)
+		db, err = openSQLite(ctx, rawURL, log, opt)
 	}
+	if err != nil {
+		return nil, err
+	}
+	db.acquireTimeout = opt.AcquireTimeout
+	if db.acquireTimeout <= 0 {
+		db.acquireTimeout = DefaultAcquireTimeout
+	}
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, rawURL string, log *slog.Logger, opt Options) (*DB, error) {
@@ -187,11 +203,14 @@ func (db *DB) String() string { return db.desc }
 
 // Read returns a Querier for reads outside a transaction. On SQLite it is a
 // read-only pool that sees every committed write.
+//
+// Read must not be used with the context of an open Transact or Snapshot of
+// db: its queries panic with ErrPoolInTx (guard.go).
 func (db *DB) Read() Querier {
 	if db.rstmts != nil {
-		return cachedQuerier{db.rstmts}
+		return guardedQuerier{db, cachedQuerier{db.rstmts}}
 	}
-	return db.read
+	return guardedQuerier{db, db.read}
 }
 
 // Ping checks the database answers (used by /readyz).

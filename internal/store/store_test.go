@@ -14,7 +14,7 @@ func TestTransact(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		// commit
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ($1, $2, $3)", "a", "1", 1)
 			return err
 		}); err != nil {
@@ -22,7 +22,7 @@ func TestTransact(t *testing.T) {
 		}
 		// rollback on error: the second insert must not be visible
 		boom := errors.New("boom")
-		err := db.Transact(ctx, func(tx *store.Tx) error {
+		err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ($1, $2, $3)", "b", "2", 2); err != nil {
 				return err
 			}
@@ -39,7 +39,7 @@ func TestTransact(t *testing.T) {
 			t.Fatalf("rows = %d, want 1 (rollback lost)", n)
 		}
 		// unique violation is recognised
-		err = db.Transact(ctx, func(tx *store.Tx) error {
+		err = db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ($1, $2, $3)", "a", "x", 3)
 			return err
 		})
@@ -54,7 +54,7 @@ func TestTransact(t *testing.T) {
 func TestTransactConcurrentIncrements(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		if err := db.Transact(ctx, func(tx *store.Tx) error {
+		if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 			_, err := tx.ExecContext(ctx, "INSERT INTO settings(name, value, created_at) VALUES ('counter', '0', 0)")
 			return err
 		}); err != nil {
@@ -68,7 +68,7 @@ func TestTransactConcurrentIncrements(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
-					if err := db.Transact(ctx, func(tx *store.Tx) error {
+					if err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 						_, err := tx.ExecContext(ctx, "UPDATE settings SET created_at = created_at + 1 WHERE name = 'counter'")
 						return err
 					}); err != nil {

@@ -11,7 +11,8 @@ import (
 // Tx is a database transaction handed to a Transact callback.
 type Tx struct {
 	*sql.Tx
-	db *DB
+	db       *DB
+	onCommit []func()
 }
 
 // Dialect reports the engine of the transaction.
@@ -20,17 +21,34 @@ func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 // DB returns the database the transaction belongs to.
 func (tx *Tx) DB() *DB { return tx.db }
 
+// OnCommit registers f to run after this transaction's writes are durably
+// committed (never when it rolls back, and never twice for one attempt: a
+// retried callback registers again on its new Tx).
+func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
+
+func (tx *Tx) committed() {
+	for _, f := range tx.onCommit {
+		f()
+	}
+}
+
 // maxAttempts bounds Transact's retries of concurrency failures.
 const maxAttempts = 12
 
 // Transact runs fn in one transaction and commits it; any error from fn rolls
 // back everything fn wrote. On SQLite, concurrent calls share one commit
-// (group commit, see groupcommit.go) without changing that guarantee; fn must
-// not call Transact itself. When the engine reports a concurrency failure (SQLite
-// busy, PostgreSQL serialization failure or deadlock), the whole transaction
-// is retried with a growing pause, so fn must not have effects outside the
-// transaction. Every multi-statement write in cashgate goes through here.
-func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
+// (group commit, see groupcommit.go) without changing that guarantee. When the
+// engine reports a concurrency failure (SQLite busy, PostgreSQL serialization
+// failure or deadlock), the whole transaction is retried with a growing
+// pause, so fn must not have effects outside the transaction. Every
+// multi-statement write in cashgate goes through here.
+//
+// fn receives a context marked with the open transaction: it (and everything
+// it calls with that ctx) must use tx, never the pool. Read, Snapshot or
+// Transact with that context panic with ErrPoolInTx (see guard.go). Waiting
+// for a connection is bounded by the acquire timeout (503, see ErrBusy).
+func (db *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	db.guard(ctx, "Transact")
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = db.transactOnce(ctx, fn)
@@ -49,11 +67,16 @@ func (db *DB) Transact(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 }
 
-func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
+func (db *DB) transactOnce(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) (err error) {
 	if db.reqs != nil {
 		return db.transactBatched(ctx, fn)
 	}
-	stx, err := db.write.BeginTx(ctx, nil)
+	conn, err := db.acquire(ctx, db.write)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -67,11 +90,12 @@ func (db *DB) transactOnce(ctx context.Context, fn func(tx *Tx) error) (err erro
 			_ = stx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
+	if err = fn(withOpenTx(ctx, db, tx), tx); err != nil {
 		return err
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	tx.committed()
 	return nil
 }

@@ -46,7 +46,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 		q := fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE expires_at <= $1 LIMIT %[3]d)`, t.table, t.key, housekeepingBatch)
 		for {
 			var n int64
-			err := s.db.Transact(ctx, func(tx *store.Tx) error {
+			err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 				res, err := tx.ExecContext(ctx, q, micros(now))
 				if err != nil {
 					return err

@@ -1,6 +1,7 @@
 package wallet_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestHousekeeping(t *testing.T) {
 		live, err := e.w.Login(e.ctx, "alice", "password-alice") // 12 h
 		ok(t, err)
 		// A backlog of 700 sessions that expire in 30 minutes: more than one batch.
-		ok(t, db.Transact(e.ctx, func(tx *store.Tx) error {
+		ok(t, db.Transact(e.ctx, func(ctx context.Context, tx *store.Tx) error {
 			for i := 0; i < 700; i++ {
 				if _, err := tx.ExecContext(e.ctx, `INSERT INTO wallet_sessions (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
 					fmt.Sprintf("old-%04d", i), shop.User.ID, e.clk.Now().Add(30*time.Minute).UnixMicro(), e.clk.Now().UnixMicro()); err != nil {

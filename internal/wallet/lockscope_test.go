@@ -38,7 +38,7 @@ func TestRequestLocksOnlyTheRequest(t *testing.T) {
 		done := make(chan error, 1)
 		if db.Dialect() == store.Postgres {
 			go func() {
-				done <- db.Transact(context.Background(), func(tx *store.Tx) error {
+				done <- db.Transact(context.Background(), func(ctx context.Context, tx *store.Tx) error {
 					var id string
 					if err := tx.QueryRowContext(e.ctx, `SELECT id FROM wallet_users WHERE id = $1 FOR UPDATE`, alice.ID).Scan(&id); err != nil {
 						holding <- err

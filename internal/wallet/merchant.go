@@ -129,7 +129,7 @@ func (s *Service) prepareCorporate(ctx context.Context, tenantID string, spec Co
 func (s *Service) openCorporate(ctx context.Context, tenantID, merchantID, name string, u user, iban, bic string) (CorporateWallet, error) {
 	secret := "cgm_" + s.ids.Secret(32)
 	sealed := s.seal(tenantID, secret)
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.insertUser(ctx, tx, u); err != nil {
 			return err
 		}
@@ -312,7 +312,7 @@ func (s *Service) SetRate(ctx context.Context, currency, rate string) (Rate, err
 		return Rate{}, apperr.InvalidField("rate", "rate %q must be a positive decimal number such as 0.9215 (at most 12 decimals)", rate)
 	}
 	now := s.now()
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_rates (currency, rate, updated_at) VALUES ($1, $2, $3)
 ON CONFLICT (currency) DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at`, cur.Code(), r, micros(now))
 		return err

@@ -100,7 +100,7 @@ func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (Wal
 		return WalletTransaction{}, nil, err
 	}
 	ev := txEvent(m.tenantID, m.id, body)
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.useOutgoing(ctx, tx, from, amount, false, now); err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *Service) CreditTopUp(ctx context.Context, in TopUp) (WalletTransaction,
 		return WalletTransaction{}, err
 	}
 	var out WalletTransaction
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM wallet_users WHERE topup_ref = $1`, strings.ToUpper(strings.TrimSpace(in.Reference))))
 		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.InvalidField("reference", "no wallet has the top-up reference %q", in.Reference)
@@ -215,7 +215,7 @@ func (s *Service) SandboxTopUps(ctx context.Context) (bool, error) {
 
 // SetSandboxTopUps turns simulated top-ups for private users on or off.
 func (s *Service) SetSandboxTopUps(ctx context.Context, on bool) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_settings (name, value) VALUES ('sandbox_topups', $1)
 ON CONFLICT (name) DO UPDATE SET value = excluded.value`, fmt.Sprint(on))
 		return err
@@ -247,7 +247,7 @@ func (s *Service) SimulateTopUp(ctx context.Context, userID, amount string) (Wal
 		return WalletTransaction{}, apperr.New(apperr.Forbidden, "simulated top-ups are for sandboxes; transfer money to the issuer's bank account quoting your top-up reference %s", u.TopUpRef)
 	}
 	var out WalletTransaction
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		out, err = s.topUp(ctx, tx, u, cents, "SIM-"+s.ids.Secret(8))
 		return err
 	})
@@ -310,7 +310,7 @@ func (s *Service) Withdraw(ctx context.Context, userID string, spec WalletWithdr
 		return WalletTransaction{}, err
 	}
 	var out WalletTransaction
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		now := s.now()
 		if err := s.useWithdrawal(ctx, tx, u, amount, now); err != nil {
 			return err
@@ -418,7 +418,7 @@ func (s *Service) RequestVerification(ctx context.Context, userID string) (Walle
 		return WalletTransaction{}, err
 	}
 	var out WalletTransaction
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		c, err := s.corporateOf(ctx, tx, "tenant_id", u.TenantID)
 		if err != nil {
 			return err
@@ -475,7 +475,7 @@ func (s *Service) VerifyBankAccount(ctx context.Context, userID, code string) (C
 		return CorporateAccount{}, apperr.New(apperr.Conflict, "request a verification code first")
 	}
 	// Count the attempt before hashing, as for PINs.
-	if err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	if err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		return exec1(ctx, tx, `UPDATE wallet_corporates SET verify_failures = verify_failures + 1 WHERE tenant_id = $1 AND verify_failures < $2`, c.TenantID, s.cfg.MaxPINFailures)
 	}); err != nil {
 		return CorporateAccount{}, apperr.New(apperr.Conflict, "too many wrong codes: request a new verification code")
@@ -487,7 +487,7 @@ func (s *Service) VerifyBankAccount(ctx context.Context, userID, code string) (C
 	if !ok {
 		return CorporateAccount{}, apperr.InvalidField("code", "wrong verification code")
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE wallet_corporates SET bank_verified = $1, verify_code_hash = '', verify_failures = 0 WHERE tenant_id = $2`, true, c.TenantID)
 		return err
 	})
@@ -510,7 +510,7 @@ func (s *Service) RequestUpgrade(ctx context.Context, userID string) (CorporateA
 	if !c.BankVerified {
 		return CorporateAccount{}, apperr.New(apperr.Conflict, "verify your bank account before asking for Corporate+")
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		return exec1(ctx, tx, `UPDATE wallet_corporates SET upgrade_status = 'requested', upgrade_requested_at = $1 WHERE tenant_id = $2 AND upgrade_status = 'none'`,
 			micros(s.now()), c.TenantID)
 	})
@@ -544,7 +544,7 @@ FROM wallet_corporates c JOIN wallet_users u ON u.id = c.user_id WHERE c.upgrade
 // operator upgrading directly, e.g. after an offline document check).
 func (s *Service) ApproveUpgrade(ctx context.Context, tenantOrMerchant string, force bool) (CorporateAccount, error) {
 	var userID string
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		c, err := scanCorp(tx.QueryRowContext(ctx, `SELECT `+corpCols+` FROM wallet_corporates WHERE tenant_id = $1 OR merchant_id = $1`, tenantOrMerchant))
 		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "no corporate account %q", tenantOrMerchant)

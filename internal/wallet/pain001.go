@@ -127,7 +127,7 @@ func (s *Service) ExportPayouts(ctx context.Context, debtor Debtor, execution ti
 		return Export{}, apperr.InvalidField("debtorName", "the debtor (issuer) name is required")
 	}
 	var out Export
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		out = Export{}
 		rows, err := tx.QueryContext(ctx, `SELECT id, amount, iban, bic, beneficiary, description, reference FROM wallet_transactions
 WHERE kind IN ('withdrawal', 'verification') AND status = 'requested' ORDER BY created_at, id`)
@@ -300,7 +300,7 @@ func (s *Service) MarkPaid(ctx context.Context, batchOrTx string) (Paid, error) 
 		return Paid{}, apperr.InvalidField("batch", "a batch id or a transaction id is required")
 	}
 	var out Paid
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		out = Paid{}
 		ps, single, err := s.payoutsOf(ctx, tx, batchOrTx)
 		if err != nil {
@@ -356,7 +356,7 @@ func (s *Service) ReturnPayouts(ctx context.Context, batchOrTx, reason string) (
 		return Paid{}, err
 	}
 	var out Paid
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		out = Paid{}
 		ps, single, err := s.payoutsOf(ctx, tx, batchOrTx)
 		if err != nil {

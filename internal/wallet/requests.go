@@ -224,7 +224,7 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 		}
 	}
 	var out requestRow
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		corp, err := s.corporateOf(ctx, tx, "tenant_id", tenantID)
 		if err != nil {
 			return err
@@ -368,7 +368,7 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 	}
 	var out requestRow
 	var expired bool
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		expired = false
 		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.db.ForUpdateOf("r"), requestID, userID)
 		if err != nil {
@@ -426,7 +426,7 @@ WHERE id = $4 AND status = 'pending'`, fee, txID, micros(now), x.ID); err != nil
 // Deny refuses a pending money request.
 func (s *Service) Deny(ctx context.Context, userID, requestID string) (MoneyRequest, error) {
 	var out requestRow
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.db.ForUpdateOf("r"), requestID, userID)
 		if err != nil {
 			return err
@@ -466,7 +466,7 @@ func (s *Service) ExpireRequest(ctx context.Context, job outbox.Job) error {
 		return outbox.Permanent(err)
 	}
 	var retryAt time.Time
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		retryAt = time.Time{}
 		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1`+s.db.ForUpdateOf("r"), p.RequestID)
 		if err != nil {
@@ -502,7 +502,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, requestID string, amount
 		return WalletTransaction{}, err
 	}
 	var out WalletTransaction
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.tenant_id = $2`+s.db.ForUpdateOf("r"), requestID, tenantID)
 		if err != nil {
 			return err

@@ -166,7 +166,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (WalletUser, error) {
 	if err != nil {
 		return WalletUser{}, err
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error { return s.insertUser(ctx, tx, u) })
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error { return s.insertUser(ctx, tx, u) })
 	if err != nil {
 		return WalletUser{}, err
 	}
@@ -216,7 +216,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (WalletS
 	token := "cgw_" + s.ids.Secret(32)
 	now := s.now()
 	exp := now.Add(s.cfg.SessionTTL)
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_sessions (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
 			tokenHash(token), u.ID, micros(exp), micros(now))
 		return err
@@ -232,7 +232,7 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3a9YwTQ
 
 // Logout ends a session.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.db.Transact(ctx, func(tx *store.Tx) error {
+	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM wallet_sessions WHERE token_hash = $1`, tokenHash(token))
 		return err
 	})
@@ -326,7 +326,7 @@ func (s *Service) attempt(ctx context.Context, userID, what string) error {
 	_, locked, check := secretCols(what)
 	now := s.now()
 	var n int64
-	err := s.db.Transact(ctx, func(tx *store.Tx) error {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %[2]s = $1 WHERE id = $2 AND %[1]s <= $3 AND %[2]s <= $3`, locked, check),
 			micros(now.Add(checkWindow)), userID, micros(now))
 		if err != nil {
@@ -363,7 +363,7 @@ func (s *Service) attempt(ctx context.Context, userID, what string) error {
 func (s *Service) finish(ctx context.Context, userID, what string, success bool) (failures int, locked bool, err error) {
 	f, l, c := secretCols(what)
 	now := s.now()
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if success {
 			// A right secret clears the failures, but never a lock that
 			// racing wrong ones set meanwhile (possible only when this check
@@ -401,7 +401,7 @@ func (s *Service) finish(ctx context.Context, userID, what string, success bool)
 // could not run).
 func (s *Service) release(ctx context.Context, userID, what string) {
 	_, _, c := secretCols(what)
-	_ = s.db.Transact(ctx, func(tx *store.Tx) error {
+	_ = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET `+c+` = 0 WHERE id = $1`, userID)
 		return err
 	})

@@ -200,7 +200,7 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		gate:   make(chan struct{}, cfg.HashConcurrency+cfg.HashQueue),
 		csrf:   http.NewCrossOriginProtection(),
 	}
-	err = s.db.Transact(ctx, func(tx *store.Tx) error {
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		for _, a := range []struct {
 			dst            *string
 			owner, purpose string
