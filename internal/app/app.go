@@ -139,6 +139,8 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	a.Platform, err = platform.New(a.DB, a.Clock, a.IDs, a.Log, platform.Config{
 		Pepper:                      pepper,
 		KeyEncryptionKey:            subkey(kek, "cashgate gateway signing keys"),
+		IdempotencyKEK:              subkey(kek, "cashgate idempotent answers"),
+		IdempotencyLease:            a.Config.IdempotencyLease,
 		SandboxRequestsPerMinute:    a.Config.SandboxRPM,
 		ProductionRequestsPerMinute: a.Config.ProductionRPM,
 		TokenTTL:                    a.Config.TokenTTL,

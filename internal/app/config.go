@@ -41,6 +41,7 @@ type Config struct {
 	SandboxRPM       int           // CASHGATE_SANDBOX_RPM: requests per minute per sandbox key, default 60
 	ProductionRPM    int           // CASHGATE_PRODUCTION_RPM: per production key, default 6000
 	TokenTTL         time.Duration // CASHGATE_TOKEN_TTL: OAuth access token lifetime, default 15m
+	IdempotencyLease time.Duration // CASHGATE_IDEMPOTENCY_LEASE: how long a crashed request holds its Idempotency-Key, default 10s
 	BlockedEndpoints []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
 	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
@@ -112,6 +113,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	integer("CASHGATE_PRODUCTION_RPM", &c.ProductionRPM)
 	integer("CASHGATE_WORKERS", &c.Workers)
 	duration("CASHGATE_TOKEN_TTL", &c.TokenTTL)
+	duration("CASHGATE_IDEMPOTENCY_LEASE", &c.IdempotencyLease)
 	duration("CASHGATE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("CASHGATE_LOG_LEVEL", &c.LogLevel)
 	str("CASHGATE_LOG_FORMAT", &c.LogFormat)

@@ -92,11 +92,7 @@ func handle[Req, Resp any](h handlers, status int, fn func(r *http.Request, p ht
 			return
 		}
 		resp, err := fn(r, p, req)
-		if err != nil {
-			h.errw(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, status, resp)
+		httpx.Respond(w, r, h.errw, status, resp, err)
 	}
 }
 

@@ -183,10 +183,6 @@ func handle[Req, Resp any](errw ErrorWriter, status int, opt DecodeOptions, fn f
 			}
 		}
 		resp, err := fn(r, req)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		WriteJSON(w, status, resp)
+		Respond(w, r, errw, status, resp, err)
 	}
 }

@@ -63,8 +63,15 @@ func (s *Service) IdempotencyFor(errw httpx.ErrorWriter, tenantOf func(r *http.R
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key, present := r.Header[http.CanonicalHeaderKey(HeaderIdempotencyKey)]
-			if !present || !isWrite(r.Method) {
+			if !isWrite(r.Method) {
 				next.ServeHTTP(w, r)
+				return
+			}
+			if !present {
+				// No claim, but the write contract still holds: an answer
+				// committed with the effects is the one sent (httpx.Respond).
+				ctx, _ := httpx.WithIdemSlot(r.Context(), nil, s.log)
+				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
 			if len(key) != 1 || !validIdempotencyKey(key[0]) {
@@ -134,6 +141,8 @@ type idemRecord struct {
 	status      int
 	contentType string
 	body        []byte
+	claim       string    // the claim token of the request holding it (in progress)
+	leaseUntil  time.Time // in progress: after it, a retry may take the key over
 }
 
 func (s *Service) idempotent(w http.ResponseWriter, r *http.Request, next http.Handler, errw httpx.ErrorWriter, tenant, key string, body []byte) {
@@ -142,24 +151,27 @@ func (s *Service) idempotent(w http.ResponseWriter, r *http.Request, next http.H
 	hash := requestHash(r.Method, target, body)
 	deadline := time.Now().Add(s.cfg.IdempotencyWait) // real time: this is waiting, not business time
 	for {
-		claimed, rec, err := s.claimIdempotency(ctx, tenant, key, r.Method, target, hash)
+		claim, rec, err := s.claimIdempotency(ctx, tenant, key, r.Method, target, hash)
 		if err != nil {
 			errw(w, r, err)
 			return
 		}
-		if claimed {
-			s.runRecorded(w, r, next, tenant, key)
+		if claim != "" {
+			s.runRecorded(w, r, next, tenant, key, claim)
 			return
 		}
-		// Someone holds the key: wait for it while it is in progress.
+		// Someone holds the key: wait for it while its lease runs.
 		for rec != nil {
 			if rec.hash != hash {
 				errw(w, r, apperr.New(apperr.IdempotencyMismatch, "Idempotency-Key %q was already used for a different request", key))
 				return
 			}
 			if rec.done {
-				replay(w, rec)
+				s.replay(w, r, errw, tenant, key, rec)
 				return
+			}
+			if !s.clk.Now().Before(rec.leaseUntil) {
+				break // the holder died (or overran its lease): take the key over
 			}
 			if !time.Now().Before(deadline) {
 				errw(w, r, &apperr.Error{Code: apperr.IdempotencyInFlight, RetryAfterSeconds: 1,
@@ -174,109 +186,195 @@ func (s *Service) idempotent(w http.ResponseWriter, r *http.Request, next http.H
 				return
 			case <-t.C:
 			}
-			if rec, err = s.loadIdempotency(ctx, s.db.Read(), tenant, key); err != nil {
+			if rec, err = s.loadIdempotency(ctx, s.db.Read(), tenant, key, false); err != nil {
 				errw(w, r, err)
 				return
 			}
 		}
-		// The record vanished (the first request failed with a 5xx): try to
-		// claim the key for this request.
+		// The record vanished (the first request failed) or its lease ran
+		// out: try to claim the key for this request.
 	}
 }
 
-// claimIdempotency records the key in progress for this request, or returns
-// the record holding it. An expired record is replaced.
-func (s *Service) claimIdempotency(ctx context.Context, tenant, key, method, target, hash string) (claimed bool, rec *idemRecord, err error) {
+// claimIdempotency claims the key for this request for one lease and returns
+// the claim token, or returns the record holding it. An expired record is
+// replaced; a record in progress whose lease ran out (its process died: it
+// committed nothing, since its answer would have been committed with its
+// effects) is taken over with a new token.
+func (s *Service) claimIdempotency(ctx context.Context, tenant, key, method, target, hash string) (claim string, rec *idemRecord, err error) {
 	now := s.clk.Now()
+	token := hex.EncodeToString(s.gen.Bytes(16))
+	lease := micros(now.Add(s.cfg.IdempotencyLease))
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		claimed, rec = false, nil
+		claim, rec = "", nil
 		if _, err := tx.ExecContext(ctx,
 			`DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3`,
 			tenant, key, micros(now)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx,
-			`INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, created_at, expires_at)
-			 VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7)
+			`INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, created_at, expires_at, claim_token, lease_until)
+			 VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7, $8, $9)
 			 ON CONFLICT (tenant_id, key) DO NOTHING`,
-			tenant, key, method, target, hash, micros(now), micros(now.Add(s.cfg.IdempotencyTTL)))
+			tenant, key, method, target, hash, micros(now), micros(now.Add(s.cfg.IdempotencyTTL)), token, lease)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
-			claimed = true
+			claim = token
 			return nil
 		}
-		rec, err = s.loadIdempotency(ctx, tx, tenant, key)
-		return err
+		if rec, err = s.loadIdempotency(ctx, tx, tenant, key, true); err != nil || rec == nil {
+			return err
+		}
+		if rec.done || rec.hash != hash || now.Before(rec.leaseUntil) {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx,
+			`UPDATE idempotency_keys SET claim_token = $3, lease_until = $4
+			 WHERE tenant_id = $1 AND key = $2 AND state = 'in_progress' AND claim_token = $5`,
+			tenant, key, token, lease, rec.claim)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			claim, rec = token, nil
+		}
+		return nil
 	})
 	if err != nil {
-		return false, nil, fmt.Errorf("platform: claim idempotency key: %w", err)
+		return "", nil, fmt.Errorf("platform: claim idempotency key: %w", err)
 	}
-	return claimed, rec, nil
+	return claim, rec, nil
 }
 
-// loadIdempotency returns the record, or nil when there is none.
-func (s *Service) loadIdempotency(ctx context.Context, q store.Querier, tenant, key string) (*idemRecord, error) {
+// loadIdempotency returns the record, or nil when there is none; lock adds
+// FOR UPDATE (PostgreSQL) inside a transaction.
+func (s *Service) loadIdempotency(ctx context.Context, q store.Querier, tenant, key string, lock bool) (*idemRecord, error) {
 	var rec idemRecord
 	var state string
 	var status sql.NullInt64
 	var ct sql.NullString
+	var lease int64
+	suffix := ""
+	if lock {
+		suffix = s.db.ForUpdate()
+	}
 	err := q.QueryRowContext(ctx,
-		`SELECT request_hash, state, status, content_type, response_body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,
-		tenant, key).Scan(&rec.hash, &state, &status, &ct, &rec.body)
+		`SELECT request_hash, state, status, content_type, response_body, claim_token, lease_until FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`+suffix,
+		tenant, key).Scan(&rec.hash, &state, &status, &ct, &rec.body, &rec.claim, &lease)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("platform: load idempotency key: %w", err)
 	}
-	rec.done, rec.status, rec.contentType = state == "done", int(status.Int64), ct.String
+	rec.done, rec.status, rec.contentType, rec.leaseUntil = state == "done", int(status.Int64), ct.String, fromMicros(lease)
 	return &rec, nil
 }
 
-func replay(w http.ResponseWriter, rec *idemRecord) {
-	if rec.contentType != "" {
-		w.Header().Set("Content-Type", rec.contentType)
+func (s *Service) replay(w http.ResponseWriter, r *http.Request, errw httpx.ErrorWriter, tenant, key string, rec *idemRecord) {
+	body, err := s.unsealAnswer(tenant, key, rec.body)
+	if err != nil {
+		errw(w, r, err)
+		return
 	}
 	w.Header().Set(HeaderIdempotentReplayed, "true")
-	w.WriteHeader(rec.status)
-	_, _ = w.Write(rec.body)
+	httpx.WriteResponse(w, httpx.Response{Status: rec.status, ContentType: rec.contentType, Body: body})
 }
 
-// runRecorded runs the handler on a claimed key, buffering its response,
-// stores the outcome and then sends it.
-func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.Handler, tenant, key string) {
-	// Recording must happen even if the client has gone away meanwhile.
-	storeCtx := context.WithoutCancel(r.Context())
+// sealAnswer encrypts a stored answer under the idempotency KEK (bound to its
+// tenant and key); unsealAnswer reverses it. Without a KEK they pass bodies
+// through (a leading 0 byte marks plain, 1 sealed, so either reads back).
+func (s *Service) sealAnswer(tenant, key string, body []byte) []byte {
+	if s.idemKEK == nil {
+		return append([]byte{0}, body...)
+	}
+	nonce := s.gen.Bytes(s.idemKEK.NonceSize())
+	out := append([]byte{1}, nonce...)
+	return s.idemKEK.Seal(out, nonce, body, []byte("idempotency:"+tenant+":"+key))
+}
+
+func (s *Service) unsealAnswer(tenant, key string, stored []byte) ([]byte, error) {
+	switch {
+	case len(stored) == 0:
+		return nil, nil
+	case stored[0] == 0:
+		return stored[1:], nil
+	case stored[0] == 1 && s.idemKEK != nil && len(stored) > 1+s.idemKEK.NonceSize():
+		n := s.idemKEK.NonceSize()
+		pt, err := s.idemKEK.Open(nil, stored[1:1+n], stored[1+n:], []byte("idempotency:"+tenant+":"+key))
+		if err == nil {
+			return pt, nil
+		}
+	}
+	return nil, errors.New("platform: a stored idempotent answer cannot be opened (was the key-encryption key changed?)")
+}
+
+// recorder stores the answer of the request holding claim, in the
+// transaction tx that makes the request's effects (httpx.Reply). It fails
+// when the claim was lost, which rolls the effects back.
+func (s *Service) recorder(tenant, key, claim string) httpx.Recorder {
+	return func(ctx context.Context, tx *store.Tx, status int, contentType string, body []byte) error {
+		return s.storeAnswer(ctx, tx, tenant, key, claim, status, contentType, body)
+	}
+}
+
+func (s *Service) storeAnswer(ctx context.Context, tx *store.Tx, tenant, key, claim string, status int, contentType string, body []byte) error {
+	res, err := tx.ExecContext(ctx,
+		`UPDATE idempotency_keys SET state = 'done', status = $4, content_type = $5, response_body = $6, sealed = $7
+		 WHERE tenant_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'`,
+		tenant, key, claim, status, contentType, s.sealAnswer(tenant, key, body), s.idemKEK != nil)
+	if err != nil {
+		return fmt.Errorf("platform: store idempotent answer: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return &apperr.Error{Code: apperr.IdempotencyInFlight, RetryAfterSeconds: 1,
+			Message: fmt.Sprintf("The request with Idempotency-Key %q outlived its lease and was taken over by a retry; retry to learn its outcome", key)}
+	}
+	return nil
+}
+
+// runRecorded runs the handler on a claimed key. A handler that follows the
+// write contract (httpx.Reply) stores its answer with its effects. Otherwise
+// the answer is stored here afterwards — 4xx answers, which commit nothing —
+// or, for 5xx, 499 (the client went away) and no-store answers, the claim is
+// released so that a retry runs afresh.
+func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.Handler, tenant, key, claim string) {
+	storeCtx := context.WithoutCancel(r.Context()) // recording must happen even if the client went away
+	ctx, slot := httpx.WithIdemSlot(r.Context(), s.recorder(tenant, key, claim), s.log)
 	rec := &captureWriter{header: http.Header{}}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				s.forgetIdempotency(storeCtx, tenant, key)
+				if _, ok := slot.Committed(); !ok {
+					s.releaseIdempotency(storeCtx, tenant, key, claim)
+				}
 				panic(p)
 			}
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, r.WithContext(ctx))
 	}()
 	status := rec.statusCode()
-	if status >= 500 || strings.Contains(strings.ToLower(rec.header.Get("Cache-Control")), "no-store") {
-		s.forgetIdempotency(storeCtx, tenant, key)
-	} else {
-		body := rec.buf.Bytes()
-		err := s.db.Transact(storeCtx, func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.ExecContext(storeCtx,
-				`UPDATE idempotency_keys SET state = 'done', status = $3, content_type = $4, response_body = $5
-				 WHERE tenant_id = $1 AND key = $2 AND state = 'in_progress'`,
-				tenant, key, status, rec.header.Get("Content-Type"), body)
-			return err
-		})
-		if err != nil {
-			// The side effect happened: leave the record in progress so a
-			// retry gets 409 rather than running the handler again.
-			s.log.ErrorContext(storeCtx, "platform: could not store idempotent response", "tenant", tenant, "key", key, "err", err)
+	noStore := strings.Contains(strings.ToLower(rec.header.Get("Cache-Control")), "no-store")
+	if _, committed := slot.Committed(); !committed {
+		if status >= 500 || status == httpx.StatusClientClosed || noStore {
+			s.releaseIdempotency(storeCtx, tenant, key, claim)
+		} else {
+			err := s.db.Transact(storeCtx, func(ctx context.Context, tx *store.Tx) error {
+				return s.storeAnswer(ctx, tx, tenant, key, claim, status, rec.header.Get("Content-Type"), rec.buf.Bytes())
+			})
+			if err != nil {
+				// Nothing was committed with this answer (4xx): after the
+				// lease a retry simply runs again.
+				s.log.WarnContext(storeCtx, "platform: could not store idempotent answer", "tenant", tenant, "key", key, "err", err)
+			}
 		}
 	}
 	dst := w.Header()
@@ -287,9 +385,10 @@ func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.
 	_, _ = w.Write(rec.buf.Bytes())
 }
 
-func (s *Service) forgetIdempotency(ctx context.Context, tenant, key string) {
+// releaseIdempotency deletes this request's claim, so a retry runs afresh.
+func (s *Service) releaseIdempotency(ctx context.Context, tenant, key, claim string) {
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND state = 'in_progress'`, tenant, key)
+		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND claim_token = $3 AND state = 'in_progress'`, tenant, key, claim)
 		return err
 	})
 	if err != nil {

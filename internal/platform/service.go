@@ -42,6 +42,7 @@ const (
 	DefaultLockoutDuration             = 15 * time.Minute
 	DefaultIdempotencyTTL              = 24 * time.Hour
 	DefaultIdempotencyWait             = 5 * time.Second
+	DefaultIdempotencyLease            = 10 * time.Second
 	// MaxRotationGrace bounds how long a rotated key keeps working.
 	MaxRotationGrace = 7 * 24 * time.Hour
 )
@@ -90,6 +91,14 @@ type Config struct {
 	// IdempotencyWait is how long a duplicate of a request still in progress
 	// waits for it before answering 409 (0: DefaultIdempotencyWait).
 	IdempotencyWait time.Duration
+	// IdempotencyLease is how long a claim on a key holds it while its
+	// request runs (0: DefaultIdempotencyLease). A process that died mid
+	// request frees its keys after the lease; a retry then runs afresh
+	// (nothing of the first attempt committed, see idempotency.go).
+	IdempotencyLease time.Duration
+	// IdempotencyKEK, when set (32 bytes), seals stored idempotent answers
+	// (AES-256-GCM): they may carry secrets such as new APP keys.
+	IdempotencyKEK []byte
 }
 
 // Service is the platform: tenants, users, keys, tokens and the middleware.
@@ -105,6 +114,7 @@ type Service struct {
 	secret  []byte         // access-token signing secret
 	blocked *http.ServeMux // matches Config.BlockedEndpoints
 	kek     cipher.AEAD    // nil: gateway signing keys stored as is
+	idemKEK cipher.AEAD    // nil: idempotent answers stored as is
 	dummy   string         // a hash verified for unknown users, so timing does not tell them apart
 
 	mu        sync.Mutex
@@ -142,6 +152,9 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 	if cfg.IdempotencyWait <= 0 {
 		cfg.IdempotencyWait = DefaultIdempotencyWait
 	}
+	if cfg.IdempotencyLease <= 0 {
+		cfg.IdempotencyLease = DefaultIdempotencyLease
+	}
 	if cfg.Argon2 == (Argon2Params{}) {
 		cfg.Argon2 = DefaultArgon2()
 	}
@@ -160,17 +173,11 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 	if s.blocked, err = compileBlocked(cfg.BlockedEndpoints); err != nil {
 		return nil, err
 	}
-	if len(cfg.KeyEncryptionKey) > 0 {
-		if len(cfg.KeyEncryptionKey) != 32 {
-			return nil, fmt.Errorf("platform: key-encryption key must be 32 bytes, not %d", len(cfg.KeyEncryptionKey))
-		}
-		block, err := aes.NewCipher(cfg.KeyEncryptionKey)
-		if err != nil {
-			return nil, fmt.Errorf("platform: key-encryption key: %w", err)
-		}
-		if s.kek, err = cipher.NewGCM(block); err != nil {
-			return nil, fmt.Errorf("platform: key-encryption key: %w", err)
-		}
+	if s.kek, err = newAEAD(cfg.KeyEncryptionKey); err != nil {
+		return nil, err
+	}
+	if s.idemKEK, err = newAEAD(cfg.IdempotencyKEK); err != nil {
+		return nil, err
 	}
 	if s.dummy, err = s.hasher.Hash("not a password", gen.Bytes(int(cfg.Argon2.SaltLength))); err != nil {
 		return nil, err
@@ -258,4 +265,23 @@ func nullMicros(t *time.Time) any {
 		return nil
 	}
 	return t.UnixMicro()
+}
+
+// newAEAD returns AES-256-GCM under key, or nil for an empty key.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) == 0 {
+		return nil, nil
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("platform: key-encryption key must be 32 bytes, not %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("platform: key-encryption key: %w", err)
+	}
+	a, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("platform: key-encryption key: %w", err)
+	}
+	return a, nil
 }
