@@ -314,13 +314,20 @@ func (h *ledgerHTTP) requireAPIAccounts(r *http.Request, tx *store.Tx, tenantID 
 	return nil
 }
 
-// write runs fn in one transaction for the calling tenant.
-func (h *ledgerHTTP) write(r *http.Request, fn func(tx *store.Tx, tenantID string) error) error {
+// write runs fn in one transaction for the calling tenant and answers *out
+// with status from inside it (httpx.Reply: the answer commits with the
+// effects).
+func (h *ledgerHTTP) write(r *http.Request, status int, out any, fn func(tx *store.Tx, tenantID string) error) error {
 	tenantID, err := tenantOf(r)
 	if err != nil {
 		return err
 	}
-	return h.l.db.Transact(r.Context(), func(ctx context.Context, tx *store.Tx) error { return fn(tx, tenantID) })
+	return h.l.db.Transact(r.Context(), func(ctx context.Context, tx *store.Tx) error {
+		if err := fn(tx, tenantID); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, status, out)
+	})
 }
 
 func (h *ledgerHTTP) createAccount(r *http.Request, req AccountRequest) (AccountJSON, error) {
@@ -333,14 +340,14 @@ func (h *ledgerHTTP) createAccount(r *http.Request, req AccountRequest) (Account
 	if strings.TrimSpace(req.Purpose) == "" {
 		return AccountJSON{}, apperr.InvalidField("purpose", "purpose is required")
 	}
-	var acc Account
-	err := h.write(r, func(tx *store.Tx, tenantID string) error {
-		var err error
-		acc, err = h.l.EnsureAccount(r.Context(), tx, AccountSpec{TenantID: tenantID, Owner: apiOwnerPrefix + req.Owner,
+	var out AccountJSON
+	err := h.write(r, http.StatusOK, &out, func(tx *store.Tx, tenantID string) error {
+		acc, err := h.l.EnsureAccount(r.Context(), tx, AccountSpec{TenantID: tenantID, Owner: apiOwnerPrefix + req.Owner,
 			Purpose: req.Purpose, Currency: req.Currency, AllowOverdraft: req.AllowOverdraft})
+		out = toAccountJSON(acc)
 		return err
 	})
-	return toAccountJSON(acc), err
+	return out, err
 }
 
 func (h *ledgerHTTP) listAccounts(r *http.Request, _ httpx.NoBody) (AccountList, error) {
@@ -429,7 +436,7 @@ func (h *ledgerHTTP) transfer(r *http.Request, req TransferRequest) (EntryJSON, 
 		return EntryJSON{}, err
 	}
 	var out EntryJSON
-	err = h.write(r, func(tx *store.Tx, tenantID string) error {
+	err = h.write(r, http.StatusCreated, &out, func(tx *store.Tx, tenantID string) error {
 		if err := h.requireAPIAccounts(r, tx, tenantID, map[string]string{"from": req.From, "to": req.To}); err != nil {
 			return err
 		}
@@ -460,7 +467,7 @@ func (h *ledgerHTTP) postEntry(r *http.Request, req EntryRequest) (EntryJSON, er
 		accounts["postings["+strconv.Itoa(i)+"].accountId"] = p.AccountID
 	}
 	var out EntryJSON
-	err = h.write(r, func(tx *store.Tx, tenantID string) error {
+	err = h.write(r, http.StatusCreated, &out, func(tx *store.Tx, tenantID string) error {
 		if err := h.requireAPIAccounts(r, tx, tenantID, accounts); err != nil {
 			return err
 		}
@@ -490,7 +497,7 @@ func (h *ledgerHTTP) createHold(r *http.Request, req HoldRequest) (HoldJSON, err
 		return HoldJSON{}, err
 	}
 	var out HoldJSON
-	err = h.write(r, func(tx *store.Tx, tenantID string) error {
+	err = h.write(r, http.StatusCreated, &out, func(tx *store.Tx, tenantID string) error {
 		if err := h.requireAPIAccounts(r, tx, tenantID, map[string]string{"from": req.From, "to": req.To}); err != nil {
 			return err
 		}
@@ -526,7 +533,7 @@ func (h *ledgerHTTP) apiHold(r *http.Request, tx *store.Tx, tenantID, id string)
 func (h *ledgerHTTP) postHold(r *http.Request, req HoldPostRequest) (HoldPostResponse, error) {
 	id := r.PathValue("id")
 	var out HoldPostResponse
-	err := h.write(r, func(tx *store.Tx, tenantID string) error {
+	err := h.write(r, http.StatusOK, &out, func(tx *store.Tx, tenantID string) error {
 		hold, err := h.apiHold(r, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -558,7 +565,7 @@ func (h *ledgerHTTP) postHold(r *http.Request, req HoldPostRequest) (HoldPostRes
 func (h *ledgerHTTP) voidHold(r *http.Request, _ httpx.NoBody) (HoldJSON, error) {
 	id := r.PathValue("id")
 	var out HoldJSON
-	err := h.write(r, func(tx *store.Tx, tenantID string) error {
+	err := h.write(r, http.StatusOK, &out, func(tx *store.Tx, tenantID string) error {
 		if _, err := h.apiHold(r, tx, tenantID, id); err != nil {
 			return err
 		}

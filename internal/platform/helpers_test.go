@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -107,6 +109,28 @@ func (e *env) mux(svc *platform.Service) http.Handler {
 			return
 		}
 		httpx.WriteJSON(w, http.StatusCreated, map[string]string{"result": "done"})
+	}})
+	// A write under the write contract: books a row and answers from inside
+	// its transaction (httpx.Reply). ?after=panic|error fails after the
+	// commit, as a process that dies or a read that fails after it would.
+	mount(httpx.Route{Method: "POST", Path: "/remote/book", API: httpx.APIRemote, Handler: func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var n int64
+		err := e.db.Transact(r.Context(), func(ctx context.Context, tx *store.Tx) error {
+			n = e.orders.Add(1)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value, created_at) VALUES ($1, $2, 0)`,
+				fmt.Sprintf("book-%d", n), string(body)); err != nil {
+				return err
+			}
+			return httpx.Reply(ctx, tx, http.StatusCreated, map[string]any{"booking": n, "secret": "sk_live_" + string(body)})
+		})
+		switch r.URL.Query().Get("after") {
+		case "panic":
+			panic("the process died after the commit")
+		case "error":
+			err = errors.Join(err, errors.New("a read after the commit failed"))
+		}
+		httpx.Respond(w, r, errw, http.StatusCreated, map[string]any{"booking": n}, err)
 	}})
 	// Blocks until released (for the in-flight case).
 	mount(httpx.Route{Method: "POST", Path: "/remote/slow", API: httpx.APIRemote, Handler: func(w http.ResponseWriter, r *http.Request) {
