@@ -102,7 +102,7 @@ func (s *Service) cachedSettings(ctx context.Context, tenantID string) (settings
 	if st, ok := s.settingsCache.get(tenantID, now); ok {
 		return st, nil
 	}
-	st, err := s.settings(ctx, s.DB.Read(), tenantID)
+	st, err := s.settings(ctx, s.DB.Reader(ctx), tenantID)
 	if err != nil {
 		return settings{}, err
 	}

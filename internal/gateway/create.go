@@ -427,7 +427,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		}
 		*j, *p = jj, pp
 		j.Payments = []*payment{p}
-		return nil
+		return replyInTx(ctx, tx, j)
 	})
 	if err != nil {
 		return nil, err

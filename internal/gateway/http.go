@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/store"
 )
 
 // Routes are the gateway's routes: the API under /api/gateway/ (errw: the
@@ -101,7 +104,11 @@ func (h handlers) jobResponse(r *http.Request, j *job, err error) (PaymentJobRes
 	if err != nil {
 		return PaymentJobResponse{}, err
 	}
-	v, err := h.s.viewFor(r, j)
+	return h.jobView(r.Context(), r, j)
+}
+
+func (h handlers) jobView(ctx context.Context, r *http.Request, j *job) (PaymentJobResponse, error) {
+	v, err := h.s.viewIn(ctx, r, j)
 	if err != nil {
 		return PaymentJobResponse{}, err
 	}
@@ -113,11 +120,15 @@ func (h handlers) paymentResponse(r *http.Request, j *job, payRef string, err er
 	if err != nil {
 		return GatewayPaymentResponse{}, err
 	}
+	return h.paymentView(r.Context(), r, j, payRef)
+}
+
+func (h handlers) paymentView(ctx context.Context, r *http.Request, j *job, payRef string) (GatewayPaymentResponse, error) {
 	p, err := j.payment(payRef)
 	if err != nil {
 		return GatewayPaymentResponse{}, err
 	}
-	v, err := h.s.viewFor(r, j)
+	v, err := h.s.viewIn(ctx, r, j)
 	if err != nil {
 		return GatewayPaymentResponse{}, err
 	}
@@ -127,9 +138,25 @@ func (h handlers) paymentResponse(r *http.Request, j *job, payRef string, err er
 	}}, nil
 }
 
+// replying returns r's context with a replyFunc that renders the answer with
+// render inside the write's transaction and records it there (httpx.Reply);
+// *out receives the answer.
+func replying[Resp any](r *http.Request, status int, out *Resp, render func(ctx context.Context, j *job) (Resp, error)) context.Context {
+	return withReply(r.Context(), func(ctx context.Context, tx *store.Tx, j *job) error {
+		v, err := render(ctx, j)
+		if err != nil {
+			return err
+		}
+		*out = v
+		return httpx.Reply(ctx, tx, status, v)
+	})
+}
+
 func (h handlers) create(r *http.Request, p httpx.Principal, req CreatePaymentJobRequest) (PaymentJobResponse, error) {
-	j, err := h.s.Create(r.Context(), p.TenantID, p.KeyID, req)
-	return h.jobResponse(r, j, err)
+	var out PaymentJobResponse
+	ctx := replying(r, http.StatusCreated, &out, func(ctx context.Context, j *job) (PaymentJobResponse, error) { return h.jobView(ctx, r, j) })
+	_, err := h.s.Create(ctx, p.TenantID, p.KeyID, req)
+	return out, err
 }
 
 func (h handlers) get(r *http.Request, p httpx.Principal, _ httpx.NoBody) (PaymentJobResponse, error) {
@@ -143,36 +170,52 @@ func (h handlers) getPayment(r *http.Request, p httpx.Principal, _ httpx.NoBody)
 }
 
 func (h handlers) cancelJob(r *http.Request, p httpx.Principal, _ cancelBody) (PaymentJobResponse, error) {
-	j, err := h.s.CancelJob(r.Context(), p.TenantID, r.PathValue("paymentJobReference"))
-	return h.jobResponse(r, j, err)
+	var out PaymentJobResponse
+	ctx := replying(r, http.StatusOK, &out, func(ctx context.Context, j *job) (PaymentJobResponse, error) { return h.jobView(ctx, r, j) })
+	_, err := h.s.CancelJob(ctx, p.TenantID, r.PathValue("paymentJobReference"))
+	return out, err
 }
 
 func (h handlers) cancelPayment(r *http.Request, p httpx.Principal, _ cancelBody) (GatewayPaymentResponse, error) {
 	payRef := r.PathValue("paymentReference")
-	j, _, err := h.s.CancelPayment(r.Context(), p.TenantID, r.PathValue("paymentJobReference"), payRef)
-	return h.paymentResponse(r, j, payRef, err)
+	var out GatewayPaymentResponse
+	ctx := replying(r, http.StatusOK, &out, func(ctx context.Context, j *job) (GatewayPaymentResponse, error) {
+		return h.paymentView(ctx, r, j, payRef)
+	})
+	_, _, err := h.s.CancelPayment(ctx, p.TenantID, r.PathValue("paymentJobReference"), payRef)
+	return out, err
 }
 
 func (h handlers) capture(r *http.Request, p httpx.Principal, req CapturePaymentRequest) (PaymentCaptureResponse, error) {
-	j, c, err := h.s.Capture(r.Context(), p.TenantID, r.PathValue("paymentJobReference"), r.PathValue("paymentReference"), req)
-	if err != nil {
-		return PaymentCaptureResponse{}, err
-	}
-	pay, _ := j.payment(r.PathValue("paymentReference"))
-	return PaymentCaptureResponse{Data: viewCapture(c, pay.Currency)}, nil
+	payRef := r.PathValue("paymentReference")
+	var out PaymentCaptureResponse
+	ctx := replying(r, http.StatusOK, &out, func(ctx context.Context, j *job) (PaymentCaptureResponse, error) {
+		pay, err := j.payment(payRef)
+		if err != nil || len(pay.Captures) == 0 {
+			return PaymentCaptureResponse{}, errors.Join(err, errors.New("gateway: capture answer without a capture"))
+		}
+		return PaymentCaptureResponse{Data: viewCapture(pay.Captures[len(pay.Captures)-1], pay.Currency)}, nil
+	})
+	_, _, err := h.s.Capture(ctx, p.TenantID, r.PathValue("paymentJobReference"), payRef, req)
+	return out, err
 }
 
 func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRequest) (PaymentRefundResponse, error) {
-	j, f, err := h.s.Refund(r.Context(), p.TenantID, r.PathValue("paymentJobReference"), r.PathValue("paymentReference"), req)
-	if err != nil {
-		return PaymentRefundResponse{}, err
-	}
-	pay, _ := j.payment(r.PathValue("paymentReference"))
-	v, err := h.s.viewFor(r, j)
-	if err != nil {
-		return PaymentRefundResponse{}, err
-	}
-	return PaymentRefundResponse{Data: v.refund(f, pay)}, nil
+	payRef := r.PathValue("paymentReference")
+	var out PaymentRefundResponse
+	ctx := replying(r, http.StatusCreated, &out, func(ctx context.Context, j *job) (PaymentRefundResponse, error) {
+		pay, err := j.payment(payRef)
+		if err != nil || len(pay.Refunds) == 0 {
+			return PaymentRefundResponse{}, errors.Join(err, errors.New("gateway: refund answer without a refund"))
+		}
+		v, err := h.s.viewIn(ctx, r, j)
+		if err != nil {
+			return PaymentRefundResponse{}, err
+		}
+		return PaymentRefundResponse{Data: v.refund(pay.Refunds[len(pay.Refunds)-1], pay)}, nil
+	})
+	_, _, err := h.s.Refund(ctx, p.TenantID, r.PathValue("paymentJobReference"), payRef, req)
+	return out, err
 }
 
 // Currencies the card simulator accepts.

@@ -85,7 +85,7 @@ func (s *Service) mutate(ctx context.Context, tenantID, ref string, fn func(tx *
 			return err
 		}
 		out = j
-		return nil
+		return replyInTx(ctx, tx, j)
 	})
 	return out, err
 }

@@ -136,11 +136,17 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
-	_, zone, err := s.zone(r.Context(), j.TenantID)
+	return s.viewIn(r.Context(), r, j)
+}
+
+// viewIn is viewFor reading with ctx (inside a write's transaction, its
+// reads go through that transaction).
+func (s *Service) viewIn(ctx context.Context, r *http.Request, j *job) (viewCtx, error) {
+	_, zone, err := s.zone(ctx, j.TenantID)
 	if err != nil {
 		return viewCtx{}, err
 	}
-	st, err := s.requestSettings(r.Context(), j.TenantID)
+	st, err := s.requestSettings(ctx, j.TenantID)
 	if err != nil {
 		return viewCtx{}, err
 	}
