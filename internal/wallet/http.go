@@ -115,11 +115,7 @@ func userOf(r *http.Request) (httpx.Principal, error) {
 func handler(errw httpx.ErrorWriter, status int, fn func(r *http.Request) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := fn(r)
-		if err != nil {
-			errw(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, status, v)
+		httpx.Respond(w, r, errw, status, v, err)
 	}
 }
 
@@ -443,11 +439,11 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 					return
 				}
 				_, body, err := s.send(r.Context(), p.UserID, in)
-				if err != nil {
-					errw(w, r, err)
+				if err == nil {
+					writeEncoded(w, 201, body)
 					return
 				}
-				writeEncoded(w, 201, body)
+				httpx.Respond(w, r, errw, 201, nil, err) // the committed answer, if the send committed
 			}},
 		{Method: "POST", Path: app + "/topups/simulate", API: W, Summary: "Sandbox: simulate an incoming bank transfer", Request: WalletAmount{}, Response: WalletTransaction{}, Status: 201,
 			Handler: handler(errw, 201, func(r *http.Request) (any, error) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"net/http"
 	"strings"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -107,8 +109,11 @@ func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (Wal
 		if err := s.move(ctx, tx, m); err != nil {
 			return err
 		}
-		_, err := s.outbox.Emit(ctx, tx, ev)
-		return err
+		if _, err := s.outbox.Emit(ctx, tx, ev); err != nil {
+			return err
+		}
+		// The answer commits with the send (httpx.Reply contract).
+		return httpx.ReplyRaw(ctx, tx, httpx.Response{Status: http.StatusCreated, ContentType: "application/json", Body: append(body[:len(body):len(body)], '\n')})
 	})
 	if err != nil {
 		return WalletTransaction{}, nil, err

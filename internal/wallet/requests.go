@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"net/http"
 	"strings"
 	"time"
 	"unicode"
@@ -258,8 +260,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13)`
 		if err != nil {
 			return err
 		}
-		_, err = s.outbox.Emit(ctx, tx, outbox.Event{TenantID: tenantID, Type: EventRequestCreated, Subject: id, Data: out.public()})
-		return err
+		if _, err = s.outbox.Emit(ctx, tx, outbox.Event{TenantID: tenantID, Type: EventRequestCreated, Subject: id, Data: out.public()}); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusCreated, out.public()) // the answer commits with the request
 	})
 	if err != nil {
 		return MoneyRequest{}, err
@@ -412,7 +416,10 @@ WHERE id = $4 AND status = 'pending'`, fee, txID, micros(now), x.ID); err != nil
 		}
 		x.Status, x.Fee, x.TransactionID, x.DecidedAt = StatusApproved, fee, txID, micros(now)
 		out = x
-		return s.callback(ctx, tx, x, StatusApproved)
+		if err := s.callback(ctx, tx, x, StatusApproved); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusOK, x.public()) // the answer commits with the payment
 	})
 	if err != nil {
 		return MoneyRequest{}, err
@@ -549,8 +556,10 @@ WHERE id = $4 AND refunded + $1 <= amount`, amt, st, micros(now), x.ID); err != 
 		if err != nil {
 			return err
 		}
-		_, err = s.outbox.Emit(ctx, tx, outbox.Event{TenantID: x.TenantID, Type: EventRefunded, Subject: x.ID, Data: out})
-		return err
+		if _, err = s.outbox.Emit(ctx, tx, outbox.Event{TenantID: x.TenantID, Type: EventRefunded, Subject: x.ID, Data: out}); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusCreated, out) // the answer commits with the refund
 	})
 	return out, err
 }
