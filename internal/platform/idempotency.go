@@ -41,24 +41,27 @@ func (s *Service) Idempotency(errw httpx.ErrorWriter) func(http.Handler) http.Ha
 // (POST, PUT, PATCH, DELETE; other methods pass through) of an API whose
 // tenant tenantOf finds (the gateway finds it from its ConfigurationId).
 //
-// Without the header the request simply runs. With it (1 to 255 printable
-// ASCII characters), per tenant and key:
+// Without the header the request simply runs (with a slot, so an answer the
+// handler committed is the one sent). With it (1 to 255 printable ASCII
+// characters), per tenant and key:
 //
-//   - the first request is recorded in progress, runs, and its status,
-//     Content-Type and body are stored and sent;
+//   - the first request claims the key for Config.IdempotencyLease under a
+//     claim token and runs; a handler under the write contract stores its
+//     answer with httpx.Reply inside the transaction of its effects, and only
+//     while its claim still holds the key (else that transaction rolls back);
 //   - the same request again (same method, path with query, and body) gets
-//     the stored response byte for byte, with "Idempotent-Replayed: true";
+//     the stored answer byte for byte, with "Idempotent-Replayed: true";
 //   - another request with the same key is 422 (apperr.IdempotencyMismatch);
 //   - a duplicate arriving while the first runs waits up to
-//     Config.IdempotencyWait for it and replays its response, else 409
-//     (apperr.IdempotencyInFlight) — the handler never runs twice;
-//   - a 5xx answer, a panic, or a response marked "Cache-Control: no-store"
-//     (the token endpoint's, which must not be stored) is not kept: the record
-//     is deleted and the same key may be retried (a 5xx means nothing was
-//     committed);
+//     Config.IdempotencyWait for it and replays its answer, else 409
+//     (apperr.IdempotencyInFlight); once the lease has run out (the holder
+//     died: it committed nothing) the duplicate takes the key over and runs;
+//   - an answer not committed by the handler: 4xx is stored afterwards; 5xx,
+//     499, a panic or "Cache-Control: no-store" (the token endpoint) release
+//     the key, so a retry runs afresh;
+//   - stored answers are sealed under Config.IdempotencyKEK;
 //   - keys are remembered for Config.IdempotencyTTL (at least 24 hours);
-//     PurgeIdempotencyKeys removes older ones. A record left in progress by a
-//     crashed process blocks its key (409) until then.
+//     PurgeIdempotencyKeys removes older ones.
 func (s *Service) IdempotencyFor(errw httpx.ErrorWriter, tenantOf func(r *http.Request) (tenantID string, ok bool)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -253,8 +253,10 @@ func (s *Service) SimulateTopUp(ctx context.Context, userID, amount string) (Wal
 	}
 	var out WalletTransaction
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		out, err = s.topUp(ctx, tx, u, cents, "SIM-"+s.ids.Secret(8))
-		return err
+		if out, err = s.topUp(ctx, tx, u, cents, "SIM-"+s.ids.Secret(8)); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusCreated, out) // the answer commits with the top-up
 	})
 	return out, err
 }
@@ -343,7 +345,10 @@ reference, iban, bic, beneficiary, entry_id, created_at, updated_at) VALUES ($1,
 		if err != nil {
 			return err
 		}
-		return s.emitTx(ctx, tx, u.TenantID, out)
+		if err := s.emitTx(ctx, tx, u.TenantID, out); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusCreated, out) // the answer commits with the withdrawal
 	})
 	return out, err
 }
