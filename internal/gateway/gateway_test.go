@@ -228,7 +228,7 @@ func TestGuideExamples(t *testing.T) {
 			}
 			h.golden("payment_job_3ds", r.Body)
 			m = r.JSON(t)
-			jobRef, payRef = refs(m)
+			jobRef, _ = refs(m)
 			// Cancel the payment job, the guide's PATCH.
 			r = h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "")
 			if r.Status != 200 {

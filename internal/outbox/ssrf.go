@@ -173,7 +173,8 @@ func deliveryClient(base *http.Client, allowPrivate bool) (*http.Client, error) 
 		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guardDial}
 		t.DialContext = d.DialContext
 		t.DialTLSContext = nil
-		t.DialTLS = nil //nolint:staticcheck // a custom TLS dialer would bypass the guard
+		//lint:ignore SA1019 a cloned transport's deprecated DialTLS would still be used (DialTLSContext is nil) and bypass the guard
+		t.DialTLS = nil
 		t.Proxy = nil
 	}
 	c.Transport = t

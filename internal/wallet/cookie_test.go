@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ids"
@@ -75,6 +76,12 @@ func TestSessionCookieSecure(t *testing.T) {
 			login := cookie("/wallet/app/v1/login", `{"username":"alice","password":"password-alice"}`)
 			if login.Secure != c.wantSecure || !login.HttpOnly || login.SameSite != http.SameSiteStrictMode || login.Value == "" {
 				t.Fatalf("%s: login cookie %+v, want Secure=%v, HttpOnly, SameSite=Strict", c.name, login, c.wantSecure)
+			}
+			// The lifetime is relative (Max-Age = the 12h default session
+			// TTL), never an absolute date from the server's clock: a
+			// browser whose clock is past that date would drop the cookie.
+			if login.MaxAge != int((12*time.Hour)/time.Second) || !login.Expires.IsZero() || login.RawExpires != "" {
+				t.Fatalf("%s: login cookie MaxAge=%d Expires=%v, want MaxAge=43200 and no Expires", c.name, login.MaxAge, login.Expires)
 			}
 			logout := cookie("/wallet/app/v1/logout", `{}`)
 			if logout.Secure != c.wantSecure || logout.MaxAge >= 0 {

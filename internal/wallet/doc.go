@@ -46,7 +46,8 @@
 // # Wallet-app sessions
 //
 // A login answers a session token and sets it as the cg_wallet cookie
-// (HttpOnly, SameSite=Strict, path /wallet; Secure when the request came
+// (HttpOnly, SameSite=Strict, path /wallet, Max-Age = the session TTL so
+// the browser's clock cannot expire it early; Secure when the request came
 // over TLS, or always with Config.SecureCookies — set it when a
 // TLS-terminating proxy serves the installation over https). Clients other than the wallet
 // app's pages send the token as "Authorization: Bearer cgw_…". A

@@ -161,7 +161,12 @@ func TestEndToEnd(t *testing.T) {
 			if !strings.Contains(msg, "Paid 4.50 EUR to Coffee Shop") {
 				t.Fatalf("the page says %q", msg)
 			}
-			if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`#transactions tr[data-tx]`))); err != nil {
+			// #msg.ok appears before the page's refresh after the approval
+			// has landed, and the top-up's row is already in the table:
+			// wait for the payment's row (balance and rows come from the
+			// same refresh, the balance first).
+			if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`Array.from(document.querySelectorAll("#transactions tr[data-tx] td:nth-child(2)")).some((td) => td.textContent === "payment")`,
+				chromedp.WithPollingMutation())); err != nil {
 				t.Fatal(err)
 			}
 			bal, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#balance")))

@@ -349,7 +349,10 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 					errw(w, r, err)
 					return
 				}
-				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/wallet", Expires: sess.ExpiresAt,
+				// Max-Age, not Expires: the lifetime counts from when the
+				// browser receives the cookie, so a client clock that
+				// disagrees with the server's cannot drop it on arrival.
+				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/wallet", MaxAge: int(s.cfg.SessionTTL / time.Second),
 					HttpOnly: true, Secure: s.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 				w.Header().Set("Cache-Control", "no-store") // never kept for Idempotency-Key replays
 				httpx.WriteJSON(w, 200, sess)
