@@ -250,4 +250,3 @@ func TestWebhookLease(t *testing.T) {
 		})
 	}
 }
-
