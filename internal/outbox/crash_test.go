@@ -250,3 +250,60 @@ func TestWebhookLease(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookLiveAttemptNotInterrupted: an attempt in flight under a live
+// claim (a manual resend running on another worker) is left alone by the
+// delivery's other jobs; it is marked interrupted only once its claim has
+// run out, by the next claim of its job.
+func TestWebhookLiveAttemptNotInterrupted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, WebhookOptions{AllowPrivateTargets: true})
+		ctx := context.Background()
+		rc := newReceiver(t, e, func(int, []byte) (int, string) { return 500, "no" })
+		e.endpoint(t, "ten_a", rc.srv.URL)
+		e.emit(t, "ten_a", "payment.status_changed", nil)
+		d := e.onlyDelivery(t, "ten_a")
+		if _, err := e.wh.Resend(ctx, "ten_a", d.ID); err != nil {
+			t.Fatal(err)
+		}
+		// Another worker claims one of the two jobs and is mid-attempt.
+		other := NewRunner(db, e.clk, testLog(), RunnerOptions{WorkerID: "other"})
+		e.wh.Register(other)
+		jobs, err := other.claim(ctx, 1, e.clk.Now())
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("claim: %v %v", jobs, err)
+		}
+		if _, err := e.wh.beginAttempt(ctx, jobs[0], d.Delivery, false, e.wh.ob.now()); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.runDue(t); n != 1 {
+			t.Fatalf("ran %d jobs, want the other one", n)
+		}
+		states := func() []AttemptState {
+			var out []AttemptState
+			for _, a := range e.onlyDelivery(t, "ten_a").AttemptLog {
+				out = append(out, a.State)
+			}
+			return out
+		}
+		if got := states(); len(got) != 2 || got[0] != AttemptInFlight || got[1] != AttemptCompleted {
+			t.Fatalf("with a live claim in flight: %v", got)
+		}
+		e.clk.Advance(e.wh.opt.Lease)
+		if n := e.runDue(t); n < 1 {
+			t.Fatalf("after the lease ran %d jobs", n)
+		}
+		got := states()
+		if len(got) < 3 || got[0] != AttemptInterrupted {
+			t.Fatalf("after the claim ran out: %v", got)
+		}
+		for _, s := range got[1:] {
+			if s != AttemptCompleted {
+				t.Fatalf("after the claim ran out: %v", got)
+			}
+		}
+		if dd := e.onlyDelivery(t, "ten_a"); dd.Attempts != len(got) || len(rc.got()) != len(got)-1 {
+			t.Fatalf("%d attempts counted, %d logged, receiver got %d", dd.Attempts, len(got), len(rc.got()))
+		}
+	})
+}
