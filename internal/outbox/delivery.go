@@ -332,6 +332,16 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 // and those of any job that no longer holds a live claim. The attempts
 // counter counted them when they began.
 func (w *Webhooks) markInterrupted(ctx context.Context, job Job, id string) error {
+	// The common case, nothing in flight, costs a read and no write.
+	var inFlight int
+	if err := w.db.Read().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = $1 AND tenant_id = $2 AND state = 'in_flight'`,
+		id, job.TenantID).Scan(&inFlight); err != nil {
+		return fmt.Errorf("outbox: webhook attempts in flight: %w", err)
+	}
+	if inFlight == 0 {
+		return nil
+	}
 	var n int64
 	err := w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		res, err := tx.ExecContext(ctx,
