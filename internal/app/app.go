@@ -158,6 +158,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	a.Webhooks, err = outbox.NewWebhooks(a.Outbox, a.Log, outbox.WebhookOptions{
 		AllowPrivateTargets: a.Config.AllowPrivateWebhooks,
 		Cipher:              webhookCipher,
+		Lease:               a.Config.WebhookLease,
 	})
 	if err != nil {
 		return err

@@ -35,6 +35,11 @@ type Config struct {
 	// AllowPrivateWebhooks lets webhook URLs point at loopback/private
 	// addresses (tests, local demos). CASHGATE_ALLOW_PRIVATE_WEBHOOKS.
 	AllowPrivateWebhooks bool
+	// WebhookLease is how long a worker's claim of a webhook delivery lasts:
+	// a delivery whose worker died is attempted again after it (the
+	// interrupted attempt stays in the delivery log). CASHGATE_WEBHOOK_LEASE,
+	// default the 10s request timeout + 30s; at least the timeout.
+	WebhookLease time.Duration
 	// SecureCookies marks session cookies Secure even on plain-HTTP requests
 	// (when an https proxy serves the installation). CASHGATE_SECURE_COOKIES.
 	SecureCookies    bool
@@ -115,6 +120,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	duration("CASHGATE_TOKEN_TTL", &c.TokenTTL)
 	duration("CASHGATE_IDEMPOTENCY_LEASE", &c.IdempotencyLease)
 	duration("CASHGATE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	duration("CASHGATE_WEBHOOK_LEASE", &c.WebhookLease)
 	str("CASHGATE_LOG_LEVEL", &c.LogLevel)
 	str("CASHGATE_LOG_FORMAT", &c.LogFormat)
 	if v := getenv("CASHGATE_BLOCKED_ENDPOINTS"); v != "" {

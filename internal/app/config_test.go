@@ -29,6 +29,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"CASHGATE_WORKERS":                "9",
 		"CASHGATE_TOKEN_TTL":              "5m",
 		"CASHGATE_SHUTDOWN_TIMEOUT":       "7s",
+		"CASHGATE_WEBHOOK_LEASE":          "45s",
 		"CASHGATE_LOG_LEVEL":              "debug",
 		"CASHGATE_LOG_FORMAT":             "json",
 		"CASHGATE_BLOCKED_ENDPOINTS":      "GET /old, POST /older",
@@ -43,7 +44,7 @@ func TestConfigFromEnv(t *testing.T) {
 	want.Addr, want.DatabaseURL, want.DataDir = "0.0.0.0:9000", "postgres://x@y/z", "/var/lib/cashgate"
 	want.AutoMigrate, want.AllowPrivateWebhooks, want.SecureCookies = false, true, true
 	want.SandboxRPM, want.ProductionRPM, want.Workers = 5, 500, 9
-	want.TokenTTL, want.ShutdownTimeout = 5*time.Minute, 7*time.Second
+	want.TokenTTL, want.ShutdownTimeout, want.WebhookLease = 5*time.Minute, 7*time.Second, 45*time.Second
 	want.LogLevel, want.LogFormat = "debug", "json"
 	want.BlockedEndpoints = []string{"GET /old", "POST /older"}
 	want.Pepper, _ = hex.DecodeString(strings.Repeat("01", 16))

@@ -58,12 +58,34 @@ type Delivery struct {
 	UpdatedAt      time.Time     `json:"updatedAt"`
 }
 
+// AttemptState is the state of one attempt in the delivery log.
+type AttemptState string
+
+// The attempt states. An attempt is recorded in flight, in a committed
+// transaction of its own, before its request is sent, so the log never
+// under-reports what a receiver may have got.
+const (
+	// AttemptInFlight: the request is being sent (or its worker died and
+	// no later claim of the delivery has looked yet).
+	AttemptInFlight AttemptState = "in_flight"
+	// AttemptCompleted: the attempt has its outcome (response or error).
+	AttemptCompleted AttemptState = "completed"
+	// AttemptInterrupted: the worker stopped (a crash, a lost lease)
+	// before recording the outcome; the receiver may or may not have got
+	// the request. A later claim marked it and made a new attempt.
+	AttemptInterrupted AttemptState = "interrupted"
+)
+
+// interruptedError is the error of an interrupted attempt in the log.
+const interruptedError = "interrupted: the worker stopped before the outcome was recorded; the receiver may have got this attempt"
+
 // Attempt is one row of the delivery log.
 type Attempt struct {
-	DeliveryID  string    `json:"deliveryId"`
-	Attempt     int       `json:"attempt"`
-	AttemptedAt time.Time `json:"attemptedAt"`
-	Manual      bool      `json:"manual"`
+	DeliveryID  string       `json:"deliveryId"`
+	Attempt     int          `json:"attempt"`
+	State       AttemptState `json:"state"`
+	AttemptedAt time.Time    `json:"attemptedAt"`
+	Manual      bool         `json:"manual"`
 	// StatusCode is 0 when no response arrived (timeout, refused connection).
 	StatusCode int `json:"statusCode,omitempty"`
 	// ResponseBody is the first 4 KiB of the response body.
@@ -173,7 +195,7 @@ func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (Delive
 		return DeliveryDetail{}, err
 	}
 	rows, err := q.QueryContext(ctx,
-		`SELECT delivery_id, attempt, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged
+		`SELECT delivery_id, attempt, state, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged
 		 FROM webhook_attempts WHERE delivery_id = $1 AND tenant_id = $2 ORDER BY attempt`, id, tenantID)
 	if err != nil {
 		return DeliveryDetail{}, fmt.Errorf("outbox: delivery attempts: %w", err)
@@ -184,7 +206,7 @@ func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (Delive
 		var a Attempt
 		var at int64
 		var status sql.NullInt64
-		if err := rows.Scan(&a.DeliveryID, &a.Attempt, &at, &a.Manual, &status, &a.ResponseBody, &a.Error,
+		if err := rows.Scan(&a.DeliveryID, &a.Attempt, &a.State, &at, &a.Manual, &status, &a.ResponseBody, &a.Error,
 			&a.DurationMS, &a.Acknowledged); err != nil {
 			return DeliveryDetail{}, fmt.Errorf("outbox: delivery attempts: %w", err)
 		}
@@ -263,6 +285,9 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 	if err := json.Unmarshal(job.Payload, &p); err != nil || p.DeliveryID == "" {
 		return Permanent(fmt.Errorf("bad webhook job payload %s", job.Payload))
 	}
+	if err := w.markInterrupted(ctx, job, p.DeliveryID); err != nil {
+		return err
+	}
 	q := w.db.Read()
 	d, err := w.delivery(ctx, q, job.TenantID, p.DeliveryID)
 	if apperr.Is(err, apperr.NotFound) {
@@ -276,7 +301,7 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 		return nil
 	}
 	if d.callback() {
-		return w.attempt(ctx, d, p.Manual, nil)
+		return w.attempt(ctx, job, d, p.Manual, nil)
 	}
 	ep, err := w.endpoint(ctx, q, d.TenantID, d.EndpointID, "")
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
@@ -298,7 +323,85 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 			return err
 		})
 	}
-	return w.attempt(ctx, d, p.Manual, &ep)
+	return w.attempt(ctx, job, d, p.Manual, &ep)
+}
+
+// markInterrupted marks the attempts of delivery id that a dead worker left
+// in flight as interrupted: those of job (this claim of it has not made
+// one yet, so any in flight is an earlier claim's, whose lease ran out)
+// and those of any job that no longer holds a live claim. The attempts
+// counter counted them when they began.
+func (w *Webhooks) markInterrupted(ctx context.Context, job Job, id string) error {
+	// The common case, nothing in flight, costs a read and no write.
+	var inFlight int
+	if err := w.db.Read().QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = $1 AND tenant_id = $2 AND state = 'in_flight'`,
+		id, job.TenantID).Scan(&inFlight); err != nil {
+		return fmt.Errorf("outbox: webhook attempts in flight: %w", err)
+	}
+	if inFlight == 0 {
+		return nil
+	}
+	var n int64
+	err := w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE webhook_attempts SET state = 'interrupted', error = $1
+			 WHERE delivery_id = $2 AND tenant_id = $3 AND state = 'in_flight'
+			 AND (job_id = $4 OR job_id NOT IN (SELECT id FROM jobs WHERE state = 'running' AND locked_until > $5))`,
+			interruptedError, id, job.TenantID, job.ID, micros(w.ob.now()))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("outbox: mark interrupted webhook attempts: %w", err)
+	}
+	if n > 0 {
+		w.log.Warn("webhook attempts interrupted by a stopped worker; attempting again", "delivery", id, "interrupted", n)
+	}
+	return nil
+}
+
+// errLeaseLost is returned by beginAttempt when the job's claim has
+// ended (its lease ran out and another claim may be running it): the
+// attempt is not made.
+var errLeaseLost = errors.New("outbox: the claim of the delivery job ended before the attempt")
+
+// beginAttempt records attempt number n of d, in flight, in a committed
+// transaction of its own before the request is sent, and counts it. It is
+// fenced on job's claim (the job row locked, still running under the same
+// claim), so a worker whose lease ran out never sends. Attempt numbers
+// come from the delivery's counter under its row lock: one attempt per
+// number.
+func (w *Webhooks) beginAttempt(ctx context.Context, job Job, d Delivery, manual bool, at time.Time) (int, error) {
+	var n int
+	err := w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if job.ID != "" {
+			var one int
+			err := tx.QueryRowContext(ctx,
+				`SELECT 1 FROM jobs WHERE id = $1 AND state = 'running' AND attempts = $2 AND locked_until = $3`+w.db.ForUpdate(),
+				job.ID, job.Attempt, micros(job.lockedUntil)).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errLeaseLost
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRowContext(ctx,
+			`UPDATE webhook_deliveries SET attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, $1), updated_at = $1
+			 WHERE id = $2 RETURNING attempts`, micros(at), d.ID).Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO webhook_attempts (delivery_id, attempt, tenant_id, state, job_id, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged)
+			 VALUES ($1, $2, $3, 'in_flight', $4, $5, $6, NULL, '', '', 0, $7)`,
+			d.ID, n, d.TenantID, job.ID, micros(at), manual, false)
+		return err
+	})
+	return n, err
 }
 
 // callback reports whether d is a callback (Webhooks.Callback) rather than a
@@ -306,14 +409,23 @@ func (w *Webhooks) deliver(ctx context.Context, job Job) error {
 func (d Delivery) callback() bool { return d.EndpointID == "" }
 
 // attempt makes one attempt of d — to ep, signed, or for a callback (ep
-// nil) to d.TargetURL, unsigned — records it in the attempt log and moves
-// the delivery along its schedule.
-func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *endpointRow) error {
+// nil) to d.TargetURL, unsigned —: it records the attempt in flight
+// (beginAttempt), sends it, then records the outcome in the attempt log
+// and moves the delivery along its schedule.
+func (w *Webhooks) attempt(ctx context.Context, job Job, d Delivery, manual bool, ep *endpointRow) error {
 	ev, err := w.ob.GetEvent(ctx, d.TenantID, d.EventID)
 	if err != nil {
 		return err
 	}
 	at := w.ob.now()
+	n, err := w.beginAttempt(ctx, job, d, manual, at)
+	if errors.Is(err, errLeaseLost) {
+		w.log.Warn("webhook attempt not made: the job's lease ran out", "delivery", d.ID, "job", job.ID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: record webhook attempt: %w", err)
+	}
 	var res attemptResult
 	if body, ctype, err := w.renderer(ev.Type)(ev); err != nil {
 		res.err = fmt.Errorf("rendering the %s body: %w", ev.Type, err)
@@ -324,15 +436,19 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 	if res.err == nil && !ack {
 		res.err = fmt.Errorf("not acknowledged: HTTP %d", res.status)
 	}
+	// The outcome is recorded even when the handler's context ended (the
+	// request was sent): a context of its own keeps the log complete.
+	rctx := context.WithoutCancel(ctx)
 	var next time.Time
-	err = w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		next = time.Time{}
-		var n int
+	late := false
+	err = w.db.Transact(rctx, func(ctx context.Context, tx *store.Tx) error {
+		next, late = time.Time{}, false
+		var latest int
 		var state DeliveryState
 		var first, nextAt sql.NullInt64
 		if err := tx.QueryRowContext(ctx,
-			`UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE id = $1
-			 RETURNING attempts, state, first_attempt_at, next_attempt_at`, d.ID).Scan(&n, &state, &first, &nextAt); err != nil {
+			`UPDATE webhook_deliveries SET updated_at = $1 WHERE id = $2
+			 RETURNING attempts, state, first_attempt_at, next_attempt_at`, micros(at), d.ID).Scan(&latest, &state, &first, &nextAt); err != nil {
 			return err
 		}
 		var status any
@@ -341,10 +457,12 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 		}
 		logged := res.body[:min(len(res.body), loggedBodyLimit)]
 		text := strings.ReplaceAll(strings.ToValidUTF8(string(logged), "\uFFFD"), "\x00", "")
+		// An attempt marked interrupted meanwhile (this worker outlived its
+		// lease) gets its real outcome: it did happen.
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO webhook_attempts (delivery_id, attempt, tenant_id, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			d.ID, n, d.TenantID, micros(at), manual, status, text, res.errText(), res.took.Milliseconds(), ack); err != nil {
+			`UPDATE webhook_attempts SET state = 'completed', status_code = $1, response_body = $2, error = $3, duration_ms = $4, acknowledged = $5
+			 WHERE delivery_id = $6 AND attempt = $7 AND state IN ('in_flight', 'interrupted')`,
+			status, text, res.errText(), res.took.Milliseconds(), ack, d.ID, n); err != nil {
 			return err
 		}
 		firstAt := at
@@ -354,9 +472,10 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 		switch {
 		case ack:
 			state, nextAt = DeliverySucceeded, sql.NullInt64{}
-		case state != DeliveryPending, manual:
-			// A manual attempt that failed, or a scheduled one that lost a
-			// race with a manual success: state and schedule stay.
+		case state != DeliveryPending, manual, n != latest:
+			// A manual attempt that failed, a scheduled one that lost a race
+			// with a manual success, or a late outcome of an attempt a later
+			// one followed: state and schedule stay.
 		default:
 			if off, ok := w.opt.Schedule.Next(at.Sub(firstAt)); ok {
 				next = firstAt.Add(off)
@@ -364,6 +483,9 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 			} else {
 				state, nextAt = DeliveryFailed, sql.NullInt64{}
 			}
+		}
+		if late = n != latest; late && !ack {
+			return nil // the latest attempt's outcome stays the delivery's
 		}
 		_, err := tx.ExecContext(ctx,
 			`UPDATE webhook_deliveries SET state = $1, first_attempt_at = $2, last_attempt_at = $3, next_attempt_at = $4,
@@ -374,7 +496,7 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 	if err != nil {
 		return fmt.Errorf("outbox: record webhook attempt: %w", err)
 	}
-	log := w.log.With("delivery", d.ID, "event", ev.ID, "status", res.status, "manual", manual)
+	log := w.log.With("delivery", d.ID, "event", ev.ID, "attempt", n, "status", res.status, "manual", manual)
 	if ep != nil {
 		log = log.With("endpoint", ep.ID)
 	} else {
@@ -383,6 +505,8 @@ func (w *Webhooks) attempt(ctx context.Context, d Delivery, manual bool, ep *end
 	switch {
 	case ack:
 		log.Info("webhook delivered")
+	case late:
+		log.Warn("late outcome of a webhook attempt that a later attempt followed", "err", res.err)
 	case !next.IsZero():
 		log.Warn("webhook attempt failed; retrying", "err", res.err, "next_attempt_at", next)
 		return &Retry{At: next, Reason: res.err}

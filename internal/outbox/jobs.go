@@ -59,6 +59,12 @@ type Job struct {
 	UniqueKey   string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	// lockedUntil is the end of the claim the handler runs under (set by
+	// the Runner's claim): with Attempt it identifies that claim, so a
+	// handler can fence its own writes on still holding it (see
+	// Webhooks.beginAttempt).
+	lockedUntil time.Time
 }
 
 // Enqueue adds a job in the caller's transaction tx (or in its own

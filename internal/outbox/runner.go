@@ -35,7 +35,8 @@ type RunnerOptions struct {
 	Concurrency int
 	// PollInterval is how often Run looks for due jobs when idle (default 1s).
 	PollInterval time.Duration
-	// Lease is how long a claimed job belongs to this worker (default 5m).
+	// Lease is how long a claimed job belongs to this worker (default 5m),
+	// for kinds registered without a lease of their own (HandleLease).
 	// A handler must finish within it; after it, another worker may claim
 	// the job again, as it would for a crashed worker.
 	Lease time.Duration
@@ -63,7 +64,13 @@ type Runner struct {
 	opt RunnerOptions
 
 	mu       sync.RWMutex
-	handlers map[string]HandlerFunc
+	handlers map[string]kindHandler
+}
+
+// kindHandler is the handler of a job kind and its claim lease.
+type kindHandler struct {
+	fn    HandlerFunc
+	lease time.Duration
 }
 
 // NewRunner returns a Runner with no handlers; register them with Handle.
@@ -83,7 +90,7 @@ func NewRunner(db *store.DB, clk clock.Clock, log *slog.Logger, opt RunnerOption
 	if opt.Backoff == nil {
 		opt.Backoff = DefaultBackoff
 	}
-	r := &Runner{db: db, clk: clk, opt: opt, handlers: map[string]HandlerFunc{}}
+	r := &Runner{db: db, clk: clk, opt: opt, handlers: map[string]kindHandler{}}
 	if r.opt.WorkerID == "" {
 		host, _ := os.Hostname()
 		r.opt.WorkerID = fmt.Sprintf("%s:%d:%p", host, os.Getpid(), r)
@@ -97,7 +104,13 @@ func (r *Runner) WorkerID() string { return r.opt.WorkerID }
 
 // Handle registers fn for jobs of kind. A Runner claims only jobs of the
 // kinds it has handlers for. Registering a kind twice panics (a wiring bug).
-func (r *Runner) Handle(kind string, fn HandlerFunc) {
+func (r *Runner) Handle(kind string, fn HandlerFunc) { r.HandleLease(kind, 0, fn) }
+
+// HandleLease registers fn for jobs of kind, claimed for lease instead of
+// RunnerOptions.Lease (lease <= 0: RunnerOptions.Lease). A short lease
+// makes a job whose worker died run again soon; the handler must finish
+// within it.
+func (r *Runner) HandleLease(kind string, lease time.Duration, fn HandlerFunc) {
 	if kind == "" || fn == nil {
 		panic("outbox: Handle needs a kind and a handler")
 	}
@@ -106,7 +119,10 @@ func (r *Runner) Handle(kind string, fn HandlerFunc) {
 	if _, dup := r.handlers[kind]; dup {
 		panic("outbox: a handler for job kind " + kind + " is already registered")
 	}
-	r.handlers[kind] = fn
+	if lease <= 0 {
+		lease = r.opt.Lease
+	}
+	r.handlers[kind] = kindHandler{fn: fn, lease: lease}
 }
 
 func (r *Runner) kinds() []string {
@@ -123,7 +139,17 @@ func (r *Runner) kinds() []string {
 func (r *Runner) handler(kind string) HandlerFunc {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.handlers[kind]
+	return r.handlers[kind].fn
+}
+
+// lease is how long a claim of a job of kind lasts.
+func (r *Runner) lease(kind string) time.Duration {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if h, ok := r.handlers[kind]; ok {
+		return h.lease
+	}
+	return r.opt.Lease
 }
 
 func (r *Runner) now() time.Time { return r.clk.Now().UTC().Truncate(time.Microsecond) }
@@ -270,19 +296,32 @@ func (r *Runner) claim(ctx context.Context, n int, now time.Time) ([]Job, error)
 		if len(take) == 0 {
 			return nil
 		}
-		ub := query{args: []any{r.opt.WorkerID, micros(now.Add(r.opt.Lease)), at}}
-		ids := make([]string, len(take))
+		// One update per lease (kinds may have leases of their own).
+		byLease := map[time.Time][]int{}
+		var untils []time.Time
 		for i, j := range take {
-			ids[i] = ub.arg(j.ID)
+			until := now.Add(r.lease(j.Kind))
+			if _, seen := byLease[until]; !seen {
+				untils = append(untils, until)
+			}
+			byLease[until] = append(byLease[until], i)
 		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 WHERE id IN (`+
-				strings.Join(ids, ", ")+`)`, ub.args...); err != nil {
-			return err
-		}
-		for i := range take {
-			take[i].State = JobRunning
-			take[i].Attempt++
+		for _, until := range untils {
+			ub := query{args: []any{r.opt.WorkerID, micros(until), at}}
+			ids := make([]string, 0, len(byLease[until]))
+			for _, i := range byLease[until] {
+				ids = append(ids, ub.arg(take[i].ID))
+			}
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 WHERE id IN (`+
+					strings.Join(ids, ", ")+`)`, ub.args...); err != nil {
+				return err
+			}
+			for _, i := range byLease[until] {
+				take[i].State = JobRunning
+				take[i].Attempt++
+				take[i].lockedUntil = until
+			}
 		}
 		claimed = take
 		return nil
@@ -298,7 +337,7 @@ func (r *Runner) claim(ctx context.Context, n int, now time.Time) ([]Job, error)
 // ends with the lease.
 func (r *Runner) execute(ctx context.Context, j Job) {
 	base := context.WithoutCancel(ctx)
-	hctx, cancel := context.WithTimeout(base, r.opt.Lease)
+	hctx, cancel := context.WithTimeout(base, r.lease(j.Kind))
 	start := time.Now()
 	err := r.call(hctx, j)
 	cancel()

@@ -30,6 +30,11 @@ type WebhookOptions struct {
 	Client *http.Client
 	// Timeout bounds each delivery request, response body included (default 10s).
 	Timeout time.Duration
+	// Lease is how long a worker's claim of a delivery job lasts (default
+	// Timeout + 30s; at least Timeout). When a worker dies with an attempt
+	// in flight, the delivery is claimed again after the lease: the
+	// attempt is then marked interrupted in the log and a new one is made.
+	Lease time.Duration
 	// Schedule is the retry schedule (default DefaultSchedule()).
 	Schedule Schedule
 	// AllowPrivateTargets lets endpoints point at loopback, private and
@@ -86,6 +91,12 @@ func NewWebhooks(ob *Outbox, log *slog.Logger, opt WebhookOptions) (*Webhooks, e
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
 	}
+	if opt.Lease == 0 {
+		opt.Lease = opt.Timeout + DefaultLeaseMargin
+	}
+	if opt.Lease < opt.Timeout {
+		return nil, fmt.Errorf("outbox: WebhookOptions.Lease %s is shorter than the request Timeout %s: a delivery would be claimed again while its request runs", opt.Lease, opt.Timeout)
+	}
 	if opt.Schedule == nil {
 		opt.Schedule = DefaultSchedule()
 	}
@@ -106,8 +117,14 @@ func NewWebhooks(ob *Outbox, log *slog.Logger, opt WebhookOptions) (*Webhooks, e
 		acks: map[string]Acknowledger{}, renderers: map[string]Renderer{}}, nil
 }
 
-// Register installs the delivery handler (job kind KindWebhookDelivery) on r.
-func (w *Webhooks) Register(r *Runner) { r.Handle(KindWebhookDelivery, w.deliver) }
+// DefaultLeaseMargin is how much longer than the request timeout a
+// delivery claim lasts by default (the time to record the attempt before
+// the request and its result after).
+const DefaultLeaseMargin = 30 * time.Second
+
+// Register installs the delivery handler (job kind KindWebhookDelivery) on
+// r, with WebhookOptions.Lease as its claim lease.
+func (w *Webhooks) Register(r *Runner) { r.HandleLease(KindWebhookDelivery, w.opt.Lease, w.deliver) }
 
 // Acknowledge makes ack decide success for events whose type starts with
 // typePrefix (e.g. "gateway."); the longest matching prefix wins, and Ack2xx

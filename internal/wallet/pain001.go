@@ -57,10 +57,30 @@ type painAccount struct {
 	IBAN string `xml:"Id>IBAN"`
 }
 
+// painAgent is a financial institution, identified by its BIC or, without
+// one, by Othr/Id NOTPROVIDED. The optional elements are pointers or
+// omitempty leaves of their own: encoding/xml writes the parents of an
+// omitted "a>b" path anyway, and an empty element (<Othr></Othr>) breaks
+// the schema, which makes a bank reject the whole file.
 type painAgent struct {
-	BIC string `xml:"FinInstnId>BIC,omitempty"`
-	// Without a BIC (IBAN-only SEPA payments) the agent says NOTPROVIDED.
-	Other string `xml:"FinInstnId>Othr>Id,omitempty"`
+	FinInstnID painFinInstn `xml:"FinInstnId"`
+}
+
+type painFinInstn struct {
+	BIC  string     `xml:"BIC,omitempty"`
+	Othr *painOther `xml:"Othr,omitempty"`
+}
+
+type painOther struct {
+	ID string `xml:"Id"`
+}
+
+// agentOf identifies the agent by bic, or says NOTPROVIDED without one.
+func agentOf(bic string) painAgent {
+	if bic == "" {
+		return painAgent{FinInstnID: painFinInstn{Othr: &painOther{ID: "NOTPROVIDED"}}}
+	}
+	return painAgent{FinInstnID: painFinInstn{BIC: bic}}
 }
 
 type painPmtInf struct {
@@ -84,7 +104,12 @@ type painTransfer struct {
 	CdtrAgt    *painAgent  `xml:"CdtrAgt,omitempty"`
 	Cdtr       painParty   `xml:"Cdtr"`
 	CdtrAcct   painAccount `xml:"CdtrAcct"`
-	Ustrd      string      `xml:"RmtInf>Ustrd"`
+	// RmtInf is omitted without a remittance text (an empty Ustrd is invalid).
+	RmtInf *painRemittance `xml:"RmtInf,omitempty"`
+}
+
+type painRemittance struct {
+	Ustrd string `xml:"Ustrd"`
 }
 
 type painAmount struct {
@@ -144,10 +169,18 @@ WHERE kind IN ('withdrawal', 'verification') AND status = 'requested' ORDER BY c
 				rows.Close()
 				return err
 			}
+			if ref = sepaText(ref, 35); ref == "" {
+				ref = "NOTPROVIDED"
+			}
 			t := painTransfer{EndToEndID: ref, Amt: painAmount{Ccy: Currency, Value: cents(amount)},
-				Cdtr: painParty{Nm: sepaText(name, 70)}, CdtrAcct: painAccount{IBAN: iban}, Ustrd: sepaText(desc, 140)}
+				Cdtr: painParty{Nm: sepaText(name, 70)}, CdtrAcct: painAccount{IBAN: iban}}
+			if u := sepaText(desc, 140); u != "" {
+				t.RmtInf = &painRemittance{Ustrd: u}
+			}
 			if bic != "" {
-				t.CdtrAgt = &painAgent{BIC: bic}
+				// Without a BIC the creditor agent is left out (IBAN-only SEPA).
+				a := agentOf(bic)
+				t.CdtrAgt = &a
 			}
 			txs = append(txs, t)
 			ids = append(ids, id)
@@ -173,7 +206,7 @@ WHERE kind IN ('withdrawal', 'verification') AND status = 'requested' ORDER BY c
 				InitgPty: painParty{Nm: sepaText(debtor.Name, 70)}},
 			PmtInf: painPmtInf{PmtInfID: batch + "-1", PmtMtd: "TRF", BtchBookg: true, NbOfTxs: len(txs), CtrlSum: cents(total),
 				SvcLvl: "SEPA", ReqdExctnDt: execution.In(s.cfg.Location).Format("2006-01-02"), Dbtr: painParty{Nm: sepaText(debtor.Name, 70)},
-				DbtrAcct: painAccount{IBAN: iban}, DbtrAgt: painAgent{BIC: bic}, ChrgBr: "SLEV", Txs: txs},
+				DbtrAcct: painAccount{IBAN: iban}, DbtrAgt: agentOf(bic), ChrgBr: "SLEV", Txs: txs},
 		}}
 		var buf bytes.Buffer
 		buf.WriteString(xml.Header)
