@@ -131,8 +131,8 @@ func (s *Service) settleSome(ctx context.Context, tenantID string, cutoff int64)
 				fee += st.FeeFixedMinor
 			}
 			fee = min(fee, it.pending)
-			res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET pending_amount = 0, settled_amount = settled_amount + $1, updated_at = $2
-				WHERE reference = $3 AND pending_amount = $1`, it.pending, now, it.ref)
+			res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET pending_amount = 0, settled_amount = settled_amount + $1, fee_charged = fee_charged + $2,
+				updated_at = $3 WHERE reference = $4 AND pending_amount = $1`, it.pending, fee, now, it.ref)
 			if err != nil {
 				return err
 			}

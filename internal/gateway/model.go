@@ -47,6 +47,7 @@ type payment struct {
 	Ref, JobRef, TenantID, Status                                      string
 	Currency                                                           money.Currency
 	Amount, Authorised, Captured, Refunded, PendingAmount, Settled     int64
+	FeeCharged, FeeReturned                                            int64 // taken at settlement; given back by refunds
 	CaptureClosed                                                      bool
 	FirstCaptureAt, LastCaptureAt                                      time.Time
 	HoldID                                                             string
@@ -205,7 +206,7 @@ func scanJob(row interface{ Scan(...any) error }) (*job, error) {
 
 const paymentCols = `reference, job_reference, tenant_id, status, currency, amount, authorised, captured, refunded, pending_amount,
 	settled_amount, capture_closed, first_capture_at, last_capture_at, hold_id, moto, card_id, masked_pan, three_ds, cvc_result,
-	page_token, acquiring, txn_id, void_txn_id, token, paid_at, created_at, updated_at`
+	page_token, acquiring, txn_id, void_txn_id, token, paid_at, created_at, updated_at, fee_charged, fee_returned`
 
 func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
 	p := &payment{}
@@ -214,7 +215,7 @@ func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
 	var created, updated int64
 	if err := row.Scan(&p.Ref, &p.JobRef, &p.TenantID, &p.Status, &cur, &p.Amount, &p.Authorised, &p.Captured, &p.Refunded,
 		&p.PendingAmount, &p.Settled, &p.CaptureClosed, &first, &last, &p.HoldID, &p.MOTO, &p.CardID, &p.MaskedPAN, &p.ThreeDS,
-		&p.CVCResult, &p.PageToken, &p.Acquiring, &p.TxnID, &p.VoidTxnID, &p.Token, &paid, &created, &updated); err != nil {
+		&p.CVCResult, &p.PageToken, &p.Acquiring, &p.TxnID, &p.VoidTxnID, &p.Token, &paid, &created, &updated, &p.FeeCharged, &p.FeeReturned); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)

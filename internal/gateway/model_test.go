@@ -22,6 +22,8 @@ type mPay struct {
 	status                              string
 	authorised, captured, refunded      int64
 	pending, settled                    int64
+	feeCharged, feeReturned             int64 // at settlement; given back by refunds of settled money
+	settledRefunded                     int64 // settled money refunded
 	holdOpen                            bool
 	authorisedAt, firstCap, lastCapture time.Time
 }
@@ -92,6 +94,7 @@ func (m *gwModel) advance(now time.Time) {
 			m.pending -= p.pending
 			m.avail += p.pending - fee
 			m.fees += fee
+			p.feeCharged += fee
 			p.settled += p.pending
 			p.pending = 0
 		}
@@ -257,7 +260,15 @@ func runModel(t *testing.T, e storetest.Engine, zone string, start time.Time, se
 			amt := int64(1 + rng.IntN(int(max(1, p.captured-p.refunded))+100))
 			r := gw("POST", p.base+"/refunds", fmt.Sprintf(`{"amountToRefund":%q}`, dec(amt)))
 			fromPending := min(amt, p.pending)
-			ok := (p.status == gateway.StPaid || p.status == gateway.StPartiallyRefunded) && amt <= p.captured-p.refunded && amt-fromPending <= m.avail
+			fromSettled := amt - fromPending
+			// Refunding settled money returns the fee pro rata: the fee's
+			// share (half up) of all settled money refunded, less what
+			// earlier refunds returned.
+			var feeBack int64
+			if fromSettled > 0 && p.settled > 0 && fromSettled <= p.settled-p.settledRefunded {
+				feeBack = (2*p.feeCharged*(p.settledRefunded+fromSettled)+p.settled)/(2*p.settled) - p.feeReturned
+			}
+			ok := (p.status == gateway.StPaid || p.status == gateway.StPartiallyRefunded) && amt <= p.captured-p.refunded && fromSettled-feeBack <= m.avail
 			if (r.Status == 201) != ok {
 				t.Fatalf("step %d: refund %s of %+v (available %d): %d %s (model accepts: %v)", step, dec(amt), *p, m.avail, r.Status, r.Body, ok)
 			}
@@ -265,7 +276,10 @@ func runModel(t *testing.T, e storetest.Engine, zone string, start time.Time, se
 				p.refunded += amt
 				p.pending -= fromPending
 				m.pending -= fromPending
-				m.avail -= amt - fromPending
+				m.avail -= fromSettled - feeBack
+				m.fees -= feeBack
+				p.feeReturned += feeBack
+				p.settledRefunded += fromSettled
 				m.scheme += amt
 				p.status = gateway.StPartiallyRefunded
 				if p.refunded == p.captured {

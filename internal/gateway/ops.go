@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha512"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -165,7 +167,14 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 }
 
 // Refund refunds amount of a paid payment (POST …/refunds): partial and
-// repeated refunds never exceed what was paid.
+// repeated refunds never exceed what was paid. A refund takes what is not
+// yet settled first (merchant/pending: no fee was taken from it), then
+// settled money, whose fee it returns pro rata (refundFeeShare): the
+// merchant pays the settled part less the fee's share from
+// merchant/available and platform/fees pays the share, so a merchant can
+// always refund what the shopper paid while its balance holds it. A refund
+// its available balance cannot fund (paid out) is refused with the guide's
+// message and a detail naming the balance and what the refund takes.
 func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, req RefundPaymentRequest) (*job, refund, error) {
 	if len(req.RefundNumber) > 100 {
 		return nil, refund{}, apperr.InvalidField("refundNumber", "refundNumber must be at most 100 characters.")
@@ -193,10 +202,15 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 		}
 		fromPending := min(amt, p.PendingAmount)
 		fromAvailable := amt - fromPending
+		feeBack, err := refundFeeShare(p, fromAvailable)
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET refunded = refunded + $1, pending_amount = pending_amount - $2,
-			status = CASE WHEN refunded + $1 = captured THEN 'Refunded' ELSE 'PartiallyRefunded' END, updated_at = $3
-			WHERE reference = $4 AND refunded + $1 <= captured AND pending_amount >= $2 AND status IN ('Paid', 'PartiallyRefunded')`,
-			amt, fromPending, now.UnixMicro(), p.Ref)
+			fee_returned = fee_returned + $3, status = CASE WHEN refunded + $1 = captured THEN 'Refunded' ELSE 'PartiallyRefunded' END, updated_at = $4
+			WHERE reference = $5 AND refunded + $1 <= captured AND pending_amount >= $2 AND fee_returned + $3 <= fee_charged
+			AND status IN ('Paid', 'PartiallyRefunded')`,
+			amt, fromPending, feeBack, now.UnixMicro(), p.Ref)
 		if err != nil {
 			return err
 		}
@@ -211,17 +225,21 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 		if fromPending > 0 {
 			postings = append(postings, ledger.Posting{AccountID: set.Pending, Currency: p.Currency.Code(), Amount: -fromPending})
 		}
-		if fromAvailable > 0 {
-			postings = append(postings, ledger.Posting{AccountID: set.Available, Currency: p.Currency.Code(), Amount: -fromAvailable})
+		if fromAvailable > feeBack {
+			postings = append(postings, ledger.Posting{AccountID: set.Available, Currency: p.Currency.Code(), Amount: -(fromAvailable - feeBack)})
+		}
+		if feeBack > 0 {
+			postings = append(postings, ledger.Posting{AccountID: set.Fees, Currency: p.Currency.Code(), Amount: -feeBack})
 		}
 		if _, err := s.Ledger.Post(ctx, tx, ledger.Entry{TenantID: tenantID, Kind: "card_refund", Reference: p.Ref, Postings: postings}); err != nil {
 			if apperr.Is(err, apperr.InsufficientFunds) {
-				return apperr.New(apperr.Conflict, MsgRefundRefused)
+				return s.refundShortfall(ctx, tx, tenantID, set, p, fromAvailable, feeBack)
 			}
 			return err
 		}
 		p.Refunded += amt
 		p.PendingAmount -= fromPending
+		p.FeeReturned += feeBack
 		if p.Refunded == p.Captured {
 			p.Status = StRefunded
 		} else {
@@ -240,6 +258,45 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 		return s.notify(ctx, tx, j, p, st)
 	})
 	return j, f, err
+}
+
+// refundFeeShare is the part of p's settlement fee that refunding
+// fromSettled of its settled money returns: the fee's share of all the
+// settled money refunded once this refund is done (round half up), less
+// what earlier refunds returned, so refunds of all the settled money return
+// exactly the fee. Refunds use settled money only once nothing is pending,
+// and a payment that was refunded is never captured again, so the settled
+// amount and its fee no longer change by then.
+func refundFeeShare(p *payment, fromSettled int64) (int64, error) {
+	if fromSettled == 0 || p.FeeCharged == 0 || p.Settled == 0 {
+		return 0, nil
+	}
+	// captured = pending + settled + what refunds took from pending.
+	settledRefunded := p.Refunded - (p.Captured - p.PendingAmount - p.Settled)
+	cum, err := money.ProRata(p.FeeCharged, settledRefunded+fromSettled, p.Settled, money.RoundHalfUp)
+	if err != nil {
+		return 0, fmt.Errorf("gateway: refund fee share of %s: %w", p.Ref, err)
+	}
+	return min(max(cum-p.FeeReturned, 0), fromSettled), nil
+}
+
+// refundShortfall is the refusal of a refund the merchant's available
+// balance cannot fund: the guide's message, InsufficientFunds, and a detail
+// naming the balance and what the refund takes from it. A shortfall of the
+// platform's fee account is not the caller's: an internal error.
+func (s *Service) refundShortfall(ctx context.Context, tx *store.Tx, tenantID string, set accountSet, p *payment, fromSettled, feeBack int64) error {
+	need := fromSettled - feeBack
+	a, err := s.Ledger.Account(ctx, tx, tenantID, set.Available)
+	if err != nil {
+		return err
+	}
+	if a.Balance.Available >= need {
+		return fmt.Errorf("gateway: refund of %s: platform/fees cannot return %d", p.Ref, feeBack)
+	}
+	cur := p.Currency.Code()
+	why := fmt.Sprintf("The merchant's available balance is %s %s; this refund takes %s %s from it (%s %s of settled money less %s %s of the fee returned).",
+		amount(a.Balance.Available, p.Currency), cur, amount(need, p.Currency), cur, amount(fromSettled, p.Currency), cur, amount(feeBack, p.Currency), cur)
+	return &apperr.Error{Code: apperr.InsufficientFunds, Field: "amountToRefund", Message: MsgRefundRefused, Err: detailError(why)}
 }
 
 // cancelPayment cancels p in tx: a pending payment simply stops; an

@@ -28,7 +28,9 @@
 //	cancel                        merchant/pending → card-scheme/clearing; void the hold
 //	authorisation expiry          void the hold
 //	settlement (midnight)         merchant/pending → merchant/available + platform/fees
-//	refund                        merchant/pending (first) and merchant/available → card-scheme/clearing
+//	refund                        merchant/pending (first) and merchant/available → card-scheme/clearing;
+//	                              refunding settled money returns the fee pro rata: platform/fees pays
+//	                              its share, merchant/available the rest (see Refund)
 package gateway
 
 import (

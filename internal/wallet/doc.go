@@ -28,7 +28,8 @@
 //	topup        bank clearing → wallet                                      (free)
 //	send         sender −(amount+send fee); recipient +(amount−receive fee); fees +both
 //	payment      customer −amount; corporate +(amount−receive fee); fees +receive fee
-//	refund       corporate −amount; customer +amount                          (fees are not refunded)
+//	refund       corporate −(amount−fee share); fees −fee share; customer +amount
+//	             (fee share: the receive fee's pro-rata part, see Service.Refund)
 //	withdrawal   wallet −(amount+2.00); payouts +amount; fees +2.00
 //	             paid: payouts → bank clearing
 //	             returned by the bank: payouts −amount, fees −2.00, wallet +(amount+2.00)

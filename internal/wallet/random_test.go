@@ -12,6 +12,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 	"github.com/cashgate/cashgate/internal/wallet"
@@ -339,21 +340,28 @@ func checkMoney(t *testing.T, e *env, actors []*randomActor, step int) {
 	}
 	// Fee revenue is what the transactions show as fees.
 	var fees int64
-	ok(t, q.QueryRowContext(ctx, `SELECT COALESCE(SUM(sender_fee + recipient_fee), 0) FROM wallet_transactions
+	ok(t, q.QueryRowContext(ctx, `SELECT COALESCE(SUM(sender_fee + recipient_fee - fee_returned), 0) FROM wallet_transactions
 WHERE status <> 'returned' AND kind <> 'verification'`).Scan(&fees))
 	if got := e.feeRevenue(); got != fees {
 		t.Fatalf("step %d: fee revenue %d, transactions' fees %d", step, got, fees)
 	}
 	// Refunds never pass what was paid, and match the refund transactions.
-	rows, err := q.QueryContext(ctx, `SELECT r.id, r.amount, r.refunded, r.status, COALESCE((SELECT SUM(t.amount) FROM wallet_transactions t
-WHERE t.request_id = r.id AND t.kind = 'refund'), 0) FROM wallet_requests r`)
+	// The receive fee comes back pro rata: all of it once all is refunded.
+	rows, err := q.QueryContext(ctx, `SELECT r.id, r.amount, r.refunded, r.status, r.fee, r.fee_refunded,
+COALESCE((SELECT SUM(t.amount) FROM wallet_transactions t WHERE t.request_id = r.id AND t.kind = 'refund'), 0),
+COALESCE((SELECT SUM(t.fee_returned) FROM wallet_transactions t WHERE t.request_id = r.id AND t.kind = 'refund'), 0) FROM wallet_requests r`)
 	ok(t, err)
 	for rows.Next() {
 		var id, st string
-		var amt, refunded, sum int64
-		ok(t, rows.Scan(&id, &amt, &refunded, &st, &sum))
+		var amt, refunded, fee, feeRefunded, sum, feeSum int64
+		ok(t, rows.Scan(&id, &amt, &refunded, &st, &fee, &feeRefunded, &sum, &feeSum))
 		if refunded > amt || refunded != sum || (st == "refunded") != (refunded == amt && amt > 0 && sum > 0) {
 			t.Fatalf("step %d: request %s %s amount %d refunded %d, refund transactions %d", step, id, st, amt, refunded, sum)
+		}
+		want, err := money.ProRata(fee, refunded, amt, wallet.FeeRounding)
+		ok(t, err)
+		if feeRefunded != feeSum || feeRefunded != want {
+			t.Fatalf("step %d: request %s fee %d refunded %d of %d: fee refunded %d (transactions %d), want %d", step, id, fee, refunded, amt, feeRefunded, feeSum, want)
 		}
 	}
 	ok(t, rows.Err())

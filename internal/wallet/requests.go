@@ -83,10 +83,13 @@ type MoneyRequest struct {
 	Rate             string        `json:"rate"`
 	Fee              string        `json:"fee"`      // receive fee paid by the merchant
 	Refunded         string        `json:"refunded"` // EUR refunded so far
-	TransactionID    string        `json:"transactionId,omitempty"`
-	ExpiresAt        time.Time     `json:"expiresAt"`
-	DecidedAt        *time.Time    `json:"decidedAt,omitempty"`
-	CreatedAt        time.Time     `json:"createdAt"`
+	// FeeRefunded is the part of Fee the refunds gave back to the merchant
+	// (pro rata: all of it once the whole amount is refunded).
+	FeeRefunded   string     `json:"feeRefunded"`
+	TransactionID string     `json:"transactionId,omitempty"`
+	ExpiresAt     time.Time  `json:"expiresAt"`
+	DecidedAt     *time.Time `json:"decidedAt,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
 }
 
 type requestRow struct {
@@ -94,7 +97,7 @@ type requestRow struct {
 	Amount, OriginalAmount                                         int64
 	OriginalCurrency, Rate, CallbackURL                            string
 	Status                                                         RequestStatus
-	Fee, Refunded                                                  int64
+	Fee, Refunded, FeeRefunded                                     int64
 	TransactionID                                                  string
 	ExpiresAt, DecidedAt, CreatedAt, UpdatedAt                     int64
 	// joined
@@ -102,14 +105,14 @@ type requestRow struct {
 }
 
 const reqSelect = `SELECT r.id, r.tenant_id, r.customer_id, r.merchant_user_id, r.order_id, r.description, r.amount, r.original_amount,
-r.original_currency, r.rate, r.callback_url, r.status, r.fee, r.refunded, r.transaction_id, r.expires_at, r.decided_at, r.created_at, r.updated_at,
+r.original_currency, r.rate, r.callback_url, r.status, r.fee, r.refunded, r.fee_refunded, r.transaction_id, r.expires_at, r.decided_at, r.created_at, r.updated_at,
 u.username, c.company_name, c.merchant_id
 FROM wallet_requests r JOIN wallet_users u ON u.id = r.customer_id JOIN wallet_corporates c ON c.tenant_id = r.tenant_id `
 
 func scanRequest(r interface{ Scan(...any) error }) (requestRow, error) {
 	var x requestRow
 	err := r.Scan(&x.ID, &x.TenantID, &x.CustomerID, &x.MerchantUserID, &x.OrderID, &x.Description, &x.Amount, &x.OriginalAmount,
-		&x.OriginalCurrency, &x.Rate, &x.CallbackURL, &x.Status, &x.Fee, &x.Refunded, &x.TransactionID, &x.ExpiresAt, &x.DecidedAt,
+		&x.OriginalCurrency, &x.Rate, &x.CallbackURL, &x.Status, &x.Fee, &x.Refunded, &x.FeeRefunded, &x.TransactionID, &x.ExpiresAt, &x.DecidedAt,
 		&x.CreatedAt, &x.UpdatedAt, &x.Username, &x.Company, &x.MerchantID)
 	return x, err
 }
@@ -129,7 +132,7 @@ func (x requestRow) public() MoneyRequest {
 	r := MoneyRequest{ID: x.ID, Status: x.Status, MerchantAuth: x.Company, MerchantID: x.MerchantID, Username: x.Username, OrderID: x.OrderID,
 		Description: x.Description, Amount: cents(x.Amount), Currency: Currency,
 		OriginalAmount: formatMinor(x.OriginalAmount, x.OriginalCurrency), OriginalCurrency: x.OriginalCurrency, Rate: x.Rate,
-		Fee: cents(x.Fee), Refunded: cents(x.Refunded), TransactionID: x.TransactionID,
+		Fee: cents(x.Fee), Refunded: cents(x.Refunded), FeeRefunded: cents(x.FeeRefunded), TransactionID: x.TransactionID,
 		ExpiresAt: fromMicros(x.ExpiresAt), CreatedAt: fromMicros(x.CreatedAt)}
 	if x.DecidedAt > 0 {
 		t := fromMicros(x.DecidedAt)
@@ -498,9 +501,16 @@ func (s *Service) ExpireRequest(ctx context.Context, job outbox.Job) error {
 	return err
 }
 
-// Refund gives back part or all of an approved request's amount from the
-// merchant's wallet to the customer's (amount 0: all that is left). The
-// total refunded never exceeds what was paid; fees are not refunded.
+// Refund gives back part or all of an approved request's amount to the
+// customer's wallet (amount 0: all that is left). The total refunded never
+// exceeds what was paid. The receive fee is returned pro rata: refunding X
+// of a request of amount A whose receive fee was F takes F·X/A from the
+// issuer's fee account and the rest of X from the merchant's wallet, so a
+// merchant can always refund at once what the customer paid. The share is
+// computed on the cumulative amount refunded (round half up of
+// F·refunded/A, less what earlier refunds returned), so refunds that add up
+// to A return exactly F. A refund the merchant's wallet cannot fund (its
+// balance was withdrawn or spent) is InsufficientFunds naming the amounts.
 func (s *Service) Refund(ctx context.Context, tenantID, requestID string, amount int64, reason string) (WalletTransaction, error) {
 	if amount < 0 {
 		return WalletTransaction{}, apperr.InvalidField("amount", "amount must be positive")
@@ -529,10 +539,15 @@ func (s *Service) Refund(ctx context.Context, tenantID, requestID string, amount
 		if amt == left {
 			st = StatusRefunded
 		}
+		feeBack, err := refundFeeShare(x, amt)
+		if err != nil {
+			return err
+		}
 		now := s.now()
-		// Guarded: the total refunded can never pass the amount paid.
-		if err := exec1(ctx, tx, `UPDATE wallet_requests SET refunded = refunded + $1, status = $2, updated_at = $3
-WHERE id = $4 AND refunded + $1 <= amount`, amt, st, micros(now), x.ID); err != nil {
+		// Guarded: the total refunded can never pass the amount paid, nor
+		// the fee returned the fee charged.
+		if err := exec1(ctx, tx, `UPDATE wallet_requests SET refunded = refunded + $1, fee_refunded = fee_refunded + $2, status = $3, updated_at = $4
+WHERE id = $5 AND refunded + $1 <= amount AND fee_refunded + $2 <= fee`, amt, feeBack, st, micros(now), x.ID); err != nil {
 			return err
 		}
 		merch, err := s.userByID(ctx, tx, x.MerchantUserID)
@@ -548,7 +563,7 @@ WHERE id = $4 AND refunded + $1 <= amount`, amt, st, micros(now), x.ID); err != 
 			desc = "Refund: " + reason
 		}
 		txID := s.txID(now)
-		if err := s.move(ctx, tx, movement{id: txID, kind: "refund", from: merch, to: cust, amount: amt, description: desc,
+		if err := s.move(ctx, tx, movement{id: txID, kind: "refund", from: merch, to: cust, amount: amt, feeReturned: feeBack, description: desc,
 			requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
 			return err
 		}
@@ -562,6 +577,40 @@ WHERE id = $4 AND refunded + $1 <= amount`, amt, st, micros(now), x.ID); err != 
 		return httpx.Reply(ctx, tx, http.StatusCreated, out) // the answer commits with the refund
 	})
 	return out, err
+}
+
+// refundFeeShare is the part of x's receive fee a refund of amt returns:
+// the fee's share of everything refunded once this refund is done, less
+// what earlier refunds returned (FeeRounding, so refunds adding up to the
+// amount return exactly the fee).
+func refundFeeShare(x requestRow, amt int64) (int64, error) {
+	if x.Fee <= 0 {
+		return 0, nil
+	}
+	cum, err := money.ProRata(x.Fee, x.Refunded+amt, x.Amount, FeeRounding)
+	if err != nil {
+		return 0, fmt.Errorf("wallet: refund fee share: %w", err)
+	}
+	return min(max(cum-x.FeeRefunded, 0), amt), nil
+}
+
+// refundShortfall is the error of a refund the merchant's wallet cannot
+// fund: it names what the refund takes from the wallet and what the wallet
+// has (the rest of what the customer paid was withdrawn or spent).
+func (s *Service) refundShortfall(ctx context.Context, tx *store.Tx, m movement) error {
+	need := m.amount - m.feeReturned
+	a, err := s.ledger.Account(ctx, tx, LedgerScope, m.from.AccountID)
+	if err != nil {
+		return err
+	}
+	if a.Balance.Available >= need {
+		// The merchant could pay its part: the issuer's fee account could not
+		// return the fee's share, which is the issuer's fault, not the caller's.
+		return fmt.Errorf("wallet: refund %s: the fee account cannot return %s", m.id, cents(m.feeReturned))
+	}
+	return &apperr.Error{Code: apperr.InsufficientFunds, Field: "amount", Message: fmt.Sprintf(
+		"insufficient funds in the merchant's wallet: refunding %s EUR takes %s EUR from it (%s EUR of the receive fee is returned by the issuer) and its available balance is %s EUR; money received was withdrawn or spent",
+		cents(m.amount), cents(need), cents(m.feeReturned), cents(a.Balance.Available))}
 }
 
 // exec1 runs a statement that must change exactly one row; zero rows is a Conflict.
@@ -589,6 +638,7 @@ type movement struct {
 	amount       int64
 	senderFee    int64 // paid by from on top of amount
 	recipientFee int64 // deducted from what to receives
+	feeReturned  int64 // refunds: the part of amount the fee account pays instead of from
 	description  string
 	requestID    string
 	tenantID     string // corporate tenant involved
@@ -599,18 +649,23 @@ type movement struct {
 // transaction m.id.
 func (s *Service) move(ctx context.Context, tx *store.Tx, m movement) error {
 	id := m.id
-	postings := []ledger.Posting{
-		{AccountID: m.from.AccountID, Currency: Currency, Amount: -(m.amount + m.senderFee)},
+	var postings []ledger.Posting
+	// A zero amount leaves its posting out (a fee eating everything, a
+	// refund whose fee share is all of it).
+	for _, p := range []ledger.Posting{
+		{AccountID: m.from.AccountID, Currency: Currency, Amount: -(m.amount + m.senderFee - m.feeReturned)},
 		{AccountID: m.to.AccountID, Currency: Currency, Amount: m.amount - m.recipientFee},
-	}
-	if fee := m.senderFee + m.recipientFee; fee > 0 {
-		postings = append(postings, ledger.Posting{AccountID: s.acct.fees, Currency: Currency, Amount: fee})
-	}
-	if m.amount-m.recipientFee == 0 { // a fee eating everything leaves no credit posting
-		postings = append(postings[:1], postings[2:]...)
+		{AccountID: s.acct.fees, Currency: Currency, Amount: m.senderFee + m.recipientFee - m.feeReturned},
+	} {
+		if p.Amount != 0 {
+			postings = append(postings, p)
+		}
 	}
 	entryID, err := s.ledger.Post(ctx, tx, ledger.Entry{TenantID: LedgerScope, Kind: "wallet." + m.kind, Reference: id, Description: m.description, Postings: postings})
 	if apperr.Is(err, apperr.InsufficientFunds) {
+		if m.kind == "refund" {
+			return s.refundShortfall(ctx, tx, m)
+		}
 		return apperr.New(apperr.InsufficientFunds, "insufficient funds: %s plus %s fee is more than the wallet's available balance", cents(m.amount), cents(m.senderFee))
 	}
 	if err != nil {
@@ -618,8 +673,8 @@ func (s *Service) move(ctx context.Context, tx *store.Tx, m movement) error {
 	}
 	t := micros(m.now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, sender_fee, recipient_fee,
-description, request_id, entry_id, created_at, updated_at) VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-		id, m.kind, m.tenantID, m.from.ID, m.to.ID, m.amount, m.senderFee, m.recipientFee, m.description, m.requestID, entryID, t); err != nil {
+fee_returned, description, request_id, entry_id, created_at, updated_at) VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		id, m.kind, m.tenantID, m.from.ID, m.to.ID, m.amount, m.senderFee, m.recipientFee, m.feeReturned, m.description, m.requestID, entryID, t); err != nil {
 		return fmt.Errorf("wallet: insert transaction: %w", err)
 	}
 	return nil

@@ -114,23 +114,26 @@ func TestMoneyRequestApproveCallbackRefund(t *testing.T) {
 			t.Fatal("an acknowledged callback was sent again")
 		}
 
-		// Refunds: partial, then the rest; never more than paid.
+		// Refunds: partial, then the rest; never more than paid. The receive
+		// fee comes back pro rata: 0.47 × 5/18 = 0.13, then the other 0.34,
+		// so the shop, which holds 17.53 €, can refund all 18.00 €.
 		_, err = e.w.Refund(e.ctx, shop.TenantID, req.ID, 500, "one item")
 		ok(t, err)
 		if _, err := e.w.Refund(e.ctx, shop.TenantID, req.ID, 1301, ""); !apperr.Is(err, apperr.Invalid) {
 			t.Fatalf("over-refund: %v", err)
 		}
-		// The shop holds 12.53 €; a full refund of the remaining 13.00 € needs more.
-		if _, err := e.w.Refund(e.ctx, shop.TenantID, req.ID, 0, ""); !apperr.Is(err, apperr.InsufficientFunds) {
-			t.Fatalf("refund beyond the shop's balance: %v", err)
+		if got := e.balance(shop.User.ID); got != "12.66" {
+			t.Fatalf("shop after refunding 5.00: %s, want 12.66 (17.53 − 5.00 + 0.13 fee returned)", got)
 		}
-		e.topUp(wallet.WalletUser{ID: shop.User.ID, TopUpReference: shop.User.TopUpReference}, "1.00")
 		_, err = e.w.Refund(e.ctx, shop.TenantID, req.ID, 0, "")
 		ok(t, err)
 		st, err := e.w.MerchantRequest(e.ctx, shop.TenantID, req.ID)
 		ok(t, err)
-		if st.Status != wallet.StatusRefunded || st.Refunded != "18.00" {
+		if st.Status != wallet.StatusRefunded || st.Refunded != "18.00" || st.FeeRefunded != "0.47" {
 			t.Fatalf("status %+v", st)
+		}
+		if got := e.balance(shop.User.ID); got != "0.00" {
+			t.Fatalf("shop after the full refund: %s", got)
 		}
 		if _, err := e.w.Refund(e.ctx, shop.TenantID, req.ID, 1, ""); !apperr.Is(err, apperr.Conflict) {
 			t.Fatalf("refund after full refund: %v", err)
@@ -156,7 +159,8 @@ func TestMoneyRequestApproveCallbackRefund(t *testing.T) {
 		}
 		rest, err := e.w.Transactions(e.ctx, shop.User.ID, wallet.TxFilter{Limit: 2, Cursor: all.NextCursor})
 		ok(t, err)
-		if len(rest.Transactions) != 2 || rest.Transactions[0].ID == all.Transactions[1].ID {
+		// Two refunds on page 1, the payment on page 2 (the shop needed no top-up to refund).
+		if len(rest.Transactions) != 1 || rest.Transactions[0].ID == all.Transactions[1].ID || rest.Transactions[0].Type != "payment" {
 			t.Fatalf("page 2 %+v", rest)
 		}
 	})

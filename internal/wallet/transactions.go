@@ -38,19 +38,23 @@ type WalletTransaction struct {
 	// what was deducted from what the recipient received.
 	SenderFee    string `json:"senderFee"`
 	RecipientFee string `json:"recipientFee"`
+	// FeeReturned (refunds) is the part of Amount the issuer paid from its
+	// fee revenue: the receive fee's pro-rata share, returned to the
+	// merchant, whose wallet paid only Amount − FeeReturned.
+	FeeReturned string `json:"feeReturned,omitempty"`
 
 	amountCents int64
 }
 
-const txSelect = `SELECT t.id, t.kind, t.status, t.from_user, t.to_user, t.amount, t.sender_fee, t.recipient_fee, t.description, t.request_id,
+const txSelect = `SELECT t.id, t.kind, t.status, t.from_user, t.to_user, t.amount, t.sender_fee, t.recipient_fee, t.fee_returned, t.description, t.request_id,
 t.reference, t.iban, t.return_reason, t.created_at, t.updated_at, COALESCE(f.username, ''), COALESCE(r.username, '')
 FROM wallet_transactions t LEFT JOIN wallet_users f ON f.id = t.from_user LEFT JOIN wallet_users r ON r.id = t.to_user `
 
 func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransaction, error) {
 	var t WalletTransaction
 	var from, to, fromName, toName string
-	var amount, sf, rf, created, updated int64
-	if err := rs.Scan(&t.ID, &t.Type, &t.Status, &from, &to, &amount, &sf, &rf, &t.Description, &t.RequestID, &t.Reference, &t.IBAN,
+	var amount, sf, rf, fr, created, updated int64
+	if err := rs.Scan(&t.ID, &t.Type, &t.Status, &from, &to, &amount, &sf, &rf, &fr, &t.Description, &t.RequestID, &t.Reference, &t.IBAN,
 		&t.ReturnReason, &created, &updated, &fromName, &toName); err != nil {
 		return WalletTransaction{}, err
 	}
@@ -62,15 +66,18 @@ func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransactio
 	t.Currency = Currency
 	t.Amount, t.SenderFee, t.RecipientFee = cents(amount), cents(sf), cents(rf)
 	t.amountCents = amount
+	if fr > 0 {
+		t.FeeReturned = cents(fr)
+	}
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	// Net is the change of the viewer's wallet balance: none for a payout
 	// the bank returned (the amount and the fee came back) nor for a
 	// verification transfer (the issuer pays it, to the bank account).
 	if t.Status == PayoutReturned || t.Type == "verification" {
-		amount, sf, rf = 0, 0, 0
+		amount, sf, rf, fr = 0, 0, 0, 0
 	}
 	if from == viewer {
-		t.Direction, t.Fee, t.Net = "out", cents(sf), cents(-(amount + sf))
+		t.Direction, t.Fee, t.Net = "out", cents(sf), cents(-(amount + sf - fr))
 		t.Counterparty = toName
 		if to == "" {
 			t.Counterparty = "bank " + t.IBAN
