@@ -42,7 +42,7 @@ func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
 	return product{
 		routes: svc.Routes(gatewayErrs, httpx.PlatformErrors(a.Log)),
 		middleware: map[httpx.API]server.APIMiddleware{
-			httpx.APIGateway: {Auth: svc.Authenticate(gatewayErrs), Idempotency: a.Platform.IdempotencyFor(gatewayErrs, gateway.TenantOf)},
+			httpx.APIGateway: {Auth: svc.Authenticate(gatewayErrs), Idempotency: a.Platform.IdempotencyFor(gatewayErrs, gateway.TenantOf), Errors: gatewayErrs},
 		},
 		schedule: svc.ScheduleHousekeeping,
 	}, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -160,7 +161,7 @@ func (s *Service) pageForm(limit int64, fn func(w http.ResponseWriter, r *http.R
 			s.pageError(w, http.StatusNotFound, MsgPageNotFound)
 			return
 		}
-		if err := r.ParseForm(); err != nil {
+		if err := r.ParseForm(); err != nil || httpx.CheckForm(r.PostForm) != nil {
 			s.pageError(w, http.StatusBadRequest, "The form could not be read.")
 			return
 		}
