@@ -203,7 +203,11 @@ func settingsHandler(s *Service, errw httpx.ErrorWriter, put bool) http.HandlerF
 		var err error
 		if put {
 			var in GatewaySettings
-			if _, err = httpx.Decode(r, &in, httpx.DecodeOptions{}); err == nil {
+			var body []byte
+			if body, err = httpx.Decode(r, &in, httpx.DecodeOptions{}); err == nil {
+				err = httpx.RequireAll(body, &in) // PUT replaces every setting: none may be left out
+			}
+			if err == nil {
 				out, err = s.PutSettings(r.Context(), p.TenantID, in)
 			}
 		} else {

@@ -102,6 +102,7 @@ func checkJSON(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var stack []*frame
+	first := true
 	field := func() string {
 		for i := len(stack) - 1; i >= 0; i-- {
 			if stack[i].obj && stack[i].key != "" {
@@ -118,6 +119,10 @@ func checkJSON(body []byte) error {
 		if err != nil {
 			return nil // the decoder reports it
 		}
+		if first && tok == nil {
+			return apperr.New(apperr.Invalid, "request body must be a JSON object, not null")
+		}
+		first = false
 		var top *frame
 		if n := len(stack); n > 0 {
 			top = stack[n-1]
