@@ -31,7 +31,7 @@ func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
 	svc, err := gateway.New(gateway.Deps{
 		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Ledger: a.Ledger, Outbox: a.Outbox,
 		Callbacks: a.Webhooks, Tenants: a.Platform, Keys: a.Platform.GatewayConfigurations(),
-		Acquirer: sim, Vault: vault,
+		Acquirer: sim, Vault: vault, PublicURL: a.Config.PublicBase(),
 	})
 	if err != nil {
 		return product{}, err

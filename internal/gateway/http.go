@@ -183,7 +183,7 @@ func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRe
 var simulatorCurrencies = []string{"AUD", "CAD", "DKK", "HKD", "JPY", "NZD", "NOK", "SGD", "ZAR", "SEK", "CHF", "GBP", "USD", "EUR"}
 
 func (h handlers) methods(r *http.Request, _ httpx.Principal, _ httpx.NoBody) (SupportedPaymentMethodsResponse, error) {
-	logo := baseURL(r) + "/assets/payment-method-card.svg"
+	logo := h.s.PublicURL + "/assets/payment-method-card.svg"
 	out := SupportedPaymentMethodsResponse{}
 	for _, m := range []string{"Card", "CreditCard"} {
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,

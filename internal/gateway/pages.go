@@ -26,15 +26,6 @@ type pageData struct {
 	Attempt string
 }
 
-// baseURL is the public address of this cashgate as the caller reached it.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // pageJob returns the job of a hosted page ref and its latest payment:
 // every payment of a payment link shares the link's ref, and the page always
 // works on the newest.
@@ -145,7 +136,7 @@ func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
 	if err != nil {
 		return viewCtx{}, err
 	}
-	return viewCtx{base: baseURL(r), zone: zone, st: st, now: s.now()}, nil
+	return viewCtx{base: s.PublicURL, zone: zone, st: st, now: s.now()}, nil
 }
 
 // pageForm adapts a hosted page form post (the shopper's browser, ?ref=
