@@ -218,6 +218,25 @@ func TestGatewayBadInput(t *testing.T) {
 			}
 			runBad(t, a, cases, gatewayFormat)
 
+			// The hosted card form of a payment link (form-encoded, public).
+			link := `{"paymentMethodsToUse":["creditcard"],"order":{"orderNumber":"LINK-1"},"currency":"GBP","amountToCollect":"7.00"}`
+			lr := a.Do(http.MethodPost, "/api/gateway/payment-jobs", []byte(link), signed(a, link))
+			if lr.Status != 201 {
+				t.Fatalf("payment link = %d %s", lr.Status, lr.Body)
+			}
+			_, page, ok := strings.Cut(string(lr.Body), a.Server.URL+"/payment/form-post?ref=")
+			if !ok {
+				t.Fatalf("no hosted page in %s", lr.Body)
+			}
+			page = "/payment/form-post?ref=" + page[:strings.IndexByte(page, '"')]
+			formHdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "api-key": ""}
+			card := "cardNumber=4000000000000010&cardCvc=123&cardExpiryMonth=05&cardExpiryYear=28&cardHolderName="
+			runBad(t, a, []badCase{
+				{"hosted form: NUL in holder name", "POST", page, card + "Jon%00Snow", formHdr, 400, "could not be read"},
+				{"hosted form: newline in CVC", "POST", page, strings.Replace(card, "cardCvc=123", "cardCvc=12%0A3", 1) + "Jon", formHdr, 400, "could not be read"},
+				{"hosted page: NUL in ref", "GET", "/payment/form-post?ref=%00", "", nil, 400, "control character"},
+			}, func(t *testing.T, body []byte) string { return string(body) })
+
 			// The merchant's settings (platform API): PUT replaces all, so a
 			// partial or null body is refused and nothing is reset.
 			key := map[string]string{"api-key": a.Tenant.APIKey, "Content-Type": "application/json"}
