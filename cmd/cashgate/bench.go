@@ -326,19 +326,21 @@ func (e *env) benchServer(ctx context.Context) (stop func(), a *app.App, base, k
 	if err != nil {
 		return nil, nil, "", "", err
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, "", "", err
+	}
+	cfg.PublicURL = "http://" + ln.Addr().String() // links point at this server
 	a, err = app.Open(ctx, cfg, app.Options{Log: log})
 	if err != nil {
+		ln.Close()
 		os.RemoveAll(dir)
 		return nil, nil, "", "", err
 	}
 	t, err := a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "bench", Mode: platform.Production})
 	if err != nil {
-		a.Close()
-		os.RemoveAll(dir)
-		return nil, nil, "", "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+		ln.Close()
 		a.Close()
 		os.RemoveAll(dir)
 		return nil, nil, "", "", err

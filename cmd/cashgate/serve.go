@@ -32,6 +32,7 @@ and stops the workers cleanly.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&e.cfg.Addr, "addr", e.cfg.Addr, "listen address (env CASHGATE_ADDR)")
+	f.StringVar(&e.cfg.PublicURL, "public-url", e.cfg.PublicURL, "the address clients reach cashgate at, e.g. https://pay.example.com; links and hosted-page addresses are built on it, never on the Host header (env CASHGATE_PUBLIC_URL; default http://<addr>)")
 	f.BoolVar(&e.cfg.AutoMigrate, "auto-migrate", e.cfg.AutoMigrate, "migrate the database on start (env CASHGATE_AUTO_MIGRATE)")
 	f.BoolVar(&e.cfg.AllowPrivateWebhooks, "allow-private-webhooks", e.cfg.AllowPrivateWebhooks, "allow webhook URLs on loopback/private/link-local addresses, for tests and local demos (env CASHGATE_ALLOW_PRIVATE_WEBHOOKS)")
 	f.BoolVar(&e.cfg.SecureCookies, "secure-cookies", e.cfg.SecureCookies, "mark session cookies Secure even on plain-HTTP requests, when an https proxy serves the installation (env CASHGATE_SECURE_COOKIES)")

@@ -169,7 +169,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 
 	platformErrs := httpx.PlatformErrors(a.Log)
 	middleware := map[httpx.API]server.APIMiddleware{
-		httpx.APIPlatform: {Auth: a.Platform.Authenticate(httpx.APIPlatform, platformErrs), Idempotency: a.Platform.Idempotency(platformErrs)},
+		httpx.APIPlatform: {Auth: a.Platform.Authenticate(httpx.APIPlatform, platformErrs), Idempotency: a.Platform.Idempotency(platformErrs), Errors: platformErrs},
 	}
 	rs := routes(a, platformErrs)
 	a.schedules = append(a.schedules, a.scheduleMaintenance)

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,7 +22,12 @@ import (
 // Config is everything an operator can set. Each field has a flag and an
 // environment variable (see cmd/cashgate); Defaults fills the rest.
 type Config struct {
-	Addr        string // CASHGATE_ADDR, default 127.0.0.1:8080
+	Addr string // CASHGATE_ADDR, default 127.0.0.1:8080
+	// PublicURL is the address clients reach cashgate at (behind a proxy:
+	// the proxy's https address). Links, hosted-page addresses and return
+	// URLs are built on it, never on the request's Host header.
+	// CASHGATE_PUBLIC_URL; default http://<Addr> (see PublicBase).
+	PublicURL   string
 	DatabaseURL string // CASHGATE_DATABASE_URL, default sqlite:<DataDir>/cashgate.db
 	DataDir     string // CASHGATE_DATA_DIR, default ./data
 	AutoMigrate bool   // CASHGATE_AUTO_MIGRATE, default true
@@ -109,6 +115,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 	}
 	str("CASHGATE_ADDR", &c.Addr)
+	str("CASHGATE_PUBLIC_URL", &c.PublicURL)
 	str("CASHGATE_DATABASE_URL", &c.DatabaseURL)
 	str("CASHGATE_DATA_DIR", &c.DataDir)
 	boolean("CASHGATE_AUTO_MIGRATE", &c.AutoMigrate)
@@ -154,6 +161,23 @@ func SplitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// PublicBase returns the public base URL without a trailing slash:
+// PublicURL, or else http://<Addr> (an unspecified listen host such as
+// ":8080" or "0.0.0.0:8080" becomes localhost).
+func (c Config) PublicBase() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // URL returns the database URL, defaulting to the SQLite file in DataDir.

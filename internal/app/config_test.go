@@ -19,6 +19,7 @@ func TestConfigFromEnv(t *testing.T) {
 	kek := strings.Repeat("ab", 32)
 	env := map[string]string{
 		"CASHGATE_ADDR":                   "0.0.0.0:9000",
+		"CASHGATE_PUBLIC_URL":             "https://pay.example.com/",
 		"CASHGATE_DATABASE_URL":           "postgres://x@y/z",
 		"CASHGATE_DATA_DIR":               "/var/lib/cashgate",
 		"CASHGATE_AUTO_MIGRATE":           "false",
@@ -42,6 +43,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	want := app.Defaults()
 	want.Addr, want.DatabaseURL, want.DataDir = "0.0.0.0:9000", "postgres://x@y/z", "/var/lib/cashgate"
+	want.PublicURL = "https://pay.example.com/"
 	want.AutoMigrate, want.AllowPrivateWebhooks, want.SecureCookies = false, true, true
 	want.SandboxRPM, want.ProductionRPM, want.Workers = 5, 500, 9
 	want.TokenTTL, want.ShutdownTimeout, want.WebhookLease = 5*time.Minute, 7*time.Second, 45*time.Second
@@ -57,6 +59,24 @@ func TestConfigFromEnv(t *testing.T) {
 		c := app.Defaults()
 		if err := c.FromEnv(func(name string) string { return map[string]string{k: v}[name] }); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s: err = %v, want one naming %s", bad, err, k)
+		}
+	}
+}
+
+// TestPublicBase: the configured public URL wins; otherwise it is derived
+// from the listen address.
+func TestPublicBase(t *testing.T) {
+	for _, tc := range []struct{ public, addr, want string }{
+		{"https://pay.example.com/", "0.0.0.0:9000", "https://pay.example.com"},
+		{"", "127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"", ":8080", "http://localhost:8080"},
+		{"", "0.0.0.0:9000", "http://localhost:9000"},
+		{"", "[::]:9000", "http://localhost:9000"},
+		{"", "[::1]:9000", "http://[::1]:9000"},
+	} {
+		c := app.Config{PublicURL: tc.public, Addr: tc.addr}
+		if got := c.PublicBase(); got != tc.want {
+			t.Errorf("PublicBase(%q, %q) = %q, want %q", tc.public, tc.addr, got, tc.want)
 		}
 	}
 }

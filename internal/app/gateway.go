@@ -31,7 +31,7 @@ func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
 	svc, err := gateway.New(gateway.Deps{
 		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Ledger: a.Ledger, Outbox: a.Outbox,
 		Callbacks: a.Webhooks, Tenants: a.Platform, Keys: a.Platform.GatewayConfigurations(),
-		Acquirer: sim, Vault: vault,
+		Acquirer: sim, Vault: vault, PublicURL: a.Config.PublicBase(),
 	})
 	if err != nil {
 		return product{}, err
@@ -42,7 +42,7 @@ func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
 	return product{
 		routes: svc.Routes(gatewayErrs, httpx.PlatformErrors(a.Log)),
 		middleware: map[httpx.API]server.APIMiddleware{
-			httpx.APIGateway: {Auth: svc.Authenticate(gatewayErrs), Idempotency: a.Platform.IdempotencyFor(gatewayErrs, gateway.TenantOf)},
+			httpx.APIGateway: {Auth: svc.Authenticate(gatewayErrs), Idempotency: a.Platform.IdempotencyFor(gatewayErrs, gateway.TenantOf), Errors: gatewayErrs},
 		},
 		schedule: svc.ScheduleHousekeeping,
 	}, nil

@@ -47,7 +47,7 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 	return product{
 		routes: svc.Routes(errw, httpx.PlatformErrors(a.Log)),
 		middleware: map[httpx.API]server.APIMiddleware{
-			httpx.APIWallet: {Auth: svc.Authenticate(errw), Idempotency: a.Platform.IdempotencyFor(errw, wallet.IdempotencyScope)},
+			httpx.APIWallet: {Auth: svc.Authenticate(errw), Idempotency: a.Platform.IdempotencyFor(errw, wallet.IdempotencyScope), Errors: errw},
 		},
 		schedule: svc.ScheduleHousekeeping,
 	}, nil

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,6 +65,13 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 	cfg.AllowPrivateWebhooks = true
 	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
 	cfg.KEK = bytes.Repeat([]byte{9}, 32)
+	// Listen first, so that the public URL links are built on is the test
+	// server's own address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PublicURL = "http://" + ln.Addr().String()
 	if opt.Config != nil {
 		opt.Config(&cfg)
 	}
@@ -75,7 +83,10 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewServer(a.Handler)
+	srv := httptest.NewUnstartedServer(a.Handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	spec := platform.TenantSpec{Name: "Acme Ltd", Mode: platform.Production, Timezone: "Europe/London"}
 	if opt.Tenant != nil {

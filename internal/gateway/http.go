@@ -222,7 +222,7 @@ func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRe
 var simulatorCurrencies = []string{"AUD", "CAD", "DKK", "HKD", "JPY", "NZD", "NOK", "SGD", "ZAR", "SEK", "CHF", "GBP", "USD", "EUR"}
 
 func (h handlers) methods(r *http.Request, _ httpx.Principal, _ httpx.NoBody) (SupportedPaymentMethodsResponse, error) {
-	logo := baseURL(r) + "/assets/payment-method-card.svg"
+	logo := h.s.PublicURL + "/assets/payment-method-card.svg"
 	out := SupportedPaymentMethodsResponse{}
 	for _, m := range []string{"Card", "CreditCard"} {
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,
@@ -242,7 +242,11 @@ func settingsHandler(s *Service, errw httpx.ErrorWriter, put bool) http.HandlerF
 		var err error
 		if put {
 			var in GatewaySettings
-			if _, err = httpx.Decode(r, &in, httpx.DecodeOptions{}); err == nil {
+			var body []byte
+			if body, err = httpx.Decode(r, &in, httpx.DecodeOptions{}); err == nil {
+				err = httpx.RequireAll(body, &in) // PUT replaces every setting: none may be left out
+			}
+			if err == nil {
 				out, err = s.PutSettings(r.Context(), p.TenantID, in)
 			}
 		} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -23,15 +24,6 @@ type pageData struct {
 	// Attempt is the payment the card form was shown for: a form sent twice
 	// (a double click, a reload) makes one attempt, not two.
 	Attempt string
-}
-
-// baseURL is the public address of this cashgate as the caller reached it.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 // pageJob returns the job of a hosted page ref and its latest payment:
@@ -150,7 +142,7 @@ func (s *Service) viewIn(ctx context.Context, r *http.Request, j *job) (viewCtx,
 	if err != nil {
 		return viewCtx{}, err
 	}
-	return viewCtx{base: baseURL(r), zone: zone, st: st, now: s.now()}, nil
+	return viewCtx{base: s.PublicURL, zone: zone, st: st, now: s.now()}, nil
 }
 
 // pageForm adapts a hosted page form post (the shopper's browser, ?ref=
@@ -166,7 +158,7 @@ func (s *Service) pageForm(limit int64, fn func(w http.ResponseWriter, r *http.R
 			s.pageError(w, http.StatusNotFound, MsgPageNotFound)
 			return
 		}
-		if err := r.ParseForm(); err != nil {
+		if err := r.ParseForm(); err != nil || httpx.CheckForm(r.PostForm) != nil {
 			s.pageError(w, http.StatusBadRequest, "The form could not be read.")
 			return
 		}

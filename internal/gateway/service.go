@@ -39,6 +39,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +83,11 @@ type Deps struct {
 	Keys      SigningKeys
 	Acquirer  card.Acquirer
 	Vault     *card.Vault
+	// PublicURL is the address shoppers and merchants reach this cashgate
+	// at (scheme://host[:port][/prefix], no trailing slash). Every link and
+	// hosted-page address the gateway gives out is built on it, never on the
+	// request's Host header, which a caller chooses.
+	PublicURL string
 }
 
 // Service is the card gateway.
@@ -99,6 +106,11 @@ func New(d Deps) (*Service, error) {
 	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Ledger == nil || d.Outbox == nil || d.Tenants == nil || d.Keys == nil || d.Acquirer == nil || d.Vault == nil {
 		return nil, errors.New("gateway: missing dependency")
 	}
+	u, err := url.Parse(d.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("gateway: public URL %q: want http(s)://host[:port][/path]", d.PublicURL)
+	}
+	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}

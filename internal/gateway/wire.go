@@ -292,7 +292,9 @@ type SupportedPaymentMethod struct {
 
 // GatewaySettings are a tenant's gateway settings (GET and PUT
 // /platform/gateway/settings, with the platform's api-key authentication:
-// the merchant's "portal" configuration). PUT replaces them all.
+// the merchant's "portal" configuration). PUT replaces them all: every
+// field without omitempty must be present and not null (httpx.RequireAll),
+// so a forgotten field is a 400, never a silent reset.
 type GatewaySettings struct {
 	ConfigurationID    string `json:"configurationId,omitempty"` // read-only
 	SigningKey         string `json:"signingKey,omitempty"`      // read-only: the key behind the Hash header

@@ -61,11 +61,15 @@ type DecodeOptions struct {
 }
 
 // Unmarshal decodes body into dst: exactly one JSON value, nothing but
-// whitespace after it, and (unless allowed) no unknown fields. Errors are
+// whitespace after it, no key twice in an object (case-insensitively), no
+// control character in any string, and (unless allowed) no unknown fields. Errors are
 // apperr.Invalid with a message a caller can act on.
 func Unmarshal(body []byte, dst any, opt DecodeOptions) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apperr.New(apperr.Invalid, "request body is empty; a JSON object is required")
+	}
+	if err := checkJSON(body); err != nil { // text.go: duplicate or case-variant keys, control characters
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if !opt.AllowUnknownFields {

@@ -17,7 +17,9 @@ const (
 	// non-overdraft account's available balance below zero.
 	sqlReserve = `UPDATE ledger_accounts
 SET pending_out = pending_out + $1, pending_in = pending_in + $2
-WHERE id = $3 AND tenant_id = $4 AND currency = $5 AND (allow_overdraft OR posted - pending_out - $1 >= 0)`
+WHERE id = $3 AND tenant_id = $4 AND currency = $5 AND (allow_overdraft OR posted - pending_out - $1 >= 0)
+AND pending_out + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
+AND pending_in + $2 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL
 
 	// sqlUnreserve reverts sqlReserve on an account this transaction already updated.
 	sqlUnreserve = `UPDATE ledger_accounts SET pending_out = pending_out - $1, pending_in = pending_in - $2 WHERE id = $3`
@@ -97,7 +99,7 @@ func (l *Ledger) Hold(ctx context.Context, tx *store.Tx, spec HoldSpec) (Hold, e
 		if k, err := res.RowsAffected(); err != nil {
 			return Hold{}, fmt.Errorf("ledger: hold on account %s: %w", lg.account, err)
 		} else if k == 0 {
-			refusal := diagnose(ctx, tx, spec.TenantID, lg.account, lg.currency)
+			refusal := diagnose(ctx, tx, spec.TenantID, lg)
 			return Hold{}, undo(refusal, func() error {
 				for _, j := range order[:n] {
 					if err := exec1(ctx, tx, sqlUnreserve, legs[j].pendingOut, legs[j].pendingIn, legs[j].account); err != nil {

@@ -53,6 +53,13 @@ import (
 // units, so that sums stay far from int64 overflow.
 const MaxAmount int64 = 1_000_000_000_000_000
 
+// MaxBalance bounds the absolute value of an account's posted, pending-out
+// and pending-in amounts, in minor units. A posting or hold that would take
+// one past it is refused (LimitExceeded) before the database arithmetic could
+// overflow int64: with |balance| ≤ MaxBalance and |amount| ≤ MaxAmount, every
+// expression the guards evaluate stays well inside int64.
+const MaxBalance int64 = 4_000_000_000_000_000_000
+
 // MaxPostings bounds the number of postings in one entry.
 const MaxPostings = 200
 

@@ -23,6 +23,7 @@ const (
 	// account_seq without another statement.
 	sqlPost = `UPDATE ledger_accounts SET posted = posted + $1, posting_count = posting_count + 1
 WHERE id = $2 AND tenant_id = $3 AND currency = $4 AND (allow_overdraft OR posted + $1 >= pending_out)
+AND posted + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
 RETURNING posted, posting_count`
 
 	// sqlPostPending is sqlPost for a posting that also moves pending
@@ -30,6 +31,9 @@ RETURNING posted, posting_count`
 	sqlPostPending = `UPDATE ledger_accounts
 SET posted = posted + $1, pending_out = pending_out + $2, pending_in = pending_in + $3, posting_count = posting_count + 1
 WHERE id = $4 AND tenant_id = $5 AND currency = $6 AND (allow_overdraft OR posted + $1 >= pending_out + $2)
+AND posted + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
+AND pending_out + $2 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
+AND pending_in + $3 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
 RETURNING posted, posting_count`
 
 	// sqlUnpost reverts sqlPost or sqlPostPending on an account this
@@ -41,7 +45,10 @@ WHERE id = $4`
 	sqlInsertEntry = `INSERT INTO ledger_entries (id, tenant_id, kind, reference, description, hold_id, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
-	sqlAccountState = `SELECT tenant_id, currency FROM ledger_accounts WHERE id = $1`
+	sqlAccountState = `SELECT tenant_id, currency, posted, pending_out, pending_in FROM ledger_accounts WHERE id = $1`
+
+	// maxBalanceSQL is MaxBalance as a SQL literal, for the guards.
+	maxBalanceSQL = "4000000000000000000"
 )
 
 // leg is one account update of an entry or hold being written.
@@ -198,7 +205,7 @@ func (l *Ledger) write(ctx context.Context, tx *store.Tx, e entryRow, legs []leg
 		}
 		err := row.Scan(&lg.balanceAfter, &lg.accountSeq)
 		if errors.Is(err, sql.ErrNoRows) {
-			refusal := diagnose(ctx, tx, e.tenantID, lg.account, lg.currency)
+			refusal := diagnose(ctx, tx, e.tenantID, *lg)
 			return undo(refusal, func() error {
 				for _, j := range order[:n] {
 					u := legs[j]
@@ -253,19 +260,29 @@ func postingArgs(e entryRow, legs []leg) []any {
 // diagnose explains why a guarded update of accountID matched no row:
 // NotFound (no such account for the tenant), Invalid (another currency) or
 // InsufficientFunds. A failing lookup is returned as a non-domain error.
-func diagnose(ctx context.Context, tx *store.Tx, tenantID, accountID, currency string) error {
+func diagnose(ctx context.Context, tx *store.Tx, tenantID string, lg leg) error {
 	var tenant, cur string
-	err := tx.QueryRowContext(ctx, sqlAccountState, accountID).Scan(&tenant, &cur)
+	var posted, pendingOut, pendingIn int64
+	err := tx.QueryRowContext(ctx, sqlAccountState, lg.account).Scan(&tenant, &cur, &posted, &pendingOut, &pendingIn)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && tenant != tenantID):
-		return apperr.New(apperr.NotFound, "account %s not found", accountID)
+		return apperr.New(apperr.NotFound, "account %s not found", lg.account)
 	case err != nil:
-		return fmt.Errorf("ledger: account %s: %w", accountID, err)
-	case cur != currency:
-		return apperr.New(apperr.Invalid, "account %s holds %s, not %s", accountID, cur, currency)
+		return fmt.Errorf("ledger: account %s: %w", lg.account, err)
+	case cur != lg.currency:
+		return apperr.New(apperr.Invalid, "account %s holds %s, not %s", lg.account, cur, lg.currency)
+	case outOfBounds(posted, lg.amount) || outOfBounds(pendingOut, lg.pendingOut) || outOfBounds(pendingIn, lg.pendingIn):
+		return apperr.New(apperr.LimitExceeded, "account %s would exceed the maximum balance of %d minor units", lg.account, MaxBalance)
 	default:
-		return apperr.New(apperr.InsufficientFunds, "account %s has insufficient funds", accountID)
+		return apperr.New(apperr.InsufficientFunds, "account %s has insufficient funds", lg.account)
 	}
+}
+
+// outOfBounds reports whether v+d leaves [-MaxBalance, MaxBalance] (v is
+// within it and |d| ≤ MaxAmount, so the sum cannot overflow).
+func outOfBounds(v, d int64) bool {
+	s := v + d
+	return s > MaxBalance || s < -MaxBalance
 }
 
 // undo runs revert to take back this call's earlier updates after refusal

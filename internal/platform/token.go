@@ -181,6 +181,9 @@ func parseTokenRequest(r *http.Request) (TokenRequest, *oauthError) {
 				return req, invalidRequest("parameter %q is repeated", name)
 			}
 		}
+		if err := httpx.CheckForm(vals); err != nil {
+			return req, invalidRequest("%s", apperr.From(err).Message)
+		}
 		req = TokenRequest{GrantType: vals.Get("grant_type"), Username: vals.Get("username"), Password: vals.Get("password"),
 			PIN: vals.Get("pin"), ClientID: vals.Get("client_id"), ClientSecret: vals.Get("client_secret"), Scope: vals.Get("scope")}
 	default:

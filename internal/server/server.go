@@ -31,6 +31,9 @@ type Pinger interface {
 type APIMiddleware struct {
 	Auth        func(http.Handler) http.Handler // nil: no authentication
 	Idempotency func(http.Handler) http.Handler // nil: none
+	// Errors writes the API's error format; a path or query with a control
+	// character is refused through it before authentication (nil: plain 400).
+	Errors httpx.ErrorWriter
 }
 
 // Deps are what the server needs. Products hand in their routes; the server
@@ -103,7 +106,9 @@ func (s *Server) Routes() []httpx.Route { return s.routes }
 func (s *Server) mount(rt httpx.Route) (err error) {
 	pattern := rt.Method + " " + rt.Path
 	var h http.Handler = rt.Handler
+	var errw httpx.ErrorWriter
 	if mw, ok := s.deps.Middleware[rt.API]; ok {
+		errw = mw.Errors
 		if mw.Idempotency != nil && (rt.Method == http.MethodPost || rt.Method == http.MethodPatch) {
 			h = mw.Idempotency(h)
 		}
@@ -113,6 +118,7 @@ func (s *Server) mount(rt httpx.Route) (err error) {
 	} else if rt.API != httpx.APIPublic {
 		return fmt.Errorf("server: route %s belongs to API %q which has no middleware configured", pattern, rt.API)
 	}
+	h = httpx.RefuseControlInURL(errw, h)
 	h = s.observe(pattern, h)
 	defer func() {
 		if p := recover(); p != nil { // ServeMux panics on conflicting patterns
