@@ -32,7 +32,7 @@ func loginBurst(t *testing.T, e *env, username string, n int, addr func(int) str
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case apperr.Is(err, apperr.Unauthenticated), apperr.Is(err, apperr.Forbidden) && strings.HasPrefix(err.Error(), "wrong password"):
+			case apperr.Is(err, apperr.Unauthenticated), apperr.Is(err, apperr.Forbidden) && strings.Contains(err.Error(), "wrong password; "):
 				checked++
 			case apperr.Is(err, apperr.Forbidden), apperr.Is(err, apperr.RateLimited):
 				refused++
