@@ -66,6 +66,9 @@ with its APP key. Prints the settings, with the configuration id and signing key
 				if !f.Changed("require-hmac") {
 					s.RequireHMAC = cur.RequireHMAC
 				}
+				if !f.Changed("require-hmac-bodyless-writes") {
+					s.RequireHMACBodylessWrites = cur.RequireHMACBodylessWrites
+				}
 				if cur, err = svc.PutSettings(cmd.Context(), t.ID, s); err != nil {
 					return err
 				}
@@ -83,6 +86,7 @@ with its APP key. Prints the settings, with the configuration id and signing key
 	f.StringVar(&s.ReturnURLCancelled, "return-url-cancelled", "", "default cancelled return URL")
 	f.StringVar(&s.WebhookURL, "webhook-url", "", "default webhook URL for payment status notifications")
 	f.BoolVar(&s.RequireHMAC, "require-hmac", false, "require the Signature+Timestamp scheme instead of Hash")
+	f.BoolVar(&s.RequireHMACBodylessWrites, "require-hmac-bodyless-writes", false, "refuse body-less writes (cancel PATCHes) signed with Hash; accept them with Signature+Timestamp")
 	_ = set.MarkFlagRequired("tenant")
 	return []*cobra.Command{set}
 }

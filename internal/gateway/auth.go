@@ -36,11 +36,16 @@ import (
 // Timestamp + "\n" + method + "\n" + path?query + "\n" + body — it binds the
 // method and the URL and cannot be replayed later; within its window each
 // signature is accepted once (gateway_seen_signatures), so a retry signs
-// again with a fresh Timestamp.
+// again with a fresh Timestamp. A tenant that keeps the plain scheme can
+// still require it for the writes the plain Hash cannot bind (settings
+// requireHmacBodylessWrites, see unboundWrite).
 //
 // After MaxAuthFailures failed signatures within AuthFailureWindow the
 // configuration is locked for AuthLockout (403 "Too many attempts.") for the
-// client address they came from (see lockKey).
+// client address they came from (see lockKey). Failures are counted
+// atomically (recordFailure), a good signature does not reset them, and at
+// most MaxAuthFailures per window are answered 401: the rest, however many
+// arrive at once, get 403.
 const (
 	MaxAuthFailures    = 10
 	AuthFailureWindow  = 15 * time.Minute
@@ -111,16 +116,8 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 	}
 	now := s.now()
 	lock := lockKey(cfg, r)
-	var failures int
-	var windowStart, lockedUntil int64
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM gateway_auth_failures WHERE lock_key = $1`, lock).
-		Scan(&failures, &windowStart, &lockedUntil)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return httpx.Principal{}, fmt.Errorf("gateway: auth state: %w", err)
-	}
-	if lockedUntil > now.UnixMicro() {
-		return httpx.Principal{}, &apperr.Error{Code: apperr.Forbidden, Message: MsgTooManyAttempts,
-			RetryAfterSeconds: int(fromMicros(lockedUntil).Sub(now).Seconds()) + 1}
+	if err := s.lockedOut(ctx, lock, now); err != nil {
+		return httpx.Principal{}, err
 	}
 	tenantID, key, err := s.signingKey(ctx, cfg)
 	if apperr.Is(err, apperr.NotFound) {
@@ -141,6 +138,9 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		if st.RequireHMAC {
 			return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
 		}
+		if st.RequireHMACBodyless && unboundWrite(r.Method, body) {
+			return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
+		}
 		ok = checkHash(key, body, hash)
 	}
 	if !ok {
@@ -149,21 +149,34 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		}
 		return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Hash"}
 	}
+	// A good signature does not clear earlier failures: only the window
+	// expires them (else 9 guesses and one good request, repeated, would
+	// never lock). It is refused while a lock taken meanwhile holds.
+	if err := s.lockedOut(ctx, lock, now); err != nil {
+		return httpx.Principal{}, err
+	}
 	if sig != "" {
 		if err := s.useSignature(ctx, sig, sigExpires); err != nil {
 			return httpx.Principal{}, err
 		}
 	}
-	if failures > 0 {
-		if err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `DELETE FROM gateway_auth_failures WHERE lock_key = $1 AND locked_until <= $2`, lock, now.UnixMicro())
-			return err
-		}); err != nil {
-			return httpx.Principal{}, err
-		}
-	}
 	*stp = &st
 	return httpx.Principal{TenantID: tenantID, KeyID: cfg}, nil
+}
+
+// unboundWrite tells whether a write is one the plain Hash cannot bind to
+// its target: a body-less write (every body-less request, GETs included,
+// carries the same Hash, SHA-512 of the key alone, so a Hash seen on any GET
+// would cancel any payment job) or a PATCH (the cancels, whose body is
+// ignored: the Hash of any body seen, a capture's say, would do as well).
+func unboundWrite(method string, body []byte) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	case http.MethodPatch:
+		return true
+	}
+	return len(body) == 0
 }
 
 // checkHash compares hex(SHA-512(key + body)) with the given hex, in
@@ -316,33 +329,66 @@ func lockKey(cfg string, r *http.Request) string {
 	return cfg + "@" + host
 }
 
-// recordFailure counts a failed signature under lock (see lockKey) and
-// locks it after too many.
+// lockedOut answers 403 "Too many attempts." while lock is locked at now.
+func (s *Service) lockedOut(ctx context.Context, lock string, now time.Time) error {
+	var lockedUntil int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT locked_until FROM gateway_auth_failures WHERE lock_key = $1`, lock).Scan(&lockedUntil)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("gateway: auth state: %w", err)
+	}
+	if lockedUntil > now.UnixMicro() {
+		return tooManyAttempts(fromMicros(lockedUntil).Sub(now))
+	}
+	return nil
+}
+
+func tooManyAttempts(wait time.Duration) error {
+	return &apperr.Error{Code: apperr.Forbidden, Message: MsgTooManyAttempts, RetryAfterSeconds: int(wait.Seconds()) + 1}
+}
+
+// recordFailure counts a failed signature under lock (see lockKey) in one
+// guarded upsert, atomic on both engines: a failure is counted only while
+// the key is not locked and its window holds fewer than MaxAuthFailures
+// (a window that has run out starts again at 1); the failure that reaches
+// MaxAuthFailures sets locked_until in the same statement, and
+// locked_until only ever grows (a concurrent writer never shortens or
+// clears a lock). A failure that is not counted was refused: the request
+// gets 403 "Too many attempts." instead of the 401 that tells the guess was
+// checked, so however many arrive at once at most MaxAuthFailures per
+// window learn their result.
 func (s *Service) recordFailure(ctx context.Context, lock string, now time.Time) error {
-	return s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		var failures int
-		var windowStart int64
-		err := tx.QueryRowContext(ctx, `SELECT failures, window_start FROM gateway_auth_failures WHERE lock_key = $1`+s.DB.ForUpdate(), lock).
-			Scan(&failures, &windowStart)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO gateway_auth_failures (lock_key, failures, window_start, locked_until) VALUES ($1, 1, $2, 0)
-				ON CONFLICT (lock_key) DO UPDATE SET failures = gateway_auth_failures.failures + 1`, lock, now.UnixMicro())
+	ctx = context.WithoutCancel(ctx)
+	n, w, until := now.UnixMicro(), AuthFailureWindow.Microseconds(), now.Add(AuthLockout).UnixMicro()
+	first := int64(0)
+	if MaxAuthFailures <= 1 {
+		first = until
+	}
+	var counted bool
+	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `INSERT INTO gateway_auth_failures AS f (lock_key, failures, window_start, locked_until) VALUES ($1, 1, $2, $5)
+			ON CONFLICT (lock_key) DO UPDATE SET
+				failures = CASE WHEN f.window_start + $3 <= $2 THEN 1 ELSE f.failures + 1 END,
+				window_start = CASE WHEN f.window_start + $3 <= $2 THEN $2 ELSE f.window_start END,
+				locked_until = CASE WHEN (CASE WHEN f.window_start + $3 <= $2 THEN 1 ELSE f.failures + 1 END) >= $4 AND f.locked_until < $6
+					THEN $6 ELSE f.locked_until END
+			WHERE f.locked_until <= $2 AND (f.failures < $4 OR f.window_start + $3 <= $2)
+			RETURNING failures`, lock, n, w, MaxAuthFailures, first, until)
+		if err != nil {
 			return err
-		case err != nil:
-			return err
 		}
-		if fromMicros(windowStart).Add(AuthFailureWindow).Before(now) {
-			failures, windowStart = 0, now.UnixMicro()
-		}
-		failures++
-		var locked int64
-		if failures >= MaxAuthFailures {
-			locked = now.Add(AuthLockout).UnixMicro()
-			failures, windowStart = 0, now.UnixMicro()
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE gateway_auth_failures SET failures = $1, window_start = $2, locked_until = $3 WHERE lock_key = $4`,
-			failures, windowStart, locked, lock)
-		return err
+		defer rows.Close()
+		counted = rows.Next()
+		return rows.Err()
 	})
+	if err != nil {
+		return fmt.Errorf("gateway: record auth failure: %w", err)
+	}
+	if !counted {
+		if err := s.lockedOut(ctx, lock, now); err != nil {
+			return err
+		}
+		// At the limit but not locked: only the window's end frees it.
+		return tooManyAttempts(AuthFailureWindow)
+	}
+	return nil
 }

@@ -306,4 +306,8 @@ type GatewaySettings struct {
 	ReturnURLCancelled string `json:"returnUrlCancelled"`
 	WebhookURL         string `json:"webhookUrl"`
 	RequireHMAC        bool   `json:"requireHmac"` // refuse the plain Hash scheme; require Signature + Timestamp
+	// RequireHMACBodylessWrites refuses body-less writes (the cancel
+	// PATCHes) signed with the plain Hash scheme: their Hash is the same as
+	// any GET's. They are accepted with Signature + Timestamp.
+	RequireHMACBodylessWrites bool `json:"requireHmacBodylessWrites"`
 }

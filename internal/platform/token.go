@@ -286,17 +286,24 @@ func (s *Service) token(r *http.Request, p httpx.Principal, apiKey string) (Toke
 // for the password grant and returns the user id. After MaxFailedLogins
 // wrong passwords or PINs in a row the user is locked for LockoutDuration;
 // while locked, even the right password is refused without being checked.
+//
+// Each attempt is counted before its password is verified (reserveLogin: a
+// guarded UPDATE that only succeeds while the user is not locked and fewer
+// than MaxFailedLogins attempts are counted), so however many guesses
+// arrive at once at most MaxFailedLogins are verified, and a right password
+// arriving after them is refused. A success resets the count (the
+// reservations of guesses still being verified are forgiven with it: at
+// most MaxFailedLogins more); anything else that is not a wrong secret
+// gives its reservation back.
 func (s *Service) login(ctx context.Context, tenantID, username, password, pin string) (string, error) {
 	if username == "" || password == "" {
 		return "", invalidRequest("username and password are required for the password grant")
 	}
 	var id, pwHash string
 	var pinHash sql.NullString
-	var failed int
-	var locked sql.NullInt64
 	err := s.db.Read().QueryRowContext(ctx,
-		`SELECT id, password_hash, pin_hash, failed_attempts, locked_until FROM admin_users WHERE tenant_id = $1 AND username = $2`,
-		tenantID, username).Scan(&id, &pwHash, &pinHash, &failed, &locked)
+		`SELECT id, password_hash, pin_hash FROM admin_users WHERE tenant_id = $1 AND username = $2`,
+		tenantID, username).Scan(&id, &pwHash, &pinHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, _ = s.hasher.Verify(s.dummy, password) // same work as for a real user
 		return "", invalidGrant("Invalid username or password")
@@ -305,63 +312,121 @@ func (s *Service) login(ctx context.Context, tenantID, username, password, pin s
 		return "", fmt.Errorf("platform: load user: %w", err)
 	}
 	now := s.clk.Now()
-	if locked.Valid && locked.Int64 > micros(now) {
-		wait := fromMicros(locked.Int64).Sub(now)
-		e := invalidGrant("Too many failed attempts; the user is locked, try again later")
-		e.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
-		return "", e
-	}
-	ok, err := s.hasher.Verify(pwHash, password)
+	n, err := s.reserveLogin(ctx, id, now)
 	if err != nil {
 		return "", err
 	}
+	ok, err := s.hasher.Verify(pwHash, password)
+	if err != nil {
+		s.releaseLogin(ctx, id)
+		return "", err
+	}
 	if !ok {
-		return "", s.loginFailed(ctx, id, now, "Invalid username or password")
+		return "", s.loginFailed(ctx, id, n, "Invalid username or password")
 	}
 	if pinHash.Valid {
 		if pin == "" {
+			s.releaseLogin(ctx, id)
 			return "", invalidRequest("pin is required for this user")
 		}
 		if ok, err = s.hasher.Verify(pinHash.String, pin); err != nil {
+			s.releaseLogin(ctx, id)
 			return "", err
 		}
 		if !ok {
-			return "", s.loginFailed(ctx, id, now, "Invalid PIN")
+			return "", s.loginFailed(ctx, id, n, "Invalid PIN")
 		}
 	}
-	if failed > 0 || locked.Valid {
-		if err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE admin_users SET failed_attempts = 0, locked_until = NULL WHERE id = $1`, id)
-			return err
-		}); err != nil {
-			return "", fmt.Errorf("platform: reset failed logins: %w", err)
-		}
+	// A lock taken meanwhile by a guess counted after this attempt stays;
+	// the one this attempt took (it reached the limit) is cleared.
+	own := int64(-1)
+	if n >= s.cfg.MaxFailedLogins {
+		own = lockUntil(now, s.cfg.LockoutDuration)
+	}
+	if err := s.db.Transact(context.WithoutCancel(ctx), func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE admin_users SET failed_attempts = 0, locked_until = NULL
+			WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2 OR locked_until = $3)`, id, micros(now), own)
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("platform: reset failed logins: %w", err)
 	}
 	return id, nil
 }
 
-// loginFailed counts a wrong password or PIN and locks the user when the
-// count reaches the limit. It returns the invalid_grant to answer.
-func (s *Service) loginFailed(ctx context.Context, userID string, now time.Time, desc string) error {
-	var lockedNow bool
+// reserveLogin counts an attempt of userID before its secret is verified
+// and returns the count including it. It refuses (invalid_grant with
+// Retry-After) while the user is locked or MaxFailedLogins attempts are
+// already counted; a lock that has run out starts the count again. The
+// attempt that reaches the limit takes the lock at once (lockUntil), before
+// it is verified: a wrong secret keeps it, a right one clears it (unless a
+// later lock replaced it), and a process that dies meanwhile leaves a lock
+// that runs out rather than a count stuck at the limit.
+func (s *Service) reserveLogin(ctx context.Context, userID string, now time.Time) (int, error) {
+	var n int
+	var reserved bool
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx,
-			`UPDATE admin_users SET failed_attempts = failed_attempts + 1 WHERE id = $1 RETURNING failed_attempts`,
-			userID).Scan(&n); err != nil {
+		rows, err := tx.QueryContext(ctx, `UPDATE admin_users SET
+				failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_attempts + 1 END,
+				locked_until = CASE
+					WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_attempts + 1 END) >= $3 THEN $4
+					WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL
+					ELSE locked_until END
+			WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+				AND (failed_attempts < $3 OR (locked_until IS NOT NULL AND locked_until <= $2))
+			RETURNING failed_attempts`, userID, micros(now), s.cfg.MaxFailedLogins, lockUntil(now, s.cfg.LockoutDuration))
+		if err != nil {
 			return err
 		}
-		lockedNow = n >= s.cfg.MaxFailedLogins
-		if !lockedNow {
-			return nil
+		defer rows.Close()
+		if reserved = rows.Next(); reserved {
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE admin_users SET failed_attempts = 0, locked_until = $2 WHERE id = $1`,
-			userID, micros(now.Add(s.cfg.LockoutDuration)))
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("platform: count login attempt: %w", err)
+	}
+	if reserved {
+		return n, nil
+	}
+	var locked sql.NullInt64
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT locked_until FROM admin_users WHERE id = $1`, userID).Scan(&locked); err != nil {
+		return 0, fmt.Errorf("platform: load user: %w", err)
+	}
+	// Locked, or the limit is taken by attempts still being verified (the
+	// last of them locks the user if it fails).
+	wait := s.cfg.LockoutDuration
+	if locked.Valid && locked.Int64 > micros(now) {
+		wait = fromMicros(locked.Int64).Sub(now)
+	}
+	e := invalidGrant("Too many failed attempts; the user is locked, try again later")
+	e.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
+	return 0, e
+}
+
+// lockUntil is the lock the attempt at now that reaches the limit takes.
+func lockUntil(now time.Time, d time.Duration) int64 { return micros(now.Add(d)) }
+
+// releaseLogin gives back an attempt reserved by reserveLogin that was not
+// a wrong secret.
+func (s *Service) releaseLogin(ctx context.Context, userID string) {
+	err := s.db.Transact(context.WithoutCancel(ctx), func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE admin_users SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0`, userID)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("platform: record failed login: %w", err)
+		s.log.WarnContext(ctx, "release login attempt", "user", userID, "err", err)
 	}
+}
+
+// loginFailed answers the attempt counted n-th (see reserveLogin) that was
+// a wrong password or PIN: the one that reached the limit has locked the
+// user already, and the count stays at the limit while locked, so no
+// attempt is reserved until the lock runs out.
+func (s *Service) loginFailed(ctx context.Context, userID string, n int, desc string) error {
+	lockedNow := n >= s.cfg.MaxFailedLogins
 	e := invalidGrant("%s", desc)
 	if lockedNow {
 		e.desc += "; too many failed attempts, the user is locked for " + s.cfg.LockoutDuration.String()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,6 +214,49 @@ func TestLoginLockout(t *testing.T) {
 		e.clk.Advance(5 * time.Minute)
 		if r := login("correct+horse", "2468"); r.status != 200 {
 			t.Fatalf("after the lock: %d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestLoginLockoutConcurrent: a burst of wrong passwords at once gets at
+// most MaxFailedLogins verified (answered "Invalid username or password");
+// the rest are refused unverified, and so is the right password after them.
+func TestLoginLockoutConcurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, n := range []int{40, 100} {
+			e := newEnv(t, db, testConfig())
+			tc := e.tenant(platform.Production, "2468")
+			login := func(password string) resp {
+				return e.do("POST", "/auth/oauth/token", "grant_type=password&username=admin&pin=2468&password="+password, apiKey(tc.APIKey), form)
+			}
+			var mu sync.Mutex
+			var verified, refused, other int
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					r := login(fmt.Sprintf("guess%d", i))
+					mu.Lock()
+					defer mu.Unlock()
+					switch desc, _ := r.json(t)["error_description"].(string); {
+					case strings.HasPrefix(desc, "Invalid username or password"):
+						verified++
+					case strings.HasPrefix(desc, "Too many failed attempts"):
+						refused++
+					default:
+						other++
+						t.Errorf("guess %d: %d %s", i, r.status, r.body)
+					}
+				}(i)
+			}
+			wg.Wait()
+			if verified != platform.DefaultMaxFailedLogins || refused != n-verified {
+				t.Errorf("%d guesses at once: %d verified, %d refused, %d other; want %d verified", n, verified, refused, other, platform.DefaultMaxFailedLogins)
+			}
+			if r := login("correct+horse"); r.status != 400 || !strings.Contains(r.body, "Too many failed attempts") {
+				t.Errorf("right password after the burst: %d %s", r.status, r.body)
+			}
 		}
 	})
 }

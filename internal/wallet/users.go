@@ -190,10 +190,21 @@ func errLogin() error {
 	return apperr.New(apperr.Unauthenticated, "wrong username or password")
 }
 
-// Login checks a username and password and opens a session. Wrong
-// passwords count like wrong PINs: MaxPINFailures in a row lock logins for
-// PINLock.
+// Login checks a username and password and opens a session, for an
+// in-process caller (the CLI, benchmarks): see LoginFrom.
 func (s *Service) Login(ctx context.Context, username, password string) (WalletSession, error) {
+	return s.LoginFrom(ctx, username, password, "")
+}
+
+// LoginFrom checks a username and password sent from the client address
+// addr and opens a session. Attempts are throttled before the password is
+// checked (reserveLogin): MaxPINFailures wrong passwords from one address
+// lock that address out for the user for PINLock, and past
+// LoginGlobalLimit wrong ones within LoginWindow from all addresses each
+// further check waits a back-off that doubles up to LoginBackoffMax. A
+// stranger who knows a username therefore locks out only their own
+// address; the owner elsewhere is at most slowed down.
+func (s *Service) LoginFrom(ctx context.Context, username, password, addr string) (WalletSession, error) {
 	u, err := s.userByName(ctx, s.db.Read(), "username", username)
 	if apperr.Is(err, apperr.NotFound) {
 		// Spend the same effort as for a real user so timing tells nothing.
@@ -203,15 +214,23 @@ func (s *Service) Login(ctx context.Context, username, password string) (WalletS
 	if err != nil {
 		return WalletSession{}, err
 	}
-	ok, _, locked, err := s.checkSecret(ctx, u.ID, "login", u.PassHash, password)
+	res, err := s.reserveLogin(ctx, u.ID, addr)
 	if err != nil {
 		return WalletSession{}, err
 	}
-	if locked {
-		return WalletSession{}, apperr.New(apperr.Forbidden, "wrong password; logins are now locked for %s", s.cfg.PINLock)
+	good, err := s.verify(u.PassHash, password)
+	if err != nil {
+		s.endLogin(context.WithoutCancel(ctx), u.ID, addr, res, false)
+		return WalletSession{}, err
 	}
-	if !ok {
+	if !good {
+		if res.pairFailures >= s.cfg.MaxPINFailures {
+			return WalletSession{}, apperr.New(apperr.Forbidden, "wrong password; logins from this address are now locked for %s", s.cfg.PINLock)
+		}
 		return WalletSession{}, errLogin()
+	}
+	if err := s.endLogin(context.WithoutCancel(ctx), u.ID, addr, res, true); err != nil {
+		return WalletSession{}, err
 	}
 	token := "cgw_" + s.ids.Secret(32)
 	now := s.now()
@@ -302,6 +321,132 @@ func prefixed(p, cols string) string {
 		parts[i] = p + parts[i]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Login throttling across all client addresses of a user (see LoginFrom).
+const (
+	LoginGlobalLimit = 10
+	LoginWindow      = 15 * time.Minute
+	LoginBackoffMax  = 5 * time.Minute
+)
+
+// loginBackoff is the wait after the attempt counted over-th past
+// LoginGlobalLimit (0 for the one reaching it): 1 s, doubling, at most
+// LoginBackoffMax.
+func loginBackoff(over int) time.Duration {
+	return min(time.Second<<min(max(over, 0), 20), LoginBackoffMax)
+}
+
+// loginReservation is an attempt counted by reserveLogin.
+type loginReservation struct {
+	pairFailures int   // the attempts counted for (user, address), this one included
+	pairLock     int64 // the lock this attempt took for (user, address), else 0
+	window       int64 // the user's window the attempt was counted in
+	backoff      int64 // the user's back-off this attempt started, else 0
+}
+
+// reserveLogin counts a password check of userID from addr before the hash
+// is computed, in one transaction holding the user's row and the (user,
+// address) row (in that order, everywhere): it is refused while that address
+// is locked for the user or MaxPINFailures of its attempts are counted
+// (Forbidden / RateLimited), and while the user's back-off runs
+// (RateLimited). However many guesses arrive at once, at most
+// MaxPINFailures per address and LoginGlobalLimit per user in all (then one
+// per back-off) are checked. The attempt that reaches MaxPINFailures for its
+// address takes that lock at once; endLogin gives it back if the password
+// was right.
+func (s *Service) reserveLogin(ctx context.Context, userID, addr string) (loginReservation, error) {
+	now := s.now()
+	n := micros(now)
+	var res loginReservation
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		// The user's row first: the insert below takes a key-share lock on
+		// it (the foreign key), which must not be taken before FOR UPDATE.
+		var gFailures int
+		var gWindow, gUntil int64
+		if err := tx.QueryRowContext(ctx, `SELECT login_failures, login_window_start, login_locked_until FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).
+			Scan(&gFailures, &gWindow, &gUntil); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_login_throttle (user_id, address, failures, window_start, locked_until)
+			VALUES ($1, $2, 0, $3, 0) ON CONFLICT (user_id, address) DO NOTHING`, userID, addr, n); err != nil {
+			return err
+		}
+		var failures int
+		var windowStart, lockedUntil int64
+		if err := tx.QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM wallet_login_throttle
+			WHERE user_id = $1 AND address = $2`+s.db.ForUpdate(), userID, addr).Scan(&failures, &windowStart, &lockedUntil); err != nil {
+			return err
+		}
+		if lockedUntil > n {
+			return &apperr.Error{Code: apperr.Forbidden, RetryAfterSeconds: int(fromMicros(lockedUntil).Sub(now).Seconds()) + 1,
+				Message: fmt.Sprintf("logins to this wallet from this address are locked after %d wrong passwords; try again after %s",
+					s.cfg.MaxPINFailures, fromMicros(lockedUntil).Format(time.RFC3339))}
+		}
+		if lockedUntil != 0 || fromMicros(windowStart).Add(LoginWindow).Compare(now) <= 0 {
+			failures, windowStart, lockedUntil = 0, n, 0
+		}
+		if failures >= s.cfg.MaxPINFailures {
+			return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: 1, Message: "other logins to this wallet from this address are being checked; try again in a second"}
+		}
+		if gUntil > n {
+			return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: int(fromMicros(gUntil).Sub(now).Seconds()) + 1,
+				Message: "too many wrong passwords for this wallet; try again in a moment"}
+		}
+		if fromMicros(gWindow).Add(LoginWindow).Compare(now) <= 0 {
+			gFailures, gWindow = 0, n
+		}
+		gFailures++
+		if gFailures >= LoginGlobalLimit {
+			gUntil = micros(now.Add(loginBackoff(gFailures - LoginGlobalLimit)))
+			res.backoff = gUntil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE wallet_users SET login_failures = $1, login_window_start = $2, login_locked_until = $3 WHERE id = $4`,
+			gFailures, gWindow, gUntil, userID); err != nil {
+			return err
+		}
+		failures++
+		if failures >= s.cfg.MaxPINFailures {
+			lockedUntil = micros(now.Add(s.cfg.PINLock))
+			res.pairLock = lockedUntil
+		}
+		res.pairFailures, res.window = failures, gWindow
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_login_throttle SET failures = $1, window_start = $2, locked_until = $3 WHERE user_id = $4 AND address = $5`,
+			failures, windowStart, lockedUntil, userID, addr)
+		return err
+	})
+	if err != nil {
+		return loginReservation{}, err
+	}
+	return res, nil
+}
+
+// endLogin ends a reserved attempt that was not a wrong password: it no
+// longer counts towards the user's window (which only expiring resets), and
+// for its address a right password (success) clears the failures while a
+// check that could not run gives its attempt back. Either way the lock and
+// the back-off this attempt took are lifted, never ones a later attempt
+// took.
+func (s *Service) endLogin(ctx context.Context, userID, addr string, res loginReservation, success bool) error {
+	pair := `failures = failures - 1`
+	if success {
+		pair = `failures = 0`
+	}
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE wallet_users SET login_failures = login_failures - 1,
+				login_locked_until = CASE WHEN login_locked_until = $3 THEN 0 ELSE login_locked_until END
+			WHERE id = $1 AND login_failures > 0 AND login_window_start = $2`, userID, res.window, max(res.backoff, 1)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_login_throttle SET `+pair+`, locked_until = 0
+			WHERE user_id = $1 AND address = $2 AND failures > 0 AND (locked_until <= $3 OR locked_until = $4)`,
+			userID, addr, micros(s.now()), max(res.pairLock, 1))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("wallet: end login attempt: %w", err)
+	}
+	return nil
 }
 
 // checkWindow is how long a reserved PIN or password check may take before
