@@ -244,32 +244,8 @@ func (e *env) bench(ctx context.Context, o benchOptions) error {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, o.concurrency)
-	var wg sync.WaitGroup
+	l := &loadRun{concurrency: o.concurrency}
 	start := time.Now()
-	for w := 0; w < o.concurrency; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 42))
-			for runCtx.Err() == nil {
-				t0 := time.Now()
-				err := sc.op(runCtx, client, rng)
-				if runCtx.Err() != nil && err != nil {
-					return // cut off by the end of the run
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				} else {
-					ok.Add(1)
-				}
-			}
-		}(w)
-	}
 	progress := time.NewTicker(2 * time.Second)
 	defer progress.Stop()
 	go func() {
@@ -278,28 +254,79 @@ func (e *env) bench(ctx context.Context, o benchOptions) error {
 			case <-runCtx.Done():
 				return
 			case <-progress.C:
-				fmt.Fprintf(e.stderr, "bench: %.0fs %d ok %d failed\n", time.Since(start).Seconds(), ok.Load(), failed.Load())
+				fmt.Fprintf(e.stderr, "bench: %.0fs %d ok %d failed\n", time.Since(start).Seconds(), l.ok.Load(), l.failed.Load())
 			}
 		}
 	}()
-	wg.Wait()
+	l.drive(runCtx, sc, client)
 	elapsed := time.Since(start)
 
-	all := slices.Concat(lat...)
+	all := slices.Concat(l.lat...)
 	slices.Sort(all)
 	report.Seconds = elapsed.Seconds()
-	report.OK, report.Failed = ok.Load(), failed.Load()
+	report.OK, report.Failed = l.ok.Load(), l.failed.Load()
 	report.Requests = report.OK + report.Failed
 	report.PerSecond = float64(report.OK) / elapsed.Seconds()
 	report.P50ms, report.P90ms, report.P99ms = pct(all, 0.50), pct(all, 0.90), pct(all, 0.99)
 	if len(all) > 0 {
 		report.MaxMs = ms(all[len(all)-1])
 	}
-	if v, _ := firstErr.Load().(string); v != "" {
+	if v, _ := l.firstErr.Load().(string); v != "" {
 		report.FirstError = v
 	}
 	fmt.Fprintf(e.stderr, "bench: %s: %.0f/s ok, p50 %.2fms p99 %.2fms, %d failed\n", o.scenario, report.PerSecond, report.P50ms, report.P99ms, report.Failed)
 	return e.printJSON(report)
+}
+
+// loadRun is one run of a scenario's op from concurrent clients: bench
+// runs it until its context ends, the load tests a fixed number of
+// requests per client.
+type loadRun struct {
+	concurrency int
+	perClient   int           // requests per client; 0: until ctx is done
+	perRequest  time.Duration // bound on each request; 0: none
+
+	ok, failed atomic.Int64
+	firstErr   atomic.Value // string: the first failure
+	lat        [][]time.Duration
+}
+
+// drive runs the clients until each has made perClient requests or ctx is
+// done; a request cut off by the end of ctx is not counted.
+func (l *loadRun) drive(ctx context.Context, sc scenario, c *benchClient) {
+	l.lat = make([][]time.Duration, l.concurrency)
+	var wg sync.WaitGroup
+	for w := 0; w < l.concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 42))
+			for n := 0; ctx.Err() == nil && (l.perClient == 0 || n < l.perClient); n++ {
+				t0 := time.Now()
+				err := l.op(ctx, sc, c, rng)
+				if ctx.Err() != nil && err != nil {
+					return // cut off by the end of the run
+				}
+				l.lat[w] = append(l.lat[w], time.Since(t0))
+				if err != nil {
+					l.failed.Add(1)
+					l.firstErr.CompareAndSwap(nil, err.Error())
+				} else {
+					l.ok.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+func (l *loadRun) op(ctx context.Context, sc scenario, c *benchClient, rng *rand.Rand) error {
+	if l.perRequest > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.perRequest)
+		defer cancel()
+	}
+	return sc.op(ctx, c, rng)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -98,6 +98,31 @@ func gatewayScenarios() map[string]scenarioFactory {
 	}
 }
 
+// motoBody is a MOTO payment of amount GBP by a test card that is paid at
+// once, with the merchant's orderNumber when not empty.
+func motoBody(amount, orderNumber string) []byte {
+	order := ""
+	if orderNumber != "" {
+		order = `"order":{"orderNumber":"` + orderNumber + `"},`
+	}
+	return []byte(`{"type":"Payment","paymentMethodsToUse":["creditcard"],"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"35"},"options":["IsMoto"],` +
+		order + `"currency":"GBP","amountToCollect":"` + amount + `"}`)
+}
+
+// newRequest is POST /api/gateway/payment-jobs with body, signed with the
+// Hash header.
+func (s *motoScenario) newRequest(ctx context.Context, base string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/gateway/payment-jobs", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	sum := sha512.Sum512(append([]byte(s.key), body...))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("ConfigurationId", s.configID)
+	req.Header.Set("Hash", hex.EncodeToString(sum[:]))
+	return req, nil
+}
+
 // motoScenario creates MOTO payment jobs that are paid at once with auto
 // capture: POST /api/gateway/payment-jobs signed with the Hash header; each
 // is one durable transaction (job, payment, step, ledger entry, event).
@@ -132,16 +157,11 @@ func (s *motoScenario) setup(ctx context.Context, c *benchClient) error {
 }
 
 func (s *motoScenario) op(ctx context.Context, c *benchClient, rng *rand.Rand) error {
-	body := []byte(`{"type":"Payment","paymentMethodsToUse":["creditcard"],"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"35"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"` +
-		strconv.Itoa(1+rng.IntN(9999)/100) + `.` + fmt.Sprintf("%02d", rng.IntN(100)) + `"}`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/gateway/payment-jobs", bytes.NewReader(body))
+	body := motoBody(strconv.Itoa(1+rng.IntN(9999)/100)+`.`+fmt.Sprintf("%02d", rng.IntN(100)), "")
+	req, err := s.newRequest(ctx, c.base, body)
 	if err != nil {
 		return err
 	}
-	sum := sha512.Sum512(append([]byte(s.key), body...))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("ConfigurationId", s.configID)
-	req.Header.Set("Hash", hex.EncodeToString(sum[:]))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
