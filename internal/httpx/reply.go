@@ -132,3 +132,37 @@ func WriteResponse(w http.ResponseWriter, resp Response) {
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
 }
+
+// Answering and Answer let a service whose transaction lives below the
+// handler answer from inside it without knowing HTTP: the handler passes
+// Answering's context to the service, which calls Answer(ctx, tx, result)
+// as its transaction's last step; render turns the result into the
+// response, which Reply records with the effects and *out receives.
+type answerKey struct{}
+
+type answerFunc func(ctx context.Context, tx *store.Tx, result any) error
+
+// Answering returns ctx carrying render for the results of type T.
+func Answering[T, Resp any](ctx context.Context, status int, out *Resp, render func(ctx context.Context, v T) (Resp, error)) context.Context {
+	return context.WithValue(ctx, answerKey{}, answerFunc(func(ctx context.Context, tx *store.Tx, result any) error {
+		v, ok := result.(T)
+		if !ok {
+			return fmt.Errorf("httpx: answer of type %T, want %T", result, v)
+		}
+		resp, err := render(ctx, v)
+		if err != nil {
+			return err
+		}
+		*out = resp
+		return Reply(ctx, tx, status, resp)
+	}))
+}
+
+// Answer renders and records result with the handler's Answering render,
+// if any (calls from the CLI or jobs have none).
+func Answer(ctx context.Context, tx *store.Tx, result any) error {
+	if f, ok := ctx.Value(answerKey{}).(answerFunc); ok {
+		return f(ctx, tx, result)
+	}
+	return nil
+}

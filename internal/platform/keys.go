@@ -301,7 +301,7 @@ func (s *Service) CreateKey(ctx context.Context, tenant, name string, expiresAt 
 		}
 		out = KeyCreated{APIKey: m.plain, Key: Key{ID: m.id, TenantID: t.ID, Name: name, Prefix: m.prefix, APIs: apis,
 			CreatedAt: fromMicros(micros(now)), ExpiresAt: roundTime(expiresAt)}}
-		return nil
+		return httpx.Answer(ctx, tx, out) // the answer commits with the key
 	})
 	if err != nil {
 		return KeyCreated{}, wrapStore("create APP key", err)
@@ -392,8 +392,10 @@ func (s *Service) updateKey(ctx context.Context, tenant, keyID, update string) (
 		if _, err := tx.ExecContext(ctx, update, t.ID, keyID, micros(s.clk.Now())); err != nil {
 			return err
 		}
-		out, err = s.keyOf(ctx, tx, t.ID, keyID, false)
-		return err
+		if out, err = s.keyOf(ctx, tx, t.ID, keyID, false); err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, out) // the answer commits with the change
 	})
 	if err != nil {
 		return Key{}, wrapStore("update APP key", err)
@@ -446,7 +448,7 @@ func (s *Service) RotateKey(ctx context.Context, tenant, keyID string, grace tim
 		}
 		out = KeyCreated{APIKey: m.plain, Key: Key{ID: m.id, TenantID: t.ID, Name: old.Name, Prefix: m.prefix,
 			APIs: old.APIs, CreatedAt: fromMicros(micros(now)), ExpiresAt: roundTime(expires)}}
-		return nil
+		return httpx.Answer(ctx, tx, out) // the answer commits with the rotation
 	})
 	if err != nil {
 		return KeyCreated{}, wrapStore("rotate APP key", err)

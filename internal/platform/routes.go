@@ -197,16 +197,17 @@ func (s *Service) handleCreateKey(r *http.Request, req CreateKeyRequest) (Create
 	for i, a := range req.APIs {
 		apis[i] = httpx.API(a)
 	}
-	k, err := s.CreateKey(r.Context(), p.TenantID, req.Name, expires, apis)
-	if err != nil {
-		return CreatedKeyResponse{}, err
-	}
-	return s.created(r, p, k, "")
+	var out CreatedKeyResponse
+	ctx := httpx.Answering(r.Context(), http.StatusCreated, &out, func(ctx context.Context, k KeyCreated) (CreatedKeyResponse, error) {
+		return s.created(ctx, p, k, "")
+	})
+	_, err = s.CreateKey(ctx, p.TenantID, req.Name, expires, apis)
+	return out, err
 }
 
 // created renders a new key (shown with its secret this once).
-func (s *Service) created(r *http.Request, p httpx.Principal, k KeyCreated, replaces string) (CreatedKeyResponse, error) {
-	v, _, err := s.viewFor(r.Context(), p)
+func (s *Service) created(ctx context.Context, p httpx.Principal, k KeyCreated, replaces string) (CreatedKeyResponse, error) {
+	v, _, err := s.viewFor(ctx, p)
 	if err != nil {
 		return CreatedKeyResponse{}, err
 	}
@@ -218,15 +219,16 @@ func (s *Service) handleRevokeKey(r *http.Request, _ httpx.NoBody) (KeyResponse,
 	if err != nil {
 		return KeyResponse{}, err
 	}
-	k, err := s.RevokeKey(r.Context(), p.TenantID, r.PathValue("id"))
-	if err != nil {
-		return KeyResponse{}, err
-	}
-	v, _, err := s.viewFor(r.Context(), p)
-	if err != nil {
-		return KeyResponse{}, err
-	}
-	return v.key(k), nil
+	var out KeyResponse
+	ctx := httpx.Answering(r.Context(), http.StatusOK, &out, func(ctx context.Context, k Key) (KeyResponse, error) {
+		v, _, err := s.viewFor(ctx, p)
+		if err != nil {
+			return KeyResponse{}, err
+		}
+		return v.key(k), nil
+	})
+	_, err = s.RevokeKey(ctx, p.TenantID, r.PathValue("id"))
+	return out, err
 }
 
 // handleRotateKey takes an optional body: none means no grace period.
@@ -239,11 +241,12 @@ func (s *Service) handleRotateKey(r *http.Request, req RotateKeyRequest) (Create
 		return CreatedKeyResponse{}, apperr.InvalidField("graceSeconds", "graceSeconds must be between 0 and %d", int(MaxRotationGrace/time.Second))
 	}
 	id := r.PathValue("id")
-	k, err := s.RotateKey(r.Context(), p.TenantID, id, time.Duration(req.GraceSeconds)*time.Second)
-	if err != nil {
-		return CreatedKeyResponse{}, err
-	}
-	return s.created(r, p, k, id)
+	var out CreatedKeyResponse
+	ctx := httpx.Answering(r.Context(), http.StatusCreated, &out, func(ctx context.Context, k KeyCreated) (CreatedKeyResponse, error) {
+		return s.created(ctx, p, k, id)
+	})
+	_, err = s.RotateKey(ctx, p.TenantID, id, time.Duration(req.GraceSeconds)*time.Second)
+	return out, err
 }
 
 // KeyJSON renders a key as the platform API does (timestamps in the
