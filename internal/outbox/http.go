@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -80,15 +81,18 @@ func (h handlers) serve(rw http.ResponseWriter, r *http.Request, status int, fn 
 		return
 	}
 	v, err := fn(tenant)
-	if err != nil {
-		h.errw(rw, r, err)
-		return
-	}
-	if status == http.StatusNoContent {
+	if err == nil && status == http.StatusNoContent {
 		rw.WriteHeader(status)
 		return
 	}
-	httpx.WriteJSON(rw, status, v)
+	httpx.Respond(rw, r, h.errw, status, v, err) // an answer committed with the write wins
+}
+
+// answered returns r's context under which the service answers its result
+// from inside its transaction (httpx.Answering, the result as it is).
+func answered[T any](r *http.Request, status int) context.Context {
+	var out T
+	return httpx.Answering(r.Context(), status, &out, func(_ context.Context, v T) (T, error) { return v, nil })
 }
 
 func page(r *http.Request) (PageRequest, error) {
@@ -109,7 +113,7 @@ func (h handlers) createEndpoint(rw http.ResponseWriter, r *http.Request) {
 		if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
 			return nil, err
 		}
-		return h.w.CreateEndpoint(r.Context(), tenant, req)
+		return h.w.CreateEndpoint(answered[EndpointWithSecret](r, http.StatusCreated), tenant, req)
 	})
 }
 
@@ -132,7 +136,7 @@ func (h handlers) updateEndpoint(rw http.ResponseWriter, r *http.Request) {
 		if _, err := httpx.Decode(r, &req, httpx.DecodeOptions{}); err != nil {
 			return nil, err
 		}
-		return h.w.UpdateEndpoint(r.Context(), tenant, r.PathValue("id"), req)
+		return h.w.UpdateEndpoint(answered[Endpoint](r, http.StatusOK), tenant, r.PathValue("id"), req)
 	})
 }
 
@@ -144,13 +148,13 @@ func (h handlers) deleteEndpoint(rw http.ResponseWriter, r *http.Request) {
 
 func (h handlers) disableEndpoint(rw http.ResponseWriter, r *http.Request) {
 	h.serve(rw, r, http.StatusOK, func(tenant string) (any, error) {
-		return h.w.DisableEndpoint(r.Context(), tenant, r.PathValue("id"))
+		return h.w.DisableEndpoint(answered[Endpoint](r, http.StatusOK), tenant, r.PathValue("id"))
 	})
 }
 
 func (h handlers) rotateSecret(rw http.ResponseWriter, r *http.Request) {
 	h.serve(rw, r, http.StatusOK, func(tenant string) (any, error) {
-		return h.w.RotateSecret(r.Context(), tenant, r.PathValue("id"))
+		return h.w.RotateSecret(answered[EndpointWithSecret](r, http.StatusOK), tenant, r.PathValue("id"))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"log/slog"
 	"net"
 	"net/http"
@@ -283,7 +284,10 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, tenantID string, req Crea
 			`INSERT INTO webhook_endpoints (id, tenant_id, url, description, secret, event_types, enabled, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
 			ep.ID, ep.TenantID, ep.URL, ep.Description, sealed, string(typesJSON), ep.Enabled, micros(now))
-		return err
+		if err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, EndpointWithSecret{Endpoint: ep, Secret: secret}) // the answer commits with the endpoint
 	})
 	if err != nil {
 		return EndpointWithSecret{}, fmt.Errorf("outbox: create endpoint: %w", err)
@@ -403,7 +407,10 @@ func (w *Webhooks) UpdateEndpoint(ctx context.Context, tenantID, id string, req 
 			`UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, enabled = $4, updated_at = $5
 			 WHERE id = $6 AND tenant_id = $7`,
 			ep.URL, ep.Description, string(typesJSON), ep.Enabled, micros(ep.UpdatedAt), id, tenantID)
-		return err
+		if err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, ep) // the answer commits with the change
 	})
 	if err != nil {
 		return Endpoint{}, err
@@ -463,7 +470,10 @@ func (w *Webhooks) RotateSecret(ctx context.Context, tenantID, id string) (Endpo
 			`UPDATE webhook_endpoints SET secret = $1, previous_secret = $2, previous_secret_expires_at = $3, updated_at = $4
 			 WHERE id = $5 AND tenant_id = $6`,
 			sealed, row.secret, micros(now.Add(w.opt.RotationOverlap)), micros(now), id, tenantID)
-		return err
+		if err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, EndpointWithSecret{Endpoint: ep, Secret: secret}) // the answer commits with the rotation
 	})
 	if err != nil {
 		return EndpointWithSecret{}, err
