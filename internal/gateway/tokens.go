@@ -53,23 +53,27 @@ func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenis
 	if cvc == "400" {
 		return CardToken{}, apperr.InvalidField("cardCvc", MsgCardRejected)
 	}
-	var sc card.Stored
+	var out CardToken
 	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		sc, err = s.Vault.Store(ctx, tx, tenantID, d, now, true)
-		return err
+		sc, err := s.Vault.Store(ctx, tx, tenantID, d, now, true)
+		if err != nil {
+			return err
+		}
+		out = CardToken{Token: sc.Token, CardExpiryMonth: fmt.Sprintf("%02d", sc.ExpiryMonth), CardExpiryYear: fmt.Sprintf("%02d", sc.ExpiryYear%100),
+			TruncatedCardNumber: sc.MaskedPAN}
+		return httpx.Answer(ctx, tx, out) // the answer commits with the token
 	})
 	if err != nil {
 		return CardToken{}, err
 	}
-	return CardToken{Token: sc.Token, CardExpiryMonth: fmt.Sprintf("%02d", sc.ExpiryMonth), CardExpiryYear: fmt.Sprintf("%02d", sc.ExpiryYear%100),
-		TruncatedCardNumber: sc.MaskedPAN}, nil
+	return out, nil
 }
 
 func (h handlers) tokenise(r *http.Request, p httpx.Principal, req CardTokenisationRequest) (CardTokenisationResponse, error) {
-	t, err := h.s.Tokenise(r.Context(), p.TenantID, req)
-	if err != nil {
-		return CardTokenisationResponse{}, err
-	}
-	return CardTokenisationResponse{Data: t}, nil
+	var out CardTokenisationResponse
+	ctx := httpx.Answering(r.Context(), http.StatusCreated, &out, func(_ context.Context, t CardToken) (CardTokenisationResponse, error) {
+		return CardTokenisationResponse{Data: t}, nil
+	})
+	_, err := h.s.Tokenise(ctx, p.TenantID, req)
+	return out, err
 }

@@ -448,8 +448,10 @@ func (s *Service) Deny(ctx context.Context, userID, requestID string) (MoneyRequ
 		if x.ExpiresAt <= micros(s.now()) {
 			st = StatusExpired
 		}
-		out, err = s.decide(ctx, tx, x, st)
-		return err
+		if out, err = s.decide(ctx, tx, x, st); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusOK, out.public()) // the answer commits with the decision
 	})
 	return out.public(), err
 }
