@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"io"
 	"net/http"
 	"net/url"
@@ -242,9 +243,11 @@ func (w *Webhooks) Resend(ctx context.Context, tenantID, id string) (Delivery, e
 				return apperr.New(apperr.Conflict, "webhook endpoint %q is disabled; enable it before resending", ep.ID)
 			}
 		}
-		_, _, err = w.ob.Enqueue(ctx, tx, JobSpec{Kind: KindWebhookDelivery, TenantID: tenantID,
-			Payload: deliverPayload{DeliveryID: id, Manual: true}})
-		return err
+		if _, _, err = w.ob.Enqueue(ctx, tx, JobSpec{Kind: KindWebhookDelivery, TenantID: tenantID,
+			Payload: deliverPayload{DeliveryID: id, Manual: true}}); err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, d) // the answer commits with the queued attempt
 	})
 	return d, err
 }

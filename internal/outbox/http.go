@@ -178,7 +178,7 @@ func (h handlers) getDelivery(rw http.ResponseWriter, r *http.Request) {
 
 func (h handlers) resend(rw http.ResponseWriter, r *http.Request) {
 	h.serve(rw, r, http.StatusAccepted, func(tenant string) (any, error) {
-		return h.w.Resend(r.Context(), tenant, r.PathValue("id"))
+		return h.w.Resend(answered[Delivery](r, http.StatusAccepted), tenant, r.PathValue("id"))
 	})
 }
 

@@ -457,8 +457,10 @@ reference, iban, bic, beneficiary, entry_id, created_at, updated_at) VALUES ($1,
 			id, c.TenantID, u.ID, verificationAmount, "cashgate verification code "+code, endToEndID(id), c.IBAN, c.BIC, c.CompanyName, entryID, micros(now)); err != nil {
 			return err
 		}
-		out, err = s.transaction(ctx, tx, u.ID, id)
-		return err
+		if out, err = s.transaction(ctx, tx, u.ID, id); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusCreated, out) // the answer commits with the transfer
 	})
 	return out, err
 }

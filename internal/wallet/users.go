@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -166,7 +168,12 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (WalletUser, error) {
 	if err != nil {
 		return WalletUser{}, err
 	}
-	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error { return s.insertUser(ctx, tx, u) })
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := s.insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusCreated, u.public()) // the answer commits with the user
+	})
 	if err != nil {
 		return WalletUser{}, err
 	}
