@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"strings"
 	"time"
 
@@ -427,7 +428,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		}
 		*j, *p = jj, pp
 		j.Payments = []*payment{p}
-		return replyInTx(ctx, tx, j)
+		return httpx.Answer(ctx, tx, j) // the answer commits with the payment (httpx.Answering)
 	})
 	if err != nil {
 		return nil, err

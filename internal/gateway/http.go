@@ -7,7 +7,6 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
-	"github.com/cashgate/cashgate/internal/store"
 )
 
 // Routes are the gateway's routes: the API under /api/gateway/ (errw: the
@@ -138,23 +137,9 @@ func (h handlers) paymentView(ctx context.Context, r *http.Request, j *job, payR
 	}}, nil
 }
 
-// replying returns r's context with a replyFunc that renders the answer with
-// render inside the write's transaction and records it there (httpx.Reply);
-// *out receives the answer.
-func replying[Resp any](r *http.Request, status int, out *Resp, render func(ctx context.Context, j *job) (Resp, error)) context.Context {
-	return withReply(r.Context(), func(ctx context.Context, tx *store.Tx, j *job) error {
-		v, err := render(ctx, j)
-		if err != nil {
-			return err
-		}
-		*out = v
-		return httpx.Reply(ctx, tx, status, v)
-	})
-}
-
 func (h handlers) create(r *http.Request, p httpx.Principal, req CreatePaymentJobRequest) (PaymentJobResponse, error) {
 	var out PaymentJobResponse
-	ctx := replying(r, http.StatusCreated, &out, func(ctx context.Context, j *job) (PaymentJobResponse, error) { return h.jobView(ctx, r, j) })
+	ctx := httpx.Answering(r.Context(), http.StatusCreated, &out, func(ctx context.Context, j *job) (PaymentJobResponse, error) { return h.jobView(ctx, r, j) })
 	_, err := h.s.Create(ctx, p.TenantID, p.KeyID, req)
 	return out, err
 }
@@ -171,7 +156,7 @@ func (h handlers) getPayment(r *http.Request, p httpx.Principal, _ httpx.NoBody)
 
 func (h handlers) cancelJob(r *http.Request, p httpx.Principal, _ cancelBody) (PaymentJobResponse, error) {
 	var out PaymentJobResponse
-	ctx := replying(r, http.StatusOK, &out, func(ctx context.Context, j *job) (PaymentJobResponse, error) { return h.jobView(ctx, r, j) })
+	ctx := httpx.Answering(r.Context(), http.StatusOK, &out, func(ctx context.Context, j *job) (PaymentJobResponse, error) { return h.jobView(ctx, r, j) })
 	_, err := h.s.CancelJob(ctx, p.TenantID, r.PathValue("paymentJobReference"))
 	return out, err
 }
@@ -179,7 +164,7 @@ func (h handlers) cancelJob(r *http.Request, p httpx.Principal, _ cancelBody) (P
 func (h handlers) cancelPayment(r *http.Request, p httpx.Principal, _ cancelBody) (GatewayPaymentResponse, error) {
 	payRef := r.PathValue("paymentReference")
 	var out GatewayPaymentResponse
-	ctx := replying(r, http.StatusOK, &out, func(ctx context.Context, j *job) (GatewayPaymentResponse, error) {
+	ctx := httpx.Answering(r.Context(), http.StatusOK, &out, func(ctx context.Context, j *job) (GatewayPaymentResponse, error) {
 		return h.paymentView(ctx, r, j, payRef)
 	})
 	_, _, err := h.s.CancelPayment(ctx, p.TenantID, r.PathValue("paymentJobReference"), payRef)
@@ -189,7 +174,7 @@ func (h handlers) cancelPayment(r *http.Request, p httpx.Principal, _ cancelBody
 func (h handlers) capture(r *http.Request, p httpx.Principal, req CapturePaymentRequest) (PaymentCaptureResponse, error) {
 	payRef := r.PathValue("paymentReference")
 	var out PaymentCaptureResponse
-	ctx := replying(r, http.StatusOK, &out, func(ctx context.Context, j *job) (PaymentCaptureResponse, error) {
+	ctx := httpx.Answering(r.Context(), http.StatusOK, &out, func(ctx context.Context, j *job) (PaymentCaptureResponse, error) {
 		pay, err := j.payment(payRef)
 		if err != nil || len(pay.Captures) == 0 {
 			return PaymentCaptureResponse{}, errors.Join(err, errors.New("gateway: capture answer without a capture"))
@@ -203,7 +188,7 @@ func (h handlers) capture(r *http.Request, p httpx.Principal, req CapturePayment
 func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRequest) (PaymentRefundResponse, error) {
 	payRef := r.PathValue("paymentReference")
 	var out PaymentRefundResponse
-	ctx := replying(r, http.StatusCreated, &out, func(ctx context.Context, j *job) (PaymentRefundResponse, error) {
+	ctx := httpx.Answering(r.Context(), http.StatusCreated, &out, func(ctx context.Context, j *job) (PaymentRefundResponse, error) {
 		pay, err := j.payment(payRef)
 		if err != nil || len(pay.Refunds) == 0 {
 			return PaymentRefundResponse{}, errors.Join(err, errors.New("gateway: refund answer without a refund"))

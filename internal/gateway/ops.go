@@ -5,6 +5,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func (s *Service) mutate(ctx context.Context, tenantID, ref string, fn func(tx *
 			return err
 		}
 		out = j
-		return replyInTx(ctx, tx, j)
+		return httpx.Answer(ctx, tx, j) // the answer commits with the payment (httpx.Answering)
 	})
 	return out, err
 }

@@ -122,6 +122,13 @@ func (e *env) mux(svc *platform.Service) http.Handler {
 				fmt.Sprintf("book-%d", n), string(body)); err != nil {
 				return err
 			}
+			if r.URL.Query().Get("steal") == "1" {
+				// A retry took the key over after the lease (as seen from
+				// this transaction): its answer must not be stored.
+				if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET claim_token = 'a-retry' WHERE state = 'in_progress'`); err != nil {
+					return err
+				}
+			}
 			return httpx.Reply(ctx, tx, http.StatusCreated, map[string]any{"booking": n, "secret": "sk_live_" + string(body)})
 		})
 		switch r.URL.Query().Get("after") {

@@ -123,3 +123,20 @@ func TestIdempotencyLeaseFreesACrashedClaim(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyLostClaimRollsBack: a request whose claim was taken over by
+// a retry (it outlived its lease) cannot commit: storing its answer fails,
+// which rolls its effects back, so the key never gets two effects.
+func TestIdempotencyLostClaimRollsBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, testConfig())
+		a := e.tenant(platform.Production, "")
+		r := e.do("POST", "/remote/book?steal=1", `"late"`, apiKey(a.APIKey), idem("overran"))
+		if r.status != 409 {
+			t.Fatalf("a request that lost its claim: %d %s", r.status, r.body)
+		}
+		if n := bookings(t, db); n != 0 {
+			t.Fatalf("%d bookings committed by a request that lost its claim, want 0", n)
+		}
+	})
+}
