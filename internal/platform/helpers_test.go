@@ -52,6 +52,7 @@ type env struct {
 
 	orders   atomic.Int64 // side effects of POST /remote/orders
 	failures atomic.Int64 // calls of POST /remote/flaky
+	hangs    atomic.Int64 // calls of POST /remote/hang-once
 	release  chan struct{}
 	started  chan struct{}
 }
@@ -138,6 +139,15 @@ func (e *env) mux(svc *platform.Service) http.Handler {
 			err = errors.Join(err, errors.New("a read after the commit failed"))
 		}
 		httpx.Respond(w, r, errw, http.StatusCreated, map[string]any{"booking": n}, err)
+	}})
+	// The first call waits until its client goes away (499); later ones answer.
+	mount(httpx.Route{Method: "POST", Path: "/remote/hang-once", API: httpx.APIRemote, Handler: func(w http.ResponseWriter, r *http.Request) {
+		if e.hangs.Add(1) == 1 {
+			<-r.Context().Done()
+			errw(w, r, r.Context().Err())
+			return
+		}
+		httpx.WriteJSON(w, http.StatusCreated, map[string]string{"result": "ran"})
 	}})
 	// Blocks until released (for the in-flight case).
 	mount(httpx.Route{Method: "POST", Path: "/remote/slow", API: httpx.APIRemote, Handler: func(w http.ResponseWriter, r *http.Request) {

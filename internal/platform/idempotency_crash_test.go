@@ -140,3 +140,26 @@ func TestIdempotencyLostClaimRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyClientGoneIsNotStored: a request whose client went away
+// (499) stores nothing: the retry runs instead of replaying a 499.
+func TestIdempotencyClientGoneIsNotStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, testConfig())
+		a := e.tenant(platform.Production, "")
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/remote/hang-once", strings.NewReader(`{}`))
+		req.Header.Set("api-key", a.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "gone")
+		if res, err := e.srv.Client().Do(req); err == nil {
+			res.Body.Close()
+			t.Fatalf("the abandoned request was answered %d", res.StatusCode)
+		}
+		r := e.do("POST", "/remote/hang-once", `{}`, apiKey(a.APIKey), idem("gone"))
+		if r.status != 201 || r.header.Get("Idempotent-Replayed") != "" || e.hangs.Load() != 2 {
+			t.Fatalf("retry after the client went away: %d %v %s (calls %d)", r.status, r.header, r.body, e.hangs.Load())
+		}
+	})
+}
