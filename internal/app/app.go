@@ -35,6 +35,10 @@ type Options struct {
 	// Metrics is the Prometheus registry to use; nil makes one with the Go
 	// and process collectors.
 	Metrics *prometheus.Registry
+	// StrictWriteContract answers 500 for a write that committed without
+	// answering from inside its transaction (platform.Config); the tests
+	// set it, so a handler that breaks the write contract fails them.
+	StrictWriteContract bool
 }
 
 // App is an open cashgate: storage, services, HTTP handler and job runner.
@@ -145,6 +149,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		ProductionRequestsPerMinute: a.Config.ProductionRPM,
 		TokenTTL:                    a.Config.TokenTTL,
 		BlockedEndpoints:            a.Config.BlockedEndpoints,
+		StrictWriteContract:         opt.StrictWriteContract,
 	})
 	if err != nil {
 		return err

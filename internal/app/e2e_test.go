@@ -221,6 +221,29 @@ func TestPlatformEndToEnd(t *testing.T) {
 // TestBadInputChangesNothing sends every kind of bad request to a write
 // endpoint: each gets a clear error in the platform format ({"error": …}
 // and nothing else) and no row changes anywhere.
+// TestWebhookEndpointDeletionReplays: deleting a webhook endpoint answers
+// from inside its transaction (the tests enforce the write contract), so the
+// same Idempotency-Key replays the 204 instead of answering 404.
+func TestWebhookEndpointDeletionReplays(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			hook := httptest.NewServer(&webhookSink{})
+			defer hook.Close()
+			id := h.mustPost("/platform/webhooks/endpoints", map[string]any{"url": hook.URL, "eventTypes": []string{"ledger.*"}}, 201)["id"].(string)
+			key := map[string]string{"Idempotency-Key": "delete-1"}
+			first := h.do(http.MethodDelete, "/platform/webhooks/endpoints/"+id, nil, key)
+			again := h.do(http.MethodDelete, "/platform/webhooks/endpoints/"+id, nil, key)
+			if first.Status != 204 || again.Status != 204 || len(again.Body) != 0 || again.Header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("delete %d, replay %d %q (replayed %q)", first.Status, again.Status, again.Body, again.Header.Get("Idempotent-Replayed"))
+			}
+			if r := h.do(http.MethodDelete, "/platform/webhooks/endpoints/"+id, nil, nil); r.Status != 404 {
+				t.Fatalf("delete again without the key: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
 func TestBadInputChangesNothing(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {

@@ -78,7 +78,7 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 	clk := clock.NewFake(Epoch)
 	// Warnings and errors of the app go to the test's log, shown when it fails.
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed})})
+	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed}), StrictWriteContract: true})
 	if err != nil {
 		t.Fatal(err)
 	}

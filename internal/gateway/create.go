@@ -2,12 +2,12 @@ package gateway
 
 import (
 	"context"
-	"github.com/cashgate/cashgate/internal/httpx"
 	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"

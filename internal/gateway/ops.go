@@ -5,11 +5,11 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
-	"github.com/cashgate/cashgate/internal/httpx"
 	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"

@@ -23,6 +23,16 @@ import (
 // answer; an error after the commit (a failing read, a client that went away)
 // no longer changes what the client — or its retry — is told.
 
+// IsWrite reports whether method writes (POST, PUT, PATCH, DELETE): those
+// requests accept an Idempotency-Key and answer under the write contract.
+func IsWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
 // Recorder stores an idempotent answer in tx; the idempotency middleware
 // provides it. It fails when the claim was lost (the lease expired and a retry
 // took the key), which rolls the handler's transaction back.
@@ -34,8 +44,9 @@ type IdemSlot struct {
 	record Recorder
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	reply *Response // the answer committed by the handler's transaction
+	mu      sync.Mutex
+	reply   *Response // the answer committed by the handler's transaction
+	commits int       // transactions the handler committed
 }
 
 // Response is a rendered answer.
@@ -55,6 +66,11 @@ func WithIdemSlot(ctx context.Context, record Recorder, log *slog.Logger) (conte
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &IdemSlot{record: record, log: log}
+	ctx = store.WatchCommits(ctx, func() {
+		s.mu.Lock()
+		s.commits++
+		s.mu.Unlock()
+	})
 	return context.WithValue(ctx, slotKey{}, s), s
 }
 
@@ -71,6 +87,16 @@ func (s *IdemSlot) Committed() (Response, bool) {
 		return Response{}, false
 	}
 	return *s.reply, true
+}
+
+// Unanswered reports whether the handler committed a transaction but no
+// answer with it: for a successful answer that may be replayed, that breaks
+// the write contract (a crash after the commit would lose the answer, and a
+// retry would run the write again).
+func (s *IdemSlot) Unanswered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commits > 0 && s.reply == nil
 }
 
 // Reply renders v as the JSON answer with status inside tx (call it as the

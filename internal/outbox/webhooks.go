@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cashgate/cashgate/internal/httpx"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ids"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -443,7 +443,10 @@ func (w *Webhooks) DeleteEndpoint(ctx context.Context, tenantID, id string) erro
 			`UPDATE webhook_deliveries SET state = 'failed', last_error = $1, next_attempt_at = NULL, updated_at = $2
 			 WHERE endpoint_id = $3 AND tenant_id = $4 AND state = 'pending'`,
 			"endpoint deleted", micros(w.ob.now()), id, tenantID)
-		return err
+		if err != nil {
+			return err
+		}
+		return httpx.ReplyRaw(ctx, tx, httpx.Response{Status: http.StatusNoContent}) // the answer commits with the deletion
 	})
 }
 

@@ -34,9 +34,10 @@ func fastArgon2() platform.Argon2Params {
 
 func testConfig() platform.Config {
 	return platform.Config{
-		Pepper:           []byte("test pepper"),
-		Argon2:           fastArgon2(),
-		BlockedEndpoints: []string{"GET /remote/deprecated", "POST /remote/legacy/{id}"},
+		Pepper:              []byte("test pepper"),
+		Argon2:              fastArgon2(),
+		BlockedEndpoints:    []string{"GET /remote/deprecated", "POST /remote/legacy/{id}"},
+		StrictWriteContract: true,
 	}
 }
 
@@ -113,7 +114,8 @@ func (e *env) mux(svc *platform.Service) http.Handler {
 	}})
 	// A write under the write contract: books a row and answers from inside
 	// its transaction (httpx.Reply). ?after=panic|error fails after the
-	// commit, as a process that dies or a read that fails after it would.
+	// commit, as a process that dies or a read that fails after it would;
+	// ?reply=none answers after the commit instead (breaking the contract).
 	mount(httpx.Route{Method: "POST", Path: "/remote/book", API: httpx.APIRemote, Handler: func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var n int64
@@ -129,6 +131,9 @@ func (e *env) mux(svc *platform.Service) http.Handler {
 				if _, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET claim_token = 'a-retry' WHERE state = 'in_progress'`); err != nil {
 					return err
 				}
+			}
+			if r.URL.Query().Get("reply") == "none" {
+				return nil // breaks the write contract: answers after the commit
 			}
 			return httpx.Reply(ctx, tx, http.StatusCreated, map[string]any{"booking": n, "secret": "sk_live_" + string(body)})
 		})

@@ -66,15 +66,18 @@ func (s *Service) IdempotencyFor(errw httpx.ErrorWriter, tenantOf func(r *http.R
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key, present := r.Header[http.CanonicalHeaderKey(HeaderIdempotencyKey)]
-			if !isWrite(r.Method) {
+			if !httpx.IsWrite(r.Method) {
 				next.ServeHTTP(w, r)
 				return
 			}
 			if !present {
 				// No claim, but the write contract still holds: an answer
 				// committed with the effects is the one sent (httpx.Respond).
-				ctx, _ := httpx.WithIdemSlot(r.Context(), nil, s.log)
-				next.ServeHTTP(w, r.WithContext(ctx))
+				ctx, slot := httpx.WithIdemSlot(r.Context(), nil, s.log)
+				rec := &captureWriter{header: http.Header{}}
+				next.ServeHTTP(rec, r.WithContext(ctx))
+				s.checkContract(r, errw, slot, rec)
+				send(w, rec)
 				return
 			}
 			if len(key) != 1 || !validIdempotencyKey(key[0]) {
@@ -96,14 +99,6 @@ func (s *Service) IdempotencyFor(errw httpx.ErrorWriter, tenantOf func(r *http.R
 			s.idempotent(w, r, next, errw, tenant, key[0], body)
 		})
 	}
-}
-
-func isWrite(method string) bool {
-	switch method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		return true
-	}
-	return false
 }
 
 func validIdempotencyKey(k string) bool {
@@ -160,7 +155,7 @@ func (s *Service) idempotent(w http.ResponseWriter, r *http.Request, next http.H
 			return
 		}
 		if claim != "" {
-			s.runRecorded(w, r, next, tenant, key, claim)
+			s.runRecorded(w, r, next, errw, tenant, key, claim)
 			return
 		}
 		// Someone holds the key: wait for it while its lease runs.
@@ -349,7 +344,7 @@ func (s *Service) storeAnswer(ctx context.Context, tx *store.Tx, tenant, key, cl
 // the answer is stored here afterwards — 4xx answers, which commit nothing —
 // or, for 5xx, 499 (the client went away) and no-store answers, the claim is
 // released so that a retry runs afresh.
-func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.Handler, tenant, key, claim string) {
+func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.Handler, errw httpx.ErrorWriter, tenant, key, claim string) {
 	storeCtx := context.WithoutCancel(r.Context()) // recording must happen even if the client went away
 	ctx, slot := httpx.WithIdemSlot(r.Context(), s.recorder(tenant, key, claim), s.log)
 	rec := &captureWriter{header: http.Header{}}
@@ -364,10 +359,10 @@ func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
 	}()
+	s.checkContract(r, errw, slot, rec)
 	status := rec.statusCode()
-	noStore := strings.Contains(strings.ToLower(rec.header.Get("Cache-Control")), "no-store")
 	if _, committed := slot.Committed(); !committed {
-		if status >= 500 || status == httpx.StatusClientClosed || noStore {
+		if status >= 500 || status == httpx.StatusClientClosed || rec.noStore() {
 			s.releaseIdempotency(storeCtx, tenant, key, claim)
 		} else {
 			err := s.db.Transact(storeCtx, func(ctx context.Context, tx *store.Tx) error {
@@ -380,11 +375,35 @@ func (s *Service) runRecorded(w http.ResponseWriter, r *http.Request, next http.
 			}
 		}
 	}
+	send(w, rec)
+}
+
+// checkContract checks the write contract on the handler's captured
+// answer: a successful answer (that a retry may replay) of a handler that
+// committed a transaction must have been committed with it (httpx.Reply).
+// A handler that breaks it is logged; under Config.StrictWriteContract (the
+// tests) its answer becomes a 500 (and is not stored), so the test that
+// takes that path fails.
+func (s *Service) checkContract(r *http.Request, errw httpx.ErrorWriter, slot *httpx.IdemSlot, rec *captureWriter) {
+	if rec.statusCode() >= 400 || rec.noStore() || !slot.Unanswered() {
+		return
+	}
+	err := fmt.Errorf("platform: %s %s committed a write without answering from inside its transaction (httpx.Reply); a crash after the commit loses its answer", r.Method, r.URL.Path)
+	if !s.cfg.StrictWriteContract {
+		s.log.ErrorContext(r.Context(), "write contract broken", "err", err)
+		return
+	}
+	*rec = captureWriter{header: http.Header{}}
+	errw(rec, r, err)
+}
+
+// send writes the handler's captured answer.
+func send(w http.ResponseWriter, rec *captureWriter) {
 	dst := w.Header()
 	for k, v := range rec.header {
 		dst[k] = v
 	}
-	w.WriteHeader(status)
+	w.WriteHeader(rec.statusCode())
 	_, _ = w.Write(rec.buf.Bytes())
 }
 
@@ -440,6 +459,12 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 		c.status = http.StatusOK
 	}
 	return c.buf.Write(b)
+}
+
+// noStore reports an answer marked "Cache-Control: no-store" (it carries a
+// credential, like the token endpoint's): never stored nor replayed.
+func (c *captureWriter) noStore() bool {
+	return strings.Contains(strings.ToLower(c.header.Get("Cache-Control")), "no-store")
 }
 
 func (c *captureWriter) statusCode() int {

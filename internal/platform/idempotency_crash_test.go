@@ -163,3 +163,36 @@ func TestIdempotencyClientGoneIsNotStored(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteContractIsChecked: a write that commits but answers after its
+// transaction (not through httpx.Reply) fails under StrictWriteContract (as
+// every test runs), with or without an Idempotency-Key, and its answer is
+// not stored; without strictness it is answered and logged.
+func TestWriteContractIsChecked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, testConfig())
+		a := e.tenant(platform.Production, "")
+		if r := e.do("POST", "/remote/book?reply=none", `"a"`, apiKey(a.APIKey)); r.status != 500 {
+			t.Fatalf("without a key: %d %s, want 500", r.status, r.body)
+		}
+		if r := e.do("POST", "/remote/book?reply=none", `"b"`, apiKey(a.APIKey), idem("k1")); r.status != 500 {
+			t.Fatalf("with a key: %d %s, want 500", r.status, r.body)
+		}
+		var stored int
+		if err := db.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM idempotency_keys`).Scan(&stored); err != nil || stored != 0 {
+			t.Fatalf("%d answers stored (%v), want none", stored, err)
+		}
+		if r := e.do("POST", "/remote/book", `"c"`, apiKey(a.APIKey), idem("k2")); r.status != 201 {
+			t.Fatalf("under the contract: %d %s", r.status, r.body)
+		}
+
+		cfg := testConfig()
+		cfg.StrictWriteContract = false
+		lax := newEnv(t, db, cfg)
+		lax.orders.Store(100) // its bookings must not collide with the first env's
+		b := lax.tenant(platform.Production, "")
+		if r := lax.do("POST", "/remote/book?reply=none", `"d"`, apiKey(b.APIKey)); r.status != 201 {
+			t.Fatalf("not strict: %d %s, want the handler's 201", r.status, r.body)
+		}
+	})
+}

@@ -96,6 +96,10 @@ type Config struct {
 	// request frees its keys after the lease; a retry then runs afresh
 	// (nothing of the first attempt committed, see idempotency.go).
 	IdempotencyLease time.Duration
+	// StrictWriteContract turns a write that committed without answering
+	// from inside its transaction (httpx.Reply) into a 500 instead of a
+	// logged error: the tests run with it, so such a handler fails them.
+	StrictWriteContract bool
 	// IdempotencyKEK, when set (32 bytes), seals stored idempotent answers
 	// (AES-256-GCM): they may carry secrets such as new APP keys.
 	IdempotencyKEK []byte

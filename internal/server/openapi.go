@@ -60,7 +60,7 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 		for _, q := range rt.Query {
 			op.Parameters = append(op.Parameters, &huma.Param{Name: q, In: "query", Schema: &huma.Schema{Type: "string"}})
 		}
-		if rt.Method == http.MethodPost || rt.Method == http.MethodPatch {
+		if httpx.IsWrite(rt.Method) {
 			op.Parameters = append(op.Parameters, &huma.Param{Name: "Idempotency-Key", In: "header",
 				Description: "Replays the first response for the same key and body; refuses the same key with another body.",
 				Schema:      &huma.Schema{Type: "string", MaxLength: intPtr(255)}})

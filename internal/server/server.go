@@ -109,7 +109,7 @@ func (s *Server) mount(rt httpx.Route) (err error) {
 	var errw httpx.ErrorWriter
 	if mw, ok := s.deps.Middleware[rt.API]; ok {
 		errw = mw.Errors
-		if mw.Idempotency != nil && (rt.Method == http.MethodPost || rt.Method == http.MethodPatch) {
+		if mw.Idempotency != nil && httpx.IsWrite(rt.Method) {
 			h = mw.Idempotency(h)
 		}
 		if mw.Auth != nil {

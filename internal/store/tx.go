@@ -32,6 +32,15 @@ func (tx *Tx) committed() {
 	}
 }
 
+type commitWatchKey struct{}
+
+// WatchCommits returns ctx under which every Transact that commits calls
+// f once, after its commit (the HTTP layer uses it to catch a write that
+// committed without answering from inside its transaction).
+func WatchCommits(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, commitWatchKey{}, f)
+}
+
 // maxAttempts bounds Transact's retries of concurrency failures.
 const maxAttempts = 12
 
@@ -52,7 +61,13 @@ func (db *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx *Tx)
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = db.transactOnce(ctx, fn)
-		if err == nil || !isRetryable(err) || attempt >= maxAttempts {
+		if err == nil {
+			if w, ok := ctx.Value(commitWatchKey{}).(func()); ok {
+				w()
+			}
+			return nil
+		}
+		if !isRetryable(err) || attempt >= maxAttempts {
 			if err != nil && isRetryable(err) {
 				db.log.Warn("transaction gave up after retries", "attempts", attempt, "err", err)
 			}

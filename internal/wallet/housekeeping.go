@@ -10,8 +10,9 @@ import (
 )
 
 // JobHousekeeping is the wallet's recurring clean-up job: it deletes login
-// sessions past their expiry (merchant salts are stateless: nothing to
-// delete), then reschedules itself
+// sessions past their expiry and login-throttle rows whose window and lock
+// have run out (merchant salts are stateless: nothing to delete), then
+// reschedules itself
 // (outbox.RetryAt) Config.HousekeepingEvery later. One job exists per
 // installation (unique key), however many processes schedule it.
 const JobHousekeeping = "wallet.housekeeping"
@@ -30,24 +31,34 @@ func (s *Service) ScheduleHousekeeping(ctx context.Context) error {
 // Swept counts what one housekeeping run deleted.
 type Swept struct {
 	Sessions int64 `json:"sessions"`
+	// LoginThrottles are per-address login counters that no longer count:
+	// their window (LoginWindow) and any lock ended.
+	LoginThrottles int64 `json:"loginThrottles"`
 }
 
-// Sweep deletes the login sessions that expired at or before now. A
-// session is useless once expired (AuthenticateSession refuses it).
-// Logged-out sessions are deleted at logout.
+// Sweep deletes the login sessions that expired at or before now (a
+// session is useless once expired: AuthenticateSession refuses it;
+// logged-out sessions are deleted at logout) and the login-throttle rows
+// that a new login would reset anyway.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 	var out Swept
 	for _, t := range []struct {
-		n          *int64
-		table, key string
+		n    *int64
+		what string
+		q    string // with %d for the batch size
+		args []any
 	}{
-		{&out.Sessions, "wallet_sessions", "token_hash"},
+		{&out.Sessions, "sessions", `DELETE FROM wallet_sessions WHERE token_hash IN (SELECT token_hash FROM wallet_sessions WHERE expires_at <= $1 LIMIT %d)`,
+			[]any{micros(now)}},
+		{&out.LoginThrottles, "login throttles", `DELETE FROM wallet_login_throttle WHERE (user_id, address) IN
+			(SELECT user_id, address FROM wallet_login_throttle WHERE window_start <= $1 AND locked_until <= $2 LIMIT %d)`,
+			[]any{micros(now.Add(-LoginWindow)), micros(now)}},
 	} {
-		q := fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s IN (SELECT %[2]s FROM %[1]s WHERE expires_at <= $1 LIMIT %[3]d)`, t.table, t.key, housekeepingBatch)
+		q := fmt.Sprintf(t.q, housekeepingBatch)
 		for {
 			var n int64
 			err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-				res, err := tx.ExecContext(ctx, q, micros(now))
+				res, err := tx.ExecContext(ctx, q, t.args...)
 				if err != nil {
 					return err
 				}
@@ -55,7 +66,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 				return err
 			})
 			if err != nil {
-				return out, fmt.Errorf("wallet: housekeeping %s: %w", t.table, err)
+				return out, fmt.Errorf("wallet: housekeeping %s: %w", t.what, err)
 			}
 			*t.n += n
 			if n < housekeepingBatch {
@@ -73,8 +84,8 @@ func (s *Service) Housekeeping(ctx context.Context, _ outbox.Job) error {
 	if err != nil {
 		return err
 	}
-	if swept.Sessions > 0 {
-		s.log.Info("wallet housekeeping", "expired_sessions", swept.Sessions)
+	if swept.Sessions > 0 || swept.LoginThrottles > 0 {
+		s.log.Info("wallet housekeeping", "expired_sessions", swept.Sessions, "stale_login_throttles", swept.LoginThrottles)
 	}
 	return outbox.RetryAt(now.Add(s.cfg.HousekeepingEvery))
 }

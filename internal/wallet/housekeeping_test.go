@@ -82,3 +82,38 @@ func TestHousekeeping(t *testing.T) {
 		}
 	})
 }
+
+// TestHousekeepingPurgesStaleLoginThrottles: a per-address login counter is
+// deleted once its window and any lock have run out (a new login would
+// reset it anyway); a lock that still holds is kept, and holds.
+func TestHousekeepingPurgesStaleLoginThrottles(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.customer("alice")
+		for range 5 { // the default MaxPINFailures
+			_, _ = e.w.LoginFrom(e.ctx, "alice", "wrong", "203.0.113.7") // locks this address out
+		}
+		_, _ = e.w.LoginFrom(e.ctx, "alice", "wrong", "198.51.100.2")
+		if n := e.count("wallet_login_throttle"); n != 2 {
+			t.Fatalf("%d throttle rows, want 2", n)
+		}
+		e.clk.Advance(wallet.LoginWindow)
+		swept, err := e.w.Sweep(e.ctx, e.clk.Now())
+		ok(t, err)
+		if swept.LoginThrottles != 1 || e.count("wallet_login_throttle") != 1 {
+			t.Fatalf("after the window: swept %+v, %d rows left (want the locked one)", swept, e.count("wallet_login_throttle"))
+		}
+		if _, err := e.w.LoginFrom(e.ctx, "alice", "password-alice", "203.0.113.7"); !apperr.Is(err, apperr.Forbidden) {
+			t.Fatalf("the locked address logged in: %v", err)
+		}
+		e.clk.Advance(30*time.Minute - wallet.LoginWindow) // the default PINLock ends
+		swept, err = e.w.Sweep(e.ctx, e.clk.Now())
+		ok(t, err)
+		if swept.LoginThrottles != 1 || e.count("wallet_login_throttle") != 0 {
+			t.Fatalf("after the lock: swept %+v", swept)
+		}
+		if _, err := e.w.LoginFrom(e.ctx, "alice", "password-alice", "203.0.113.7"); err != nil {
+			t.Fatalf("login after the purge: %v", err)
+		}
+	})
+}

@@ -364,15 +364,15 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				if c, err := r.Cookie(SessionCookie); err == nil && tok == "" {
 					tok = c.Value
 				}
+				var err error
 				if tok != "" {
-					if err := s.Logout(r.Context(), tok); err != nil {
-						errw(w, r, err)
-						return
-					}
+					err = s.Logout(r.Context(), tok)
 				}
-				http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/wallet", MaxAge: -1, HttpOnly: true,
-					Secure: s.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
-				httpx.WriteJSON(w, 200, WalletOK{WalletOK: true})
+				if err == nil {
+					http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/wallet", MaxAge: -1, HttpOnly: true,
+						Secure: s.cfg.SecureCookies || r.TLS != nil, SameSite: http.SameSiteStrictMode})
+				}
+				httpx.Respond(w, r, errw, 200, WalletOK{WalletOK: true}, err) // the answer committed with the logout, if any
 			}},
 		{Method: "GET", Path: app + "/me", API: W, Summary: "The logged-in user, balance, tier limits and fees", Response: WalletMe{},
 			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
@@ -557,14 +557,7 @@ func (s *Service) platformRoutes(errw httpx.ErrorWriter) []httpx.Route {
 				}
 				cw, err := s.OpenCorporate(r.Context(), tid, CorporateSpec{CompanyName: in.CompanyName, Username: in.Username,
 					Password: in.Password, PIN: in.PIN, IBAN: in.IBAN, BIC: in.BIC})
-				if err != nil {
-					errw(w, r, err)
-					return
-				}
-				// The merchant secret is never stored for Idempotency-Key
-				// replays: a retry gets a Conflict, not the secret again.
-				w.Header().Set("Cache-Control", "no-store")
-				httpx.WriteJSON(w, http.StatusCreated, cw)
+				httpx.Respond(w, r, errw, http.StatusCreated, cw, err) // the answer committed with the wallet
 			}},
 		{Method: "GET", Path: "/platform/wallet/corporate", API: httpx.APIPlatform,
 			Summary:  "The tenant's corporate wallet: tier, bank account and its verification, upgrade status and balance",

@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store"
@@ -129,6 +131,8 @@ func (s *Service) prepareCorporate(ctx context.Context, tenantID string, spec Co
 func (s *Service) openCorporate(ctx context.Context, tenantID, merchantID, name string, u user, iban, bic string) (CorporateWallet, error) {
 	secret := "cgm_" + s.ids.Secret(32)
 	sealed := s.seal(tenantID, secret)
+	out := CorporateWallet{TenantID: tenantID, MerchantID: merchantID, MerchantSecret: secret, CompanyName: name, Tier: u.Tier,
+		IBAN: iban, BIC: bic, User: u.public()}
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.insertUser(ctx, tx, u); err != nil {
 			return err
@@ -138,13 +142,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, u.ID, merchantID, sealed, na
 		if store.IsUniqueViolation(err) {
 			return apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// The answer (with the merchant secret) commits with the wallet; an
+		// Idempotency-Key replay returns it, sealed under the KEK while stored.
+		return httpx.Reply(ctx, tx, http.StatusCreated, out)
 	})
 	if err != nil {
 		return CorporateWallet{}, err
 	}
-	return CorporateWallet{TenantID: tenantID, MerchantID: merchantID, MerchantSecret: secret, CompanyName: name, Tier: u.Tier,
-		IBAN: iban, BIC: bic, User: u.public()}, nil
+	return out, nil
 }
 
 // corporate is a wallet_corporates row.

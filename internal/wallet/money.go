@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cashgate/cashgate/internal/httpx"
 	"net/http"
 	"strings"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
@@ -382,14 +382,19 @@ type CorporateAccount struct {
 
 // CorporateOf returns a corporate user's account settings.
 func (s *Service) CorporateOf(ctx context.Context, userID string) (CorporateAccount, error) {
-	u, err := s.userByID(ctx, s.db.Read(), userID)
+	return s.corporateAccount(ctx, s.db.Read(), userID)
+}
+
+// corporateAccount is CorporateOf read through q.
+func (s *Service) corporateAccount(ctx context.Context, q store.Querier, userID string) (CorporateAccount, error) {
+	u, err := s.userByID(ctx, q, userID)
 	if err != nil {
 		return CorporateAccount{}, err
 	}
 	if u.Kind != KindCorporate {
 		return CorporateAccount{}, apperr.New(apperr.Forbidden, "only corporate accounts have these settings")
 	}
-	c, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", u.TenantID)
+	c, err := s.corporateOf(ctx, q, "tenant_id", u.TenantID)
 	if err != nil {
 		return CorporateAccount{}, err
 	}
@@ -499,14 +504,17 @@ func (s *Service) VerifyBankAccount(ctx context.Context, userID, code string) (C
 	if !ok {
 		return CorporateAccount{}, apperr.InvalidField("code", "wrong verification code")
 	}
+	var out CorporateAccount
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE wallet_corporates SET bank_verified = $1, verify_code_hash = '', verify_failures = 0 WHERE tenant_id = $2`, true, c.TenantID)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE wallet_corporates SET bank_verified = $1, verify_code_hash = '', verify_failures = 0 WHERE tenant_id = $2`, true, c.TenantID); err != nil {
+			return err
+		}
+		if out, err = s.corporateAccount(ctx, tx, userID); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusOK, out) // the answer commits with the verification
 	})
-	if err != nil {
-		return CorporateAccount{}, err
-	}
-	return s.CorporateOf(ctx, userID)
+	return out, err
 }
 
 // RequestUpgrade asks for Corporate+; an operator approves it
@@ -522,14 +530,21 @@ func (s *Service) RequestUpgrade(ctx context.Context, userID string) (CorporateA
 	if !c.BankVerified {
 		return CorporateAccount{}, apperr.New(apperr.Conflict, "verify your bank account before asking for Corporate+")
 	}
+	var out CorporateAccount
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		return exec1(ctx, tx, `UPDATE wallet_corporates SET upgrade_status = 'requested', upgrade_requested_at = $1 WHERE tenant_id = $2 AND upgrade_status = 'none'`,
-			micros(s.now()), c.TenantID)
+		if err := exec1(ctx, tx, `UPDATE wallet_corporates SET upgrade_status = 'requested', upgrade_requested_at = $1 WHERE tenant_id = $2 AND upgrade_status = 'none'`,
+			micros(s.now()), c.TenantID); err != nil {
+			if apperr.Is(err, apperr.Conflict) {
+				return apperr.New(apperr.Conflict, "an upgrade is requested already")
+			}
+			return err
+		}
+		if out, err = s.corporateAccount(ctx, tx, userID); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusOK, out) // the answer commits with the request
 	})
-	if err != nil {
-		return CorporateAccount{}, apperr.New(apperr.Conflict, "an upgrade is requested already")
-	}
-	return s.CorporateOf(ctx, userID)
+	return out, err
 }
 
 // UpgradeRequests lists corporates waiting for Corporate+.

@@ -91,13 +91,21 @@ func TestPlatformOpensCorporateWallet(t *testing.T) {
 				cw.BankVerified || !strings.HasPrefix(cw.MerchantSecret, "cgm_") || cw.User.Username != "bakery" || cw.User.Kind != wallet.KindCorporate {
 				t.Fatalf("opened %+v", cw)
 			}
-			if !strings.Contains(hdr.Get("Cache-Control"), "no-store") {
-				t.Fatalf("the answer with the merchant secret may be stored: Cache-Control %q", hdr.Get("Cache-Control"))
+			if hdr.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("first answer marked replayed")
 			}
-			// The same Idempotency-Key does not replay the secret: the
-			// wallet exists, so it is a conflict.
-			r, _ = s.platformCall(t, "POST", "/platform/wallet/corporate", ten.APIKey, open, idem)
-			platformError(t, r, 409, "corporate wallet already")
+			// The same Idempotency-Key replays the answer committed with the
+			// wallet, byte for byte; stored, it is sealed: the secret is not
+			// in the database in plaintext.
+			again, hdr := s.platformCall(t, "POST", "/platform/wallet/corporate", ten.APIKey, open, idem)
+			if again.status != 201 || !bytes.Equal(again.body, r.body) || hdr.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("replay: %d %s (replayed %q), want the first answer", again.status, again.body, hdr.Get("Idempotent-Replayed"))
+			}
+			var stored []byte
+			ok(t, s.a.DB.Read().QueryRowContext(ctx, `SELECT response_body FROM idempotency_keys WHERE key = $1`, "open-wallet-1").Scan(&stored))
+			if bytes.Contains(stored, []byte(cw.MerchantSecret)) || bytes.Contains(stored, []byte("bakery")) {
+				t.Fatalf("the stored answer holds the merchant secret in plaintext")
+			}
 			r, _ = s.platformCall(t, "POST", "/platform/wallet/corporate", ten.APIKey, open, nil)
 			platformError(t, r, 409, "corporate wallet already")
 

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/cashgate/cashgate/internal/httpx"
 	"net/http"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -236,13 +236,17 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		}
 		return WalletSession{}, errLogin()
 	}
-	if err := s.endLogin(context.WithoutCancel(ctx), u.ID, addr, res, true); err != nil {
-		return WalletSession{}, err
-	}
 	token := "cgw_" + s.ids.Secret(32)
 	now := s.now()
 	exp := now.Add(s.cfg.SessionTTL)
-	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+	// The session and the cleared failures commit together. The answer
+	// carries the session token, a credential: it is never stored for
+	// Idempotency-Key replays (the handler marks it no-store), so a retry
+	// simply logs in again.
+	err = s.db.Transact(context.WithoutCancel(ctx), func(ctx context.Context, tx *store.Tx) error {
+		if err := s.endLoginIn(ctx, tx, u.ID, addr, res, true); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_sessions (token_hash, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4)`,
 			tokenHash(token), u.ID, micros(exp), micros(now))
 		return err
@@ -256,11 +260,14 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 // dummyHash is verified when a login names no user.
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3a9YwTQ0D6u9Ym1b8fJ0p5S0dE1TQ3S1f8Xc0Xy1Xk8"
 
-// Logout ends a session.
+// Logout ends a session; an HTTP request's answer ({"ok":true}) commits
+// with it (httpx.Reply).
 func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM wallet_sessions WHERE token_hash = $1`, tokenHash(token))
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM wallet_sessions WHERE token_hash = $1`, tokenHash(token)); err != nil {
+			return err
+		}
+		return httpx.Reply(ctx, tx, http.StatusOK, WalletOK{WalletOK: true})
 	})
 }
 
@@ -375,14 +382,13 @@ func (s *Service) reserveLogin(ctx context.Context, userID, addr string) (loginR
 			Scan(&gFailures, &gWindow, &gUntil); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_login_throttle (user_id, address, failures, window_start, locked_until)
-			VALUES ($1, $2, 0, $3, 0) ON CONFLICT (user_id, address) DO NOTHING`, userID, addr, n); err != nil {
-			return err
-		}
+		// One upsert creates or locks the pair's row and reads it, so the
+		// housekeeping purge of stale rows cannot slip in between.
 		var failures int
 		var windowStart, lockedUntil int64
-		if err := tx.QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM wallet_login_throttle
-			WHERE user_id = $1 AND address = $2`+s.db.ForUpdate(), userID, addr).Scan(&failures, &windowStart, &lockedUntil); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO wallet_login_throttle (user_id, address, failures, window_start, locked_until)
+			VALUES ($1, $2, 0, $3, 0) ON CONFLICT (user_id, address) DO UPDATE SET failures = wallet_login_throttle.failures
+			RETURNING failures, window_start, locked_until`, userID, addr, n).Scan(&failures, &windowStart, &lockedUntil); err != nil {
 			return err
 		}
 		if lockedUntil > n {
@@ -435,20 +441,8 @@ func (s *Service) reserveLogin(ctx context.Context, userID, addr string) (loginR
 // the back-off this attempt took are lifted, never ones a later attempt
 // took.
 func (s *Service) endLogin(ctx context.Context, userID, addr string, res loginReservation, success bool) error {
-	pair := `failures = failures - 1`
-	if success {
-		pair = `failures = 0`
-	}
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE wallet_users SET login_failures = login_failures - 1,
-				login_locked_until = CASE WHEN login_locked_until = $3 THEN 0 ELSE login_locked_until END
-			WHERE id = $1 AND login_failures > 0 AND login_window_start = $2`, userID, res.window, max(res.backoff, 1)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE wallet_login_throttle SET `+pair+`, locked_until = 0
-			WHERE user_id = $1 AND address = $2 AND failures > 0 AND (locked_until <= $3 OR locked_until = $4)`,
-			userID, addr, micros(s.now()), max(res.pairLock, 1))
-		return err
+		return s.endLoginIn(ctx, tx, userID, addr, res, success)
 	})
 	if err != nil {
 		return fmt.Errorf("wallet: end login attempt: %w", err)
@@ -456,30 +450,38 @@ func (s *Service) endLogin(ctx context.Context, userID, addr string, res loginRe
 	return nil
 }
 
+// endLoginIn is endLogin inside tx.
+func (s *Service) endLoginIn(ctx context.Context, tx *store.Tx, userID, addr string, res loginReservation, success bool) error {
+	pair := `failures = failures - 1`
+	if success {
+		pair = `failures = 0`
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE wallet_users SET login_failures = login_failures - 1,
+			login_locked_until = CASE WHEN login_locked_until = $3 THEN 0 ELSE login_locked_until END
+		WHERE id = $1 AND login_failures > 0 AND login_window_start = $2`, userID, res.window, max(res.backoff, 1)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE wallet_login_throttle SET `+pair+`, locked_until = 0
+		WHERE user_id = $1 AND address = $2 AND failures > 0 AND (locked_until <= $3 OR locked_until = $4)`,
+		userID, addr, micros(s.now()), max(res.pairLock, 1))
+	return err
+}
+
 // checkWindow is how long a reserved PIN or password check may take before
 // another may start (a crashed process frees its reservation after it).
 const checkWindow = 10 * time.Second
 
-func secretCols(what string) (failures, locked, check string) {
-	if what == "login" {
-		return "login_failures", "login_locked_until", "login_check_until"
-	}
-	return "pin_failures", "pin_locked_until", "pin_check_until"
-}
-
-// attempt reserves the right to check one PIN (what="pin") or password
-// (what="login") of a user before the hash is computed: one check at a time
-// per user (a second one meanwhile is RateLimited), none while the user is
-// locked (Forbidden). A guarded UPDATE makes this exact across processes,
-// so a flood of guesses costs at most one hash computation at a time per
-// user and MaxPINFailures in all before the lock. finish records the
-// outcome and frees the reservation.
-func (s *Service) attempt(ctx context.Context, userID, what string) error {
-	_, locked, check := secretCols(what)
+// attemptPIN reserves the right to check one PIN of a user before the
+// hash is computed: one check at a time per user (a second one meanwhile
+// is RateLimited), none while the user is locked (Forbidden). A guarded
+// UPDATE makes this exact across processes, so a flood of guesses costs at
+// most one hash computation at a time per user and MaxPINFailures in all
+// before the lock. finishPIN records the outcome and frees the reservation.
+func (s *Service) attemptPIN(ctx context.Context, userID string) error {
 	now := s.now()
 	var n int64
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %[2]s = $1 WHERE id = $2 AND %[1]s <= $3 AND %[2]s <= $3`, locked, check),
+		res, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_check_until = $1 WHERE id = $2 AND pin_locked_until <= $3 AND pin_check_until <= $3`,
 			micros(now.Add(checkWindow)), userID, micros(now))
 		if err != nil {
 			return err
@@ -488,39 +490,34 @@ func (s *Service) attempt(ctx context.Context, userID, what string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("wallet: %s attempt: %w", what, err)
+		return fmt.Errorf("wallet: PIN attempt: %w", err)
 	}
 	if n == 1 {
 		return nil
 	}
 	var until int64
-	if err := s.db.Read().QueryRowContext(ctx, `SELECT `+locked+` FROM wallet_users WHERE id = $1`, userID).Scan(&until); err != nil {
-		return fmt.Errorf("wallet: %s attempt: %w", what, err)
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT pin_locked_until FROM wallet_users WHERE id = $1`, userID).Scan(&until); err != nil {
+		return fmt.Errorf("wallet: PIN attempt: %w", err)
 	}
 	if until > micros(now) {
-		noun := "PIN"
-		if what == "login" {
-			noun = "password"
-		}
 		return &apperr.Error{Code: apperr.Forbidden, RetryAfterSeconds: int(fromMicros(until).Sub(now).Seconds()) + 1,
-			Message: fmt.Sprintf("the wallet is locked after %d wrong %s entries; try again after %s", s.cfg.MaxPINFailures, noun, fromMicros(until).Format(time.RFC3339))}
+			Message: fmt.Sprintf("the wallet is locked after %d wrong PIN entries; try again after %s", s.cfg.MaxPINFailures, fromMicros(until).Format(time.RFC3339))}
 	}
 	return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: 1, Message: "another check of this wallet's secret is in progress; try again in a second"}
 }
 
-// finish records the outcome of a reserved check: success clears the
+// finishPIN records the outcome of a reserved check: success clears the
 // failures; a failure counts one more and locks the user at
 // MaxPINFailures (counting restarts after a lock ran out). It returns the
 // failures in a row and whether the user is now locked.
-func (s *Service) finish(ctx context.Context, userID, what string, success bool) (failures int, locked bool, err error) {
-	f, l, c := secretCols(what)
+func (s *Service) finishPIN(ctx context.Context, userID string, success bool) (failures int, locked bool, err error) {
 	now := s.now()
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if success {
-			// A right secret clears the failures, but never a lock that
-			// racing wrong ones set meanwhile (possible only when this check
+			// A right PIN clears the failures, but never a lock that racing
+			// wrong ones set meanwhile (possible only when this check
 			// outlived its reservation window): the lock stands.
-			res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %s = 0, %s = 0, %s = 0 WHERE id = $1 AND %[2]s <= $2`, f, l, c), userID, micros(now))
+			res, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_failures = 0, pin_locked_until = 0, pin_check_until = 0 WHERE id = $1 AND pin_locked_until <= $2`, userID, micros(now))
 			if err != nil {
 				return err
 			}
@@ -529,10 +526,10 @@ func (s *Service) finish(ctx context.Context, userID, what string, success bool)
 				return err
 			}
 			failures, locked = s.cfg.MaxPINFailures, true
-			_, err = tx.ExecContext(ctx, `UPDATE wallet_users SET `+c+` = 0 WHERE id = $1`, userID)
+			_, err = tx.ExecContext(ctx, `UPDATE wallet_users SET pin_check_until = 0 WHERE id = $1`, userID)
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT `+f+` FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).Scan(&failures); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT pin_failures FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).Scan(&failures); err != nil {
 			return err
 		}
 		if failures >= s.cfg.MaxPINFailures {
@@ -543,33 +540,32 @@ func (s *Service) finish(ctx context.Context, userID, what string, success bool)
 		if locked = failures >= s.cfg.MaxPINFailures; locked {
 			until = micros(now.Add(s.cfg.PINLock))
 		}
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE wallet_users SET %s = $1, %s = $2, %s = 0 WHERE id = $3`, f, l, c), failures, until, userID)
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_failures = $1, pin_locked_until = $2, pin_check_until = 0 WHERE id = $3`, failures, until, userID)
 		return err
 	})
 	return failures, locked, err
 }
 
-// release frees a reservation without recording an outcome (the check
+// releasePIN frees a reservation without recording an outcome (the check
 // could not run).
-func (s *Service) release(ctx context.Context, userID, what string) {
-	_, _, c := secretCols(what)
+func (s *Service) releasePIN(ctx context.Context, userID string) {
 	_ = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET `+c+` = 0 WHERE id = $1`, userID)
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_check_until = 0 WHERE id = $1`, userID)
 		return err
 	})
 }
 
-// checkSecret verifies a PIN or password of a user under the reservation.
-func (s *Service) checkSecret(ctx context.Context, userID, what, encoded, secret string) (ok bool, failures int, locked bool, err error) {
-	if err := s.attempt(ctx, userID, what); err != nil {
+// checkPINHash verifies a user's PIN against its hash under the reservation.
+func (s *Service) checkPINHash(ctx context.Context, userID, encoded, pin string) (ok bool, failures int, locked bool, err error) {
+	if err := s.attemptPIN(ctx, userID); err != nil {
 		return false, 0, false, err
 	}
-	ok, err = s.verify(encoded, secret)
+	ok, err = s.verify(encoded, pin)
 	if err != nil {
-		s.release(context.WithoutCancel(ctx), userID, what)
+		s.releasePIN(context.WithoutCancel(ctx), userID)
 		return false, 0, false, err
 	}
-	failures, locked, err = s.finish(context.WithoutCancel(ctx), userID, what, ok)
+	failures, locked, err = s.finishPIN(context.WithoutCancel(ctx), userID, ok)
 	return ok && !locked, failures, locked, err
 }
 
@@ -583,7 +579,7 @@ func (s *Service) checkPIN(ctx context.Context, userID, pin string) error {
 	if err != nil {
 		return err
 	}
-	ok, failures, locked, err := s.checkSecret(ctx, userID, "pin", u.PINHash, pin)
+	ok, failures, locked, err := s.checkPINHash(ctx, userID, u.PINHash, pin)
 	if err != nil {
 		return err
 	}
