@@ -40,6 +40,8 @@ and stops the workers cleanly.`,
 	f.IntVar(&e.cfg.ProductionRPM, "production-rpm", e.cfg.ProductionRPM, "requests per minute allowed per production APP key (env CASHGATE_PRODUCTION_RPM)")
 	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")
 	f.DurationVar(&e.cfg.WebhookLease, "webhook-lease", e.cfg.WebhookLease, "how long a worker's claim of a webhook delivery lasts; a delivery whose worker died is attempted again after it (default request timeout + 30s) (env CASHGATE_WEBHOOK_LEASE)")
+	f.IntVar(&e.cfg.DBMaxConns, "db-max-conns", e.cfg.DBMaxConns, "PostgreSQL connection pool size; SQLite: read connections (default 16; SQLite 4) (env CASHGATE_DB_MAX_CONNS)")
+	f.DurationVar(&e.cfg.DBAcquireTimeout, "db-acquire-timeout", e.cfg.DBAcquireTimeout, "longest wait of a write for a database connection (PostgreSQL) or commit slot (SQLite) before it answers 503 with Retry-After (default 5s) (env CASHGATE_DB_ACQUIRE_TIMEOUT)")
 	f.DurationVar(&e.cfg.ShutdownTimeout, "shutdown-timeout", e.cfg.ShutdownTimeout, "grace period for in-flight requests on shutdown (env CASHGATE_SHUTDOWN_TIMEOUT)")
 	f.StringSliceVar(&e.cfg.BlockedEndpoints, "blocked-endpoint", e.cfg.BlockedEndpoints, `refuse "METHOD /path" with 403 Requested endpoint is forbidden; repeatable (env CASHGATE_BLOCKED_ENDPOINTS, comma-separated)`)
 	return cmd

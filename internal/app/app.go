@@ -87,7 +87,7 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock)}
-	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{})
+	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,8 @@ type Config struct {
 	ProductionRPM    int           // CASHGATE_PRODUCTION_RPM: per production key, default 6000
 	TokenTTL         time.Duration // CASHGATE_TOKEN_TTL: OAuth access token lifetime, default 15m
 	IdempotencyLease time.Duration // CASHGATE_IDEMPOTENCY_LEASE: how long a crashed request holds its Idempotency-Key, default 10s
+	DBMaxConns       int           // CASHGATE_DB_MAX_CONNS: PostgreSQL pool size (SQLite: readers), default 16 (SQLite 4)
+	DBAcquireTimeout time.Duration // CASHGATE_DB_ACQUIRE_TIMEOUT: longest wait for a connection or commit slot before 503, default 5s
 	BlockedEndpoints []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
 	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
@@ -126,6 +128,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	integer("CASHGATE_WORKERS", &c.Workers)
 	duration("CASHGATE_TOKEN_TTL", &c.TokenTTL)
 	duration("CASHGATE_IDEMPOTENCY_LEASE", &c.IdempotencyLease)
+	integer("CASHGATE_DB_MAX_CONNS", &c.DBMaxConns)
+	duration("CASHGATE_DB_ACQUIRE_TIMEOUT", &c.DBAcquireTimeout)
 	duration("CASHGATE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	duration("CASHGATE_WEBHOOK_LEASE", &c.WebhookLease)
 	str("CASHGATE_LOG_LEVEL", &c.LogLevel)

@@ -31,6 +31,9 @@ func TestConfigFromEnv(t *testing.T) {
 		"CASHGATE_TOKEN_TTL":              "5m",
 		"CASHGATE_SHUTDOWN_TIMEOUT":       "7s",
 		"CASHGATE_WEBHOOK_LEASE":          "45s",
+		"CASHGATE_IDEMPOTENCY_LEASE":      "3s",
+		"CASHGATE_DB_MAX_CONNS":           "32",
+		"CASHGATE_DB_ACQUIRE_TIMEOUT":     "2s",
 		"CASHGATE_LOG_LEVEL":              "debug",
 		"CASHGATE_LOG_FORMAT":             "json",
 		"CASHGATE_BLOCKED_ENDPOINTS":      "GET /old, POST /older",
@@ -47,6 +50,7 @@ func TestConfigFromEnv(t *testing.T) {
 	want.AutoMigrate, want.AllowPrivateWebhooks, want.SecureCookies = false, true, true
 	want.SandboxRPM, want.ProductionRPM, want.Workers = 5, 500, 9
 	want.TokenTTL, want.ShutdownTimeout, want.WebhookLease = 5*time.Minute, 7*time.Second, 45*time.Second
+	want.IdempotencyLease, want.DBMaxConns, want.DBAcquireTimeout = 3*time.Second, 32, 2*time.Second
 	want.LogLevel, want.LogFormat = "debug", "json"
 	want.BlockedEndpoints = []string{"GET /old", "POST /older"}
 	want.Pepper, _ = hex.DecodeString(strings.Repeat("01", 16))
