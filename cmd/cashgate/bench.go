@@ -165,7 +165,7 @@ func newScenario(o benchOptions) (scenario, error) {
 func (e *env) benchCmd() *cobra.Command {
 	o := benchOptions{scenario: "transfers", concurrency: 8, duration: 10 * time.Second, accounts: 8}
 	cmd := &cobra.Command{
-		Use:   "bench [--scenario transfers] [--concurrency 8] [--duration 10s] [--target URL --api-key KEY]",
+		Use:   "bench [--scenario transfers|moto|sends] [--concurrency 8] [--duration 10s] [--target URL --api-key KEY]",
 		Short: "Load-test cashgate over HTTP and report requests/s and p50/p99 latency",
 		Long: `Load-test cashgate over HTTP. Without --target, bench starts cashgate in this
 process on a fresh database (a temporary SQLite file, or --database-url), creates
@@ -175,6 +175,10 @@ running cashgate using --api-key (a production key without a low usage limit).
 Scenarios:
   transfers   POST /platform/ledger/transfers of 0.01 EUR between random pairs of
               --accounts funded accounts (durable ledger entry + outbox event each)
+  moto        POST /api/gateway/payment-jobs: a MOTO card payment of one tenant,
+              paid at once (auto capture), signed with the tenant's key
+  sends       POST /wallet/app/v1/send between --accounts Corporate+ wallets,
+              with fees and limits
 
 Prints one JSON object on stdout; progress goes to stderr.`,
 		Args: cobra.NoArgs,
@@ -185,10 +189,10 @@ Prints one JSON object on stdout; progress goes to stderr.`,
 	f := cmd.Flags()
 	f.StringVar(&o.target, "target", "", "base URL of a running cashgate (default: start one in-process)")
 	f.StringVar(&o.apiKey, "api-key", "", "APP key for --target")
-	f.StringVar(&o.scenario, "scenario", o.scenario, "load to generate: transfers")
+	f.StringVar(&o.scenario, "scenario", o.scenario, "load to generate: transfers, moto or sends")
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, "concurrent clients")
 	f.DurationVar(&o.duration, "duration", o.duration, "how long to run")
-	f.IntVar(&o.accounts, "accounts", o.accounts, "accounts to move money between (transfers)")
+	f.IntVar(&o.accounts, "accounts", o.accounts, "accounts to move money between (transfers, sends)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run (client and in-process server) to this file")
 	return cmd
 }
