@@ -1,0 +1,184 @@
+package remote
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Get returns the tenant's payment; another tenant's id is NotFound, as an
+// unknown one.
+func (s *Service) Get(ctx context.Context, tenantID, id string) (Payment, error) {
+	p, err := s.load(ctx, s.db.Read(), tenantID, id, false)
+	if err != nil {
+		return Payment{}, err
+	}
+	return s.view(p), nil
+}
+
+// Cancel cancels a payment not yet paid (pending or rejected) and answers
+// it from inside its transaction; a paid, refunded or canceled payment is a
+// Conflict naming its status.
+func (s *Service) Cancel(ctx context.Context, tenantID, id string) (Payment, error) {
+	var out Payment
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		p, err := s.load(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		if p.Status != StatusPending && p.Status != StatusRejected {
+			return apperr.New(apperr.Conflict, "remote payment %s is %s: only a pending or rejected payment can be canceled", id, p.Status)
+		}
+		if err := s.cancel(ctx, tx, p, "merchant"); err != nil {
+			return err
+		}
+		out = s.view(p)
+		return httpx.Reply(ctx, tx, http.StatusOK, out)
+	})
+	return out, err
+}
+
+func (s *Service) cancel(ctx context.Context, tx *store.Tx, p *payment, reason string) error {
+	now := s.now()
+	p.Status, p.CancelReason, p.CanceledAt, p.UpdatedAt = StatusCanceled, reason, now, now
+	if err := savePayment(ctx, tx, p); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, p, "canceled")
+}
+
+// Expire is the handler of JobExpire: a payment still unpaid at its
+// expires_at becomes canceled with cancel_reason "expired".
+func (s *Service) Expire(ctx context.Context, jb outbox.Job) error {
+	var pl idPayload
+	if err := json.Unmarshal(jb.Payload, &pl); err != nil {
+		return outbox.Permanent(err)
+	}
+	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		p, err := s.load(ctx, tx, jb.TenantID, pl.ID, true)
+		if err != nil {
+			return outbox.Permanent(err)
+		}
+		if p.Status != StatusPending && p.Status != StatusRejected {
+			return nil
+		}
+		if s.now().Before(p.ExpiresAt) {
+			return outbox.RetryAt(p.ExpiresAt)
+		}
+		return s.cancel(ctx, tx, p, "expired")
+	})
+}
+
+// ListFilter selects payments of a tenant.
+type ListFilter struct {
+	Status       string
+	CreatedFrom  time.Time         // inclusive
+	CreatedTo    time.Time         // exclusive
+	Metadata     map[string]string // top-level metadata values, all must match
+	Limit        int               // 1..MaxPage, default DefaultPage
+	Cursor       string
+	cursorMicros int64
+	cursorID     string
+}
+
+// Page sizes of the list.
+const (
+	DefaultPage = 20
+	MaxPage     = 100
+)
+
+// List returns a page of the tenant's payments, newest first.
+func (s *Service) List(ctx context.Context, tenantID string, f ListFilter) (PaymentList, error) {
+	if err := f.check(); err != nil {
+		return PaymentList{}, err
+	}
+	q, args := f.query(tenantID)
+	rows, err := s.db.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return PaymentList{}, fmt.Errorf("remote: list payments: %w", err)
+	}
+	defer rows.Close()
+	out := PaymentList{Data: []Payment{}}
+	var last *payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return PaymentList{}, err
+		}
+		if len(out.Data) == f.Limit {
+			out.Next = cursorOf(last)
+			break
+		}
+		out.Data, last = append(out.Data, s.view(p)), p
+	}
+	return out, rows.Err()
+}
+
+func (f *ListFilter) check() error {
+	switch f.Status {
+	case "", StatusPending, StatusPaid, StatusCanceled, StatusRejected, StatusRefunded:
+	default:
+		return apperr.InvalidField("status", "status must be pending, paid, canceled, rejected or refunded")
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultPage
+	}
+	if f.Limit < 1 || f.Limit > MaxPage {
+		return apperr.InvalidField("limit", "limit must be between 1 and %d", MaxPage)
+	}
+	if f.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		at, id, ok := strings.Cut(string(b), ":")
+		n, perr := strconv.ParseInt(at, 10, 64)
+		if err != nil || !ok || perr != nil || id == "" {
+			return apperr.InvalidField("cursor", "cursor is not one this API gave out")
+		}
+		f.cursorMicros, f.cursorID = n, id
+	}
+	return nil
+}
+
+func cursorOf(p *payment) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.CreatedAt.UnixMicro(), 10) + ":" + p.ID))
+}
+
+// query is the SELECT of one page (one row more than the limit, to know
+// whether another page follows).
+func (f *ListFilter) query(tenantID string) (string, []any) {
+	args := []any{tenantID}
+	where := []string{"tenant_id = $1"}
+	add := func(cond string, v ...any) {
+		for _, a := range v {
+			args = append(args, a)
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		where = append(where, cond)
+	}
+	if f.Status != "" {
+		add("status = ?", f.Status)
+	}
+	if !f.CreatedFrom.IsZero() {
+		add("created_at >= ?", f.CreatedFrom.UnixMicro())
+	}
+	if !f.CreatedTo.IsZero() {
+		add("created_at < ?", f.CreatedTo.UnixMicro())
+	}
+	for k, v := range f.Metadata {
+		add("id IN (SELECT payment_id FROM remote_payment_metadata WHERE tenant_id = ? AND key = ? AND value = ?)", tenantID, k, v)
+	}
+	if f.cursorID != "" {
+		add("(created_at < ? OR (created_at = ? AND id < ?))", f.cursorMicros, f.cursorMicros, f.cursorID)
+	}
+	return `SELECT ` + paymentCols + ` FROM remote_payments WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY created_at DESC, id DESC LIMIT ` + strconv.Itoa(f.Limit+1), args
+}

@@ -1,0 +1,107 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/walletpay"
+)
+
+// Timing rules.
+const (
+	DefaultExpiry = 24 * time.Hour      // a payment without expires_at can be paid for a day
+	MinExpiry     = time.Minute         // expires_at at least this far ahead
+	MaxExpiry     = 30 * 24 * time.Hour // and at most this far
+)
+
+// JobExpire is the job kind that cancels a payment still unpaid at its
+// expires_at (cancel_reason "expired").
+const JobExpire = "remote.expire"
+
+// Wallets are the cashgate wallets remote payments are paid into (the
+// e-wallet, wired by the app: products do not import each other).
+type Wallets interface {
+	// ReceivingAccount returns, in tx, the account number of the tenant's
+	// corporate wallet, which remote payments credit.
+	ReceivingAccount(ctx context.Context, tx *store.Tx, tenantID string) (string, error)
+	// CheckAccount returns the normalised account number s names, or an
+	// invalid-field error for field when it is malformed or no wallet has it.
+	CheckAccount(ctx context.Context, field, s string) (string, error)
+}
+
+// Tenants finds a payment's merchant (platform.Service).
+type Tenants interface {
+	Tenant(ctx context.Context, idOrBusinessCode string) (platform.Tenant, error)
+}
+
+// Events writes an event in the caller's transaction (outbox.Outbox).
+type Events interface {
+	Emit(ctx context.Context, tx *store.Tx, ev outbox.Event) (outbox.Event, error)
+	Enqueue(ctx context.Context, tx *store.Tx, spec outbox.JobSpec) (id string, created bool, err error)
+}
+
+// Deps are the core services remote payments are built from.
+type Deps struct {
+	DB      *store.DB
+	Clock   clock.Clock
+	IDs     *ids.Gen
+	Log     *slog.Logger
+	Events  Events
+	Tenants Tenants
+	Wallets Wallets
+	// Pay moves money between wallets and checks PINs (the e-wallet).
+	Pay walletpay.Wallets
+	// PublicURL is where users reach this cashgate (no trailing slash): the
+	// hosted page of payment id is PublicURL + "/pay/" + id.
+	PublicURL string
+}
+
+// Service is the remote payments product.
+type Service struct {
+	db      *store.DB
+	clk     clock.Clock
+	ids     *ids.Gen
+	log     *slog.Logger
+	events  Events
+	tenants Tenants
+	wallets Wallets
+	pay     walletpay.Wallets
+	public  string
+}
+
+// New returns the remote payments service.
+func New(d Deps) (*Service, error) {
+	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Events == nil || d.Tenants == nil || d.Wallets == nil || d.Pay == nil {
+		return nil, errors.New("remote: missing dependency")
+	}
+	u, err := url.Parse(d.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("remote: public URL %q: want http(s)://host[:port][/path]", d.PublicURL)
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: d.DB, clk: d.Clock, ids: d.IDs, log: d.Log, events: d.Events, tenants: d.Tenants, wallets: d.Wallets,
+		pay: d.Pay, public: strings.TrimRight(d.PublicURL, "/")}, nil
+}
+
+func (s *Service) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }
+
+// PageURL is the hosted payment page of payment id.
+func (s *Service) PageURL(id string) string { return s.public + "/pay/" + id }
+
+// emit writes the event of p's state (type remote.payment.<what>) in tx.
+func (s *Service) emit(ctx context.Context, tx *store.Tx, p *payment, what string) error {
+	_, err := s.events.Emit(ctx, tx, outbox.Event{TenantID: p.TenantID, Type: "remote.payment." + what, Subject: p.ID, Data: s.view(p)})
+	return err
+}

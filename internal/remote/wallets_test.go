@@ -1,0 +1,86 @@
+package remote_test
+
+import (
+	"context"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/walletpay"
+)
+
+// ledgerWallets is a walletpay.Wallets on the real ledger: each account
+// number has one ledger account per currency (scope "wallet"); PIN "1234"
+// is right, the user "locked" is locked. The e-wallet's own implementation
+// is tested with the whole app (internal/app).
+type ledgerWallets struct {
+	db *store.DB
+	l  *ledger.Ledger
+}
+
+func (w ledgerWallets) account(ctx context.Context, tx *store.Tx, number, currency string, overdraft bool) (string, error) {
+	a, err := w.l.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: "wallet", Owner: "acct:" + number, Purpose: "wallet", Currency: currency, AllowOverdraft: overdraft})
+	return a.ID, err
+}
+
+func (w ledgerWallets) Login(context.Context, string, string, string) (walletpay.Session, error) {
+	return walletpay.Session{}, apperr.New(apperr.Unauthenticated, "not used by these tests")
+}
+
+func (w ledgerWallets) SessionPayer(context.Context, string) (walletpay.Payer, error) {
+	return walletpay.Payer{}, apperr.New(apperr.Unauthenticated, "not used by these tests")
+}
+
+func (w ledgerWallets) Logout(context.Context, string) error { return nil }
+
+func (w ledgerWallets) Available(ctx context.Context, userID, currency string) (int64, error) {
+	var id string
+	err := w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		id, err = w.account(ctx, tx, userID, currency, false)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	a, err := w.l.Account(ctx, w.db.Read(), "wallet", id)
+	return a.Balance.Available, err
+}
+
+func (w ledgerWallets) CheckPIN(_ context.Context, userID, pin string) error {
+	switch {
+	case userID == "locked":
+		return apperr.New(apperr.Forbidden, "the wallet is locked after 5 wrong PIN entries")
+	case pin != "1234":
+		return apperr.New(apperr.Unauthenticated, "wrong PIN; 4 attempt(s) left")
+	}
+	return nil
+}
+
+func (w ledgerWallets) Move(ctx context.Context, tx *store.Tx, t walletpay.Transfer) (string, error) {
+	from, err := w.account(ctx, tx, t.From, t.Currency, false)
+	if err != nil {
+		return "", err
+	}
+	to, err := w.account(ctx, tx, t.To, t.Currency, false)
+	if err != nil {
+		return "", err
+	}
+	return w.l.Transfer(ctx, tx, ledger.TransferSpec{TenantID: "wallet", From: from, To: to, Currency: t.Currency, Amount: t.Amount, Kind: t.Kind, Reference: t.Reference})
+}
+
+// topUp credits number with amount of currency from an outside account.
+func (w ledgerWallets) topUp(ctx context.Context, number, currency string, amount int64) error {
+	return w.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		bank, err := w.account(ctx, tx, "bank", currency, true)
+		if err != nil {
+			return err
+		}
+		to, err := w.account(ctx, tx, number, currency, false)
+		if err != nil {
+			return err
+		}
+		_, err = w.l.Transfer(ctx, tx, ledger.TransferSpec{TenantID: "wallet", From: bank, To: to, Currency: currency, Amount: amount, Kind: "topup"})
+		return err
+	})
+}
