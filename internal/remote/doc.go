@@ -11,11 +11,13 @@
 //	paid     → refunded                     (refunds reached the amount)
 //
 // A rejected attempt (insufficient funds, a PIN locked by wrong entries, a
-// declined card, a payer other than payable_to) leaves the payment payable
+// declined card) leaves the payment payable
 // by another attempt until it expires: status rejected tells the merchant's
 // backend the last attempt failed and the order must not be confirmed. An
 // expired payment becomes canceled with cancel_reason "expired"; a merchant's
-// cancel gives "merchant". canceled and refunded are final.
+// cancel gives "merchant", the payer's on the page "payer". canceled and
+// refunded are final. A payer other than payable_to is refused and the
+// payment is unchanged (a stranger cannot make it rejected).
 //
 // Every state change emits one event (remote.payment.created, .paid,
 // .rejected, .canceled, .refunded; data: the payment object) in the

@@ -48,6 +48,24 @@ func (s *Service) Cancel(ctx context.Context, tenantID, id string) (Payment, err
 	return out, err
 }
 
+// cancelByPayer is the payer's cancel on the hosted page (cancel_reason
+// "payer"); only a payable payment can be canceled.
+func (s *Service) cancelByPayer(ctx context.Context, id string) (*payment, error) {
+	var out *payment
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		p, err := s.loadByID(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !p.payable(s.now()) {
+			return notPayable(p)
+		}
+		out = p
+		return s.cancel(ctx, tx, p, "payer")
+	})
+	return out, err
+}
+
 func (s *Service) cancel(ctx context.Context, tx *store.Tx, p *payment, reason string) error {
 	now := s.now()
 	p.Status, p.CancelReason, p.CanceledAt, p.UpdatedAt = StatusCanceled, reason, now, now

@@ -49,6 +49,7 @@ type env struct {
 	svc    *remote.Service
 	runner *outbox.Runner
 	srv    *httptest.Server
+	page   *httptest.Server // the hosted page's routes
 	w      ledgerWallets
 	a, b   string // two tenants
 }
@@ -90,6 +91,12 @@ func newEnv(t *testing.T, db *store.DB) *env {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.srv.Close)
+	pages := http.NewServeMux()
+	for _, rt := range e.svc.PageRoutes() {
+		pages.HandleFunc(rt.Method+" "+rt.Path, rt.Handler)
+	}
+	e.page = httptest.NewServer(pages)
+	t.Cleanup(e.page.Close)
 	return e
 }
 

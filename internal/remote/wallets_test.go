@@ -2,6 +2,8 @@ package remote_test
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/ledger"
@@ -23,12 +25,21 @@ func (w ledgerWallets) account(ctx context.Context, tx *store.Tx, number, curren
 	return a.ID, err
 }
 
-func (w ledgerWallets) Login(context.Context, string, string, string) (walletpay.Session, error) {
-	return walletpay.Session{}, apperr.New(apperr.Unauthenticated, "not used by these tests")
+// Login accepts any username with the password "pw-"+username; the
+// session token is "tok-"+username and the account number the username.
+func (w ledgerWallets) Login(_ context.Context, username, password, _ string) (walletpay.Session, error) {
+	if password != "pw-"+username {
+		return walletpay.Session{}, apperr.New(apperr.Unauthenticated, "wrong username or password")
+	}
+	return walletpay.Session{Token: "tok-" + username, ExpiresAt: time.Now().Add(time.Hour), Payer: payer(username)}, nil
 }
 
-func (w ledgerWallets) SessionPayer(context.Context, string) (walletpay.Payer, error) {
-	return walletpay.Payer{}, apperr.New(apperr.Unauthenticated, "not used by these tests")
+func (w ledgerWallets) SessionPayer(_ context.Context, token string) (walletpay.Payer, error) {
+	name, ok := strings.CutPrefix(token, "tok-")
+	if !ok {
+		return walletpay.Payer{}, apperr.New(apperr.Unauthenticated, "log in first")
+	}
+	return payer(name), nil
 }
 
 func (w ledgerWallets) Logout(context.Context, string) error { return nil }
