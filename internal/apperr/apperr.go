@@ -37,8 +37,8 @@ type Error struct {
 	Message string // safe to show to the API caller
 	Field   string // optional: the input field at fault
 	// APICode is optional: the wire code of the API the error belongs to
-	// (e.g. the card gateway's "PaymentRefused"). Error writers use it
-	// when set, else they map Code.
+	// (e.g. the card gateway's "PaymentRefused"), set where the error is
+	// made. That API's error writer uses it when set, else it maps Code.
 	APICode string
 	// RetryAfterSeconds is set with RateLimited (and may be with others).
 	RetryAfterSeconds int
