@@ -44,6 +44,16 @@
 // MaxVerificationsPerDay verification transfers a day (the issuer pays
 // them).
 //
+// # Account numbers
+//
+// Every wallet user, private or corporate, has an account number: 12
+// digits, 10 random (the first not 0) and 2 ISO 7064 MOD 97-10 check
+// digits as in an IBAN (check = 98 − (first10·100 mod 97)), so a mistyped
+// digit or two swapped neighbours are refused (ValidAccountNumber,
+// ParseAccountNumber). The API carries the plain digits; pages show them
+// as "1234 5678 9012". Users created before account numbers existed get
+// theirs when the service starts (New), in batches.
+//
 // # Wallet-app sessions
 //
 // A login answers a session token and sets it as the cg_wallet cookie

@@ -372,6 +372,7 @@ func endToEndID(txID string) string {
 type CorporateAccount struct {
 	TenantID      string `json:"tenantId"`
 	MerchantID    string `json:"merchantId"`
+	AccountNumber string `json:"accountNumber"` // the corporate wallet's
 	CompanyName   string `json:"companyName"`
 	Tier          Tier   `json:"tier"`
 	IBAN          string `json:"iban"`
@@ -398,7 +399,7 @@ func (s *Service) corporateAccount(ctx context.Context, q store.Querier, userID 
 	if err != nil {
 		return CorporateAccount{}, err
 	}
-	return CorporateAccount{TenantID: c.TenantID, MerchantID: c.MerchantID, CompanyName: c.CompanyName, Tier: u.Tier, IBAN: c.IBAN, BIC: c.BIC,
+	return CorporateAccount{TenantID: c.TenantID, MerchantID: c.MerchantID, AccountNumber: u.AccountNumber, CompanyName: c.CompanyName, Tier: u.Tier, IBAN: c.IBAN, BIC: c.BIC,
 		BankVerified: c.BankVerified, UpgradeStatus: c.UpgradeStatus}, nil
 }
 
@@ -549,7 +550,7 @@ func (s *Service) RequestUpgrade(ctx context.Context, userID string) (CorporateA
 
 // UpgradeRequests lists corporates waiting for Corporate+.
 func (s *Service) UpgradeRequests(ctx context.Context) ([]CorporateAccount, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT c.tenant_id, c.merchant_id, c.company_name, u.tier, c.iban, c.bic, c.bank_verified, c.upgrade_status
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT c.tenant_id, c.merchant_id, COALESCE(u.account_number, ''), c.company_name, u.tier, c.iban, c.bic, c.bank_verified, c.upgrade_status
 FROM wallet_corporates c JOIN wallet_users u ON u.id = c.user_id WHERE c.upgrade_status = 'requested' ORDER BY c.upgrade_requested_at`)
 	if err != nil {
 		return nil, err
@@ -558,7 +559,7 @@ FROM wallet_corporates c JOIN wallet_users u ON u.id = c.user_id WHERE c.upgrade
 	out := []CorporateAccount{}
 	for rows.Next() {
 		var c CorporateAccount
-		if err := rows.Scan(&c.TenantID, &c.MerchantID, &c.CompanyName, &c.Tier, &c.IBAN, &c.BIC, &c.BankVerified, &c.UpgradeStatus); err != nil {
+		if err := rows.Scan(&c.TenantID, &c.MerchantID, &c.AccountNumber, &c.CompanyName, &c.Tier, &c.IBAN, &c.BIC, &c.BankVerified, &c.UpgradeStatus); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

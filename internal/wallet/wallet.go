@@ -177,7 +177,9 @@ type Deps struct {
 	Tenants Tenants
 }
 
-// New builds the wallet and ensures the issuer's ledger accounts exist.
+// New builds the wallet, ensures the issuer's ledger accounts exist and
+// gives the users created before account numbers existed theirs
+// (assignAccountNumbers).
 func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -223,6 +225,9 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wallet: issuer accounts: %w", err)
+	}
+	if err := s.assignAccountNumbers(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
