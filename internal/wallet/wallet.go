@@ -29,7 +29,9 @@ import (
 // LedgerScope is the ledger tenant id under which all e-money is kept.
 const LedgerScope = "wallet"
 
-// Currency is the only currency wallets hold.
+// Currency is the currency of the seed-000 product: its sends, money
+// requests, fees, limits and withdrawals, and every wallet's first
+// balance. A wallet may hold others too (AccountIn, Balances).
 const Currency = "EUR"
 
 // Ledger owners and purposes of the issuer's accounts.
