@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/browsertest"
 	"github.com/cashgate/cashgate/internal/ids"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/platform"
@@ -244,7 +247,9 @@ func TestAccountIn(t *testing.T) {
 
 // TestWalletAPIAccountNumberAndBalances: over HTTP, sign-up, login, /me and
 // the platform's corporate wallet carry the account number; /me lists the
-// balances; the sandbox top-up takes a currency (EUR without one).
+// balances; the sandbox top-up takes a currency (EUR without one); the
+// wallet app shows the account number grouped and the other balances, and
+// its sandbox form tops up in the currency typed.
 func TestWalletAPIAccountNumberAndBalances(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
@@ -309,6 +314,42 @@ func TestWalletAPIAccountNumberAndBalances(t *testing.T) {
 			r.decode(t, &pw)
 			if pw.Account.AccountNumber != cw.AccountNumber {
 				t.Fatalf("platform wallet %s", r.body)
+			}
+
+			// The wallet app shows them.
+			bctx := browsertest.New(t, 60*time.Second)
+			if err := chromedp.Do(bctx,
+				chromedp.Navigate(s.srv.URL+"/wallet/"),
+				chromedp.WaitVisible(chromedp.CSS("#login-form")),
+				chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+				chromedp.SendKeys(chromedp.CSS("#password"), "alice-password"),
+				chromedp.Click(chromedp.CSS("#login-btn")),
+				chromedp.WaitVisible(chromedp.CSS("#other-balances")),
+			); err != nil {
+				t.Fatal(err)
+			}
+			for sel, want := range map[string]string{"#account-number": wallet.FormatAccountNumber(alice.AccountNumber), "#other-balances-list": "12.50 USD", "#balance": "7.00"} {
+				got, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+				ok(t, err)
+				if got != want {
+					t.Fatalf("the page shows %s = %q, want %q", sel, got, want)
+				}
+			}
+			// The sandbox form tops up in the currency typed.
+			if err := chromedp.Do(bctx,
+				chromedp.SendKeys(chromedp.CSS("#topup-amount"), "300"),
+				chromedp.SetValue(chromedp.CSS("#topup-currency"), "JPY"),
+				chromedp.Click(chromedp.CSS("#topup-btn")),
+				chromedp.WaitVisible(chromedp.CSS("#msg.ok")),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("#other-balances-list").textContent === "300 JPY · 12.50 USD"`,
+				chromedp.WithPollingMutation())); err != nil {
+				t.Fatal(err)
+			}
+			if msg, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#msg"))); err != nil || msg != "Topped up 300 JPY." {
+				t.Fatalf("the page says %q, %v", msg, err)
 			}
 		})
 	}
