@@ -136,7 +136,7 @@ func (s *Service) topUpRef() string { return "CGW" + s.ids.Digits(9) }
 // transactNumbered, which runs the transaction again when a concurrent
 // insert took the number first.
 func (s *Service) insertUser(ctx context.Context, tx *store.Tx, u *user) error {
-	acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: "wallet", Currency: Currency})
+	acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: Currency})
 	if err != nil {
 		return err
 	}
