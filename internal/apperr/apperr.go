@@ -1,6 +1,8 @@
 // Package apperr is cashgate's one domain error type. Product code returns
 // *Error values with a Code; each API maps codes to its own documented wire
-// format in one place (internal/httpx/errformat.go).
+// format in one place (internal/httpx/errformat.go). An error that belongs
+// to one API's documented list carries that API's code in APICode, set
+// where the error is made: error writers never look codes up by message.
 package apperr
 
 import (
@@ -34,6 +36,10 @@ type Error struct {
 	Code    Code
 	Message string // safe to show to the API caller
 	Field   string // optional: the input field at fault
+	// APICode is optional: the wire code of the API the error belongs to
+	// (e.g. the card gateway's "PaymentRefused"), set where the error is
+	// made. That API's error writer uses it when set, else it maps Code.
+	APICode string
 	// RetryAfterSeconds is set with RateLimited (and may be with others).
 	RetryAfterSeconds int
 	Err               error // optional wrapped cause; never shown to callers

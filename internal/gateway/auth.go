@@ -47,13 +47,19 @@ import (
 // most MaxAuthFailures per window are answered 401: the rest, however many
 // arrive at once, get 403.
 const (
-	MaxAuthFailures    = 10
-	AuthFailureWindow  = 15 * time.Minute
-	AuthLockout        = 15 * time.Minute
-	SignatureSkew      = 5 * time.Minute
-	MsgInvalidToken    = "Invalid token."
-	MsgTooManyAttempts = "Too many attempts."
-	MsgConfigNotFound  = "Configuration not found."
+	MaxAuthFailures   = 10
+	AuthFailureWindow = 15 * time.Minute
+	AuthLockout       = 15 * time.Minute
+	SignatureSkew     = 5 * time.Minute
+)
+
+// The guide's authentication messages, with their wire codes. "Invalid
+// token." and "Configuration not found." are answered with the codes of
+// their statuses (401 InvalidToken, 404 NotFound).
+var (
+	MsgInvalidToken    = GuideMsg{Code: "InvalidToken", Message: "Invalid token."}
+	MsgTooManyAttempts = GuideMsg{Code: "TooManyAttempts", Message: "Too many attempts."}
+	MsgConfigNotFound  = GuideMsg{Code: "NotFound", Message: "Configuration not found."}
 )
 
 // Authenticate is the gateway API's authentication middleware. It puts the
@@ -109,10 +115,10 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 	hash := strings.Join(strings.Fields(r.Header.Get("Hash")), "")
 	sig := strings.TrimSpace(r.Header.Get("Signature"))
 	if cfg == "" || (hash == "" && sig == "") {
-		return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "ConfigurationId"}
+		return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "ConfigurationId")
 	}
 	if !isReference(cfg) {
-		return httpx.Principal{}, apperr.New(apperr.NotFound, MsgConfigNotFound)
+		return httpx.Principal{}, MsgConfigNotFound.Err(apperr.NotFound)
 	}
 	now := s.now()
 	lock := lockKey(cfg, r)
@@ -121,7 +127,7 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 	}
 	tenantID, key, err := s.signingKey(ctx, cfg)
 	if apperr.Is(err, apperr.NotFound) {
-		return httpx.Principal{}, apperr.New(apperr.NotFound, MsgConfigNotFound)
+		return httpx.Principal{}, MsgConfigNotFound.Err(apperr.NotFound)
 	}
 	if err != nil {
 		return httpx.Principal{}, err
@@ -136,10 +142,10 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		sigExpires, ok = checkSignature(key, r, body, sig, r.Header.Get("Timestamp"), now)
 	} else {
 		if st.RequireHMAC {
-			return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
+			return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Signature")
 		}
 		if st.RequireHMACBodyless && unboundWrite(r.Method, body) {
-			return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
+			return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Signature")
 		}
 		ok = checkHash(key, body, hash)
 	}
@@ -147,7 +153,7 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 		if err := s.recordFailure(ctx, lock, now); err != nil {
 			return httpx.Principal{}, err
 		}
-		return httpx.Principal{}, &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Hash"}
+		return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Hash")
 	}
 	// A good signature does not clear earlier failures: only the window
 	// expires them (else 9 guesses and one good request, repeated, would
@@ -258,7 +264,7 @@ func (s *Service) useSignature(ctx context.Context, sig string, expires time.Tim
 		return fmt.Errorf("gateway: record signature: %w", err)
 	}
 	if n == 0 {
-		return &apperr.Error{Code: apperr.Unauthenticated, Message: MsgInvalidToken, Field: "Signature"}
+		return MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Signature")
 	}
 	return nil
 }
@@ -343,7 +349,9 @@ func (s *Service) lockedOut(ctx context.Context, lock string, now time.Time) err
 }
 
 func tooManyAttempts(wait time.Duration) error {
-	return &apperr.Error{Code: apperr.Forbidden, Message: MsgTooManyAttempts, RetryAfterSeconds: int(wait.Seconds()) + 1}
+	e := MsgTooManyAttempts.Err(apperr.Forbidden)
+	e.RetryAfterSeconds = int(wait.Seconds()) + 1
+	return e
 }
 
 // recordFailure counts a failed signature under lock (see lockKey) in one

@@ -50,13 +50,13 @@ func parseMethods(in *[]string) ([]string, error) {
 		return []string{"Card"}, nil
 	}
 	if len(*in) == 0 {
-		return nil, apperr.InvalidField("paymentMethodsToUse", MsgNoMethod)
+		return nil, MsgNoMethod.Invalid("paymentMethodsToUse")
 	}
 	for _, m := range *in {
 		switch strings.ToLower(strings.TrimSpace(m)) {
 		case "card", "creditcard", "debitcard":
 		default:
-			return nil, apperr.InvalidField("paymentMethodsToUse", MsgMethodNotAllowed)
+			return nil, MsgMethodNotAllowed.Invalid("paymentMethodsToUse")
 		}
 	}
 	return []string{"Card"}, nil
@@ -151,13 +151,16 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 // transaction that records it (the acquirer is outside the database, and a
 // transaction may be retried).
 type outcome struct {
-	challenge bool   // enrolled: the shopper must pass 3-D Secure on the hosted page
-	declined  string // the guide's message when refused
+	challenge bool     // enrolled: the shopper must pass 3-D Secure on the hosted page
+	declined  GuideMsg // the guide's message when refused; zero when not
 	auth      card.AuthResult
 	cvcResult string
 	threeDS   string // "", "challenge", "passed"
 	details   acquiringDetails
 }
+
+// refused reports whether the card was declined.
+func (o outcome) refused() bool { return o.declined != GuideMsg{} }
 
 // charge is what the acquirer is asked about one payment.
 type charge struct {
@@ -182,13 +185,13 @@ func (s *Service) assess(ctx context.Context, ch charge) (outcome, error) {
 	c := ch.card
 	cvc, err := s.Acquirer.CheckCVC(ctx, c.Number, c.CVC)
 	if err != nil {
-		return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+		return o, MsgCommunication.Wrap(err, apperr.Unavailable)
 	}
 	o.cvcResult = cvc
 	if !ch.moto && !ch.skip3DS {
 		enr, err := s.Acquirer.Enrolment(ctx, c.Number)
 		if err != nil {
-			return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+			return o, MsgCommunication.Wrap(err, apperr.Unavailable)
 		}
 		o.details.ThreeDSecureVersion = "2.2.0"
 		switch enr {
@@ -220,7 +223,7 @@ func (s *Service) authorise(ctx context.Context, o outcome, ch charge) (outcome,
 	}
 	r, err := s.Acquirer.Authorise(ctx, req)
 	if err != nil {
-		return o, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+		return o, MsgCommunication.Wrap(err, apperr.Unavailable)
 	}
 	o.auth = r
 	if !r.Approved {
@@ -250,7 +253,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		return nil, err
 	}
 	if amt == 0 && !o.recurringParent {
-		return nil, apperr.InvalidField("amountToCollect", MsgInvalidAmount)
+		return nil, MsgInvalidAmount.Invalid("amountToCollect")
 	}
 	methods, err := parseMethods(req.PaymentMethodsToUse)
 	if err != nil {
@@ -370,7 +373,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	// The card is vaulted when the payment needs it later: to authorise
 	// after 3-D Secure, to be tokenised (GenerateToken), to be charged by
 	// recurring children. It gets a token only once the payment succeeded.
-	needVault := ci.present && ci.stored == nil && (out.challenge || o.generateToken || o.recurringParent) && out.declined == ""
+	needVault := ci.present && ci.stored == nil && (out.challenge || o.generateToken || o.recurringParent) && !out.refused()
 
 	var set accountSet
 	var cached bool
@@ -461,7 +464,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		p.TxnID = out.auth.TransactionID
 	}
 	p.Acquiring = authDetails(&out.details, out.auth, p.MaskedPAN)
-	if out.declined != "" {
+	if out.refused() {
 		p.Status = StFailed
 	} else if p.Amount == 0 {
 		p.Status, p.CaptureClosed, p.PaidAt = StPaid, true, now
@@ -500,7 +503,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 			}
 		}
 	}
-	if out.declined == "" && j.Flags["generateToken"] && p.CardID != "" && p.Token == "" {
+	if !out.refused() && j.Flags["generateToken"] && p.CardID != "" && p.Token == "" {
 		// GenerateToken: the card becomes usable by token once its payment
 		// succeeded (the token shows in the payment's attributes).
 		tok, err := s.Vault.Tokenise(ctx, tx, p.TenantID, p.CardID)
@@ -509,7 +512,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		}
 		p.Token = tok
 	}
-	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: out.declined, CreatedAt: now}
+	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: out.declined.Message, CreatedAt: now}
 	p.Steps = append(p.Steps, stp)
 	if fresh {
 		if err := insertJob(ctx, tx, j); err != nil {
@@ -559,13 +562,13 @@ type settlePayload struct {
 func (s *Service) parentCard(ctx context.Context, tenantID, ref string) (*job, cardInput, error) {
 	parent, err := s.readJob(ctx, tenantID, ref)
 	if apperr.Is(err, apperr.NotFound) {
-		return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+		return nil, cardInput{}, MsgNotRecurringParent.Invalid("parentPaymentJobReference")
 	}
 	if err != nil {
 		return nil, cardInput{}, err
 	}
 	if !parent.Flags["recurringParent"] {
-		return nil, cardInput{}, apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+		return nil, cardInput{}, MsgNotRecurringParent.Invalid("parentPaymentJobReference")
 	}
 	for _, p := range parent.Payments {
 		if (p.Status == StPaid || p.Status == StAuthorised || p.Status == StRefunded || p.Status == StPartiallyRefunded) && p.CardID != "" {

@@ -504,7 +504,7 @@ func TestConcurrentCapturesAndRefunds(t *testing.T) {
 					mu.Lock()
 					okCount[r.Status]++
 					mu.Unlock()
-					if r.Status != 200 && !bytes.Contains(r.Body, []byte(gateway.MsgCaptureExceeds)) {
+					if r.Status != 200 && !bytes.Contains(r.Body, []byte(gateway.MsgCaptureExceeds.Message)) {
 						t.Errorf("capture: %d %s", r.Status, r.Body)
 					}
 				}()
@@ -569,7 +569,7 @@ func TestMidnightAndExpiry(t *testing.T) {
 			if _, avail, fees := h.balances(); avail != 9830-(5000-85) || fees != 85 {
 				t.Errorf("after refunding half: available %d fees %d", avail, fees)
 			}
-			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.01"}`); r.Status != 400 || !bytes.Contains(r.Body, []byte(gateway.MsgRefundExceeds)) {
+			if r := h.call("POST", base+"/refunds", `{"amountToRefund":"50.01"}`); r.Status != 400 || !bytes.Contains(r.Body, []byte(gateway.MsgRefundExceeds.Message)) {
 				t.Errorf("over-refund: %d %s", r.Status, r.Body)
 			}
 			// The rest returns the rest of the fee: all that was paid is refunded.

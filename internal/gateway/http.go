@@ -50,7 +50,7 @@ type handlers struct {
 func (h handlers) principal(w http.ResponseWriter, r *http.Request) (httpx.Principal, bool) {
 	p, ok := httpx.PrincipalFrom(r.Context())
 	if !ok || p.TenantID == "" {
-		h.errw(w, r, apperr.New(apperr.Unauthenticated, MsgInvalidToken))
+		h.errw(w, r, MsgInvalidToken.Err(apperr.Unauthenticated))
 		return p, false
 	}
 	return p, true

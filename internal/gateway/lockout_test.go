@@ -102,8 +102,8 @@ func TestBodylessWrites(t *testing.T) {
 			cancel := "/api/gateway/payment-jobs/" + job + "/cancel"
 			for _, body := range []string{"", "{}", `{"amountToCapture":"1.00"}`} {
 				r := h.call("PATCH", cancel, body)
-				if r.Status != 401 || !bytes.Contains(r.Body, []byte(gateway.MsgInvalidToken)) {
-					t.Errorf("plain cancel %q with the setting: %d %s, want 401 %q", body, r.Status, r.Body, gateway.MsgInvalidToken)
+				if r.Status != 401 || !bytes.Contains(r.Body, []byte(gateway.MsgInvalidToken.Message)) {
+					t.Errorf("plain cancel %q with the setting: %d %s, want 401 %q", body, r.Status, r.Body, gateway.MsgInvalidToken.Message)
 				}
 			}
 			if m := h.must("GET", "/api/gateway/payment-jobs/"+job, "", 200); data(m)["paymentStatus"] != "Pending" {

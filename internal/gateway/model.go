@@ -112,7 +112,7 @@ func insertJob(ctx context.Context, tx *store.Tx, j *job) error {
 		mustJSON(j.Methods), mustJSON(j.Options), mustJSON(j.Flags), mustJSON(j.Params), j.Currency.Code(), j.Amount, j.Collected,
 		j.Status, j.Parent, j.ExpiresAt.UnixMicro(), j.DueAt.UnixMicro(), nullable(j.PaidAt), j.CreatedAt.UnixMicro(), j.UpdatedAt.UnixMicro())
 	if store.IsUniqueViolation(err) {
-		return apperr.InvalidField("orderNumber", MsgOrderNotUnique)
+		return MsgOrderNotUnique.Invalid("orderNumber")
 	}
 	if err != nil {
 		return fmt.Errorf("gateway: insert job: %w", err)

@@ -110,10 +110,10 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 			return err
 		}
 		if amt == 0 {
-			return apperr.InvalidField("amountToCapture", MsgInvalidAmount)
+			return MsgInvalidAmount.Invalid("amountToCapture")
 		}
 		if p.HoldID == "" || p.CaptureClosed || (p.Status != StAuthorised && p.Status != StPaid) {
-			return apperr.New(apperr.Conflict, MsgInvalidStatus)
+			return MsgInvalidStatus.Err(apperr.Conflict)
 		}
 		// The guarded update holds the invariant even against writers that
 		// did not take the job lock.
@@ -126,11 +126,11 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.InvalidField("amountToCapture", MsgCaptureExceeds)
+			return MsgCaptureExceeds.Invalid("amountToCapture")
 		}
 		if _, err := s.Ledger.PostHold(ctx, tx, tenantID, p.HoldID, amt, final); err != nil {
 			if apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) {
-				return apperr.InvalidField("amountToCapture", MsgCaptureExceeds)
+				return MsgCaptureExceeds.Invalid("amountToCapture")
 			}
 			return err
 		}
@@ -191,15 +191,15 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 			return err
 		}
 		if amt == 0 {
-			return apperr.InvalidField("amountToRefund", MsgInvalidAmount)
+			return MsgInvalidAmount.Invalid("amountToRefund")
 		}
 		switch {
 		case p.Status == StRefunded || (p.Captured > 0 && p.Refunded == p.Captured):
-			return apperr.New(apperr.Conflict, MsgFullyRefunded)
+			return MsgFullyRefunded.Err(apperr.Conflict)
 		case p.Status != StPaid && p.Status != StPartiallyRefunded:
-			return apperr.New(apperr.Conflict, MsgUnableToRefund)
+			return MsgUnableToRefund.Err(apperr.Conflict)
 		case amt > p.Captured-p.Refunded:
-			return apperr.InvalidField("amountToRefund", MsgRefundExceeds)
+			return MsgRefundExceeds.Invalid("amountToRefund")
 		}
 		fromPending := min(amt, p.PendingAmount)
 		fromAvailable := amt - fromPending
@@ -216,7 +216,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return apperr.InvalidField("amountToRefund", MsgRefundExceeds)
+			return MsgRefundExceeds.Invalid("amountToRefund")
 		}
 		set, _, err := s.accountsFor(ctx, tx, tenantID, p.Currency.Code())
 		if err != nil {
@@ -297,7 +297,9 @@ func (s *Service) refundShortfall(ctx context.Context, tx *store.Tx, tenantID st
 	cur := p.Currency.Code()
 	why := fmt.Sprintf("The merchant's available balance is %s %s; this refund takes %s %s from it (%s %s of settled money less %s %s of the fee returned).",
 		amount(a.Balance.Available, p.Currency), cur, amount(need, p.Currency), cur, amount(fromSettled, p.Currency), cur, amount(feeBack, p.Currency), cur)
-	return &apperr.Error{Code: apperr.InsufficientFunds, Field: "amountToRefund", Message: MsgRefundRefused, Err: detailError(why)}
+	e := MsgRefundRefused.ErrAt(apperr.InsufficientFunds, "amountToRefund")
+	e.Err = detailError(why)
+	return e
 }
 
 // cancelPayment cancels p in tx: a pending payment simply stops; an
@@ -308,7 +310,7 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 	case StPending:
 	case StAuthorised, StPaid:
 		if p.Settled > 0 || p.Refunded > 0 {
-			return apperr.New(apperr.Conflict, MsgInvalidStatus)
+			return MsgInvalidStatus.Err(apperr.Conflict)
 		}
 		if !p.FirstCaptureAt.IsZero() {
 			loc, _, err := s.zone(ctx, j.TenantID)
@@ -330,7 +332,7 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return apperr.New(apperr.Conflict, MsgInvalidStatus)
+				return MsgInvalidStatus.Err(apperr.Conflict)
 			}
 			if _, err := s.Ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: j.TenantID, From: set.Pending, To: set.Clearing,
 				Currency: p.Currency.Code(), Amount: p.PendingAmount, Kind: "card_cancel", Reference: p.Ref}); err != nil {
@@ -346,7 +348,7 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 		p.CaptureClosed = true
 		p.VoidTxnID = s.Acquirer.NewTransactionID('V')
 	default:
-		return apperr.New(apperr.Conflict, MsgInvalidStatus)
+		return MsgInvalidStatus.Err(apperr.Conflict)
 	}
 	p.Status, p.UpdatedAt = StCancelled, now
 	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: "Cancel", Status: StCancelled, Amount: p.Amount, CreatedAt: now}
@@ -388,9 +390,9 @@ func (s *Service) CancelJob(ctx context.Context, tenantID, jobRef string) (*job,
 		switch j.Status {
 		case StPending:
 		case StAuthorised:
-			return apperr.New(apperr.Conflict, MsgJobNotCancellable)
+			return MsgJobNotCancellable.Err(apperr.Conflict)
 		default:
-			return apperr.New(apperr.Conflict, MsgJobFinal)
+			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		for _, p := range j.Payments {
 			if p.Status == StPending {
@@ -408,12 +410,12 @@ func (s *Service) CancelJob(ctx context.Context, tenantID, jobRef string) (*job,
 // attempt of a payment link shares its ref).
 func (s *Service) findPage(ctx context.Context, token string) (tenantID, jobRef string, err error) {
 	if len(token) != 64 || strings.Trim(token, "0123456789abcdef") != "" {
-		return "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
+		return "", "", MsgPageNotFound.Err(apperr.NotFound)
 	}
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT tenant_id, job_reference FROM gateway_payments WHERE page_token = $1 LIMIT 1`, token).
 		Scan(&tenantID, &jobRef)
 	if err != nil {
-		return "", "", apperr.New(apperr.NotFound, MsgPageNotFound)
+		return "", "", MsgPageNotFound.Err(apperr.NotFound)
 	}
 	return tenantID, jobRef, nil
 }

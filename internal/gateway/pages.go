@@ -40,7 +40,7 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 	}
 	p := j.latest(token)
 	if p == nil {
-		return nil, nil, apperr.New(apperr.NotFound, MsgPageNotFound)
+		return nil, nil, MsgPageNotFound.Err(apperr.NotFound)
 	}
 	return j, p, nil
 }
@@ -70,7 +70,7 @@ func retryMessage(p *payment) string {
 	if p.Status == StCancelled {
 		return "The previous payment was cancelled. You can pay again."
 	}
-	msg := MsgRefused
+	msg := MsgRefused.Message
 	if n := len(p.Steps); n > 0 && p.Steps[n-1].Message != "" {
 		msg = p.Steps[n-1].Message
 	}
@@ -109,7 +109,7 @@ func (s *Service) pageError(w http.ResponseWriter, status int, msg string) {
 func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 	j, p, err := s.pageJob(r.Context(), r.URL.Query().Get("ref"))
 	if err != nil {
-		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+		s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
 		return
 	}
 	switch {
@@ -155,7 +155,7 @@ func (s *Service) pageForm(limit int64, fn func(w http.ResponseWriter, r *http.R
 		token := r.URL.Query().Get("ref")
 		j, p, err := s.pageJob(r.Context(), token)
 		if err != nil {
-			s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+			s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
 			return
 		}
 		if err := r.ParseForm(); err != nil || httpx.CheckForm(r.PostForm) != nil {
@@ -174,13 +174,13 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	attempt := r.PostFormValue("attempt")
 	if attempt != "" && attempt != p.Ref {
 		// The form of an earlier attempt, sent again: show where it stands.
-		s.afterPage(w, r, j.Ref, token, apperr.New(apperr.Conflict, MsgJobFinal))
+		s.afterPage(w, r, j.Ref, token, MsgJobFinal.Err(apperr.Conflict))
 		return
 	}
 	now := s.now()
 	fresh := p.Status == StPending && p.ThreeDS == "" && j.Status == StPending
 	if !fresh && !j.retryable(p, now) {
-		s.pageError(w, http.StatusConflict, MsgJobFinal)
+		s.pageError(w, http.StatusConflict, MsgJobFinal.Message)
 		return
 	}
 	mode := ""
@@ -208,10 +208,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	_, err = s.mutate(ctx, j.TenantID, j.Ref, func(tx *store.Tx, j *job, st settings, now time.Time) error {
 		p := j.latest(token)
 		if p == nil {
-			return apperr.New(apperr.NotFound, MsgPageNotFound)
+			return MsgPageNotFound.Err(apperr.NotFound)
 		}
 		if attempt != "" && attempt != p.Ref {
-			return apperr.New(apperr.Conflict, MsgJobFinal)
+			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		switch {
 		case p.Status == StPending && p.ThreeDS == "" && j.Status == StPending:
@@ -222,10 +222,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 			}
 			p = np
 		default:
-			return apperr.New(apperr.Conflict, MsgJobFinal)
+			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		p.MaskedPAN = masked
-		vault := out.challenge || out.declined == "" && (j.Flags["generateToken"] || j.Flags["recurringParent"])
+		vault := out.challenge || !out.refused() && (j.Flags["generateToken"] || j.Flags["recurringParent"])
 		if vault {
 			sc, err := s.Vault.Store(ctx, tx, j.TenantID, c, now, false)
 			if err != nil {
@@ -286,7 +286,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 		// (the page ref must not let whoever holds it reverse a sale).
 		err := s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
 			if p.Status != StPending || j.Status != StPending {
-				return apperr.New(apperr.Conflict, MsgJobFinal)
+				return MsgJobFinal.Err(apperr.Conflict)
 			}
 			return s.cancelPayment(ctx, tx, j, p, st, now)
 		})
@@ -317,7 +317,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 	}
 	err := s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
 		if p.Status != StPending || p.ThreeDS != "challenge" || j.Status != StPending {
-			return apperr.New(apperr.Conflict, MsgJobFinal)
+			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		p.ThreeDS = out.threeDS
 		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
@@ -351,7 +351,7 @@ func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, jobRef, toke
 	}
 	j, p, lerr := s.pageJob(r.Context(), token)
 	if lerr != nil {
-		s.pageError(w, http.StatusNotFound, MsgPageNotFound)
+		s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
 		return
 	}
 	if p.Status == StPending && j.Status == StPending {

@@ -8,7 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
 )
 
@@ -38,8 +37,8 @@ import (
 // institutions, whose payments need recipientDetails.
 const MCCFinancialInstitution = "6012"
 
-// MsgRecipientInvalid is the guide's message for bad recipientDetails.
-const MsgRecipientInvalid = "The validation for recipient detail fields failed."
+// MsgRecipientInvalid is the guide's message (and code) for bad recipientDetails.
+var MsgRecipientInvalid = GuideMsg{Code: "RecipientDetailsInvalid", Message: "The validation for recipient detail fields failed."}
 
 // Recipient are validated recipientDetails, kept with the job (for a
 // payment link, whose card arrives later) and handed to the acquirer.
@@ -58,7 +57,9 @@ func (d detailError) Error() string  { return string(d) }
 func (d detailError) Detail() string { return string(d) }
 
 func recipientError(field, why string) error {
-	return &apperr.Error{Code: apperr.Invalid, Field: "recipientDetails" + field, Message: MsgRecipientInvalid, Err: detailError(why)}
+	e := MsgRecipientInvalid.Invalid("recipientDetails" + field)
+	e.Err = detailError(why)
+	return e
 }
 
 // parseRecipient validates raw recipientDetails (a JSON object, or a JSON

@@ -66,7 +66,7 @@ func TestParseRecipient(t *testing.T) {
 				return
 			}
 			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.Invalid || e.Message != MsgRecipientInvalid || e.Field != c.field {
+			if !errors.As(err, &e) || e.Code != apperr.Invalid || e.Message != MsgRecipientInvalid.Message || e.APICode != MsgRecipientInvalid.Code || e.Field != c.field {
 				t.Fatalf("got %+v, %v; want the guide's message on %s", r, err, c.field)
 			}
 			var d interface{ Detail() string }

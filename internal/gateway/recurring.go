@@ -156,7 +156,7 @@ func checkChildCriteria(parent, child *recurrence) error {
 func (s *Service) checkRecurrence(ctx context.Context, q store.Querier, parent *job, now time.Time) error {
 	r := parent.Params.Recurrence
 	if r == nil {
-		return apperr.InvalidField("parentPaymentJobReference", MsgNotRecurringParent)
+		return MsgNotRecurringParent.Invalid("parentPaymentJobReference")
 	}
 	if r.ExpiresAt != 0 && !now.Before(fromMicros(r.ExpiresAt)) {
 		return apperr.InvalidField("parentPaymentJobReference", "The recurrence of the parent payment job ended (recurringExpiry %s).", r.Expiry)

@@ -139,7 +139,7 @@ func TestUnfundableCardRefundNamesItsCause(t *testing.T) {
 				t.Fatalf("unfundable refund: %d %s", r.Status, r.Body)
 			}
 			got := rep.ErrorReport.Errors[0]
-			if got.Code != "RefundRefused" || got.Message != gateway.MsgRefundRefused || got.Field != "amountToRefund" ||
+			if got.Code != "RefundRefused" || got.Message != gateway.MsgRefundRefused.Message || got.Field != "amountToRefund" ||
 				!strings.Contains(got.Detail, "1.00 GBP") || !strings.Contains(got.Detail, "9.00 GBP") {
 				t.Fatalf("the refusal does not name its cause: %+v", got)
 			}

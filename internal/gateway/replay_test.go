@@ -38,8 +38,8 @@ func TestSignatureReplay(t *testing.T) {
 			}
 			for _, s := range []string{sig, strings.ToUpper(sig)} {
 				r := h.call("POST", path, body, "Hash", "", "Timestamp", ts, "Signature", s)
-				if r.Status != 401 || !strings.Contains(string(r.Body), gateway.MsgInvalidToken) {
-					t.Fatalf("replay = %d %s, want 401 %q", r.Status, r.Body, gateway.MsgInvalidToken)
+				if r.Status != 401 || !strings.Contains(string(r.Body), gateway.MsgInvalidToken.Message) {
+					t.Fatalf("replay = %d %s, want 401 %q", r.Status, r.Body, gateway.MsgInvalidToken.Message)
 				}
 			}
 			if n := count(`SELECT COUNT(*) FROM gateway_jobs`); n != 1 {

@@ -138,26 +138,37 @@ const (
 	StPartiallyRefunded = "PartiallyRefunded"
 )
 
-// The guide's messages.
-const (
-	MsgCaptureExceeds     = "The total capture amount exceeds original authorised amount."
-	MsgRefundExceeds      = "The total refund amount exceeds original paid amount."
-	MsgFullyRefunded      = "Payment has already been fully refunded."
-	MsgJobFinal           = "Payment job is already final."
-	MsgJobNotCancellable  = "Payment job can not be cancelled."
-	MsgNo3DS              = "Card payments without 3D Secure are not allowed."
-	MsgNoMethod           = "No payment method selected."
-	MsgOrderNotUnique     = "The supplied order reference is not unique."
-	MsgRefused            = "Payment has been refused."
-	MsgRefundRefused      = "Refund has been refused."
-	MsgInvalidStatus      = "Payment has an invalid status."
-	MsgMethodNotAllowed   = "Payment method not allowed."
-	MsgInvalidAmount      = "Invalid amount for payment method."
-	Msg3DSFailed          = "3DSecure Authentication Failed - Payment cannot proceed."
-	Msg3DSUnavailable     = "3DSecure Authentication Unavailable - Payment cannot proceed."
-	MsgNotRecurringParent = "Cannot recur on a non recurring parent."
-	MsgUnableToRefund     = "Unable to refund this payment."
-	MsgPageNotFound       = "Supplied payment page reference does not exists."
+// The guide's messages, each with its wire code (see GuideMsg).
+var (
+	MsgCaptureExceeds     = GuideMsg{Code: "CaptureAmountExceeded", Message: "The total capture amount exceeds original authorised amount."}
+	MsgRefundExceeds      = GuideMsg{Code: "RefundAmountExceeded", Message: "The total refund amount exceeds original paid amount."}
+	MsgFullyRefunded      = GuideMsg{Code: "PaymentAlreadyFullyRefunded", Message: "Payment has already been fully refunded."}
+	MsgJobFinal           = GuideMsg{Code: "PaymentJobAlreadyFinal", Message: "Payment job is already final."}
+	MsgJobNotCancellable  = GuideMsg{Code: "PaymentJobCannotBeCancelled", Message: "Payment job can not be cancelled."}
+	MsgNo3DS              = GuideMsg{Code: "ThreeDSecureRequired", Message: "Card payments without 3D Secure are not allowed."}
+	MsgNoMethod           = GuideMsg{Code: "NoPaymentMethodSelected", Message: "No payment method selected."}
+	MsgOrderNotUnique     = GuideMsg{Code: "OrderReferenceNotUnique", Message: "The supplied order reference is not unique."}
+	MsgRefused            = GuideMsg{Code: "PaymentRefused", Message: "Payment has been refused."}
+	MsgRefundRefused      = GuideMsg{Code: "RefundRefused", Message: "Refund has been refused."}
+	MsgInvalidStatus      = GuideMsg{Code: "PaymentInvalidStatus", Message: "Payment has an invalid status."}
+	MsgMethodNotAllowed   = GuideMsg{Code: "PaymentMethodNotAllowed", Message: "Payment method not allowed."}
+	MsgInvalidAmount      = GuideMsg{Code: "InvalidAmountForPaymentMethod", Message: "Invalid amount for payment method."}
+	Msg3DSFailed          = GuideMsg{Code: "ThreeDSecureFailed", Message: "3DSecure Authentication Failed - Payment cannot proceed."}
+	Msg3DSUnavailable     = GuideMsg{Code: "ThreeDSecureUnavailable", Message: "3DSecure Authentication Unavailable - Payment cannot proceed."}
+	MsgNotRecurringParent = GuideMsg{Code: "CannotRecurOnNonRecurringParent", Message: "Cannot recur on a non recurring parent."}
+	MsgUnableToRefund     = GuideMsg{Code: "UnableToRefund", Message: "Unable to refund this payment."}
+	MsgPageNotFound       = GuideMsg{Code: "PaymentPageNotFound", Message: "Supplied payment page reference does not exists."}
+	MsgCommunication      = GuideMsg{Code: "CommunicationError", Message: "Error while communicating."}
+)
+
+// The guide's messages no code path produces yet, with the codes the
+// gateway answers them with: a later producer uses these.
+var (
+	MsgCaptureInvalidStatus = GuideMsg{Code: "CaptureInvalidStatus", Message: "Capture has an invalid status."}
+	MsgRefundInvalidStatus  = GuideMsg{Code: "RefundInvalidStatus", Message: "Refund has an invalid status."}
+	MsgUnexpectedStatus     = GuideMsg{Code: "PaymentUnexpectedStatus", Message: "Payment has an unexpected status."}
+	MsgInvalidCustomerRef   = GuideMsg{Code: "InvalidCustomerReference", Message: "Invalid customer reference provided."}
+	MsgDirectCardForbidden  = GuideMsg{Code: "DirectCardPaymentsNotAllowed", Message: "Direct card payments are not allowed."}
 )
 
 // ---- settings ----

@@ -31,7 +31,7 @@ import (
 
 // MsgCardRejected is the guide's message when the card fails the
 // acquirer's checks at tokenisation.
-const MsgCardRejected = "The payment method rejected the request."
+var MsgCardRejected = GuideMsg{Code: "PaymentMethodRejected", Message: "The payment method rejected the request."}
 
 // Tokenise stores a card for the tenant and returns its token.
 func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenisationRequest) (CardToken, error) {
@@ -48,10 +48,10 @@ func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenis
 	}
 	cvc, err := s.Acquirer.CheckCVC(ctx, d.Number, d.CVC)
 	if err != nil {
-		return CardToken{}, apperr.Wrap(err, apperr.Unavailable, "Error while communicating.")
+		return CardToken{}, MsgCommunication.Wrap(err, apperr.Unavailable)
 	}
 	if cvc == "400" {
-		return CardToken{}, apperr.InvalidField("cardCvc", MsgCardRejected)
+		return CardToken{}, MsgCardRejected.Invalid("cardCvc")
 	}
 	var out CardToken
 	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {

@@ -19,8 +19,9 @@ import (
 // The guide lists its error and warning messages and the status of each
 // call (400 request contains errors, 401 invalid token, 403 insufficient
 // permissions, 404 configuration, payment job or payment not found); the
-// messages are the guide's, verbatim, wherever one applies, and code is a
-// stable name for the message.
+// messages are the guide's, verbatim, wherever one applies. code is the
+// error's APICode, which the gateway sets with each guide message, else a
+// generic name of the error's kind (RequestContainsErrors, InvalidToken…).
 type GatewayErrorReport struct {
 	ErrorReport GatewayErrorList `json:"errorReport"`
 }
@@ -45,43 +46,19 @@ type GatewayMessage struct {
 // generic: its Detail (safe to show) goes with the message.
 type Detailer interface{ Detail() string }
 
-// gatewayCodes names the guide's messages ("Cashflows Gateway error
-// messages" and "warning messages").
-var gatewayCodes = map[string]string{
-	"Cannot recur on a non recurring parent.":                       "CannotRecurOnNonRecurringParent",
-	"The total capture amount exceeds original authorised amount.":  "CaptureAmountExceeded",
-	"Payment has been refused.":                                     "PaymentRefused",
-	"Refund has been refused.":                                      "RefundRefused",
-	"Capture has an invalid status.":                                "CaptureInvalidStatus",
-	"Unable to refund this payment.":                                "UnableToRefund",
-	"Payment has an invalid status.":                                "PaymentInvalidStatus",
-	"Refund has an invalid status.":                                 "RefundInvalidStatus",
-	"Card payments without 3D Secure are not allowed.":              "ThreeDSecureRequired",
-	"No payment method selected.":                                   "NoPaymentMethodSelected",
-	"The supplied order reference is not unique.":                   "OrderReferenceNotUnique",
-	"Payment has already been fully refunded.":                      "PaymentAlreadyFullyRefunded",
-	"Payment job is already final.":                                 "PaymentJobAlreadyFinal",
-	"Payment job can not be cancelled.":                             "PaymentJobCannotBeCancelled",
-	"Error while communicating.":                                    "CommunicationError",
-	"Payment method not allowed.":                                   "PaymentMethodNotAllowed",
-	"The payment method rejected the request.":                      "PaymentMethodRejected",
-	"Invalid amount for payment method.":                            "InvalidAmountForPaymentMethod",
-	"The validation for recipient detail fields failed.":            "RecipientDetailsInvalid",
-	"The total refund amount exceeds original paid amount.":         "RefundAmountExceeded",
-	"3DSecure Authentication Failed - Payment cannot proceed.":      "ThreeDSecureFailed",
-	"3DSecure Authentication Unavailable - Payment cannot proceed.": "ThreeDSecureUnavailable",
-	"Invalid customer reference provided.":                          "InvalidCustomerReference",
-	"Direct card payments are not allowed.":                         "DirectCardPaymentsNotAllowed",
-	"Too many attempts.":                                            "TooManyAttempts",
-	"Payment has an unexpected status.":                             "PaymentUnexpectedStatus",
-	"Supplied payment page reference does not exists.":              "PaymentPageNotFound",
+// gatewayCode is the error's own gateway code (apperr.Error.APICode, set
+// where a guide error is made) or else the generic code of its kind. It
+// never looks at the message.
+func gatewayCode(e *apperr.Error) string {
+	if e.APICode != "" {
+		return e.APICode
+	}
+	return gatewayKindCode(e.Code)
 }
 
-func gatewayCode(e *apperr.Error) string {
-	if c, ok := gatewayCodes[e.Message]; ok {
-		return c
-	}
-	switch e.Code {
+// gatewayKindCode is the generic gateway code of a kind of error.
+func gatewayKindCode(code apperr.Code) string {
+	switch code {
 	case apperr.Invalid, apperr.Conflict, apperr.InsufficientFunds, apperr.LimitExceeded:
 		return "RequestContainsErrors"
 	case apperr.Unauthenticated:

@@ -1,9 +1,9 @@
 // Package wallet is cashgate's e-wallet (seed 000): private users
-// (customers) with EUR e-money wallets, corporate accounts (platform
-// tenants) with a corporate wallet, a tier and a bank account, merchant money
-// requests approved by the customer with a PIN, sends, top-ups by bank
-// transfer, SEPA withdrawals exported as pain.001, and the guide's fee and
-// limit table.
+// (customers) with EUR e-money wallets (which may hold other currencies
+// too), corporate accounts (platform tenants) with a corporate wallet, a
+// tier and a bank account, merchant money requests approved by the
+// customer with a PIN, sends, top-ups by bank transfer, SEPA withdrawals
+// exported as pain.001, and the guide's fee and limit table.
 //
 // # Ledger scoping
 //
@@ -12,12 +12,17 @@
 // because a customer paying a corporate must be one balanced entry and the
 // ledger never moves money across tenant scopes:
 //
-//	owner "customer:<user id>"   purpose "wallet"     a private user's wallet (no overdraft)
-//	owner "corporate:<tenant>"   purpose "wallet"     a corporate wallet (no overdraft)
+//	owner "customer:<user id>"   purpose "wallet"     a private user's wallet, one per currency (no overdraft)
+//	owner "corporate:<tenant>"   purpose "wallet"     a corporate wallet, one per currency (no overdraft)
 //	owner "issuer"               purpose "fees"       fee revenue (no overdraft)
 //	owner "issuer"               purpose "payouts"    withdrawals requested, not yet paid (no overdraft)
 //	owner "issuer"               purpose "expenses"   the issuer's own costs, e.g. 2-cent verifications (overdraft)
-//	owner "bank"                 purpose "clearing"   the issuer's bank: the outside world (overdraft)
+//	owner "bank"                 purpose "clearing"   the issuer's bank: the outside world, one per currency (overdraft)
+//
+// The EUR accounts exist from the start (a user's is
+// wallet_users.account_id); one in another currency is made by the first
+// transaction that needs it (AccountIn). The seed-000 movements below are
+// all EUR; a sandbox top-up may be in any currency internal/money knows.
 //
 // Every movement is one entry with its fee postings, written in the
 // transaction of the wallet state change (wallet_transactions row, money
@@ -43,6 +48,16 @@
 // the operator commands take either. A corporate may order at most
 // MaxVerificationsPerDay verification transfers a day (the issuer pays
 // them).
+//
+// # Account numbers
+//
+// Every wallet user, private or corporate, has an account number: 12
+// digits, 10 random (the first not 0) and 2 ISO 7064 MOD 97-10 check
+// digits as in an IBAN (check = 98 − (first10·100 mod 97)), so a mistyped
+// digit or two swapped neighbours are refused (ValidAccountNumber,
+// ParseAccountNumber). The API carries the plain digits; pages show them
+// as "1234 5678 9012". Users created before account numbers existed get
+// theirs when the service starts (New), in batches.
 //
 // # Wallet-app sessions
 //

@@ -1,6 +1,10 @@
 package wallet
 
-import "context"
+import (
+	"context"
+
+	"github.com/cashgate/cashgate/internal/store"
+)
 
 // ReservePINCheck and FinishPINCheck expose the two halves of a PIN check
 // to the tests, which interleave them with other checks.
@@ -11,3 +15,13 @@ func (s *Service) ReservePINCheck(ctx context.Context, userID string) error {
 func (s *Service) FinishPINCheck(ctx context.Context, userID string, success bool) (failures int, locked bool, err error) {
 	return s.finishPIN(ctx, userID, success)
 }
+
+// FreeAccountNumber, IsNumberTaken and AccountNumberBatch expose the
+// account numbers' collision handling and backfill batch to the tests.
+func FreeAccountNumber(ctx context.Context, q store.Querier, draw func() string) (string, error) {
+	return freeAccountNumber(ctx, q, draw)
+}
+
+func IsNumberTaken(err error) bool { return isNumberTaken(err) }
+
+const AccountNumberBatch = accountNumberBatch

@@ -229,15 +229,21 @@ func (s *Service) useOutgoing(ctx context.Context, tx *store.Tx, u user, amount 
 }
 
 // useTopUp counts a top-up against the daily count and the yearly amount.
-func (s *Service) useTopUp(ctx context.Context, tx *store.Tx, u user, amount int64, now time.Time) error {
+// The guide's limits are in EUR: a top-up in another currency (the
+// sandbox's) counts towards the daily number only.
+func (s *Service) useTopUp(ctx context.Context, tx *store.Tx, u user, a money.Amount, now time.Time) error {
 	l := LimitsOf(u.Tier)
 	none := func() error { return nil }
+	amount := a.Minor
+	if a.Currency.Code() != Currency {
+		amount = 0 // the counters' amounts are EUR cents
+	}
 	if err := s.use(ctx, tx, u.ID, s.day(now), metricTopUps, amount, l.TopUpsPerDay, Unlimited, func() error {
 		return limitErr(LimitTopUpsPerDay, u.Tier, l.TopUpsPerDay, "at most %d top-ups per day", l.TopUpsPerDay)
 	}, none); err != nil {
 		return err
 	}
-	if l.TopUpPerYear != Unlimited {
+	if l.TopUpPerYear != Unlimited && amount > 0 {
 		return s.use(ctx, tx, u.ID, s.year(now), metricTopUps, amount, Unlimited, l.TopUpPerYear, none, func() error {
 			return limitErr(LimitTopUpPerYear, u.Tier, l.TopUpPerYear, "top-ups are limited to %s per year", eur(l.TopUpPerYear))
 		})

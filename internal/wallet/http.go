@@ -159,9 +159,11 @@ type (
 	WalletPIN struct {
 		PIN string `json:"pin"`
 	}
-	// AmountRequest carries an amount.
+	// AmountRequest carries an amount, in EUR unless Currency names
+	// another (the sandbox top-up takes any currency internal/money knows).
 	WalletAmount struct {
-		Amount string `json:"amount"`
+		Amount   string `json:"amount"`
+		Currency string `json:"currency,omitempty"`
 	}
 	// CodeRequest carries a verification code.
 	WalletCode struct {
@@ -169,8 +171,11 @@ type (
 	}
 	// Me is the logged-in user's overview.
 	WalletMe struct {
-		User      WalletUser        `json:"user"`
-		Balance   WalletBalance     `json:"balance"`
+		User    WalletUser    `json:"user"`
+		Balance WalletBalance `json:"balance"` // EUR
+		// Balances are all the wallet holds: EUR first, then the others
+		// by currency code.
+		Balances  []WalletBalance   `json:"balances"`
 		Corporate *CorporateAccount `json:"corporate,omitempty"`
 		Limits    TierLimits        `json:"limits"`
 		Fees      TierFees          `json:"fees"`
@@ -374,7 +379,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				}
 				httpx.Respond(w, r, errw, 200, WalletOK{WalletOK: true}, err) // the answer committed with the logout, if any
 			}},
-		{Method: "GET", Path: app + "/me", API: W, Summary: "The logged-in user, balance, tier limits and fees", Response: WalletMe{},
+		{Method: "GET", Path: app + "/me", API: W, Summary: "The logged-in user, balance (EUR) and balances in every currency held, tier limits and fees", Response: WalletMe{},
 			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
 				p, err := userOf(r)
 				if err != nil {
@@ -449,7 +454,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				}
 				httpx.Respond(w, r, errw, 201, nil, err) // the committed answer, if the send committed
 			}},
-		{Method: "POST", Path: app + "/topups/simulate", API: W, Summary: "Sandbox: simulate an incoming bank transfer", Request: WalletAmount{}, Response: WalletTransaction{}, Status: 201,
+		{Method: "POST", Path: app + "/topups/simulate", API: W, Summary: "Sandbox: simulate an incoming bank transfer (currency: default EUR, or any ISO 4217 code, credited to the balance in it)", Request: WalletAmount{}, Response: WalletTransaction{}, Status: 201,
 			Handler: handler(errw, 201, func(r *http.Request) (any, error) {
 				p, err := userOf(r)
 				if err != nil {
@@ -459,7 +464,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				if err := decode(r, &in); err != nil {
 					return nil, err
 				}
-				return s.SimulateTopUp(r.Context(), p.UserID, in.Amount)
+				return s.SimulateTopUp(r.Context(), p.UserID, in.Amount, in.Currency)
 			})},
 		{Method: "POST", Path: app + "/withdrawals", API: W, Summary: "Withdraw to a SEPA account (corporates: to the verified bank account), with the PIN",
 			Request: WalletWithdrawal{}, Response: WalletTransaction{}, Status: 201,
@@ -605,11 +610,11 @@ func (s *Service) Me(r *http.Request, userID string) (WalletMe, error) {
 	if err != nil {
 		return WalletMe{}, err
 	}
-	b, err := s.BalanceOf(ctx, userID)
+	bs, err := s.balances(ctx, s.db.Read(), u)
 	if err != nil {
 		return WalletMe{}, err
 	}
-	m := WalletMe{User: u.public(), Balance: b, Limits: LimitsOf(u.Tier), Fees: FeesOf(u.Tier)}
+	m := WalletMe{User: u.public(), Balance: bs[0], Balances: bs, Limits: LimitsOf(u.Tier), Fees: FeesOf(u.Tier)}
 	if u.Kind == KindCorporate {
 		c, err := s.CorporateOf(ctx, userID)
 		if err != nil {

@@ -73,8 +73,10 @@ func (s *Service) CreateCorporate(ctx context.Context, spec CorporateSpec) (Corp
 // MerchantSecret is shown only this once: the merchant builds its
 // authorization tokens from it (see MerchantToken).
 type CorporateWallet struct {
-	TenantID       string     `json:"tenantId"`
-	MerchantID     string     `json:"merchantId"`
+	TenantID   string `json:"tenantId"`
+	MerchantID string `json:"merchantId"`
+	// AccountNumber is the corporate wallet's (the same as User's).
+	AccountNumber  string     `json:"accountNumber"`
 	MerchantSecret string     `json:"merchantSecret"`
 	CompanyName    string     `json:"companyName"`
 	Tier           Tier       `json:"tier"`
@@ -131,12 +133,13 @@ func (s *Service) prepareCorporate(ctx context.Context, tenantID string, spec Co
 func (s *Service) openCorporate(ctx context.Context, tenantID, merchantID, name string, u user, iban, bic string) (CorporateWallet, error) {
 	secret := "cgm_" + s.ids.Secret(32)
 	sealed := s.seal(tenantID, secret)
-	out := CorporateWallet{TenantID: tenantID, MerchantID: merchantID, MerchantSecret: secret, CompanyName: name, Tier: u.Tier,
-		IBAN: iban, BIC: bic, User: u.public()}
-	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := s.insertUser(ctx, tx, u); err != nil {
+	var out CorporateWallet
+	err := s.transactNumbered(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := s.insertUser(ctx, tx, &u); err != nil {
 			return err
 		}
+		out = CorporateWallet{TenantID: tenantID, MerchantID: merchantID, AccountNumber: u.AccountNumber, MerchantSecret: secret, CompanyName: name,
+			Tier: u.Tier, IBAN: iban, BIC: bic, User: u.public()}
 		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_corporates (tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, u.ID, merchantID, sealed, name, iban, bic, micros(s.now()))
 		if store.IsUniqueViolation(err) {

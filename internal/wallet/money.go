@@ -12,6 +12,7 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -154,7 +155,7 @@ type TopUp struct {
 // reference it quotes (bank clearing → wallet, free), within the top-up
 // limits. The same bank reference is never credited twice (Conflict).
 func (s *Service) CreditTopUp(ctx context.Context, in TopUp) (WalletTransaction, error) {
-	amount, err := ParseEUR("amount", in.Amount)
+	amount, err := parseAmount("amount", in.Amount, Currency)
 	if err != nil {
 		return WalletTransaction{}, err
 	}
@@ -177,7 +178,11 @@ func (s *Service) CreditTopUp(ctx context.Context, in TopUp) (WalletTransaction,
 	return out, err
 }
 
-func (s *Service) topUp(ctx context.Context, tx *store.Tx, u user, amount int64, bankRef string) (WalletTransaction, error) {
+// topUp credits an incoming bank transfer to u's wallet in its currency:
+// bank clearing → wallet, both in that currency (made when first needed).
+// Every top-up counts towards the daily number of top-ups; the yearly
+// amount limit is in EUR and counts EUR top-ups.
+func (s *Service) topUp(ctx context.Context, tx *store.Tx, u user, a money.Amount, bankRef string) (WalletTransaction, error) {
 	var dup int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM wallet_transactions WHERE kind = 'topup' AND reference = $1`, bankRef).Scan(&dup); err != nil {
 		return WalletTransaction{}, err
@@ -186,17 +191,26 @@ func (s *Service) topUp(ctx context.Context, tx *store.Tx, u user, amount int64,
 		return WalletTransaction{}, &apperr.Error{Code: apperr.Conflict, Field: "bankReference", Message: fmt.Sprintf("bank transfer %s was credited already", bankRef)}
 	}
 	now := s.now()
-	if err := s.useTopUp(ctx, tx, u, amount, now); err != nil {
+	code := a.Currency.Code()
+	if err := s.useTopUp(ctx, tx, u, a, now); err != nil {
 		return WalletTransaction{}, err
 	}
-	id := s.txID(now)
-	entryID, err := s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: LedgerScope, From: s.acct.clearing, To: u.AccountID,
-		Currency: Currency, Amount: amount, Kind: "wallet.topup", Reference: id, Description: "Top-up by bank transfer " + bankRef})
+	from, err := s.clearingIn(ctx, tx, code)
 	if err != nil {
 		return WalletTransaction{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, description, reference, entry_id, created_at, updated_at)
-VALUES ($1, 'topup', 'completed', $2, '', $3, $4, $5, $6, $7, $8, $8)`, id, u.TenantID, u.ID, amount, "Top-up by bank transfer", bankRef, entryID, micros(now)); err != nil {
+	to, err := s.accountIn(ctx, tx, u, code)
+	if err != nil {
+		return WalletTransaction{}, err
+	}
+	id := s.txID(now)
+	entryID, err := s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: LedgerScope, From: from, To: to,
+		Currency: code, Amount: a.Minor, Kind: "wallet.topup", Reference: id, Description: "Top-up by bank transfer " + bankRef})
+	if err != nil {
+		return WalletTransaction{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, currency, description, reference, entry_id, created_at, updated_at)
+VALUES ($1, 'topup', 'completed', $2, '', $3, $4, $5, $6, $7, $8, $9, $9)`, id, u.TenantID, u.ID, a.Minor, code, "Top-up by bank transfer", bankRef, entryID, micros(now)); err != nil {
 		return WalletTransaction{}, err
 	}
 	t, err := s.transaction(ctx, tx, u.ID, id)
@@ -228,9 +242,14 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value`, fmt.Sprint(on))
 }
 
 // SimulateTopUp is the sandbox's incoming bank transfer: a corporate of a
-// sandbox tenant, or a private user when sandbox top-ups are on.
-func (s *Service) SimulateTopUp(ctx context.Context, userID, amount string) (WalletTransaction, error) {
-	cents, err := ParseEUR("amount", amount)
+// sandbox tenant, or a private user when sandbox top-ups are on. The
+// amount is in currency (any internal/money supports; "" is EUR), credited
+// to the wallet's balance in it.
+func (s *Service) SimulateTopUp(ctx context.Context, userID, amount, currency string) (WalletTransaction, error) {
+	if strings.TrimSpace(currency) == "" {
+		currency = Currency
+	}
+	a, err := parseAmount("amount", amount, currency)
 	if err != nil {
 		return WalletTransaction{}, err
 	}
@@ -253,7 +272,7 @@ func (s *Service) SimulateTopUp(ctx context.Context, userID, amount string) (Wal
 	}
 	var out WalletTransaction
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if out, err = s.topUp(ctx, tx, u, cents, "SIM-"+s.ids.Secret(8)); err != nil {
+		if out, err = s.topUp(ctx, tx, u, a, "SIM-"+s.ids.Secret(8)); err != nil {
 			return err
 		}
 		return httpx.Reply(ctx, tx, http.StatusCreated, out) // the answer commits with the top-up
@@ -372,6 +391,7 @@ func endToEndID(txID string) string {
 type CorporateAccount struct {
 	TenantID      string `json:"tenantId"`
 	MerchantID    string `json:"merchantId"`
+	AccountNumber string `json:"accountNumber"` // the corporate wallet's
 	CompanyName   string `json:"companyName"`
 	Tier          Tier   `json:"tier"`
 	IBAN          string `json:"iban"`
@@ -398,7 +418,7 @@ func (s *Service) corporateAccount(ctx context.Context, q store.Querier, userID 
 	if err != nil {
 		return CorporateAccount{}, err
 	}
-	return CorporateAccount{TenantID: c.TenantID, MerchantID: c.MerchantID, CompanyName: c.CompanyName, Tier: u.Tier, IBAN: c.IBAN, BIC: c.BIC,
+	return CorporateAccount{TenantID: c.TenantID, MerchantID: c.MerchantID, AccountNumber: u.AccountNumber, CompanyName: c.CompanyName, Tier: u.Tier, IBAN: c.IBAN, BIC: c.BIC,
 		BankVerified: c.BankVerified, UpgradeStatus: c.UpgradeStatus}, nil
 }
 
@@ -549,7 +569,7 @@ func (s *Service) RequestUpgrade(ctx context.Context, userID string) (CorporateA
 
 // UpgradeRequests lists corporates waiting for Corporate+.
 func (s *Service) UpgradeRequests(ctx context.Context) ([]CorporateAccount, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT c.tenant_id, c.merchant_id, c.company_name, u.tier, c.iban, c.bic, c.bank_verified, c.upgrade_status
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT c.tenant_id, c.merchant_id, COALESCE(u.account_number, ''), c.company_name, u.tier, c.iban, c.bic, c.bank_verified, c.upgrade_status
 FROM wallet_corporates c JOIN wallet_users u ON u.id = c.user_id WHERE c.upgrade_status = 'requested' ORDER BY c.upgrade_requested_at`)
 	if err != nil {
 		return nil, err
@@ -558,7 +578,7 @@ FROM wallet_corporates c JOIN wallet_users u ON u.id = c.user_id WHERE c.upgrade
 	out := []CorporateAccount{}
 	for rows.Next() {
 		var c CorporateAccount
-		if err := rows.Scan(&c.TenantID, &c.MerchantID, &c.CompanyName, &c.Tier, &c.IBAN, &c.BIC, &c.BankVerified, &c.UpgradeStatus); err != nil {
+		if err := rows.Scan(&c.TenantID, &c.MerchantID, &c.AccountNumber, &c.CompanyName, &c.Tier, &c.IBAN, &c.BIC, &c.BankVerified, &c.UpgradeStatus); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -47,7 +47,7 @@ type WalletTransaction struct {
 }
 
 const txSelect = `SELECT t.id, t.kind, t.status, t.from_user, t.to_user, t.amount, t.sender_fee, t.recipient_fee, t.fee_returned, t.description, t.request_id,
-t.reference, t.iban, t.return_reason, t.created_at, t.updated_at, COALESCE(f.username, ''), COALESCE(r.username, '')
+t.reference, t.iban, t.return_reason, t.created_at, t.updated_at, COALESCE(f.username, ''), COALESCE(r.username, ''), t.currency
 FROM wallet_transactions t LEFT JOIN wallet_users f ON f.id = t.from_user LEFT JOIN wallet_users r ON r.id = t.to_user `
 
 func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransaction, error) {
@@ -55,7 +55,7 @@ func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransactio
 	var from, to, fromName, toName string
 	var amount, sf, rf, fr, created, updated int64
 	if err := rs.Scan(&t.ID, &t.Type, &t.Status, &from, &to, &amount, &sf, &rf, &fr, &t.Description, &t.RequestID, &t.Reference, &t.IBAN,
-		&t.ReturnReason, &created, &updated, &fromName, &toName); err != nil {
+		&t.ReturnReason, &created, &updated, &fromName, &toName, &t.Currency); err != nil {
 		return WalletTransaction{}, err
 	}
 	if t.Type == "verification" {
@@ -63,11 +63,13 @@ func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransactio
 		// carries the verification code: only the bank statement shows it.
 		t.Description = verificationDescription
 	}
-	t.Currency = Currency
-	t.Amount, t.SenderFee, t.RecipientFee = cents(amount), cents(sf), cents(rf)
+	// Amounts are minor units of the movement's currency (EUR but for
+	// sandbox top-ups in another one).
+	f := func(v int64) string { return formatMinor(v, t.Currency) }
+	t.Amount, t.SenderFee, t.RecipientFee = f(amount), f(sf), f(rf)
 	t.amountCents = amount
 	if fr > 0 {
-		t.FeeReturned = cents(fr)
+		t.FeeReturned = f(fr)
 	}
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	// Net is the change of the viewer's wallet balance: none for a payout
@@ -77,13 +79,13 @@ func scanTx(rs interface{ Scan(...any) error }, viewer string) (WalletTransactio
 		amount, sf, rf, fr = 0, 0, 0, 0
 	}
 	if from == viewer {
-		t.Direction, t.Fee, t.Net = "out", cents(sf), cents(-(amount + sf - fr))
+		t.Direction, t.Fee, t.Net = "out", f(sf), f(-(amount + sf - fr))
 		t.Counterparty = toName
 		if to == "" {
 			t.Counterparty = "bank " + t.IBAN
 		}
 	} else {
-		t.Direction, t.Fee, t.Net = "in", cents(rf), cents(amount-rf)
+		t.Direction, t.Fee, t.Net = "in", f(rf), f(amount-rf)
 		t.Counterparty = fromName
 		if from == "" {
 			t.Counterparty = "bank transfer"
@@ -105,7 +107,7 @@ type TxFilter struct {
 	From, To  *time.Time // created at From ≤ t < To
 	Type      string
 	Status    string
-	MinAmount int64 // EUR cents of Amount; 0 = none
+	MinAmount int64 // EUR cents of Amount; 0 = none. Either selects EUR movements only.
 	MaxAmount int64
 	Limit     int    // default 50, at most 200
 	Cursor    string // NextCursor of the previous page
@@ -159,6 +161,9 @@ func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (
 	}
 	if f.Status != "" {
 		where = append(where, "t.status = "+arg(f.Status))
+	}
+	if f.MinAmount > 0 || f.MaxAmount > 0 {
+		where = append(where, "t.currency = "+arg(Currency)) // the bounds are EUR cents
 	}
 	if f.MinAmount > 0 {
 		where = append(where, "t.amount >= "+arg(f.MinAmount))

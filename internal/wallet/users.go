@@ -32,21 +32,26 @@ type user struct {
 	Kind      string
 	Tier      Tier
 	TenantID  string
-	AccountID string
+	AccountID string // the EUR wallet's ledger account
 	TopUpRef  string
 	PassHash  string
 	PINHash   string
 	CreatedAt time.Time
+	// AccountNumber is "" only for a user created before migration 00012
+	// until the service's start has numbered it (assignAccountNumbers).
+	AccountNumber string
 }
 
-const userCols = `id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at`
+const userCols = `id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at, account_number`
 
-func scanUser(r interface{ Scan(...any) error }) (user, error) {
-	var u user
-	var created int64
-	err := r.Scan(&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created)
-	u.CreatedAt = fromMicros(created)
-	return u, err
+func scanUser(r interface{ Scan(...any) error }) (user, error) { return scanUserWith(r) }
+
+// owner is the ledger owner of the user's wallet accounts (one per currency).
+func (u user) owner() string {
+	if u.Kind == KindCorporate {
+		return "corporate:" + u.TenantID
+	}
+	return "customer:" + u.ID
 }
 
 func (s *Service) userByID(ctx context.Context, q store.Querier, id string) (user, error) {
@@ -103,11 +108,15 @@ type SignUp struct {
 
 // User is a wallet user as shown to itself and to operators.
 type WalletUser struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Kind     string `json:"kind"`
-	Tier     Tier   `json:"tier"`
-	TenantID string `json:"tenantId,omitempty"`
+	ID string `json:"id"`
+	// AccountNumber names the wallet to other products and people: 12
+	// digits with 2 check digits (ValidAccountNumber), shown grouped as
+	// "1234 5678 9012" (FormatAccountNumber).
+	AccountNumber string `json:"accountNumber"`
+	Username      string `json:"username"`
+	Kind          string `json:"kind"`
+	Tier          Tier   `json:"tier"`
+	TenantID      string `json:"tenantId,omitempty"`
 	// TopUpReference is what to write in the reference of a bank transfer
 	// that tops the wallet up.
 	TopUpReference string    `json:"topUpReference"`
@@ -115,26 +124,33 @@ type WalletUser struct {
 }
 
 func (u user) public() WalletUser {
-	return WalletUser{ID: u.ID, Username: u.Username, Kind: u.Kind, Tier: u.Tier, TenantID: u.TenantID, TopUpReference: u.TopUpRef, CreatedAt: u.CreatedAt}
+	return WalletUser{ID: u.ID, AccountNumber: u.AccountNumber, Username: u.Username, Kind: u.Kind, Tier: u.Tier, TenantID: u.TenantID, TopUpReference: u.TopUpRef, CreatedAt: u.CreatedAt}
 }
 
 // topUpRef makes the reference a customer quotes on a top-up transfer:
 // "CGW" and 9 digits.
 func (s *Service) topUpRef() string { return "CGW" + s.ids.Digits(9) }
 
-// insertUser creates a wallet user with its ledger account in tx.
-func (s *Service) insertUser(ctx context.Context, tx *store.Tx, u user) error {
-	owner := "customer:" + u.ID
-	if u.Kind == KindCorporate {
-		owner = "corporate:" + u.TenantID
-	}
-	acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: owner, Purpose: "wallet", Currency: Currency})
+// insertUser creates a wallet user with its EUR ledger account and a new
+// account number in tx, and sets both in u. Run it through
+// transactNumbered, which runs the transaction again when a concurrent
+// insert took the number first.
+func (s *Service) insertUser(ctx context.Context, tx *store.Tx, u *user) error {
+	acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: Currency})
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO wallet_users (id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		u.ID, u.Username, u.Kind, u.Tier, u.TenantID, acc.ID, u.TopUpRef, u.PassHash, u.PINHash, micros(u.CreatedAt))
+	n, err := freeAccountNumber(ctx, tx, s.newAccountNumber)
+	if err != nil {
+		return err
+	}
+	u.AccountNumber, u.AccountID = n, acc.ID
+	_, err = tx.ExecContext(ctx, `INSERT INTO wallet_users (id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at, account_number)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		u.ID, u.Username, u.Kind, u.Tier, u.TenantID, acc.ID, u.TopUpRef, u.PassHash, u.PINHash, micros(u.CreatedAt), u.AccountNumber)
+	if isNumberTaken(err) {
+		return fmt.Errorf("wallet: insert user: %w", err)
+	}
 	if store.IsUniqueViolation(err) {
 		return &apperr.Error{Code: apperr.Conflict, Field: "username", Message: fmt.Sprintf("username %q is taken", u.Username)}
 	}
@@ -168,8 +184,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUp) (WalletUser, error) {
 	if err != nil {
 		return WalletUser{}, err
 	}
-	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := s.insertUser(ctx, tx, u); err != nil {
+	err = s.transactNumbered(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := s.insertUser(ctx, tx, &u); err != nil {
 			return err
 		}
 		return httpx.Reply(ctx, tx, http.StatusCreated, u.public()) // the answer commits with the user
@@ -320,12 +336,14 @@ func sessionUser(ctx context.Context, id string) (user, bool) {
 	return u, ok && u.ID == id
 }
 
+// scanUserWith scans a row of userCols followed by extra columns.
 func scanUserWith(r interface{ Scan(...any) error }, extra ...any) (user, error) {
 	var u user
 	var created int64
-	dst := append([]any{&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created}, extra...)
+	var number sql.NullString
+	dst := append([]any{&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created, &number}, extra...)
 	err := r.Scan(dst...)
-	u.CreatedAt = fromMicros(created)
+	u.CreatedAt, u.AccountNumber = fromMicros(created), number.String
 	return u, err
 }
 

@@ -29,7 +29,9 @@ import (
 // LedgerScope is the ledger tenant id under which all e-money is kept.
 const LedgerScope = "wallet"
 
-// Currency is the only currency wallets hold.
+// Currency is the currency of the seed-000 product: its sends, money
+// requests, fees, limits and withdrawals, and every wallet's first
+// balance. A wallet may hold others too (AccountIn, Balances).
 const Currency = "EUR"
 
 // Ledger owners and purposes of the issuer's accounts.
@@ -177,7 +179,9 @@ type Deps struct {
 	Tenants Tenants
 }
 
-// New builds the wallet and ensures the issuer's ledger accounts exist.
+// New builds the wallet, ensures the issuer's ledger accounts exist and
+// gives the users created before account numbers existed theirs
+// (assignAccountNumbers).
 func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
@@ -223,6 +227,9 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wallet: issuer accounts: %w", err)
+	}
+	if err := s.assignAccountNumbers(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -39,6 +39,12 @@
     return e;
   }
 
+  // groupDigits shows an account number as "1234 5678 9012"
+  // (wallet.FormatAccountNumber).
+  function groupDigits(n) {
+    return n.length === 12 ? n.slice(0, 4) + " " + n.slice(4, 8) + " " + n.slice(8) : n;
+  }
+
   function show(loggedIn) {
     $("login-view").hidden = loggedIn;
     $("wallet-view").hidden = !loggedIn;
@@ -55,7 +61,11 @@
     show(true);
     $("who").textContent = me.user.username;
     $("tier").textContent = me.user.tier;
+    $("account-number").textContent = groupDigits(me.user.accountNumber || "");
     $("balance").textContent = me.balance.available;
+    const others = (me.balances || []).filter((b) => b.currency !== "EUR");
+    $("other-balances").hidden = others.length === 0;
+    $("other-balances-list").textContent = others.map((b) => b.available + " " + b.currency).join(" · ");
     $("topup-ref").textContent = me.user.topUpReference;
     $("sandbox").hidden = !me.sandboxTopUps;
     const corp = me.corporate;
@@ -130,7 +140,8 @@
       const tr = el("tr");
       tr.dataset.tx = t.id;
       tr.append(el("td", new Date(t.createdAt).toLocaleString()), el("td", t.type), el("td", t.counterparty),
-        el("td", t.amount, "num"), el("td", t.fee, "num"), el("td", t.net, "num"), el("td", t.status),
+        el("td", t.currency === "EUR" ? t.amount : t.amount + " " + t.currency, "num"), el("td", t.fee, "num"),
+        el("td", t.currency === "EUR" ? t.net : t.net + " " + t.currency, "num"), el("td", t.status),
         el("td", t.returnReason ? t.description + " (returned by the bank: " + t.returnReason + ")" : t.description));
       body.appendChild(tr);
     }
@@ -168,8 +179,8 @@
     await refresh();
   });
   form("topup-form", async () => {
-    const t = await call("POST", "/topups/simulate", { amount: $("topup-amount").value });
-    say("Topped up " + t.amount + " EUR.", true);
+    const t = await call("POST", "/topups/simulate", { amount: $("topup-amount").value, currency: $("topup-currency").value });
+    say("Topped up " + t.amount + " " + t.currency + ".", true);
     await refresh();
   });
   form("withdraw-form", async () => {
