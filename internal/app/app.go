@@ -61,6 +61,7 @@ type App struct {
 	// (gateway.go, wallet.go).
 	Gateway GatewayProduct
 	Wallet  WalletProduct
+	Remote  RemoteProduct
 
 	schedules []func(ctx context.Context) error
 }
@@ -186,7 +187,11 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("e-wallet: %w", err)
 	}
-	for _, p := range []product{gw, wl} {
+	rp, err := a.buildRemote(ctx)
+	if err != nil {
+		return fmt.Errorf("remote payments: %w", err)
+	}
+	for _, p := range []product{gw, wl, rp} {
 		rs = append(rs, p.routes...)
 		for api, mw := range p.middleware {
 			if _, dup := middleware[api]; dup {

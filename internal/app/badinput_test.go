@@ -33,7 +33,8 @@ func tableCounts(t *testing.T, a *apptest.App) map[string]int {
 	out := map[string]int{}
 	for _, tbl := range []string{"ledger_accounts", "ledger_entries", "ledger_postings", "ledger_holds", "events", "jobs", "idempotency_keys",
 		"app_keys", "gateway_jobs", "gateway_payments", "gateway_steps", "gateway_settings", "card_vault",
-		"wallet_users", "wallet_sessions", "wallet_transactions", "wallet_requests", "webhook_endpoints"} {
+		"wallet_users", "wallet_sessions", "wallet_transactions", "wallet_requests", "webhook_endpoints",
+		"remote_payments", "remote_refunds", "remote_attempts"} {
 		var n int
 		if err := a.App.DB.Read().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+tbl).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", tbl, err)
@@ -166,6 +167,18 @@ func TestPlatformBadInput(t *testing.T) {
 				{"json: NUL in username", "POST", "/auth/oauth/token", `{"grant_type":"password","username":"a\u0000","password":"x"}`, json_, 400, "control character"},
 				{"json: case-variant key", "POST", "/auth/oauth/token", `{"grant_type":"password","username":"a","Username":"b","password":"x"}`, json_, 400, "differ only in case"},
 			}, oauthFormat)
+
+			// Remote payments (seed 004): the platform's format.
+			runBad(t, h.App, []badCase{
+				{"remote: NUL in note", "POST", "/remote/v1/payments", `{"amount":100,"currency":"USD","note":"a\u0000"}`, json_, 400, "control character"},
+				{"remote: fractional amount", "POST", "/remote/v1/payments", `{"amount":1.5,"currency":"USD"}`, json_, 400, "amount"},
+				{"remote: unknown currency", "POST", "/remote/v1/payments", `{"amount":100,"currency":"ABC"}`, json_, 400, "currency"},
+				{"remote: case-variant key", "POST", "/remote/v1/payments", `{"amount":100,"Amount":1,"currency":"USD"}`, json_, 400, "differ only in case"},
+				{"remote: null body", "POST", "/remote/v1/payments", `null`, json_, 400, "not null"},
+				{"remote: bad payable_to", "POST", "/remote/v1/payments", `{"amount":100,"currency":"USD","payable_to":"123456789013"}`, json_, 400, "payable_to"},
+				{"remote: NUL in id", "GET", "/remote/v1/payments/1%00", "", keyOnly, 400, "control character"},
+				{"remote: bad metadata filter", "GET", "/remote/v1/payments?metadata=x&metadata%5Bk%5D=1&metadata%5Bk%5D=2", "", keyOnly, 400, "metadata"},
+			}, platformFormat)
 		})
 	}
 }

@@ -35,11 +35,11 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreatePaymentR
 		return Payment{}, err
 	}
 	p.TenantID = tenantID
+	if p.To, err = s.wallets.ReceivingAccount(ctx, tenantID); err != nil {
+		return Payment{}, err
+	}
 	var out Payment
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if p.To, err = s.wallets.ReceivingAccount(ctx, tx, tenantID); err != nil {
-			return err
-		}
 		if p.ID, err = s.newID(ctx, tx); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -55,6 +56,9 @@ type pageData struct {
 	Status, Error, Base, Back               string
 	Payable                                 bool
 	Payer, Account, Balance                 string
+	// returnOrigin is where the page's forms may redirect besides itself
+	// (the origin of the payment's redirectUrl).
+	returnOrigin string
 }
 
 // withPayment loads the payment of the path (any tenant: the 16 random
@@ -97,7 +101,9 @@ func (s *Service) csrf(next http.HandlerFunc) http.HandlerFunc {
 func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; form-action 'self'")
+	// form-action covers the redirects after a post: the merchant's
+	// return page is allowed, nothing else.
+	w.Header().Set("Content-Security-Policy", strings.TrimSpace("default-src 'self'; style-src 'unsafe-inline'; form-action 'self' "+d.returnOrigin))
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
@@ -109,7 +115,7 @@ func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 // page is what the page shows of p, with msg as its error line.
 func (s *Service) page(ctx context.Context, r *http.Request, p *payment, msg string) pageData {
 	d := pageData{Title: "Payment", Amount: formatAmount(p.Amount, p.Currency), Currency: p.Currency, Note: p.Note,
-		Error: msg, Base: "/pay/" + p.ID, Payable: p.payable(s.now())}
+		Error: msg, Base: "/pay/" + p.ID, Payable: p.payable(s.now()), returnOrigin: origin(p.RedirectURL)}
 	if t, err := s.tenants.Tenant(ctx, p.TenantID); err == nil {
 		d.Merchant = t.Name
 	}
@@ -145,12 +151,12 @@ func (s *Service) sessionPayer(ctx context.Context, r *http.Request) (walletpay.
 }
 
 func (s *Service) pageLogin(w http.ResponseWriter, r *http.Request, p *payment) {
-	sess, err := s.pay.Login(r.Context(), r.PostForm.Get("username"), r.PostForm.Get("password"), clientAddr(r))
+	sess, err := s.pay.OpenSession(r.Context(), r.PostForm.Get("username"), r.PostForm.Get("password"), clientAddr(r))
 	if err != nil {
 		s.render(w, http.StatusOK, s.page(r.Context(), r, p, pageMessage(err)))
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: PayCookie, Value: sess.Token, Path: "/pay", MaxAge: int(time.Until(sess.ExpiresAt) / time.Second),
+	http.SetCookie(w, &http.Cookie{Name: PayCookie, Value: sess.Token, Path: "/pay", MaxAge: int(sess.ExpiresAt.Sub(s.now()) / time.Second),
 		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/pay/"+p.ID, http.StatusSeeOther)
 }
@@ -215,6 +221,15 @@ func (s *Service) backURL(p *payment) string {
 	q.Set("status", p.Status)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// origin is the scheme://host[:port] of a URL ("" when none).
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 func (s *Service) secure(r *http.Request) bool {

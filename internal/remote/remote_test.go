@@ -30,7 +30,7 @@ var epoch = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 // accounts in known.
 type fakeWallets struct{ known map[string]bool }
 
-func (f fakeWallets) ReceivingAccount(_ context.Context, _ *store.Tx, tenantID string) (string, error) {
+func (f fakeWallets) ReceivingAccount(_ context.Context, tenantID string) (string, error) {
 	return "to-" + tenantID, nil
 }
 

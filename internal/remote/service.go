@@ -31,9 +31,10 @@ const JobExpire = "remote.expire"
 // Wallets are the cashgate wallets remote payments are paid into (the
 // e-wallet, wired by the app: products do not import each other).
 type Wallets interface {
-	// ReceivingAccount returns, in tx, the account number of the tenant's
-	// corporate wallet, which remote payments credit.
-	ReceivingAccount(ctx context.Context, tx *store.Tx, tenantID string) (string, error)
+	// ReceivingAccount returns the account number of the tenant's
+	// corporate wallet, which remote payments credit (opening one when the
+	// tenant has none).
+	ReceivingAccount(ctx context.Context, tenantID string) (string, error)
 	// CheckAccount returns the normalised account number s names, or an
 	// invalid-field error for field when it is malformed or no wallet has it.
 	CheckAccount(ctx context.Context, field, s string) (string, error)

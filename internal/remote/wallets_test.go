@@ -25,9 +25,9 @@ func (w ledgerWallets) account(ctx context.Context, tx *store.Tx, number, curren
 	return a.ID, err
 }
 
-// Login accepts any username with the password "pw-"+username; the
+// OpenSession accepts any username with the password "pw-"+username; the
 // session token is "tok-"+username and the account number the username.
-func (w ledgerWallets) Login(_ context.Context, username, password, _ string) (walletpay.Session, error) {
+func (w ledgerWallets) OpenSession(_ context.Context, username, password, _ string) (walletpay.Session, error) {
 	if password != "pw-"+username {
 		return walletpay.Session{}, apperr.New(apperr.Unauthenticated, "wrong username or password")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/cashgate/cashgate/internal/platform"
@@ -86,6 +87,47 @@ func TestCorporateWritesReplayTheirAnswer(t *testing.T) {
 			if r, _ := s.platformCall(t, "POST", "/wallet/app/v1/logout", "", nil, as("logout-1")); r.status != 200 {
 				t.Fatalf("logout: %d %s", r.status, r.body)
 			}
+		})
+	}
+}
+
+// TestReceiveOnlyWalletIsClaimed: a tenant's first remote payment opens a
+// receive-only corporate wallet nobody can log in to; POST
+// /platform/wallet/corporate then claims it (login, bank account) and
+// keeps its account number and the money it received.
+func TestReceiveOnlyWalletIsClaimed(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			s := newStack(t, e)
+			ctx := context.Background()
+			w := s.a.Wallet.Service
+			ten, err := s.a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "Bakery Ltd", Mode: platform.Production})
+			ok(t, err)
+			n, err := w.ReceivingAccount(ctx, ten.TenantID)
+			ok(t, err)
+			again, err := w.ReceivingAccount(ctx, ten.TenantID)
+			ok(t, err)
+			if !wallet.ValidAccountNumber(n) || again != n {
+				t.Fatalf("receiving account %q then %q", n, again)
+			}
+			if _, err := w.Login(ctx, "merchant-"+strings.ToLower(ten.BusinessCode), ""); err == nil {
+				t.Fatal("logged in to a receive-only wallet")
+			}
+			open := wallet.PlatformWalletOpen{Username: "bakery", Password: "bakery-password", PIN: "2468", IBAN: "DE89 3704 0044 0532 0130 00", BIC: "COBADEFFXXX"}
+			r, _ := s.platformCall(t, "POST", "/platform/wallet/corporate", ten.APIKey, open, nil)
+			var cw wallet.CorporateWallet
+			if r.status != 201 {
+				t.Fatalf("claim: %d %s", r.status, r.body)
+			}
+			r.decode(t, &cw)
+			if cw.AccountNumber != n || cw.User.Username != "bakery" || cw.IBAN == "" || !strings.HasPrefix(cw.MerchantSecret, "cgm_") || cw.CompanyName != "Bakery Ltd" {
+				t.Fatalf("claimed %+v", cw)
+			}
+			if _, err := w.Login(ctx, "bakery", "bakery-password"); err != nil {
+				t.Fatalf("login after the claim: %v", err)
+			}
+			r, _ = s.platformCall(t, "POST", "/platform/wallet/corporate", ten.APIKey, open, nil)
+			platformError(t, r, 409, "corporate wallet already")
 		})
 	}
 }

@@ -102,7 +102,10 @@ func (s *Service) OpenCorporate(ctx context.Context, tenantID string, spec Corpo
 	if name == "" || len(name) > 140 {
 		return CorporateWallet{}, apperr.InvalidField("companyName", "company name must be 1 to 140 characters")
 	}
-	if _, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", ten.ID); err == nil {
+	if c, err := s.corporateOf(ctx, s.db.Read(), "tenant_id", ten.ID); err == nil {
+		if c.IBAN == "" { // opened receive-only by a remote payment: the merchant claims it
+			return s.claimCorporate(ctx, c, name, spec)
+		}
 		return CorporateWallet{}, apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
 	}
 	u, iban, bic, err := s.prepareCorporate(ctx, ten.ID, spec)
@@ -110,6 +113,43 @@ func (s *Service) OpenCorporate(ctx context.Context, tenantID string, spec Corpo
 		return CorporateWallet{}, err
 	}
 	return s.openCorporate(ctx, ten.ID, ten.BusinessCode, name, u, iban, bic)
+}
+
+// claimCorporate gives a receive-only corporate wallet (opened by a remote
+// payment, ReceivingAccount) its login, company name and bank account, and
+// answers it with its merchant secret, from inside the transaction.
+func (s *Service) claimCorporate(ctx context.Context, c corporate, name string, spec CorporateSpec) (CorporateWallet, error) {
+	u, iban, bic, err := s.prepareCorporate(ctx, c.TenantID, spec)
+	if err != nil {
+		return CorporateWallet{}, err
+	}
+	secret, err := s.open(c.TenantID, c.SecretSealed)
+	if err != nil {
+		return CorporateWallet{}, err
+	}
+	var out CorporateWallet
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := exec1(ctx, tx, `UPDATE wallet_corporates SET company_name = $1, iban = $2, bic = $3 WHERE tenant_id = $4 AND iban = ''`,
+			name, iban, bic, c.TenantID); err != nil {
+			return apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET username = $1, password_hash = $2, pin_hash = $3 WHERE id = $4`,
+			u.Username, u.PassHash, u.PINHash, c.UserID)
+		if store.IsUniqueViolation(err) {
+			return &apperr.Error{Code: apperr.Conflict, Field: "username", Message: fmt.Sprintf("username %q is taken", u.Username)}
+		}
+		if err != nil {
+			return err
+		}
+		owner, err := s.userByID(ctx, tx, c.UserID)
+		if err != nil {
+			return err
+		}
+		out = CorporateWallet{TenantID: c.TenantID, MerchantID: c.MerchantID, AccountNumber: owner.AccountNumber, MerchantSecret: secret,
+			CompanyName: name, Tier: owner.Tier, IBAN: iban, BIC: bic, User: owner.public()}
+		return httpx.Reply(ctx, tx, http.StatusCreated, out)
+	})
+	return out, err
 }
 
 // prepareCorporate validates a corporate wallet's bank account and login
@@ -135,17 +175,8 @@ func (s *Service) openCorporate(ctx context.Context, tenantID, merchantID, name 
 	sealed := s.seal(tenantID, secret)
 	var out CorporateWallet
 	err := s.transactNumbered(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := s.insertUser(ctx, tx, &u); err != nil {
-			return err
-		}
-		out = CorporateWallet{TenantID: tenantID, MerchantID: merchantID, AccountNumber: u.AccountNumber, MerchantSecret: secret, CompanyName: name,
-			Tier: u.Tier, IBAN: iban, BIC: bic, User: u.public()}
-		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_corporates (tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, u.ID, merchantID, sealed, name, iban, bic, micros(s.now()))
-		if store.IsUniqueViolation(err) {
-			return apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
-		}
-		if err != nil {
+		var err error
+		if out, err = s.insertCorporate(ctx, tx, tenantID, merchantID, name, &u, iban, bic, secret, sealed); err != nil {
 			return err
 		}
 		// The answer (with the merchant secret) commits with the wallet; an
@@ -156,6 +187,24 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, u.ID, merchantID, sealed, na
 		return CorporateWallet{}, err
 	}
 	return out, nil
+}
+
+// insertCorporate writes, in tx, a corporate wallet's user (numbering it)
+// and its wallet_corporates row.
+func (s *Service) insertCorporate(ctx context.Context, tx *store.Tx, tenantID, merchantID, name string, u *user, iban, bic, secret, sealed string) (CorporateWallet, error) {
+	if err := s.insertUser(ctx, tx, u); err != nil {
+		return CorporateWallet{}, err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO wallet_corporates (tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, tenantID, u.ID, merchantID, sealed, name, iban, bic, micros(s.now()))
+	if store.IsUniqueViolation(err) {
+		return CorporateWallet{}, apperr.New(apperr.Conflict, "the tenant has a corporate wallet already")
+	}
+	if err != nil {
+		return CorporateWallet{}, err
+	}
+	return CorporateWallet{TenantID: tenantID, MerchantID: merchantID, AccountNumber: u.AccountNumber, MerchantSecret: secret, CompanyName: name,
+		Tier: u.Tier, IBAN: iban, BIC: bic, User: u.public()}, nil
 }
 
 // corporate is a wallet_corporates row.

@@ -47,9 +47,9 @@ type Transfer struct {
 
 // Wallets is what paying from a wallet needs from the e-wallet.
 type Wallets interface {
-	// Login opens a session for username and password from clientAddr
+	// OpenSession logs a payer in: a session for username and password from clientAddr
 	// (throttled as the wallet's own login).
-	Login(ctx context.Context, username, password, clientAddr string) (Session, error)
+	OpenSession(ctx context.Context, username, password, clientAddr string) (Session, error)
 	// SessionPayer returns the payer of a session token (Unauthenticated
 	// when it is unknown or expired).
 	SessionPayer(ctx context.Context, token string) (Payer, error)
