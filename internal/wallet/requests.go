@@ -18,6 +18,7 @@ import (
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/walletpay"
 )
 
 // RequestStatus is the state of a money request:
@@ -369,13 +370,13 @@ func AckCallback(_ outbox.Event, status int, body []byte) bool {
 // checking the PIN: the customer's limits, the merchant's receive fee, one
 // ledger entry, the request's new status and the callback, in one
 // transaction.
+//
+// It is the payments core's "pay from a wallet, confirmed with the PIN"
+// (walletpay.Pay), with the seed-000 movement: limits and fees.
 func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (MoneyRequest, error) {
-	if err := s.checkPIN(ctx, userID, pin); err != nil {
-		return MoneyRequest{}, err
-	}
 	var out requestRow
 	var expired bool
-	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err := walletpay.Pay(ctx, s.db, s, userID, pin, func(ctx context.Context, tx *store.Tx, _ func(walletpay.Transfer) (string, error)) error {
 		expired = false
 		x, err := s.requestRow(ctx, tx, `WHERE r.id = $1 AND r.customer_id = $2`+s.db.ForUpdateOf("r"), requestID, userID)
 		if err != nil {
