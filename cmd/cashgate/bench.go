@@ -87,6 +87,24 @@ func (c *benchClient) post(ctx context.Context, path string, body any, out any) 
 	return nil
 }
 
+func (c *benchClient) get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("api-key", c.key)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, bytes.TrimSpace(rb))
+	}
+	return json.Unmarshal(rb, out)
+}
+
 // scenario is one kind of load: set up once, then run op from every client.
 type scenario interface {
 	setup(ctx context.Context, c *benchClient) error
@@ -151,6 +169,7 @@ func benchScenarios() map[string]scenarioFactory {
 	}
 	maps.Copy(all, gatewayScenarios())
 	maps.Copy(all, walletScenarios())
+	maps.Copy(all, remoteScenarios())
 	return all
 }
 
@@ -165,7 +184,7 @@ func newScenario(o benchOptions) (scenario, error) {
 func (e *env) benchCmd() *cobra.Command {
 	o := benchOptions{scenario: "transfers", concurrency: 8, duration: 10 * time.Second, accounts: 8}
 	cmd := &cobra.Command{
-		Use:   "bench [--scenario transfers|moto|sends] [--concurrency 8] [--duration 10s] [--target URL --api-key KEY]",
+		Use:   "bench [--scenario transfers|moto|sends|remote] [--concurrency 8] [--duration 10s] [--target URL --api-key KEY]",
 		Short: "Load-test cashgate over HTTP and report requests/s and p50/p99 latency",
 		Long: `Load-test cashgate over HTTP. Without --target, bench starts cashgate in this
 process on a fresh database (a temporary SQLite file, or --database-url), creates
@@ -179,6 +198,9 @@ Scenarios:
               paid at once (auto capture), signed with the tenant's key
   sends       POST /wallet/app/v1/send between --accounts Corporate+ wallets,
               with fees and limits
+  remote      a remote payment per op: created with the APP key, paid from a
+              wallet on the hosted page with the PIN, re-read by id (one
+              wallet per client)
 
 Prints one JSON object on stdout; progress goes to stderr.`,
 		Args: cobra.NoArgs,
@@ -189,7 +211,7 @@ Prints one JSON object on stdout; progress goes to stderr.`,
 	f := cmd.Flags()
 	f.StringVar(&o.target, "target", "", "base URL of a running cashgate (default: start one in-process)")
 	f.StringVar(&o.apiKey, "api-key", "", "APP key for --target")
-	f.StringVar(&o.scenario, "scenario", o.scenario, "load to generate: transfers, moto or sends")
+	f.StringVar(&o.scenario, "scenario", o.scenario, "load to generate: transfers, moto, sends or remote")
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, "concurrent clients")
 	f.DurationVar(&o.duration, "duration", o.duration, "how long to run")
 	f.IntVar(&o.accounts, "accounts", o.accounts, "accounts to move money between (transfers, sends)")

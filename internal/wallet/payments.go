@@ -153,8 +153,8 @@ func (s *Service) CheckAccount(ctx context.Context, field, number string) (strin
 
 // ReceivingAccount returns the account number of the tenant's corporate
 // wallet, which remote payments credit. A tenant without one gets a
-// receive-only corporate wallet opened: no one can log in to it (its
-// password and PIN are random and thrown away) and it has no bank account,
+// receive-only corporate wallet opened: no one can log in to it (no
+// password or PIN matches, see noSecret) and it has no bank account,
 // until the merchant claims it with POST /platform/wallet/corporate
 // (OpenCorporate), which sets the login and the bank account.
 func (s *Service) ReceivingAccount(ctx context.Context, tenantID string) (string, error) {
@@ -181,11 +181,8 @@ func (s *Service) openReceiveOnly(ctx context.Context, tenantID string) (string,
 	if err != nil {
 		return "", err
 	}
-	username := "merchant-" + strings.ToLower(ten.BusinessCode)
-	u, err := s.newUser(KindCorporate, TierCorporate, ten.ID, username, s.ids.Secret(24), s.ids.Digits(6))
-	if err != nil {
-		return "", err
-	}
+	u := user{ID: s.ids.ID("wus"), Username: "merchant-" + strings.ToLower(ten.BusinessCode), Kind: KindCorporate, Tier: TierCorporate,
+		TenantID: ten.ID, TopUpRef: s.topUpRef(), PassHash: noSecret, PINHash: noSecret, CreatedAt: s.now()}
 	secret := "cgm_" + s.ids.Secret(32)
 	var out CorporateWallet
 	err = s.transactNumbered(ctx, func(ctx context.Context, tx *store.Tx) error {
