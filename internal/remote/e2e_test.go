@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,38 @@ func (m *merchantSite) arrived() url.Values {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.last
+}
+
+// hookSink is a webhook endpoint recording the event types it receives.
+type hookSink struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []string
+}
+
+func newHookSink(t *testing.T) *hookSink {
+	h := &hookSink{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct {
+			Type string `json:"type"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		if r.Header.Get("webhook-signature") == "" {
+			http.Error(w, "unsigned", http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.got = append(h.got, ev.Type)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookSink) types() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.got...)
 }
 
 type app struct {
@@ -110,6 +143,10 @@ func TestRemotePaymentEndToEnd(t *testing.T) {
 			key := a.Tenant.APIKey
 			site := newMerchantSite(t)
 			alice := a.customer("alice", "150.00", "USD")
+			hooks := newHookSink(t)
+			if r := a.api("POST", "/platform/webhooks/endpoints", key, `{"url":"`+hooks.srv.URL+`","eventTypes":["remote.*"]}`); r.Status != 201 {
+				t.Fatalf("webhook endpoint: %d %s", r.Status, r.Body)
+			}
 
 			body := `{"amount":10098,"currency":"USD","note":"Order ORD-12345","metadata":{"orderId":"ORD-12345","customerId":"CUST-678"},"redirectUrl":"` + site.srv.URL + `/return"}`
 			created := a.api("POST", "/remote/v1/payments", key, body, "Idempotency-Key", "order-12345")
@@ -173,6 +210,12 @@ func TestRemotePaymentEndToEnd(t *testing.T) {
 			}
 			if r := a.api("GET", "/remote/v1/payments/"+p.ID, other.APIKey, ""); r.Status != 404 {
 				t.Fatalf("another tenant read it: %d %s", r.Status, r.Body)
+			}
+
+			// The merchant's endpoint hears of each change (Standard Webhooks).
+			a.RunDue()
+			if got := hooks.types(); strings.Join(slices.Sorted(slices.Values(got)), ",") != "remote.payment.created,remote.payment.paid" {
+				t.Fatalf("webhooks %v", got)
 			}
 
 			// A partial refund goes back to alice's wallet.
