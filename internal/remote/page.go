@@ -53,7 +53,7 @@ func (s *Service) PageRoutes() []httpx.Route {
 
 type pageData struct {
 	Title, Merchant, Amount, Currency, Note string
-	Status, Error, Base, Back               string
+	Status, StatusText, Error, Base, Back   string
 	Payable                                 bool
 	Payer, Account, Balance                 string
 	// returnOrigin is where the page's forms may redirect besides itself
@@ -123,7 +123,8 @@ func (s *Service) page(ctx context.Context, r *http.Request, p *payment, msg str
 	case d.Payable && p.Status == StatusRejected && msg == "":
 		d.Error = "The last attempt did not go through (" + rejectText(p.RejectReason) + "). You can try again."
 	case !d.Payable:
-		d.Title, d.Status = "Payment "+finalText(p), finalText(p)
+		d.Status = finalText(p)
+		d.Title, d.StatusText = finalWords(d.Status)
 		d.Back = s.backURL(p)
 	}
 	if d.Payable {
@@ -245,7 +246,14 @@ func pageMessage(err error) string {
 	case e.Code == apperr.InsufficientFunds:
 		return "Your wallet's balance is not enough for this payment."
 	}
-	return e.Message
+	return upperFirst(e.Message)
+}
+
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 func rejectText(reason string) string {
@@ -266,6 +274,19 @@ func finalText(p *payment) string {
 		return "expired"
 	}
 	return p.Status
+}
+
+// finalWords are the title and the sentence of a final state.
+func finalWords(status string) (title, text string) {
+	switch status {
+	case StatusPaid:
+		return "Payment received", "Paid. Thank you!"
+	case StatusRefunded:
+		return "Payment refunded", "This payment was paid and then refunded."
+	case StatusCanceled:
+		return "Payment canceled", "This payment was canceled."
+	}
+	return "Payment expired", "This payment can no longer be paid."
 }
 
 func formatAmount(minor int64, code string) string {

@@ -64,7 +64,7 @@ func TestHostedPageWalletFlow(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "Shop") || !strings.Contains(body, "19.99 EUR") || !strings.Contains(body, "Blue shoes") || !strings.Contains(body, `id="login"`) {
 			t.Fatalf("page: %d %s", code, body)
 		}
-		if code, _, body := b.do("POST", "/pay/"+p.ID+"/login", url.Values{"username": {"alice"}, "password": {"wrong"}}); code != 200 || !strings.Contains(body, "wrong username or password") {
+		if code, _, body := b.do("POST", "/pay/"+p.ID+"/login", url.Values{"username": {"alice"}, "password": {"wrong"}}); code != 200 || !strings.Contains(body, "Wrong username or password") {
 			t.Fatalf("wrong password: %d %s", code, body)
 		}
 		if code, loc, _ := b.do("POST", "/pay/"+p.ID+"/login", url.Values{"username": {"alice"}, "password": {"pw-alice"}}); code != 303 || loc != "/pay/"+p.ID {
@@ -74,7 +74,7 @@ func TestHostedPageWalletFlow(t *testing.T) {
 		if code != 200 || !strings.Contains(body, "Paying as <strong>ualice</strong>") || !strings.Contains(body, "50.00 EUR") {
 			t.Fatalf("logged-in page: %d %s", code, body)
 		}
-		if code, _, body := b.do("POST", "/pay/"+p.ID+"/wallet", url.Values{"pin": {"0000"}}); code != 200 || !strings.Contains(body, "wrong PIN") {
+		if code, _, body := b.do("POST", "/pay/"+p.ID+"/wallet", url.Values{"pin": {"0000"}}); code != 200 || !strings.Contains(body, "Wrong PIN") {
 			t.Fatalf("wrong PIN: %d %s", code, body)
 		}
 		if code, _, _ := b.do("POST", "/pay/"+p.ID+"/wallet", url.Values{"pin": {"1234"}}, "Sec-Fetch-Site", "cross-site"); code != 403 {
@@ -91,7 +91,7 @@ func TestHostedPageWalletFlow(t *testing.T) {
 			t.Fatalf("after paying: %+v", got)
 		}
 		code, _, body = b.do("GET", "/pay/"+p.ID, nil)
-		if code != 200 || !strings.Contains(body, `id="status">paid`) || strings.Contains(body, `id="pay"`) || !strings.Contains(body, "status=paid") {
+		if code != 200 || !strings.Contains(body, `data-status="paid"`) || strings.Contains(body, `id="pay"`) || !strings.Contains(body, "status=paid") {
 			t.Fatalf("paid page: %d %s", code, body)
 		}
 		if code, _, _ := b.do("GET", "/pay/0000000000000000", nil); code != 404 {
@@ -114,7 +114,7 @@ func TestHostedPageCancel(t *testing.T) {
 		if got.Status != remote.StatusCanceled || got.CancelReason == nil || *got.CancelReason != "payer" {
 			t.Fatalf("after the payer's cancel: %+v", got)
 		}
-		if code, _, body := b.do("GET", "/pay/"+p.ID, nil); code != 200 || !strings.Contains(body, `id="status">canceled`) {
+		if code, _, body := b.do("GET", "/pay/"+p.ID, nil); code != 200 || !strings.Contains(body, `data-status="canceled"`) {
 			t.Fatalf("canceled page: %d %s", code, body)
 		}
 	})
