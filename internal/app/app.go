@@ -56,6 +56,8 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Webhooks *outbox.Webhooks
 	Runner   *outbox.Runner
+	// Cards is the card acceptance every product that takes cards shares.
+	Cards CardCore
 
 	// The products built on the core; each is wired in its own file
 	// (gateway.go, wallet.go).
@@ -179,7 +181,10 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	}
 	rs := routes(a, platformErrs)
 	a.schedules = append(a.schedules, a.scheduleMaintenance)
-	gw, err := a.buildGateway(ctx, kek)
+	if err := a.buildCards(kek); err != nil {
+		return fmt.Errorf("card core: %w", err)
+	}
+	gw, err := a.buildGateway(ctx)
 	if err != nil {
 		return fmt.Errorf("card gateway: %w", err)
 	}

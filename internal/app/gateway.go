@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/cashgate/cashgate/internal/card"
 	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/server"
@@ -12,8 +11,6 @@ import (
 // GatewayProduct is the card gateway (seed 003, issue 3) as wired into the app.
 type GatewayProduct struct {
 	Service *gateway.Service
-	// Simulator is the card acquirer behind the gateway (the card simulator).
-	Simulator *card.Simulator
 }
 
 // buildGateway builds the card gateway and returns its routes (the API under
@@ -21,23 +18,19 @@ type GatewayProduct struct {
 // gateway API's middleware (ConfigurationId + Hash authentication, then
 // Idempotency-Key per tenant) and its recurring schedule: the purge of used
 // HMAC signatures (the settlement batch, authorisation expiry and job expiry
-// are jobs enqueued by the payments themselves).
-func (a *App) buildGateway(ctx context.Context, kek []byte) (product, error) {
-	vault, err := card.NewVault(subkey(kek, "cashgate card vault"), a.IDs)
-	if err != nil {
-		return product{}, err
-	}
-	sim := card.NewSimulator(a.IDs)
+// are jobs enqueued by the payments themselves). It takes cards with the
+// app's card core (a.Cards: engine and vault), shared with other products.
+func (a *App) buildGateway(ctx context.Context) (product, error) {
 	svc, err := gateway.New(gateway.Deps{
 		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Ledger: a.Ledger, Outbox: a.Outbox,
 		Callbacks: a.Webhooks, Tenants: a.Platform, Keys: a.Platform.GatewayConfigurations(),
-		Acquirer: sim, Vault: vault, PublicURL: a.Config.PublicBase(),
+		Cards: a.Cards.Engine, Vault: a.Cards.Vault, PublicURL: a.Config.PublicBase(),
 	})
 	if err != nil {
 		return product{}, err
 	}
 	svc.Register(a.Runner, a.Webhooks)
-	a.Gateway = GatewayProduct{Service: svc, Simulator: sim}
+	a.Gateway = GatewayProduct{Service: svc}
 	gatewayErrs := httpx.GatewayErrors(a.Log)
 	return product{
 		routes: svc.Routes(gatewayErrs, httpx.PlatformErrors(a.Log)),

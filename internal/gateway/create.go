@@ -7,6 +7,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/money"
@@ -147,91 +148,6 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 	return in, nil
 }
 
-// outcome is what happened to a card at the acquirer, decided before the
-// transaction that records it (the acquirer is outside the database, and a
-// transaction may be retried).
-type outcome struct {
-	challenge bool     // enrolled: the shopper must pass 3-D Secure on the hosted page
-	declined  GuideMsg // the guide's message when refused; zero when not
-	auth      card.AuthResult
-	cvcResult string
-	threeDS   string // "", "challenge", "passed"
-	details   acquiringDetails
-}
-
-// refused reports whether the card was declined.
-func (o outcome) refused() bool { return o.declined != GuideMsg{} }
-
-// charge is what the acquirer is asked about one payment.
-type charge struct {
-	card      card.Details
-	moto      bool
-	skip3DS   bool // a recurring child or stored-credential payment: no shopper to authenticate
-	amount    int64
-	currency  string
-	mcc       string
-	recipient *Recipient
-}
-
-// chargeOf is the charge of the job's payment p with card c.
-func chargeOf(j *job, p *payment, c card.Details) charge {
-	return charge{card: c, moto: p.MOTO, amount: p.Amount, currency: p.Currency.Code(), mcc: j.Params.MCC, recipient: j.Params.Recipient}
-}
-
-// assess runs the guide's "How it works": MOTO → process; else enrolled →
-// 3-D Secure challenge; not enrolled and required → decline; else process.
-func (s *Service) assess(ctx context.Context, ch charge) (outcome, error) {
-	var o outcome
-	c := ch.card
-	cvc, err := s.Acquirer.CheckCVC(ctx, c.Number, c.CVC)
-	if err != nil {
-		return o, MsgCommunication.Wrap(err, apperr.Unavailable)
-	}
-	o.cvcResult = cvc
-	if !ch.moto && !ch.skip3DS {
-		enr, err := s.Acquirer.Enrolment(ctx, c.Number)
-		if err != nil {
-			return o, MsgCommunication.Wrap(err, apperr.Unavailable)
-		}
-		o.details.ThreeDSecureVersion = "2.2.0"
-		switch enr {
-		case card.Enrolled:
-			if c.HolderName == "" {
-				return o, apperr.InvalidField("cardHolderName", "The cardholder name is required for cards enrolled in 3-D Secure.")
-			}
-			o.challenge, o.threeDS = true, "challenge"
-			return o, nil
-		case card.NotEnrolledRequired:
-			o.declined = MsgNo3DS
-			o.details.AuthenticationStatus = "N"
-			return o, nil
-		case card.Unavailable:
-			o.declined = Msg3DSUnavailable
-			o.details.AuthenticationStatus = "U"
-			return o, nil
-		}
-		o.details.ThreeDSecureVersionReason = "Card not enrolled in 3-D Secure."
-	}
-	return s.authorise(ctx, o, ch)
-}
-
-func (s *Service) authorise(ctx context.Context, o outcome, ch charge) (outcome, error) {
-	req := card.AuthRequest{PAN: ch.card.Number, CVCResult: o.cvcResult, Amount: ch.amount, Currency: ch.currency,
-		MOTO: ch.moto, ThreeDS: o.threeDS == "passed", Recurring: ch.skip3DS, MCC: ch.mcc}
-	if r := ch.recipient; r != nil {
-		req.Recipient = &card.Recipient{LastName: r.LastName, DateOfBirth: r.DateOfBirth, Postcode: r.Postcode, AccountNumber: r.PrimaryAccountNumber}
-	}
-	r, err := s.Acquirer.Authorise(ctx, req)
-	if err != nil {
-		return o, MsgCommunication.Wrap(err, apperr.Unavailable)
-	}
-	o.auth = r
-	if !r.Approved {
-		o.declined = MsgRefused
-	}
-	return o, nil
-}
-
 // Create creates a payment job (POST /api/gateway/payment-jobs) for the
 // tenant's configuration and, when the request carries a card, processes
 // its payment as far as it can go without the shopper.
@@ -355,16 +271,16 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		MOTO: o.moto, CreatedAt: now, UpdatedAt: now}
 	j.Payments = []*payment{p}
 
-	var out outcome
+	var out cardpay.Outcome
 	if ci.present {
 		p.MaskedPAN = card.Mask(ci.details.Number)
 		ch := chargeOf(j, p, ci.details)
-		ch.skip3DS = parent != nil || o.storedCredentials && ci.stored != nil
+		ch.MerchantInitiated = parent != nil || o.storedCredentials && ci.stored != nil
 		out, err = s.assess(ctx, ch)
 		if err != nil {
 			return nil, err
 		}
-		if out.challenge {
+		if out.NeedsChallenge() {
 			p.PageToken = s.IDs.Secret(32)
 		}
 	} else {
@@ -373,7 +289,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	// The card is vaulted when the payment needs it later: to authorise
 	// after 3-D Secure, to be tokenised (GenerateToken), to be charged by
 	// recurring children. It gets a token only once the payment succeeded.
-	needVault := ci.present && ci.stored == nil && (out.challenge || o.generateToken || o.recurringParent) && !out.refused()
+	needVault := ci.present && ci.stored == nil && (out.NeedsChallenge() || o.generateToken || o.recurringParent) && !out.Refused()
 
 	var set accountSet
 	var cached bool
@@ -398,7 +314,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		} else if ci.stored != nil {
 			pp.CardID = ci.stored.ID
 		}
-		if ci.present && !out.challenge {
+		if ci.present && !out.NeedsChallenge() {
 			// Processed at once: job and payment are written once, in their
 			// final state.
 			var err error
@@ -412,13 +328,13 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		switch {
 		case !ci.present:
 			pp.Steps = []step{{Ref: s.IDs.Digits(18), Action: "DisplayHostedPage", Status: StPending, Amount: amt, CreatedAt: now}}
-		case out.challenge:
-			pp.ThreeDS = out.threeDS
-			pp.CVCResult = out.cvcResult
-			pp.Acquiring = mustJSON(out.details)
+		case out.NeedsChallenge():
+			pp.ThreeDS = string(out.ThreeDS)
+			pp.CVCResult = out.CVCResult
+			pp.Acquiring = mustJSON(acquiringOf(out))
 			pp.Steps = []step{{Ref: s.IDs.Digits(18), Action: "Start", Status: StPending, Amount: amt, CreatedAt: now}}
 		}
-		if !ci.present || out.challenge {
+		if !ci.present || out.NeedsChallenge() {
 			if err := insertPayment(ctx, tx, &pp); err != nil {
 				return err
 			}
@@ -455,16 +371,17 @@ type refPayload struct {
 //
 // fresh means neither row exists yet: they are inserted in their final
 // state instead of updated.
-func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *payment, out outcome, st settings, action string, now time.Time, fresh bool) (accountSet, bool, error) {
+func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *payment, out cardpay.Outcome, st settings, action string, now time.Time, fresh bool) (accountSet, bool, error) {
 	var set accountSet
 	var cached bool
-	p.CVCResult = out.cvcResult
+	p.CVCResult = out.CVCResult
 	p.UpdatedAt, j.UpdatedAt = now, now
-	if out.auth.TransactionID != "" {
-		p.TxnID = out.auth.TransactionID
+	if out.Auth.TransactionID != "" {
+		p.TxnID = out.Auth.TransactionID
 	}
-	p.Acquiring = authDetails(&out.details, out.auth, p.MaskedPAN)
-	if out.refused() {
+	details := acquiringOf(out)
+	p.Acquiring = authDetails(&details, out.Auth, p.MaskedPAN)
+	if out.Refused() {
 		p.Status = StFailed
 	} else if p.Amount == 0 {
 		p.Status, p.CaptureClosed, p.PaidAt = StPaid, true, now
@@ -503,7 +420,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 			}
 		}
 	}
-	if !out.refused() && j.Flags["generateToken"] && p.CardID != "" && p.Token == "" {
+	if !out.Refused() && j.Flags["generateToken"] && p.CardID != "" && p.Token == "" {
 		// GenerateToken: the card becomes usable by token once its payment
 		// succeeded (the token shows in the payment's attributes).
 		tok, err := s.Vault.Tokenise(ctx, tx, p.TenantID, p.CardID)
@@ -512,7 +429,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		}
 		p.Token = tok
 	}
-	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: out.declined.Message, CreatedAt: now}
+	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: declineMsg(out.Declined).Message, CreatedAt: now}
 	p.Steps = append(p.Steps, stp)
 	if fresh {
 		if err := insertJob(ctx, tx, j); err != nil {

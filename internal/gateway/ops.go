@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/money"
@@ -143,7 +144,7 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 			p.FirstCaptureAt, p.PaidAt = now, now
 		}
 		p.LastCaptureAt, p.UpdatedAt = now, now
-		c = capture{Ref: s.IDs.Digits(18), Status: "Completed", TxnID: s.Acquirer.NewTransactionID('S'), Amount: amt, Final: final, CreatedAt: now}
+		c = capture{Ref: s.IDs.Digits(18), Status: "Completed", TxnID: s.Cards.TransactionID(cardpay.TxnCapture), Amount: amt, Final: final, CreatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_captures (reference, payment_reference, amount, is_final, status, txn_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Ref, p.Ref, c.Amount, c.Final, c.Status, c.TxnID, now.UnixMicro()); err != nil {
 			return err
@@ -247,7 +248,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 			p.Status = StPartiallyRefunded
 		}
 		p.UpdatedAt, j.UpdatedAt = now, now
-		f = refund{Ref: s.IDs.Digits(18), Number: req.RefundNumber, Status: "Completed", TxnID: s.Acquirer.NewTransactionID('R'), Amount: amt, CreatedAt: now}
+		f = refund{Ref: s.IDs.Digits(18), Number: req.RefundNumber, Status: "Completed", TxnID: s.Cards.TransactionID(cardpay.TxnRefund), Amount: amt, CreatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_refunds (reference, payment_reference, refund_number, amount, status, txn_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.Ref, p.Ref, f.Number, f.Amount, f.Status, f.TxnID, now.UnixMicro()); err != nil {
 			return err
@@ -346,7 +347,7 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 			}
 		}
 		p.CaptureClosed = true
-		p.VoidTxnID = s.Acquirer.NewTransactionID('V')
+		p.VoidTxnID = s.Cards.TransactionID(cardpay.TxnVoid)
 	default:
 		return MsgInvalidStatus.Err(apperr.Conflict)
 	}

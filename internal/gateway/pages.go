@@ -10,6 +10,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -194,10 +195,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 		c.ExpiryMonth, c.ExpiryYear = m, y
 		err = c.Validate(now, true)
 	}
-	var out outcome
+	var out cardpay.Outcome
 	if err == nil {
 		ch := chargeOf(j, p, c)
-		ch.amount = j.Amount
+		ch.Amount = j.Amount
 		out, err = s.assess(ctx, ch)
 	}
 	if err != nil {
@@ -225,7 +226,7 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		p.MaskedPAN = masked
-		vault := out.challenge || !out.refused() && (j.Flags["generateToken"] || j.Flags["recurringParent"])
+		vault := out.NeedsChallenge() || !out.Refused() && (j.Flags["generateToken"] || j.Flags["recurringParent"])
 		if vault {
 			sc, err := s.Vault.Store(ctx, tx, j.TenantID, c, now, false)
 			if err != nil {
@@ -233,8 +234,8 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 			}
 			p.CardID = sc.ID
 		}
-		if out.challenge {
-			p.ThreeDS, p.CVCResult, p.Acquiring, p.UpdatedAt = out.threeDS, out.cvcResult, mustJSON(out.details), now
+		if out.NeedsChallenge() {
+			p.ThreeDS, p.CVCResult, p.Acquiring, p.UpdatedAt = string(out.ThreeDS), out.CVCResult, mustJSON(acquiringOf(out)), now
 			return savePayment(ctx, tx, p)
 		}
 		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
@@ -266,7 +267,7 @@ func (s *Service) retryPayment(ctx context.Context, tx *store.Tx, j *job, prev *
 func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string, j *job, p *payment) {
 	ctx := r.Context()
 	result := r.PostFormValue("result")
-	var out outcome
+	var out cardpay.Outcome
 	switch result {
 	case "cancel":
 		if j.retryable(p, s.now()) {
@@ -301,16 +302,17 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 			s.pageError(w, http.StatusInternalServerError, "internal error")
 			return
 		}
-		out = outcome{cvcResult: p.CVCResult, threeDS: "passed",
-			details: acquiringDetails{ThreeDSecureVersion: "2.2.0", AuthenticationStatus: "Y", Eci: "05"}}
-		out, err = s.authorise(ctx, out, chargeOf(j, p, card.Details{Number: pan}))
+		out, err = s.complete3DS(ctx, p, chargeOf(j, p, card.Details{Number: pan}), true)
 		if err != nil {
 			s.pageError(w, http.StatusBadGateway, apperr.From(err).Message)
 			return
 		}
 	case "failure":
-		out = outcome{cvcResult: p.CVCResult, threeDS: "failed", declined: Msg3DSFailed,
-			details: acquiringDetails{ThreeDSecureVersion: "2.2.0", AuthenticationStatus: "N"}}
+		var err error
+		if out, err = s.complete3DS(ctx, p, cardpay.Charge{}, false); err != nil {
+			s.pageError(w, http.StatusBadGateway, apperr.From(err).Message)
+			return
+		}
 	default:
 		s.pageError(w, http.StatusBadRequest, "Unknown 3-D Secure result.")
 		return
@@ -319,7 +321,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 		if p.Status != StPending || p.ThreeDS != "challenge" || j.Status != StPending {
 			return MsgJobFinal.Err(apperr.Conflict)
 		}
-		p.ThreeDS = out.threeDS
+		p.ThreeDS = string(out.ThreeDS)
 		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
 		return err
 	})

@@ -81,7 +81,7 @@ type Deps struct {
 	Callbacks Callbacks
 	Tenants   Tenants
 	Keys      SigningKeys
-	Acquirer  card.Acquirer
+	Cards     Cards // the card-acceptance engine (cardpay.Engine)
 	Vault     *card.Vault
 	// PublicURL is the address shoppers and merchants reach this cashgate
 	// at (scheme://host[:port][/prefix], no trailing slash). Every link and
@@ -103,7 +103,7 @@ type Service struct {
 
 // New returns the gateway.
 func New(d Deps) (*Service, error) {
-	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Ledger == nil || d.Outbox == nil || d.Tenants == nil || d.Keys == nil || d.Acquirer == nil || d.Vault == nil {
+	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Ledger == nil || d.Outbox == nil || d.Tenants == nil || d.Keys == nil || d.Cards == nil || d.Vault == nil {
 		return nil, errors.New("gateway: missing dependency")
 	}
 	u, err := url.Parse(d.PublicURL)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
@@ -46,11 +45,11 @@ func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenis
 	if err := d.Validate(now, true); err != nil {
 		return CardToken{}, err
 	}
-	cvc, err := s.Acquirer.CheckCVC(ctx, d.Number, d.CVC)
+	ok, err := s.Cards.VerifyCVC(ctx, d)
 	if err != nil {
-		return CardToken{}, MsgCommunication.Wrap(err, apperr.Unavailable)
+		return CardToken{}, acquirerErr(err)
 	}
-	if cvc == "400" {
+	if !ok {
 		return CardToken{}, MsgCardRejected.Invalid("cardCvc")
 	}
 	var out CardToken
