@@ -14,13 +14,14 @@ type RemoteProduct struct {
 }
 
 // buildRemote builds remote payments on the e-wallet (paying from a wallet
-// with the PIN, the merchants' receiving wallets) and returns its API
+// with the PIN, the merchants' receiving wallets) and the card core (the
+// engine and vault the gateway uses too) and returns its API
 // (/remote/v1/…: the platform's APP key authentication and errors,
 // Idempotency-Key per tenant) and the hosted payment page (/pay/{id}).
 // Run after buildWallet.
 func (a *App) buildRemote(_ context.Context) (product, error) {
 	svc, err := remote.New(remote.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Events: a.Outbox, Tenants: a.Platform,
-		Wallets: a.Wallet.Service, Pay: a.Wallet.Service, PublicURL: a.Config.PublicBase()})
+		Wallets: a.Wallet.Service, Pay: a.Wallet.Service, Cards: a.Cards.Engine, Vault: a.Cards.Vault, PublicURL: a.Config.PublicBase()})
 	if err != nil {
 		return product{}, err
 	}

@@ -230,3 +230,50 @@ func TestRemotePaymentEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteCardPaymentInBrowser: the user pays by card on the hosted page,
+// passes the 3-D Secure challenge (simulator) and comes back to the
+// merchant with paymentId and status; the merchant's wallet holds the
+// money and a refund takes part of it back to the card.
+func TestRemoteCardPaymentInBrowser(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			a := app{App: apptest.New(t, e, apptest.Options{Seed: 5}), t: t}
+			key := a.Tenant.APIKey
+			site := newMerchantSite(t)
+			r := a.api("POST", "/remote/v1/payments", key, `{"amount":2599,"currency":"EUR","note":"Concert ticket","redirectUrl":"`+site.srv.URL+`/return"}`)
+			var p remote.Payment
+			if r.Status != 201 || json.Unmarshal(r.Body, &p) != nil {
+				t.Fatalf("create: %d %s", r.Status, r.Body)
+			}
+			bctx := browsertest.New(t, 60*time.Second)
+			if err := chromedp.Do(bctx,
+				chromedp.Navigate(p.PaymentURL),
+				chromedp.WaitVisible(chromedp.CSS("#paycard")),
+				chromedp.SendKeys(chromedp.CSS("#cardNumber"), "4000 0000 0000 0002"),
+				chromedp.SendKeys(chromedp.CSS("#cardHolderName"), "Alice Doe"),
+				chromedp.SendKeys(chromedp.CSS("#cardExpiryMonth"), "05"),
+				chromedp.SendKeys(chromedp.CSS("#cardExpiryYear"), "35"),
+				chromedp.SendKeys(chromedp.CSS("#cardCvc"), "123"),
+				chromedp.Click(chromedp.CSS("#paycard")),
+				chromedp.WaitVisible(chromedp.CSS("#complete")),
+				chromedp.Click(chromedp.CSS("#complete")),
+				chromedp.WaitVisible(chromedp.CSS("#thanks")),
+			); err != nil {
+				t.Fatal(err)
+			}
+			if q := site.arrived(); q.Get("paymentId") != p.ID || q.Get("status") != "paid" {
+				t.Fatalf("the merchant's page got %v", q)
+			}
+			got := a.api("GET", "/remote/v1/payments/"+p.ID, key, "")
+			var paid remote.Payment
+			if json.Unmarshal(got.Body, &paid) != nil || paid.Status != remote.StatusPaid || paid.Method == nil || *paid.Method != "card" ||
+				paid.From == nil || !strings.HasSuffix(*paid.From, "0002") {
+				t.Fatalf("re-read: %s", got.Body)
+			}
+			if r := a.api("POST", "/remote/v1/payments/"+p.ID+"/refunds", key, `{"amount":599}`); r.Status != 201 {
+				t.Fatalf("refund to the card: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}

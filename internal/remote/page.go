@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/card"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/walletpay"
@@ -48,14 +49,18 @@ func (s *Service) PageRoutes() []httpx.Route {
 		{Method: "POST", Path: "/pay/{id}/logout", API: P, Summary: "Hosted page: log out", Handler: post(s.pageLogout)},
 		{Method: "POST", Path: "/pay/{id}/wallet", API: P, Summary: "Hosted page: pay from the wallet with the PIN", Handler: post(s.pageWallet)},
 		{Method: "POST", Path: "/pay/{id}/cancel", API: P, Summary: "Hosted page: the payer cancels the payment", Handler: post(s.pageCancel)},
+		{Method: "POST", Path: "/pay/{id}/card", API: P, Summary: "Hosted page: pay by card", Handler: post(s.pageCard)},
+		{Method: "GET", Path: "/pay/{id}/3ds", API: P, Summary: "Hosted page: the 3-D Secure challenge (simulator)", Handler: s.withPayment(s.showChallenge)},
+		{Method: "POST", Path: "/pay/{id}/3ds", API: P, Summary: "Hosted page: complete or fail the 3-D Secure challenge", Handler: post(s.pageChallenge)},
 	}
 }
 
 type pageData struct {
 	Title, Merchant, Amount, Currency, Note string
 	Status, StatusText, Error, Base, Back   string
-	Payable                                 bool
+	Payable, PayableTo                      bool
 	Payer, Account, Balance                 string
+	Challenge, Masked                       string // a 3-D Secure challenge to complete
 	// returnOrigin is where the page's forms may redirect besides itself
 	// (the origin of the payment's redirectUrl).
 	returnOrigin string
@@ -115,7 +120,7 @@ func (s *Service) render(w http.ResponseWriter, status int, d pageData) {
 // page is what the page shows of p, with msg as its error line.
 func (s *Service) page(ctx context.Context, r *http.Request, p *payment, msg string) pageData {
 	d := pageData{Title: "Payment", Amount: formatAmount(p.Amount, p.Currency), Currency: p.Currency, Note: p.Note,
-		Error: msg, Base: "/pay/" + p.ID, Payable: p.payable(s.now()), returnOrigin: origin(p.RedirectURL)}
+		Error: msg, Base: "/pay/" + p.ID, Payable: p.payable(s.now()), PayableTo: p.PayableTo != "", returnOrigin: origin(p.RedirectURL)}
 	if t, err := s.tenants.Tenant(ctx, p.TenantID); err == nil {
 		d.Merchant = t.Name
 	}
@@ -178,10 +183,61 @@ func (s *Service) pageWallet(w http.ResponseWriter, r *http.Request, p *payment)
 	}
 	paid, err := s.PayWithWallet(r.Context(), p.ID, payer, r.PostForm.Get("pin"))
 	if err != nil {
-		if q, lerr := s.loadByID(r.Context(), s.db.Read(), p.ID, false); lerr == nil {
-			p = q
-		}
-		s.render(w, http.StatusOK, s.page(r.Context(), r, p, pageMessage(err)))
+		s.again(w, r, p, err)
+		return
+	}
+	p.Status = paid.Status
+	s.finish(w, r, p)
+}
+
+func (s *Service) pageCard(w http.ResponseWriter, r *http.Request, p *payment) {
+	f := r.PostForm
+	d := card.Details{Number: card.Normalize(f.Get("cardNumber")), HolderName: strings.TrimSpace(f.Get("cardHolderName")), CVC: strings.TrimSpace(f.Get("cardCvc"))}
+	m, y, err := card.ParseExpiry(strings.TrimSpace(f.Get("cardExpiryMonth")), strings.TrimSpace(f.Get("cardExpiryYear")))
+	if err == nil {
+		d.ExpiryMonth, d.ExpiryYear = m, y
+		err = d.Validate(s.now(), true)
+	}
+	var res CardResult
+	if err == nil {
+		res, err = s.PayWithCard(r.Context(), p.ID, d)
+	}
+	switch {
+	case err != nil:
+		s.again(w, r, p, err)
+	case res.Challenge != "":
+		http.Redirect(w, r, "/pay/"+p.ID+"/3ds?c="+url.QueryEscape(res.Challenge), http.StatusSeeOther)
+	default:
+		p.Status = res.Payment.Status
+		s.finish(w, r, p)
+	}
+}
+
+// again shows the page once more with the refusal of the last action.
+func (s *Service) again(w http.ResponseWriter, r *http.Request, p *payment, err error) {
+	if q, lerr := s.loadByID(r.Context(), s.db.Read(), p.ID, false); lerr == nil {
+		p = q
+	}
+	s.render(w, http.StatusOK, s.page(r.Context(), r, p, pageMessage(err)))
+}
+
+func (s *Service) showChallenge(w http.ResponseWriter, r *http.Request, p *payment) {
+	tok := r.URL.Query().Get("c")
+	var masked string
+	err := s.db.Read().QueryRowContext(r.Context(), `SELECT masked_pan FROM remote_card_challenges WHERE token = $1 AND payment_id = $2`, tok, p.ID).Scan(&masked)
+	if err != nil || !p.payable(s.now()) {
+		http.Redirect(w, r, "/pay/"+p.ID, http.StatusSeeOther)
+		return
+	}
+	d := s.page(r.Context(), r, p, "")
+	d.Title, d.Challenge, d.Masked = "3-D Secure", tok, masked
+	s.render(w, http.StatusOK, d)
+}
+
+func (s *Service) pageChallenge(w http.ResponseWriter, r *http.Request, p *payment) {
+	paid, err := s.Complete3DS(r.Context(), p.ID, r.PostForm.Get("c"), r.PostForm.Get("result") == "success")
+	if err != nil {
+		s.again(w, r, p, err)
 		return
 	}
 	p.Status = paid.Status

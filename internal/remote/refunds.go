@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/walletpay"
@@ -63,11 +64,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, id string, in RefundRequ
 		if err != nil {
 			return err
 		}
-		if p.Method != MethodWallet {
-			return apperr.New(apperr.Conflict, "remote payment %s was paid by %s: refunds go back the way it was paid, which cashgate does not support for %s yet", id, p.Method, p.Method)
-		}
-		entry, err := s.pay.Move(ctx, tx, walletpay.Transfer{From: p.To, To: p.From, Currency: p.Currency, Amount: amount,
-			Kind: "remote.refund", Reference: p.ID, Description: in.Reason})
+		entry, err := s.refundMoney(ctx, tx, p, amount, in.Reason)
 		if apperr.Is(err, apperr.InsufficientFunds) {
 			return apperr.New(apperr.InsufficientFunds, "the merchant wallet %s holds less than the %d to refund", p.To, amount)
 		}
@@ -80,6 +77,21 @@ func (s *Service) Refund(ctx context.Context, tenantID, id string, in RefundRequ
 		return httpx.Reply(ctx, tx, http.StatusCreated, out)
 	})
 	return out, err
+}
+
+// refundMoney moves a refund back the way p was paid: to the payer's
+// wallet, or to the card (the card scheme's clearing account), from the
+// merchant's wallet. It returns the ledger entry of a wallet refund.
+func (s *Service) refundMoney(ctx context.Context, tx *store.Tx, p *payment, amount int64, reason string) (string, error) {
+	if p.Method == MethodWallet {
+		return s.pay.Move(ctx, tx, walletpay.Transfer{From: p.To, To: p.From, Currency: p.Currency, Amount: amount,
+			Kind: "remote.refund", Reference: p.ID, Description: reason})
+	}
+	scope, from, err := s.wallets.LedgerAccount(ctx, tx, p.To, p.Currency)
+	if err != nil {
+		return "", err
+	}
+	return "", s.cards.CancelSale(ctx, tx, cardpay.SaleSpec{Scope: scope, Currency: p.Currency, Amount: amount, To: from, Reference: p.ID})
 }
 
 // refundAmount is the amount to refund of p: asked (positive, at most what

@@ -1,6 +1,7 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/card"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ids"
@@ -28,7 +31,15 @@ var epoch = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 
 // fakeWallets gives tenant t the receiving account "to-"+t and knows the
 // accounts in known.
-type fakeWallets struct{ known map[string]bool }
+type fakeWallets struct {
+	known map[string]bool
+	w     ledgerWallets
+}
+
+func (f fakeWallets) LedgerAccount(ctx context.Context, tx *store.Tx, number, currency string) (string, string, error) {
+	id, err := f.w.account(ctx, tx, number, currency, false)
+	return "wallet", id, err
+}
 
 func (f fakeWallets) ReceivingAccount(_ context.Context, tenantID string) (string, error) {
 	return "to-" + tenantID, nil
@@ -73,8 +84,16 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	}
 	ob := outbox.New(db, clk, gen)
 	e.w = ledgerWallets{db: db, l: ledger.New(db, clk, gen)}
-	e.svc, err = remote.New(remote.Deps{DB: db, Clock: clk, IDs: gen, Events: ob, Tenants: plat, Pay: e.w,
-		Wallets: fakeWallets{known: map[string]bool{"123456789012": true}}, PublicURL: "https://pay.example.com/"})
+	engine, err := cardpay.New(card.NewSimulator(gen), e.w.l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault, err := card.NewVault(bytes.Repeat([]byte{6}, 32), gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc, err = remote.New(remote.Deps{DB: db, Clock: clk, IDs: gen, Events: ob, Tenants: plat, Pay: e.w, Cards: engine, Vault: vault,
+		Wallets: fakeWallets{known: map[string]bool{"123456789012": true}, w: e.w}, PublicURL: "https://pay.example.com/"})
 	if err != nil {
 		t.Fatal(err)
 	}

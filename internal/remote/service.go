@@ -38,6 +38,10 @@ type Wallets interface {
 	// CheckAccount returns the normalised account number s names, or an
 	// invalid-field error for field when it is malformed or no wallet has it.
 	CheckAccount(ctx context.Context, field, s string) (string, error)
+	// LedgerAccount returns, in tx, the ledger scope and account of a
+	// wallet's balance in currency (created when missing), which a card
+	// payment credits.
+	LedgerAccount(ctx context.Context, tx *store.Tx, number, currency string) (scope, accountID string, err error)
 }
 
 // Tenants finds a payment's merchant (platform.Service).
@@ -62,6 +66,10 @@ type Deps struct {
 	Wallets Wallets
 	// Pay moves money between wallets and checks PINs (the e-wallet).
 	Pay walletpay.Wallets
+	// Cards accepts cards (cardpay.Engine); Vault keeps a card during its
+	// 3-D Secure challenge.
+	Cards Cards
+	Vault Vault
 	// PublicURL is where users reach this cashgate (no trailing slash): the
 	// hosted page of payment id is PublicURL + "/pay/" + id.
 	PublicURL string
@@ -77,12 +85,14 @@ type Service struct {
 	tenants Tenants
 	wallets Wallets
 	pay     walletpay.Wallets
+	cards   Cards
+	vault   Vault
 	public  string
 }
 
 // New returns the remote payments service.
 func New(d Deps) (*Service, error) {
-	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Events == nil || d.Tenants == nil || d.Wallets == nil || d.Pay == nil {
+	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Events == nil || d.Tenants == nil || d.Wallets == nil || d.Pay == nil || d.Cards == nil || d.Vault == nil {
 		return nil, errors.New("remote: missing dependency")
 	}
 	u, err := url.Parse(d.PublicURL)
@@ -93,7 +103,7 @@ func New(d Deps) (*Service, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: d.DB, clk: d.Clock, ids: d.IDs, log: d.Log, events: d.Events, tenants: d.Tenants, wallets: d.Wallets,
-		pay: d.Pay, public: strings.TrimRight(d.PublicURL, "/")}, nil
+		pay: d.Pay, cards: d.Cards, vault: d.Vault, public: strings.TrimRight(d.PublicURL, "/")}, nil
 }
 
 func (s *Service) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }

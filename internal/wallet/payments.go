@@ -195,3 +195,19 @@ func (s *Service) openReceiveOnly(ctx context.Context, tenantID string) (string,
 	s.log.InfoContext(ctx, "wallet: opened a receive-only corporate wallet for remote payments", "tenant", ten.ID, "account", out.AccountNumber)
 	return out.AccountNumber, nil
 }
+
+// LedgerAccount returns, in tx, the ledger scope and the account of the
+// wallet with the account number in currency (created when missing): the
+// account a card payment into the wallet credits.
+func (s *Service) LedgerAccount(ctx context.Context, tx *store.Tx, number, currency string) (scope, accountID string, err error) {
+	u, err := s.userByNumber(ctx, tx, "to", number)
+	if err != nil {
+		return "", "", err
+	}
+	code, err := parseCurrency("currency", currency)
+	if err != nil {
+		return "", "", err
+	}
+	id, err := s.accountIn(ctx, tx, u, code)
+	return LedgerScope, id, err
+}
