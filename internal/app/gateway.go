@@ -22,7 +22,7 @@ type GatewayProduct struct {
 // app's card core (a.Cards: engine and vault), shared with other products.
 func (a *App) buildGateway(ctx context.Context) (product, error) {
 	svc, err := gateway.New(gateway.Deps{
-		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Ledger: a.Ledger, Outbox: a.Outbox,
+		DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Outbox: a.Outbox,
 		Callbacks: a.Webhooks, Tenants: a.Platform, Keys: a.Platform.GatewayConfigurations(),
 		Cards: a.Cards.Engine, Vault: a.Cards.Vault, PublicURL: a.Config.PublicBase(),
 	})

@@ -7,17 +7,28 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
 	"github.com/cashgate/cashgate/internal/cardpay"
+	"github.com/cashgate/cashgate/internal/store"
 )
 
 // Cards is the card-acceptance engine the gateway takes its payments with
 // (cardpay.Engine, shared with the other products): the acquirer's
-// answers. The gateway says them in the guide's words (declineMsg,
-// acquirerErr) and keeps them on its payments.
+// answers, which the gateway says in the guide's words (declineMsg,
+// acquirerErr) and keeps on its payments, and the ledger postings, always
+// with the tenant's id as ledger scope and its merchant/pending as the
+// destination of sales and holds.
 type Cards interface {
 	Assess(ctx context.Context, ch cardpay.Charge) (cardpay.Outcome, error)
 	Complete3DS(ctx context.Context, challenge cardpay.Outcome, ch cardpay.Charge, passed bool) (cardpay.Outcome, error)
 	VerifyCVC(ctx context.Context, c card.Details) (bool, error)
 	TransactionID(k cardpay.TxnKind) string
+
+	Sale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
+	CancelSale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
+	Hold(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) (string, error)
+	Capture(ctx context.Context, tx *store.Tx, scope, holdID string, amount int64, final bool) error
+	Void(ctx context.Context, tx *store.Tx, scope, holdID string) error
+	Settle(ctx context.Context, tx *store.Tx, s cardpay.SettleSpec) error
+	Refund(ctx context.Context, tx *store.Tx, s cardpay.RefundSpec) error
 }
 
 // chargeOf is the charge of the job's payment p with card c.

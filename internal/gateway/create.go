@@ -291,8 +291,6 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	// recurring children. It gets a token only once the payment succeeded.
 	needVault := ci.present && ci.stored == nil && (out.NeedsChallenge() || o.generateToken || o.recurringParent) && !out.Refused()
 
-	var set accountSet
-	var cached bool
 	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		// Fresh copies: a retried transaction starts from the same state.
 		jj, pp := *j, *p
@@ -317,9 +315,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		if ci.present && !out.NeedsChallenge() {
 			// Processed at once: job and payment are written once, in their
 			// final state.
-			var err error
-			set, cached, err = s.applyOutcome(ctx, tx, &jj, &pp, out, st, "Start", now, true)
-			if err != nil {
+			if err := s.applyOutcome(ctx, tx, &jj, &pp, out, st, "Start", now, true); err != nil {
 				return err
 			}
 		} else if err := insertJob(ctx, tx, &jj); err != nil {
@@ -352,9 +348,6 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	if err != nil {
 		return nil, err
 	}
-	if set.Clearing != "" && !cached {
-		s.remember(tenantID, cur.Code(), set)
-	}
 	if p.PendingAmount > 0 {
 		s.rememberSettlement(ctx, tenantID, now) // committed: the batch of the day is scheduled
 	}
@@ -366,14 +359,13 @@ type refPayload struct {
 }
 
 // applyOutcome records the acquirer's answer on a payment in tx: the
-// statuses, the step, the ledger movement, the scheduled work and the
-// notification.
+// statuses, the step, the ledger movement (a sale or a hold to
+// merchant/pending of the tenant, by the card engine), the scheduled work
+// and the notification.
 //
 // fresh means neither row exists yet: they are inserted in their final
 // state instead of updated.
-func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *payment, out cardpay.Outcome, st settings, action string, now time.Time, fresh bool) (accountSet, bool, error) {
-	var set accountSet
-	var cached bool
+func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *payment, out cardpay.Outcome, st settings, action string, now time.Time, fresh bool) error {
 	p.CVCResult = out.CVCResult
 	p.UpdatedAt, j.UpdatedAt = now, now
 	if out.Auth.TransactionID != "" {
@@ -387,36 +379,31 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		p.Status, p.CaptureClosed, p.PaidAt = StPaid, true, now
 		j.Status, j.PaidAt = StPaid, now
 	} else {
-		var err error
-		set, cached, err = s.accountsFor(ctx, tx, p.TenantID, p.Currency.Code())
-		if err != nil {
-			return set, cached, err
-		}
+		// The tenant's merchant/pending is the destination (SaleSpec.To "").
+		spec := cardpay.SaleSpec{Scope: p.TenantID, Currency: p.Currency.Code(), Amount: p.Amount, Reference: p.Ref}
 		p.Authorised = p.Amount
 		if st.AutoCapture {
-			if _, err := s.Ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: p.TenantID, From: set.Clearing, To: set.Pending,
-				Currency: p.Currency.Code(), Amount: p.Amount, Kind: "card_sale", Reference: p.Ref}); err != nil {
-				return set, cached, err
+			if err := s.Cards.Sale(ctx, tx, spec); err != nil {
+				return err
 			}
 			p.Captured, p.PendingAmount, p.CaptureClosed = p.Amount, p.Amount, true
 			p.FirstCaptureAt, p.LastCaptureAt, p.PaidAt = now, now, now
 			p.Status = StPaid
 			j.Status, j.Collected, j.PaidAt = StPaid, p.Amount, now
 			if err := s.scheduleSettlement(ctx, tx, p.TenantID, now); err != nil {
-				return set, cached, err
+				return err
 			}
 		} else {
-			h, err := s.Ledger.Hold(ctx, tx, ledger.HoldSpec{TenantID: p.TenantID, From: set.Clearing, To: set.Pending,
-				Currency: p.Currency.Code(), Amount: p.Amount, Kind: "card_capture", Reference: p.Ref})
+			hold, err := s.Cards.Hold(ctx, tx, spec)
 			if err != nil {
-				return set, cached, err
+				return err
 			}
-			p.HoldID = h.ID
+			p.HoldID = hold
 			p.Status = StAuthorised
 			j.Status = StAuthorised
 			if _, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindAuthExpiry, TenantID: p.TenantID,
 				Payload: refPayload{Ref: p.Ref}, RunAt: now.Add(AuthorisationTTL), UniqueKey: KindAuthExpiry + ":" + p.Ref}); err != nil {
-				return set, cached, err
+				return err
 			}
 		}
 	}
@@ -425,7 +412,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		// succeeded (the token shows in the payment's attributes).
 		tok, err := s.Vault.Tokenise(ctx, tx, p.TenantID, p.CardID)
 		if err != nil {
-			return set, cached, err
+			return err
 		}
 		p.Token = tok
 	}
@@ -433,23 +420,23 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 	p.Steps = append(p.Steps, stp)
 	if fresh {
 		if err := insertJob(ctx, tx, j); err != nil {
-			return set, cached, err
+			return err
 		}
 		if err := insertPayment(ctx, tx, p); err != nil {
-			return set, cached, err
+			return err
 		}
 	} else {
 		if err := insertStep(ctx, tx, p.Ref, &stp); err != nil {
-			return set, cached, err
+			return err
 		}
 		if err := savePayment(ctx, tx, p); err != nil {
-			return set, cached, err
+			return err
 		}
 		if err := saveJob(ctx, tx, j); err != nil {
-			return set, cached, err
+			return err
 		}
 	}
-	return set, cached, s.notify(ctx, tx, j, p, st)
+	return s.notify(ctx, tx, j, p, st)
 }
 
 // scheduleSettlement makes sure the tenant's settlement batch for the day

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
-	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
@@ -139,18 +139,8 @@ func (s *Service) settleSome(ctx context.Context, tenantID string, cutoff int64)
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue // changed meanwhile; the next run takes it
 			}
-			set, _, err := s.accountsFor(ctx, tx, tenantID, it.cur)
-			if err != nil {
-				return err
-			}
-			postings := []ledger.Posting{{AccountID: set.Pending, Currency: it.cur, Amount: -it.pending}}
-			if it.pending-fee > 0 {
-				postings = append(postings, ledger.Posting{AccountID: set.Available, Currency: it.cur, Amount: it.pending - fee})
-			}
-			if fee > 0 {
-				postings = append(postings, ledger.Posting{AccountID: set.Fees, Currency: it.cur, Amount: fee})
-			}
-			if _, err := s.Ledger.Post(ctx, tx, ledger.Entry{TenantID: tenantID, Kind: "card_settlement", Reference: it.ref, Postings: postings}); err != nil {
+			if err := s.Cards.Settle(ctx, tx, cardpay.SettleSpec{Scope: tenantID, Currency: it.cur, Reference: it.ref,
+				Amount: it.pending, Fee: fee}); err != nil {
 				return err
 			}
 			settled++
@@ -179,7 +169,7 @@ func (s *Service) runAuthExpiry(ctx context.Context, jb outbox.Job) error {
 		if p.HoldID == "" || p.CaptureClosed {
 			return nil
 		}
-		if err := s.Ledger.VoidHold(ctx, tx, j.TenantID, p.HoldID); err != nil && !apperr.Is(err, apperr.Conflict) {
+		if err := s.Cards.Void(ctx, tx, j.TenantID, p.HoldID); err != nil && !apperr.Is(err, apperr.Conflict) {
 			return err
 		}
 		p.CaptureClosed, p.UpdatedAt = true, now

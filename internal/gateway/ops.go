@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,8 +12,6 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/httpx"
-	"github.com/cashgate/cashgate/internal/ledger"
-	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
 )
@@ -129,7 +128,7 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return MsgCaptureExceeds.Invalid("amountToCapture")
 		}
-		if _, err := s.Ledger.PostHold(ctx, tx, tenantID, p.HoldID, amt, final); err != nil {
+		if err := s.Cards.Capture(ctx, tx, tenantID, p.HoldID, amt, final); err != nil {
 			if apperr.Is(err, apperr.Conflict) || apperr.Is(err, apperr.Invalid) {
 				return MsgCaptureExceeds.Invalid("amountToCapture")
 			}
@@ -171,12 +170,13 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 // Refund refunds amount of a paid payment (POST …/refunds): partial and
 // repeated refunds never exceed what was paid. A refund takes what is not
 // yet settled first (merchant/pending: no fee was taken from it), then
-// settled money, whose fee it returns pro rata (refundFeeShare): the
+// settled money, whose fee it returns pro rata (cardpay.SplitRefund): the
 // merchant pays the settled part less the fee's share from
 // merchant/available and platform/fees pays the share, so a merchant can
 // always refund what the shopper paid while its balance holds it. A refund
 // its available balance cannot fund (paid out) is refused with the guide's
-// message and a detail naming the balance and what the refund takes.
+// message and a detail naming the balance and what the refund takes
+// (refundRefused).
 func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, req RefundPaymentRequest) (*job, refund, error) {
 	if len(req.RefundNumber) > 100 {
 		return nil, refund{}, apperr.InvalidField("refundNumber", "refundNumber must be at most 100 characters.")
@@ -202,46 +202,31 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 		case amt > p.Captured-p.Refunded:
 			return MsgRefundExceeds.Invalid("amountToRefund")
 		}
-		fromPending := min(amt, p.PendingAmount)
-		fromAvailable := amt - fromPending
-		feeBack, err := refundFeeShare(p, fromAvailable)
+		sp, err := cardpay.SplitRefund(paidOf(p), amt)
 		if err != nil {
-			return err
+			return fmt.Errorf("gateway: refund fee share of %s: %w", p.Ref, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET refunded = refunded + $1, pending_amount = pending_amount - $2,
 			fee_returned = fee_returned + $3, status = CASE WHEN refunded + $1 = captured THEN 'Refunded' ELSE 'PartiallyRefunded' END, updated_at = $4
 			WHERE reference = $5 AND refunded + $1 <= captured AND pending_amount >= $2 AND fee_returned + $3 <= fee_charged
 			AND status IN ('Paid', 'PartiallyRefunded')`,
-			amt, fromPending, feeBack, now.UnixMicro(), p.Ref)
+			amt, sp.FromPending, sp.FeeBack, now.UnixMicro(), p.Ref)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return MsgRefundExceeds.Invalid("amountToRefund")
 		}
-		set, _, err := s.accountsFor(ctx, tx, tenantID, p.Currency.Code())
+		err = s.Cards.Refund(ctx, tx, cardpay.RefundSpec{Scope: tenantID, Currency: p.Currency.Code(), Reference: p.Ref, Amount: amt, Split: sp})
+		if sf := (*cardpay.ShortfallError)(nil); errors.As(err, &sf) {
+			return refundRefused(sf, p, sp)
+		}
 		if err != nil {
 			return err
 		}
-		postings := []ledger.Posting{{AccountID: set.Clearing, Currency: p.Currency.Code(), Amount: amt}}
-		if fromPending > 0 {
-			postings = append(postings, ledger.Posting{AccountID: set.Pending, Currency: p.Currency.Code(), Amount: -fromPending})
-		}
-		if fromAvailable > feeBack {
-			postings = append(postings, ledger.Posting{AccountID: set.Available, Currency: p.Currency.Code(), Amount: -(fromAvailable - feeBack)})
-		}
-		if feeBack > 0 {
-			postings = append(postings, ledger.Posting{AccountID: set.Fees, Currency: p.Currency.Code(), Amount: -feeBack})
-		}
-		if _, err := s.Ledger.Post(ctx, tx, ledger.Entry{TenantID: tenantID, Kind: "card_refund", Reference: p.Ref, Postings: postings}); err != nil {
-			if apperr.Is(err, apperr.InsufficientFunds) {
-				return s.refundShortfall(ctx, tx, tenantID, set, p, fromAvailable, feeBack)
-			}
-			return err
-		}
 		p.Refunded += amt
-		p.PendingAmount -= fromPending
-		p.FeeReturned += feeBack
+		p.PendingAmount -= sp.FromPending
+		p.FeeReturned += sp.FeeBack
 		if p.Refunded == p.Captured {
 			p.Status = StRefunded
 		} else {
@@ -262,42 +247,20 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 	return j, f, err
 }
 
-// refundFeeShare is the part of p's settlement fee that refunding
-// fromSettled of its settled money returns: the fee's share of all the
-// settled money refunded once this refund is done (round half up), less
-// what earlier refunds returned, so refunds of all the settled money return
-// exactly the fee. Refunds use settled money only once nothing is pending,
-// and a payment that was refunded is never captured again, so the settled
-// amount and its fee no longer change by then.
-func refundFeeShare(p *payment, fromSettled int64) (int64, error) {
-	if fromSettled == 0 || p.FeeCharged == 0 || p.Settled == 0 {
-		return 0, nil
-	}
-	// captured = pending + settled + what refunds took from pending.
-	settledRefunded := p.Refunded - (p.Captured - p.PendingAmount - p.Settled)
-	cum, err := money.ProRata(p.FeeCharged, settledRefunded+fromSettled, p.Settled, money.RoundHalfUp)
-	if err != nil {
-		return 0, fmt.Errorf("gateway: refund fee share of %s: %w", p.Ref, err)
-	}
-	return min(max(cum-p.FeeReturned, 0), fromSettled), nil
+// paidOf is what p's money has done so far, for the refund's split.
+func paidOf(p *payment) cardpay.Paid {
+	return cardpay.Paid{Captured: p.Captured, Refunded: p.Refunded, Pending: p.PendingAmount, Settled: p.Settled,
+		FeeCharged: p.FeeCharged, FeeReturned: p.FeeReturned}
 }
 
-// refundShortfall is the refusal of a refund the merchant's available
-// balance cannot fund: the guide's message, InsufficientFunds, and a detail
-// naming the balance and what the refund takes from it. A shortfall of the
-// platform's fee account is not the caller's: an internal error.
-func (s *Service) refundShortfall(ctx context.Context, tx *store.Tx, tenantID string, set accountSet, p *payment, fromSettled, feeBack int64) error {
-	need := fromSettled - feeBack
-	a, err := s.Ledger.Account(ctx, tx, tenantID, set.Available)
-	if err != nil {
-		return err
-	}
-	if a.Balance.Available >= need {
-		return fmt.Errorf("gateway: refund of %s: platform/fees cannot return %d", p.Ref, feeBack)
-	}
+// refundRefused is the refusal of a refund the merchant's available
+// balance cannot fund (sf, from the card engine): the guide's message,
+// InsufficientFunds, and a detail naming the balance and what the refund
+// takes from it.
+func refundRefused(sf *cardpay.ShortfallError, p *payment, sp cardpay.Split) error {
 	cur := p.Currency.Code()
 	why := fmt.Sprintf("The merchant's available balance is %s %s; this refund takes %s %s from it (%s %s of settled money less %s %s of the fee returned).",
-		amount(a.Balance.Available, p.Currency), cur, amount(need, p.Currency), cur, amount(fromSettled, p.Currency), cur, amount(feeBack, p.Currency), cur)
+		amount(sf.Available, p.Currency), cur, amount(sf.Need, p.Currency), cur, amount(sp.FromAvailable, p.Currency), cur, amount(sp.FeeBack, p.Currency), cur)
 	e := MsgRefundRefused.ErrAt(apperr.InsufficientFunds, "amountToRefund")
 	e.Err = detailError(why)
 	return e
@@ -322,10 +285,6 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 				return apperr.New(apperr.Conflict, "Payment has been settled; it can only be refunded.")
 			}
 		}
-		set, _, err := s.accountsFor(ctx, tx, j.TenantID, p.Currency.Code())
-		if err != nil {
-			return err
-		}
 		if p.PendingAmount > 0 {
 			res, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET pending_amount = 0 WHERE reference = $1 AND pending_amount = $2 AND settled_amount = 0`,
 				p.Ref, p.PendingAmount)
@@ -335,14 +294,14 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 			if n, _ := res.RowsAffected(); n == 0 {
 				return MsgInvalidStatus.Err(apperr.Conflict)
 			}
-			if _, err := s.Ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: j.TenantID, From: set.Pending, To: set.Clearing,
-				Currency: p.Currency.Code(), Amount: p.PendingAmount, Kind: "card_cancel", Reference: p.Ref}); err != nil {
+			if err := s.Cards.CancelSale(ctx, tx, cardpay.SaleSpec{Scope: j.TenantID, Currency: p.Currency.Code(),
+				Amount: p.PendingAmount, Reference: p.Ref}); err != nil {
 				return err
 			}
 			p.PendingAmount = 0
 		}
 		if p.HoldID != "" && !p.CaptureClosed {
-			if err := s.Ledger.VoidHold(ctx, tx, j.TenantID, p.HoldID); err != nil {
+			if err := s.Cards.Void(ctx, tx, j.TenantID, p.HoldID); err != nil {
 				return err
 			}
 		}

@@ -238,8 +238,7 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 			p.ThreeDS, p.CVCResult, p.Acquiring, p.UpdatedAt = string(out.ThreeDS), out.CVCResult, mustJSON(acquiringOf(out)), now
 			return savePayment(ctx, tx, p)
 		}
-		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
-		return err
+		return s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
 	})
 	s.afterPage(w, r, j.Ref, token, err)
 }
@@ -322,8 +321,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		p.ThreeDS = string(out.ThreeDS)
-		_, _, err := s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
-		return err
+		return s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
 	})
 	s.afterPage(w, r, j.Ref, token, err)
 }

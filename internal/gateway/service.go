@@ -20,7 +20,18 @@
 // (recurring.go) and recipientDetails (recipient.go) are described where
 // they are implemented; cache.go says what the hot path caches.
 //
-// Ledger (per tenant and currency; see accounts):
+// Card acceptance itself is the core's card-acceptance engine
+// (internal/cardpay, the Cards interface of cards.go), shared with the
+// other products: the gateway asks it to assess a card, complete 3-D
+// Secure and authorise, and says its answers in the guide's words; it asks
+// it to post the ledger movements below, with the tenant's id as ledger
+// scope and merchant/pending as the destination. What stays here is the
+// gateway's own: its wire types, payment jobs and payments with their
+// tables and state machines, hosted pages, notifications, recurring
+// payments, tokens, settings, the expiry jobs and the settlement batch over
+// its payments (the fee is the tenant's setting).
+//
+// Ledger (per tenant and currency; the accounts are cardpay.Accounts):
 //
 //	authorise (auto capture off)  hold  card-scheme/clearing → merchant/pending
 //	capture                       post the hold (partial, several; final releases the rest)
@@ -76,7 +87,6 @@ type Deps struct {
 	Clock     clock.Clock
 	IDs       *ids.Gen
 	Log       *slog.Logger
-	Ledger    *ledger.Ledger
 	Outbox    *outbox.Outbox
 	Callbacks Callbacks
 	Tenants   Tenants
@@ -94,7 +104,6 @@ type Deps struct {
 type Service struct {
 	Deps
 
-	accounts      sync.Map // accountKey → accountSet, filled after commit
 	zones         ttlCache[string, *time.Location]
 	keyCache      ttlCache[string, signingKey]
 	settingsCache ttlCache[string, settings]
@@ -103,7 +112,7 @@ type Service struct {
 
 // New returns the gateway.
 func New(d Deps) (*Service, error) {
-	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Ledger == nil || d.Outbox == nil || d.Tenants == nil || d.Keys == nil || d.Cards == nil || d.Vault == nil {
+	if d.DB == nil || d.Clock == nil || d.IDs == nil || d.Outbox == nil || d.Tenants == nil || d.Keys == nil || d.Cards == nil || d.Vault == nil {
 		return nil, errors.New("gateway: missing dependency")
 	}
 	u, err := url.Parse(d.PublicURL)
@@ -279,49 +288,6 @@ func (s *Service) zone(ctx context.Context, tenantID string) (*time.Location, st
 	loc := t.Location()
 	s.zones.put(tenantID, loc, now, ZoneCacheTTL)
 	return loc, loc.String(), nil
-}
-
-// ---- ledger accounts ----
-
-type accountKey struct{ tenant, currency string }
-
-// accountSet are the ledger accounts of one tenant and currency.
-type accountSet struct {
-	Clearing  string // card-scheme/clearing: the outside world, may go negative
-	Pending   string // merchant/pending: captured, not yet settled
-	Available string // merchant/available: settled
-	Fees      string // platform/fees: fee revenue
-}
-
-// accountsFor returns (creating in tx when needed) the tenant's accounts in
-// cur. Ids are cached only once the creating transaction has committed (see
-// remember).
-func (s *Service) accountsFor(ctx context.Context, tx *store.Tx, tenantID, cur string) (accountSet, bool, error) {
-	if v, ok := s.accounts.Load(accountKey{tenantID, cur}); ok {
-		return v.(accountSet), true, nil
-	}
-	var set accountSet
-	for _, a := range []struct {
-		owner, purpose string
-		overdraft      bool
-		dst            *string
-	}{
-		{"card-scheme", "clearing", true, &set.Clearing},
-		{"merchant", "pending", false, &set.Pending},
-		{"merchant", "available", false, &set.Available},
-		{"platform", "fees", false, &set.Fees},
-	} {
-		acc, err := s.Ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: tenantID, Owner: a.owner, Purpose: a.purpose, Currency: cur, AllowOverdraft: a.overdraft})
-		if err != nil {
-			return accountSet{}, false, err
-		}
-		*a.dst = acc.ID
-	}
-	return set, false, nil
-}
-
-func (s *Service) remember(tenantID, cur string, set accountSet) {
-	s.accounts.Store(accountKey{tenantID, cur}, set)
 }
 
 // ---- time ----
