@@ -26,7 +26,7 @@ type Cards interface {
 	Assess(ctx context.Context, ch cardpay.Charge) (cardpay.Outcome, error)
 	Complete3DS(ctx context.Context, challenge cardpay.Outcome, ch cardpay.Charge, passed bool) (cardpay.Outcome, error)
 	Sale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
-	CancelSale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
+	Refund(ctx context.Context, tx *store.Tx, s cardpay.RefundSpec) error
 }
 
 // Vault keeps a card while its 3-D Secure challenge runs (card.Vault).

@@ -91,7 +91,7 @@ func (s *Service) refundMoney(ctx context.Context, tx *store.Tx, p *payment, amo
 	if err != nil {
 		return "", err
 	}
-	return "", s.cards.CancelSale(ctx, tx, cardpay.SaleSpec{Scope: scope, Currency: p.Currency, Amount: amount, To: from, Reference: p.ID})
+	return "", s.cards.Refund(ctx, tx, cardpay.RefundSpec{Scope: scope, Currency: p.Currency, Reference: p.ID, Amount: amount, From: from})
 }
 
 // refundAmount is the amount to refund of p: asked (positive, at most what
