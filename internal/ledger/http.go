@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -200,6 +201,35 @@ func (l *Ledger) Routes(errw httpx.ErrorWriter, events EventEmitter) []httpx.Rou
 type ledgerHTTP struct {
 	l      *Ledger
 	events EventEmitter
+	api    apiAccounts
+}
+
+// apiAccounts remembers accounts found API-managed. An account's owner
+// never changes, so a positive answer holds for good and the write path
+// need not read the account again inside its transaction (on SQLite that
+// read ran in the single committer). Bounded: past maxRemembered it starts
+// over.
+type apiAccounts struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+const maxRemembered = 1 << 16
+
+func (a *apiAccounts) known(tenantID, id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.m[tenantID+"\x00"+id]
+	return ok
+}
+
+func (a *apiAccounts) remember(tenantID, id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil || len(a.m) >= maxRemembered {
+		a.m = make(map[string]struct{})
+	}
+	a.m[tenantID+"\x00"+id] = struct{}{}
 }
 
 func (h *ledgerHTTP) emit(ctx context.Context, tx *store.Tx, tenantID, typ, subject string, data any) error {
@@ -300,6 +330,9 @@ func (h *ledgerHTTP) twoLegs(id, holdID, tenantID, kind, reference, description,
 // requireAPIAccounts refuses writes touching accounts the API does not manage.
 func (h *ledgerHTTP) requireAPIAccounts(r *http.Request, tx *store.Tx, tenantID string, fields map[string]string) error {
 	for field, id := range fields {
+		if h.api.known(tenantID, id) {
+			continue
+		}
 		a, err := h.l.Account(r.Context(), tx, tenantID, id)
 		if err != nil {
 			if apperr.Is(err, apperr.NotFound) {
@@ -310,6 +343,7 @@ func (h *ledgerHTTP) requireAPIAccounts(r *http.Request, tx *store.Tx, tenantID 
 		if !strings.HasPrefix(a.Owner, apiOwnerPrefix) {
 			return apperr.InvalidField(field, "account %q is owned by a cashgate product and cannot be moved through the ledger API", id)
 		}
+		tx.OnCommit(func() { h.api.remember(tenantID, id) })
 	}
 	return nil
 }
