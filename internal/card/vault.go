@@ -158,6 +158,14 @@ func (v *Vault) Tokenise(ctx context.Context, tx *store.Tx, tenantID, id string)
 	return t, nil
 }
 
+// Forget deletes a stored card of the tenant (its PAN is gone for good).
+func (v *Vault) Forget(ctx context.Context, tx *store.Tx, tenantID, id string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM card_vault WHERE id = $1 AND tenant_id = $2`, id, tenantID); err != nil {
+		return fmt.Errorf("card: forget: %w", err)
+	}
+	return nil
+}
+
 // Open returns the stored card id of the tenant with its PAN decrypted.
 func (v *Vault) Open(ctx context.Context, q store.Querier, tenantID, id string) (Stored, string, error) {
 	return v.open(ctx, q, `SELECT id, tenant_id, token, masked_pan, pan_sealed, key_wrapped, expiry_month, expiry_year, holder_name

@@ -33,6 +33,7 @@ type Cards interface {
 type Vault interface {
 	Store(ctx context.Context, tx *store.Tx, tenantID string, d card.Details, now time.Time, tokenise bool) (card.Stored, error)
 	Open(ctx context.Context, q store.Querier, tenantID, id string) (card.Stored, string, error)
+	Forget(ctx context.Context, tx *store.Tx, tenantID, id string) error
 }
 
 // CardResult is what a card attempt led to: paid, or a 3-D Secure
@@ -111,22 +112,18 @@ type challenge struct {
 }
 
 // Complete3DS finishes the challenge tok of payment id: passed pays it
-// (if still payable), failed rejects the attempt. A challenge is used once.
+// (if still payable), failed rejects the attempt. A challenge is used once,
+// and its card leaves the vault as it is taken.
 func (s *Service) Complete3DS(ctx context.Context, id, tok string, passed bool) (Payment, error) {
-	c, err := s.takeChallenge(ctx, id, tok)
-	if err != nil {
-		return Payment{}, err
-	}
 	p, err := s.loadByID(ctx, s.db.Read(), id, false)
 	if err != nil {
 		return Payment{}, err
 	}
-	st, pan, err := s.vault.Open(ctx, s.db.Read(), p.TenantID, c.cardID)
+	c, d, err := s.takeChallenge(ctx, p, tok)
 	if err != nil {
 		return Payment{}, err
 	}
-	ch := cardpay.Charge{Card: card.Details{Number: pan, ExpiryMonth: st.ExpiryMonth, ExpiryYear: st.ExpiryYear, HolderName: st.HolderName},
-		Amount: p.Amount, Currency: p.Currency}
+	ch := cardpay.Charge{Card: d, Amount: p.Amount, Currency: p.Currency}
 	out, err := s.cards.Complete3DS(ctx, cardpay.Outcome{CVCResult: c.cvcResult, ThreeDS: cardpay.ThreeDSChallenge}, ch, passed)
 	if err != nil {
 		return Payment{}, err
@@ -137,22 +134,61 @@ func (s *Service) Complete3DS(ctx context.Context, id, tok string, passed bool) 
 	return s.payByCard(ctx, id, c.masked, out)
 }
 
-// takeChallenge deletes and returns the challenge tok of payment id.
-func (s *Service) takeChallenge(ctx context.Context, id, tok string) (challenge, error) {
+// takeChallenge deletes challenge tok of payment p and its card from the
+// vault, and returns them (the card with its number, for the acquirer).
+func (s *Service) takeChallenge(ctx context.Context, p *payment, tok string) (challenge, card.Details, error) {
 	var c challenge
+	var d card.Details
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT payment_id, card_id, masked_pan, cvc_result FROM remote_card_challenges WHERE token = $1 AND payment_id = $2`,
-			tok, id).Scan(&c.paymentID, &c.cardID, &c.masked, &c.cvcResult)
+			tok, p.ID).Scan(&c.paymentID, &c.cardID, &c.masked, &c.cvcResult)
 		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "this 3-D Secure challenge is over; start again")
 		}
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM remote_card_challenges WHERE token = $1`, tok)
-		return err
+		st, pan, err := s.vault.Open(ctx, tx, p.TenantID, c.cardID)
+		if err != nil {
+			return err
+		}
+		d = card.Details{Number: pan, ExpiryMonth: st.ExpiryMonth, ExpiryYear: st.ExpiryYear, HolderName: st.HolderName}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM remote_card_challenges WHERE token = $1`, tok); err != nil {
+			return err
+		}
+		return s.vault.Forget(ctx, tx, p.TenantID, c.cardID)
 	})
-	return c, err
+	return c, d, err
+}
+
+// purgeChallenges deletes, in tx, the open 3-D Secure challenges of a
+// payment that no longer awaits them (paid, canceled, expired) and their
+// cards from the vault: no card number outlives the attempt it was for.
+func (s *Service) purgeChallenges(ctx context.Context, tx *store.Tx, p *payment) error {
+	rows, err := tx.QueryContext(ctx, `SELECT card_id FROM remote_card_challenges WHERE payment_id = $1`, p.ID)
+	if err != nil {
+		return err
+	}
+	var cards []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		cards = append(cards, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(cards) == 0 {
+		return err
+	}
+	for _, id := range cards {
+		if err := s.vault.Forget(ctx, tx, p.TenantID, id); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM remote_card_challenges WHERE payment_id = $1`, p.ID)
+	return err
 }
 
 // payByCard records an approved card: the sale into the merchant's wallet

@@ -112,3 +112,32 @@ func TestCardRefundAndDoublePayment(t *testing.T) {
 		e.invariants()
 	})
 }
+
+// TestCardNumbersDoNotOutliveTheirAttempt: the card kept for a 3-D Secure
+// challenge leaves the vault when the challenge is taken, or when the
+// payment is canceled or expires with the challenge still open.
+func TestCardNumbersDoNotOutliveTheirAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		vault := func() int { return e.count(`SELECT COUNT(*) FROM card_vault`) }
+		p := e.create(e.a, `{"amount":500,"currency":"EUR"}`)
+		res, err := e.svc.PayWithCard(e.ctx, p.ID, testCard("4000000000000002"))
+		if err != nil || res.Challenge == "" || vault() != 1 {
+			t.Fatalf("challenge %+v %v; %d cards kept", res, err, vault())
+		}
+		if _, err := e.svc.Complete3DS(e.ctx, p.ID, res.Challenge, true); err != nil || vault() != 0 {
+			t.Fatalf("after the challenge: %v; %d cards kept", err, vault())
+		}
+
+		q := e.create(e.a, `{"amount":500,"currency":"EUR"}`)
+		if _, err := e.svc.PayWithCard(e.ctx, q.ID, testCard("4000000000000002")); err != nil || vault() != 1 {
+			t.Fatalf("second challenge: %v; %d cards kept", err, vault())
+		}
+		if r := e.call(e.a, "POST", "/remote/v1/payments/"+q.ID+"/cancel", ""); r.status != 200 || vault() != 0 {
+			t.Fatalf("cancel with a challenge open: %d; %d cards kept", r.status, vault())
+		}
+		if n := e.count(`SELECT COUNT(*) FROM remote_card_challenges`); n != 0 {
+			t.Fatalf("%d challenges left", n)
+		}
+	})
+}

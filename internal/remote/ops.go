@@ -72,6 +72,9 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, p *payment, reason s
 	if err := savePayment(ctx, tx, p); err != nil {
 		return err
 	}
+	if err := s.purgeChallenges(ctx, tx, p); err != nil {
+		return err
+	}
 	return s.emit(ctx, tx, p, "canceled")
 }
 

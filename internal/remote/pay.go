@@ -100,6 +100,9 @@ func (s *Service) markPaid(ctx context.Context, tx *store.Tx, p *payment, method
 	if err := savePayment(ctx, tx, p); err != nil {
 		return err
 	}
+	if err := s.purgeChallenges(ctx, tx, p); err != nil {
+		return err
+	}
 	if err := s.attempt(ctx, tx, p.ID, method, payer, StatusPaid, ""); err != nil {
 		return err
 	}
