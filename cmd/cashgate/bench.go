@@ -66,11 +66,23 @@ func (c *benchClient) post(ctx context.Context, path string, body any, out any) 
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(b))
+	return c.do(ctx, http.MethodPost, path, bytes.NewReader(b), out)
+}
+
+func (c *benchClient) get(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, nil, out)
+}
+
+// do sends one request with the APP key and decodes a JSON answer into
+// out (when not nil); a status of 300 or more is an error.
+func (c *benchClient) do(ctx context.Context, method, path string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("api-key", c.key)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -79,30 +91,12 @@ func (c *benchClient) post(ctx context.Context, path string, body any, out any) 
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, bytes.TrimSpace(rb))
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(rb))
 	}
 	if out != nil {
 		return json.Unmarshal(rb, out)
 	}
 	return nil
-}
-
-func (c *benchClient) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("api-key", c.key)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, bytes.TrimSpace(rb))
-	}
-	return json.Unmarshal(rb, out)
 }
 
 // scenario is one kind of load: set up once, then run op from every client.

@@ -197,12 +197,9 @@ func (s *Service) purgeChallenges(ctx context.Context, tx *store.Tx, p *payment)
 func (s *Service) payByCard(ctx context.Context, id, masked string, _ cardpay.Outcome) (Payment, error) {
 	var res Payment
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		p, err := s.loadByID(ctx, tx, id, true)
+		p, err := s.lockPayable(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if !p.payable(s.now()) {
-			return notPayable(p)
 		}
 		scope, to, err := s.wallets.LedgerAccount(ctx, tx, p.To, p.Currency)
 		if err != nil {

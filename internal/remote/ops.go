@@ -53,12 +53,9 @@ func (s *Service) Cancel(ctx context.Context, tenantID, id string) (Payment, err
 func (s *Service) cancelByPayer(ctx context.Context, id string) (*payment, error) {
 	var out *payment
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		p, err := s.loadByID(ctx, tx, id, true)
+		p, err := s.lockPayable(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if !p.payable(s.now()) {
-			return notPayable(p)
 		}
 		out = p
 		return s.cancel(ctx, tx, p, "payer")

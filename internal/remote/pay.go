@@ -34,6 +34,19 @@ func (s *Service) loadByID(ctx context.Context, q store.Querier, id string, lock
 	return p, nil
 }
 
+// lockPayable loads payment id FOR UPDATE in tx and refuses it unless it
+// can still be paid: the guard that makes one of several attempts pay.
+func (s *Service) lockPayable(ctx context.Context, tx *store.Tx, id string) (*payment, error) {
+	p, err := s.loadByID(ctx, tx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if !p.payable(s.now()) {
+		return nil, notPayable(p)
+	}
+	return p, nil
+}
+
 // notPayable is the refusal of an attempt on a payment that cannot be paid.
 func notPayable(p *payment) error {
 	if p.Status == StatusPending || p.Status == StatusRejected {
@@ -66,12 +79,9 @@ func (s *Service) PayWithWallet(ctx context.Context, id string, payer walletpay.
 	}
 	var out Payment
 	err = walletpay.Pay(ctx, s.db, s.pay, payer.UserID, pin, func(ctx context.Context, tx *store.Tx, move func(walletpay.Transfer) (string, error)) error {
-		p, err := s.loadByID(ctx, tx, id, true)
+		p, err := s.lockPayable(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if !p.payable(s.now()) {
-			return notPayable(p)
 		}
 		entry, err := move(walletpay.Transfer{From: payer.AccountNumber, To: p.To, Currency: p.Currency, Amount: p.Amount,
 			Kind: "remote.payment", Reference: p.ID, Description: p.Note})
