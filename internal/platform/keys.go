@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -208,8 +209,67 @@ type authKey struct {
 	mode Mode
 }
 
-// loadAuthKey returns the key by id; sql.ErrNoRows when there is none.
+// KeyCacheTTL is how long a process authenticates an APP key from memory
+// instead of the database. A key revoked, expired or rotated through this
+// process stops working here at once (the change evicts it on commit); on
+// other processes sharing the database it stops within KeyCacheTTL.
+const KeyCacheTTL = 2 * time.Second
+
+// maxCachedKeys bounds the key cache: past it, it starts over.
+const maxCachedKeys = 1 << 14
+
+// keyCache remembers APP keys (with their hash and tenant mode) by id.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	k     authKey
+	until time.Time
+}
+
+func (c *keyCache) get(id string, now time.Time) (authKey, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || !now.Before(e.until) {
+		return authKey{}, false
+	}
+	return e.k, true
+}
+
+func (c *keyCache) put(k authKey, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = make(map[string]cachedKey)
+	}
+	c.m[k.ID] = cachedKey{k: k, until: now.Add(KeyCacheTTL)}
+}
+
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}
+
+// loadAuthKey returns the key by id, from the key cache when it is fresh;
+// sql.ErrNoRows when there is none.
 func (s *Service) loadAuthKey(ctx context.Context, id string) (authKey, error) {
+	now := s.clk.Now()
+	if k, ok := s.keys.get(id, now); ok {
+		return k, nil
+	}
+	k, err := s.readAuthKey(ctx, id)
+	if err == nil {
+		s.keys.put(k, now)
+	}
+	return k, err
+}
+
+// readAuthKey reads the key by id from the database.
+func (s *Service) readAuthKey(ctx context.Context, id string) (authKey, error) {
 	var a authKey
 	var mode string
 	k, err := scanKey(s.db.Read().QueryRowContext(ctx,
@@ -392,6 +452,7 @@ func (s *Service) updateKey(ctx context.Context, tenant, keyID, update string) (
 		if _, err := tx.ExecContext(ctx, update, t.ID, keyID, micros(s.clk.Now())); err != nil {
 			return err
 		}
+		tx.OnCommit(func() { s.keys.forget(keyID) })
 		if out, err = s.keyOf(ctx, tx, t.ID, keyID, false); err != nil {
 			return err
 		}
@@ -446,6 +507,7 @@ func (s *Service) RotateKey(ctx context.Context, tenant, keyID string, grace tim
 			t.ID, old.ID, micros(now.Add(g)), m.id); err != nil {
 			return err
 		}
+		tx.OnCommit(func() { s.keys.forget(old.ID) })
 		out = KeyCreated{APIKey: m.plain, Key: Key{ID: m.id, TenantID: t.ID, Name: old.Name, Prefix: m.prefix,
 			APIs: old.APIs, CreatedAt: fromMicros(micros(now)), ExpiresAt: roundTime(expires)}}
 		return httpx.Answer(ctx, tx, out) // the answer commits with the rotation

@@ -246,3 +246,37 @@ func TestSandboxOneKeyConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyCacheRevocationBound: a process remembers APP keys for
+// KeyCacheTTL. A key revoked through this process stops working here at
+// once; another process on the same database (a second service) accepts it
+// until its cached copy is older than KeyCacheTTL, and not after.
+func TestKeyCacheRevocationBound(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		here := newEnv(t, db, testConfig())
+		there := newEnv(t, db, testConfig())
+		ten := here.tenant(platform.Production, "")
+		for _, e := range []*env{here, there} {
+			if r := e.do("GET", "/dummyapi/status", "", apiKey(ten.APIKey)); r.status != 200 {
+				t.Fatalf("before revocation: %d %s", r.status, r.body)
+			}
+		}
+		keys, err := here.svc.ListKeys(context.Background(), ten.TenantID)
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("keys %v %v", keys, err)
+		}
+		if _, err := here.svc.RevokeKey(context.Background(), ten.TenantID, keys[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if r := here.do("GET", "/dummyapi/status", "", apiKey(ten.APIKey)); r.status != 401 {
+			t.Fatalf("revoked here, still accepted here: %d %s", r.status, r.body)
+		}
+		if r := there.do("GET", "/dummyapi/status", "", apiKey(ten.APIKey)); r.status != 200 {
+			t.Fatalf("within the bound the other process may still accept it: %d %s", r.status, r.body)
+		}
+		there.clk.Advance(platform.KeyCacheTTL)
+		if r := there.do("GET", "/dummyapi/status", "", apiKey(ten.APIKey)); r.status != 401 {
+			t.Fatalf("past KeyCacheTTL the other process accepted a revoked key: %d %s", r.status, r.body)
+		}
+	})
+}

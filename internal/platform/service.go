@@ -124,6 +124,8 @@ type Service struct {
 	mu        sync.Mutex
 	usage     map[string]*keyUsage // by key id
 	lastSweep time.Time
+
+	keys keyCache // APP keys by id, for KeyCacheTTL
 }
 
 // New returns the Service. It loads (or, on first start, generates and
