@@ -60,10 +60,15 @@ func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSp
 	if err := checkCurrency("currency", spec.Currency); err != nil {
 		return Account{}, err
 	}
-	a, err := scanAccount(tx.QueryRowContext(ctx, sqlInsertAccount, l.gen.ID("acc"),
-		spec.TenantID, spec.Owner, spec.Purpose, spec.Currency, spec.AllowOverdraft, l.now()))
-	if errors.Is(err, sql.ErrNoRows) { // it exists already
-		a, err = scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
+	// Read first: in the steady state the account exists, and the insert
+	// (which draws an id) is only for the first time.
+	a, err := scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
+	if errors.Is(err, sql.ErrNoRows) {
+		a, err = scanAccount(tx.QueryRowContext(ctx, sqlInsertAccount, l.gen.ID("acc"),
+			spec.TenantID, spec.Owner, spec.Purpose, spec.Currency, spec.AllowOverdraft, l.now()))
+		if errors.Is(err, sql.ErrNoRows) { // created meanwhile by a concurrent transaction
+			a, err = scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
+		}
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: ensure account: %w", err)
