@@ -80,6 +80,20 @@ func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSp
 	return a, nil
 }
 
+// FindAccount returns the account named by spec's tenant, owner, purpose
+// and currency with its balance, read through q (NotFound when there is
+// none: nothing is created).
+func (l *Ledger) FindAccount(ctx context.Context, q store.Querier, spec AccountSpec) (Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, apperr.New(apperr.NotFound, "no %s/%s account in %s", spec.Owner, spec.Purpose, spec.Currency)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("ledger: find account: %w", err)
+	}
+	return a, nil
+}
+
 // Account returns the tenant's account id with its balance. q is a *store.Tx
 // for a balance consistent with the transaction's writes, or db.Read().
 func (l *Ledger) Account(ctx context.Context, q store.Querier, tenantID, id string) (Account, error) {

@@ -70,7 +70,7 @@ func (s *Service) PayWithCard(ctx context.Context, id string, d card.Details) (C
 		tok, err := s.holdForChallenge(ctx, p, d, out)
 		return CardResult{Challenge: tok}, err
 	}
-	pay, err := s.payByCard(ctx, id, masked, out)
+	pay, err := s.payByCard(ctx, id, masked)
 	return CardResult{Payment: pay}, err
 }
 
@@ -108,7 +108,7 @@ func (s *Service) holdForChallenge(ctx context.Context, p *payment, d card.Detai
 }
 
 type challenge struct {
-	paymentID, cardID, masked, cvcResult string
+	cardID, masked, cvcResult string
 }
 
 // Complete3DS finishes the challenge tok of payment id: passed pays it
@@ -131,7 +131,7 @@ func (s *Service) Complete3DS(ctx context.Context, id, tok string, passed bool) 
 	if out.Refused() {
 		return Payment{}, s.declined(ctx, id, c.masked, out.Declined)
 	}
-	return s.payByCard(ctx, id, c.masked, out)
+	return s.payByCard(ctx, id, c.masked)
 }
 
 // takeChallenge deletes challenge tok of payment p and its card from the
@@ -140,8 +140,8 @@ func (s *Service) takeChallenge(ctx context.Context, p *payment, tok string) (ch
 	var c challenge
 	var d card.Details
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT payment_id, card_id, masked_pan, cvc_result FROM remote_card_challenges WHERE token = $1 AND payment_id = $2`,
-			tok, p.ID).Scan(&c.paymentID, &c.cardID, &c.masked, &c.cvcResult)
+		err := tx.QueryRowContext(ctx, `SELECT card_id, masked_pan, cvc_result FROM remote_card_challenges WHERE token = $1 AND payment_id = $2`,
+			tok, p.ID).Scan(&c.cardID, &c.masked, &c.cvcResult)
 		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "this 3-D Secure challenge is over; start again")
 		}
@@ -194,7 +194,7 @@ func (s *Service) purgeChallenges(ctx context.Context, tx *store.Tx, p *payment)
 // payByCard records an approved card: the sale into the merchant's wallet
 // and the paid payment, in one transaction (refused when the payment was
 // paid or ended meanwhile: the card's authorisation is then not captured).
-func (s *Service) payByCard(ctx context.Context, id, masked string, _ cardpay.Outcome) (Payment, error) {
+func (s *Service) payByCard(ctx context.Context, id, masked string) (Payment, error) {
 	var res Payment
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		p, err := s.lockPayable(ctx, tx, id)

@@ -35,7 +35,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreatePaymentR
 		return Payment{}, err
 	}
 	p.TenantID = tenantID
-	if p.To, err = s.wallets.ReceivingAccount(ctx, tenantID); err != nil {
+	if p.To, err = s.receivingAccount(ctx, tenantID); err != nil {
 		return Payment{}, err
 	}
 	var out Payment

@@ -277,3 +277,38 @@ func TestRemoteCardPaymentInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstPaymentsOpenOneReceivingWallet: a tenant's first payment
+// requests, arriving at once, open exactly one receive-only wallet and all
+// name it as `to`.
+func TestFirstPaymentsOpenOneReceivingWallet(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			a := app{App: apptest.New(t, e, apptest.Options{Seed: 6}), t: t}
+			const n = 8
+			tos := make([]string, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					r := a.Do("POST", "/remote/v1/payments", []byte(`{"amount":100,"currency":"EUR"}`), map[string]string{"api-key": a.Tenant.APIKey})
+					var p remote.Payment
+					if r.Status != 201 || json.Unmarshal(r.Body, &p) != nil {
+						t.Errorf("create %d: %d %s", i, r.Status, r.Body)
+						return
+					}
+					tos[i] = p.To
+				})
+			}
+			wg.Wait()
+			for _, to := range tos {
+				if to != tos[0] || !wallet.ValidAccountNumber(to) {
+					t.Fatalf("receiving accounts %v, want one", tos)
+				}
+			}
+			var wallets int
+			if err := a.App.App.DB.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM wallet_corporates WHERE tenant_id = $1`, a.Tenant.TenantID).Scan(&wallets); err != nil || wallets != 1 {
+				t.Fatalf("%d corporate wallets (%v), want 1", wallets, err)
+			}
+		})
+	}
+}

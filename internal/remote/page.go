@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -157,7 +156,7 @@ func (s *Service) sessionPayer(ctx context.Context, r *http.Request) (walletpay.
 }
 
 func (s *Service) pageLogin(w http.ResponseWriter, r *http.Request, p *payment) {
-	sess, err := s.pay.OpenSession(r.Context(), r.PostForm.Get("username"), r.PostForm.Get("password"), clientAddr(r))
+	sess, err := s.pay.OpenSession(r.Context(), r.PostForm.Get("username"), r.PostForm.Get("password"), httpx.ClientAddr(r))
 	if err != nil {
 		s.render(w, http.StatusOK, s.page(r.Context(), r, p, pageMessage(err)))
 		return
@@ -365,11 +364,3 @@ func formatAccount(n string) string {
 	return string(out)
 }
 
-// clientAddr is the client's IP for the wallet's login throttling.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/clock"
@@ -88,6 +89,8 @@ type Service struct {
 	cards   Cards
 	vault   Vault
 	public  string
+
+	receiving sync.Map // tenant id → its receiving account number (never changes once opened)
 }
 
 // New returns the remote payments service.
@@ -104,6 +107,20 @@ func New(d Deps) (*Service, error) {
 	}
 	return &Service{db: d.DB, clk: d.Clock, ids: d.IDs, log: d.Log, events: d.Events, tenants: d.Tenants, wallets: d.Wallets,
 		pay: d.Pay, cards: d.Cards, vault: d.Vault, public: strings.TrimRight(d.PublicURL, "/")}, nil
+}
+
+// receivingAccount is Wallets.ReceivingAccount, remembered per tenant: a
+// corporate wallet's account number never changes, so a payment request
+// does not read it again.
+func (s *Service) receivingAccount(ctx context.Context, tenantID string) (string, error) {
+	if n, ok := s.receiving.Load(tenantID); ok {
+		return n.(string), nil
+	}
+	n, err := s.wallets.ReceivingAccount(ctx, tenantID)
+	if err == nil {
+		s.receiving.Store(tenantID, n)
+	}
+	return n, err
 }
 
 func (s *Service) now() time.Time { return s.clk.Now().UTC().Truncate(time.Microsecond) }

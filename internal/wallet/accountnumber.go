@@ -134,18 +134,27 @@ func (s *Service) transactNumbered(ctx context.Context, fn func(ctx context.Cont
 // Anything that is no valid account number finds no one (NotFound); use
 // ParseAccountNumber first to tell a client its input is malformed.
 func (s *Service) UserByAccountNumber(ctx context.Context, q store.Querier, number string) (WalletUser, error) {
+	u, err := s.userByNumber(ctx, q, number)
+	if err != nil {
+		return WalletUser{}, err
+	}
+	return u.public(), nil
+}
+
+// userByNumber is UserByAccountNumber's row.
+func (s *Service) userByNumber(ctx context.Context, q store.Querier, number string) (user, error) {
 	n := strings.ReplaceAll(strings.TrimSpace(number), " ", "")
 	if !ValidAccountNumber(n) {
-		return WalletUser{}, apperr.New(apperr.NotFound, "no wallet has the account number %q", number)
+		return user{}, apperr.New(apperr.NotFound, "no wallet has the account number %q", number)
 	}
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM wallet_users WHERE account_number = $1`, n))
 	if errors.Is(err, sql.ErrNoRows) {
-		return WalletUser{}, apperr.New(apperr.NotFound, "no wallet has the account number %s", FormatAccountNumber(n))
+		return user{}, apperr.New(apperr.NotFound, "no wallet has the account number %s", FormatAccountNumber(n))
 	}
 	if err != nil {
-		return WalletUser{}, fmt.Errorf("wallet: user by account number: %w", err)
+		return user{}, fmt.Errorf("wallet: user by account number: %w", err)
 	}
-	return u.public(), nil
+	return u, nil
 }
 
 // accountNumberBatch is how many users one backfill transaction numbers.

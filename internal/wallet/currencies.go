@@ -121,14 +121,16 @@ func (s *Service) BalanceIn(ctx context.Context, userID, currency string) (Walle
 	if err != nil {
 		return WalletBalance{}, err
 	}
-	all, err := s.Balances(ctx, userID)
+	u, err := s.userByID(ctx, s.db.Read(), userID)
 	if err != nil {
 		return WalletBalance{}, err
 	}
-	for _, b := range all {
-		if b.Currency == code {
-			return b, nil
-		}
+	a, err := s.ledger.FindAccount(ctx, s.db.Read(), ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: code})
+	if apperr.Is(err, apperr.NotFound) {
+		return zeroBalance(code), nil
 	}
-	return zeroBalance(code), nil
+	if err != nil {
+		return WalletBalance{}, err
+	}
+	return walletBalance(a), nil
 }

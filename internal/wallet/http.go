@@ -2,7 +2,6 @@ package wallet
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -350,7 +349,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 					errw(w, r, err)
 					return
 				}
-				sess, err := s.LoginFrom(r.Context(), in.Username, in.Password, clientAddr(r))
+				sess, err := s.LoginFrom(r.Context(), in.Username, in.Password, httpx.ClientAddr(r))
 				if err != nil {
 					errw(w, r, err)
 					return
@@ -632,13 +631,3 @@ func (s *Service) Me(r *http.Request, userID string) (WalletMe, error) {
 	return m, nil
 }
 
-// clientAddr is the client's IP address as the connection shows it (the
-// host of r.RemoteAddr). X-Forwarded-For is not trusted: a client could
-// forge it to escape its address's login throttle.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

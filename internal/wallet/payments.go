@@ -53,16 +53,11 @@ func (s *Service) Available(ctx context.Context, userID, currency string) (int64
 	if err != nil {
 		return 0, err
 	}
-	accounts, err := s.ledger.Accounts(ctx, s.db.Read(), LedgerScope, ledger.AccountFilter{Owner: u.owner(), Limit: 1000})
-	if err != nil {
-		return 0, err
+	a, err := s.ledger.FindAccount(ctx, s.db.Read(), ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: code})
+	if apperr.Is(err, apperr.NotFound) {
+		return 0, nil
 	}
-	for _, a := range accounts {
-		if a.Purpose == walletPurpose && a.Currency == code {
-			return a.Balance.Available, nil
-		}
-	}
-	return 0, nil
+	return a.Balance.Available, err
 }
 
 // CheckPIN verifies a user's PIN (one check at a time per user, a lock
@@ -76,11 +71,11 @@ func (s *Service) CheckPIN(ctx context.Context, userID, pin string) error {
 // transactions: a payment ("payment") from the payer, or a refund
 // ("refund") back to it.
 func (s *Service) Move(ctx context.Context, tx *store.Tx, t walletpay.Transfer) (string, error) {
-	from, err := s.userByNumber(ctx, tx, "from", t.From)
+	from, err := s.userByNumber(ctx, tx, t.From)
 	if err != nil {
 		return "", err
 	}
-	to, err := s.userByNumber(ctx, tx, "to", t.To)
+	to, err := s.userByNumber(ctx, tx, t.To)
 	if err != nil {
 		return "", err
 	}
@@ -127,13 +122,6 @@ VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
 	return nil
 }
 
-func (s *Service) userByNumber(ctx context.Context, q store.Querier, field, number string) (user, error) {
-	pub, err := s.UserByAccountNumber(ctx, q, number)
-	if err != nil {
-		return user{}, err
-	}
-	return s.userByID(ctx, q, pub.ID)
-}
 
 // CheckAccount returns the account number s names (spaces allowed) when a
 // wallet has it, else an invalid-field error for field.
@@ -200,7 +188,7 @@ func (s *Service) openReceiveOnly(ctx context.Context, tenantID string) (string,
 // wallet with the account number in currency (created when missing): the
 // account a card payment into the wallet credits.
 func (s *Service) LedgerAccount(ctx context.Context, tx *store.Tx, number, currency string) (scope, accountID string, err error) {
-	u, err := s.userByNumber(ctx, tx, "to", number)
+	u, err := s.userByNumber(ctx, tx, number)
 	if err != nil {
 		return "", "", err
 	}
