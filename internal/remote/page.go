@@ -363,4 +363,3 @@ func formatAccount(n string) string {
 	}
 	return string(out)
 }
-

@@ -630,4 +630,3 @@ func (s *Service) Me(r *http.Request, userID string) (WalletMe, error) {
 	}
 	return m, nil
 }
-

@@ -122,7 +122,6 @@ VALUES ($1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
 	return nil
 }
 
-
 // CheckAccount returns the account number s names (spaces allowed) when a
 // wallet has it, else an invalid-field error for field.
 func (s *Service) CheckAccount(ctx context.Context, field, number string) (string, error) {
