@@ -1,7 +1,8 @@
-// Package passhash hashes and verifies low-entropy secrets — passwords and
-// PINs — with argon2id over HMAC-SHA256(pepper, secret), encoded as PHC
-// strings that carry their own parameters. Every product that keeps
-// passwords or PINs (platform admin users, wallet customers) uses it.
+// Package passhash hashes and verifies low-entropy secrets: passwords with
+// argon2id over HMAC-SHA256(pepper, secret), encoded as PHC strings that
+// carry their own parameters, and PINs with a keyed hash under the pepper
+// (pin.go says why). Every product that keeps passwords or PINs (platform
+// admin users, wallet customers) uses it.
 package passhash
 
 import (
@@ -86,9 +87,13 @@ func (h *Hasher) Hash(secret string, salt []byte) (string, error) {
 		argon2.Version, p.Memory, p.Iterations, p.Parallelism, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
-// Verify reports whether secret matches the PHC string encoded, using the
-// parameters stored in it; the comparison is constant time.
+// Verify reports whether secret matches encoded: a PHC string, verified
+// with the parameters stored in it, or a keyed PIN hash (HashPIN); the
+// comparison is constant time.
 func (h *Hasher) Verify(encoded, secret string) (bool, error) {
+	if Keyed(encoded) {
+		return h.verifyKeyed(encoded, secret)
+	}
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
 		return false, errors.New("passhash: not an argon2id hash")

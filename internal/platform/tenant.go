@@ -197,7 +197,7 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 	}
 	var pinHash any
 	if spec.AdminPIN != "" {
-		h, err := s.hasher.Hash(spec.AdminPIN, s.gen.Bytes(int(s.cfg.Argon2.SaltLength)))
+		h, err := s.hasher.HashPIN(spec.AdminPIN, s.gen.Bytes(int(s.cfg.Argon2.SaltLength)))
 		if err != nil {
 			return TenantCreated{}, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/passhash"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -170,7 +171,7 @@ func (s *Service) newUser(kind string, tier Tier, tenantID, username, password, 
 	if err != nil {
 		return user{}, err
 	}
-	pinh, err := s.hash(pin)
+	pinh, err := s.hashPIN(pin)
 	if err != nil {
 		return user{}, err
 	}
@@ -518,8 +519,7 @@ func (s *Service) attemptPIN(ctx context.Context, userID string) error {
 		return fmt.Errorf("wallet: PIN attempt: %w", err)
 	}
 	if until > micros(now) {
-		return &apperr.Error{Code: apperr.Forbidden, RetryAfterSeconds: int(fromMicros(until).Sub(now).Seconds()) + 1,
-			Message: fmt.Sprintf("the wallet is locked after %d wrong PIN entries; try again after %s", s.cfg.MaxPINFailures, fromMicros(until).Format(time.RFC3339))}
+		return s.pinLocked(now, until)
 	}
 	return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: 1, Message: "another check of this wallet's secret is in progress; try again in a second"}
 }
@@ -573,7 +573,15 @@ func (s *Service) releasePIN(ctx context.Context, userID string) {
 	})
 }
 
-// checkPINHash verifies a user's PIN against its hash under the reservation.
+// pinLocked is the refusal of a wallet locked by wrong PINs until until.
+func (s *Service) pinLocked(now time.Time, until int64) error {
+	return &apperr.Error{Code: apperr.Forbidden, RetryAfterSeconds: int(fromMicros(until).Sub(now).Seconds()) + 1,
+		Message: fmt.Sprintf("the wallet is locked after %d wrong PIN entries; try again after %s", s.cfg.MaxPINFailures, fromMicros(until).Format(time.RFC3339))}
+}
+
+// checkPINHash verifies a user's PIN against an argon2id hash (made before
+// PINs were keyed) under the reservation, and on success replaces the hash
+// with the keyed one, so each wallet pays the slow check once.
 func (s *Service) checkPINHash(ctx context.Context, userID, encoded, pin string) (ok bool, failures int, locked bool, err error) {
 	if err := s.attemptPIN(ctx, userID); err != nil {
 		return false, 0, false, err
@@ -584,7 +592,63 @@ func (s *Service) checkPINHash(ctx context.Context, userID, encoded, pin string)
 		return false, 0, false, err
 	}
 	failures, locked, err = s.finishPIN(context.WithoutCancel(ctx), userID, ok)
+	if err == nil && ok && !locked {
+		err = s.rekeyPIN(context.WithoutCancel(ctx), userID, encoded, pin)
+	}
 	return ok && !locked, failures, locked, err
+}
+
+// rekeyPIN replaces a user's argon2id PIN hash, just verified, with the
+// keyed hash of the same PIN (unless it changed meanwhile).
+func (s *Service) rekeyPIN(ctx context.Context, userID, old, pin string) error {
+	h, err := s.hashPIN(pin)
+	if err != nil {
+		return err
+	}
+	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_hash = $1 WHERE id = $2 AND pin_hash = $3`, h, userID, old)
+		return err
+	})
+}
+
+// checkKeyedPIN verifies a PIN against its keyed hash in one transaction
+// that holds the user's row: each guess is judged after every earlier
+// guess's outcome has been recorded, so concurrent guesses cannot outrun
+// the lock (MaxPINFailures wrong ones in all, then Forbidden). A right PIN
+// on a clean record writes nothing.
+func (s *Service) checkKeyedPIN(ctx context.Context, userID, pin string) (ok bool, failures int, locked bool, err error) {
+	now := s.now()
+	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var encoded string
+		var until int64
+		if err := tx.QueryRowContext(ctx, `SELECT pin_hash, pin_failures, pin_locked_until FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).
+			Scan(&encoded, &failures, &until); err != nil {
+			return err
+		}
+		if until > micros(now) {
+			return s.pinLocked(now, until)
+		}
+		if ok, err = s.hasher.Verify(encoded, pin); err != nil {
+			return err
+		}
+		switch {
+		case ok && failures == 0 && until == 0:
+			return nil
+		case ok:
+			failures, until = 0, 0
+		default:
+			if failures >= s.cfg.MaxPINFailures {
+				failures = 0 // the last lock ran out: counting restarts
+			}
+			failures++
+			if locked = failures >= s.cfg.MaxPINFailures; locked {
+				until = micros(now.Add(s.cfg.PINLock))
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_failures = $1, pin_locked_until = $2 WHERE id = $3`, failures, until, userID)
+		return err
+	})
+	return ok, failures, locked, err
 }
 
 // checkPIN verifies a user's PIN (one check at a time per user, five wrong
@@ -597,7 +661,13 @@ func (s *Service) checkPIN(ctx context.Context, userID, pin string) error {
 	if err != nil {
 		return err
 	}
-	ok, failures, locked, err := s.checkPINHash(ctx, userID, u.PINHash, pin)
+	check := s.checkPINHash
+	if passhash.Keyed(u.PINHash) {
+		check = func(ctx context.Context, userID, _, pin string) (bool, int, bool, error) {
+			return s.checkKeyedPIN(ctx, userID, pin)
+		}
+	}
+	ok, failures, locked, err := check(ctx, userID, u.PINHash, pin)
 	if err != nil {
 		return err
 	}

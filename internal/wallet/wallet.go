@@ -293,6 +293,11 @@ func (s *Service) hash(secret string) (string, error) {
 	return s.hasher.Hash(secret, s.ids.Bytes(s.hasher.SaltLength()))
 }
 
+// hashPIN hashes a PIN with the keyed hash (microseconds: no admission).
+func (s *Service) hashPIN(pin string) (string, error) {
+	return s.hasher.HashPIN(pin, s.ids.Bytes(s.hasher.SaltLength()))
+}
+
 // noSecret is a stored password or PIN hash that no secret matches (a
 // receive-only corporate wallet has no login): verify refuses it without
 // hashing.
