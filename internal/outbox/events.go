@@ -83,7 +83,7 @@ func (o *Outbox) Emit(ctx context.Context, tx *store.Tx, ev Event) (Event, error
 		ev.ID, ev.TenantID, ev.Type, ev.Subject, data, micros(ev.CreatedAt)); err != nil {
 		return Event{}, fmt.Errorf("outbox: insert event: %w", err)
 	}
-	targets, err := subscribedEndpoints(ctx, tx, ev.TenantID, ev.Type)
+	targets, err := o.subscribedEndpoints(ctx, tx, ev.TenantID, ev.Type)
 	if err != nil {
 		return Event{}, err
 	}
@@ -116,36 +116,6 @@ func (o *Outbox) addDelivery(ctx context.Context, tx *store.Tx, ev Event, endpoi
 		return "", err
 	}
 	return id, nil
-}
-
-// subscribedEndpoints returns the ids of the tenant's enabled endpoints whose
-// filter matches typ.
-func subscribedEndpoints(ctx context.Context, tx *store.Tx, tenantID, typ string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx,
-		`SELECT id, event_types FROM webhook_endpoints WHERE tenant_id = $1 AND enabled = $2 ORDER BY created_at, id`,
-		tenantID, true)
-	if err != nil {
-		return nil, fmt.Errorf("outbox: endpoints for fan-out: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id, types string
-		if err := rows.Scan(&id, &types); err != nil {
-			return nil, fmt.Errorf("outbox: endpoints for fan-out: %w", err)
-		}
-		var filter []string
-		if err := json.Unmarshal([]byte(types), &filter); err != nil {
-			return nil, fmt.Errorf("outbox: endpoint %s event types: %w", id, err)
-		}
-		if matchesType(filter, typ) {
-			out = append(out, id)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox: endpoints for fan-out: %w", err)
-	}
-	return out, nil
 }
 
 // matchesType reports whether an endpoint filter subscribes to typ: "*"

@@ -50,14 +50,15 @@ import (
 
 // Outbox writes events and jobs. It is safe for concurrent use.
 type Outbox struct {
-	db  *store.DB
-	clk clock.Clock
-	ids *ids.Gen
+	db   *store.DB
+	clk  clock.Clock
+	ids  *ids.Gen
+	subs *subscriptions // each tenant's webhook endpoints, for fan-out
 }
 
 // New returns an Outbox on db. clk and gen are required.
 func New(db *store.DB, clk clock.Clock, gen *ids.Gen) *Outbox {
-	return &Outbox{db: db, clk: clk, ids: gen}
+	return &Outbox{db: db, clk: clk, ids: gen, subs: newSubscriptions()}
 }
 
 // now returns the clock's time truncated to what the database stores (µs).

@@ -287,6 +287,7 @@ func (w *Webhooks) CreateEndpoint(ctx context.Context, tenantID string, req Crea
 		if err != nil {
 			return err
 		}
+		w.ob.endpointsChanged(tx, ep.TenantID)
 		return httpx.Answer(ctx, tx, EndpointWithSecret{Endpoint: ep, Secret: secret}) // the answer commits with the endpoint
 	})
 	if err != nil {
@@ -410,6 +411,7 @@ func (w *Webhooks) UpdateEndpoint(ctx context.Context, tenantID, id string, req 
 		if err != nil {
 			return err
 		}
+		w.ob.endpointsChanged(tx, tenantID)
 		return httpx.Answer(ctx, tx, ep) // the answer commits with the change
 	})
 	if err != nil {
@@ -434,6 +436,7 @@ func (w *Webhooks) DeleteEndpoint(ctx context.Context, tenantID, id string) erro
 		if err != nil {
 			return fmt.Errorf("outbox: delete endpoint: %w", err)
 		}
+		w.ob.endpointsChanged(tx, tenantID)
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {

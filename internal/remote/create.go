@@ -40,10 +40,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreatePaymentR
 	}
 	var out Payment
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if p.ID, err = s.newID(ctx, tx); err != nil {
-			return err
-		}
-		if err := insertPayment(ctx, tx, p); err != nil {
+		if err := s.insertNew(ctx, tx, p); err != nil {
 			return err
 		}
 		if _, _, err := s.events.Enqueue(ctx, tx, outbox.JobSpec{Kind: JobExpire, TenantID: tenantID, Payload: idPayload{ID: p.ID},
@@ -59,17 +56,15 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreatePaymentR
 	return out, err
 }
 
-// newID draws a 16-digit id no payment has (the primary key makes a
-// concurrent draw of the same id fail rather than reuse it: 1 in 9·10¹⁵).
-func (s *Service) newID(ctx context.Context, tx *store.Tx) (string, error) {
+// insertNew stores p under a fresh 16-digit id: a drawn id some payment
+// has already (1 in 9·10¹⁵) inserts nothing and is drawn again, so no id
+// is ever reused, and a concurrent draw of the same id cannot take it twice.
+func (s *Service) insertNew(ctx context.Context, tx *store.Tx, p *payment) error {
 	for {
-		id := s.ids.Digits(16)
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM remote_payments WHERE id = $1`, id).Scan(&n); err != nil {
-			return "", err
-		}
-		if n == 0 {
-			return id, nil
+		p.ID = s.ids.Digits(16)
+		inserted, err := insertPayment(ctx, tx, p)
+		if err != nil || inserted {
+			return err
 		}
 	}
 }

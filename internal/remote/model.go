@@ -86,16 +86,20 @@ func (s *Service) load(ctx context.Context, q store.Querier, tenantID, id string
 	return p, nil
 }
 
-func insertPayment(ctx context.Context, tx *store.Tx, p *payment) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO remote_payments (`+paymentCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+func insertPayment(ctx context.Context, tx *store.Tx, p *payment) (inserted bool, err error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO remote_payments (`+paymentCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.TenantID, p.Amount, p.Currency, p.Note, p.Metadata, p.Status, p.To, p.PayableTo, p.From, p.Method,
 		p.RedirectURL, p.RejectReason, p.CancelReason, p.RefundedAmount, p.LedgerEntry,
 		micros(p.ExpiresAt), micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt), micros(p.CanceledAt))
 	if err != nil {
-		return fmt.Errorf("remote: insert payment: %w", err)
+		return false, fmt.Errorf("remote: insert payment: %w", err)
 	}
-	return insertMetadata(ctx, tx, p)
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	return true, insertMetadata(ctx, tx, p)
 }
 
 // insertMetadata indexes the top-level scalar metadata values for the list

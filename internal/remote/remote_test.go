@@ -62,7 +62,8 @@ type env struct {
 	srv    *httptest.Server
 	page   *httptest.Server // the hosted page's routes
 	w      ledgerWallets
-	a, b   string // two tenants
+	a, b   string      // two tenants
+	deps   remote.Deps // what svc was built from
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -92,8 +93,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc, err = remote.New(remote.Deps{DB: db, Clock: clk, IDs: gen, Events: ob, Tenants: plat, Pay: e.w, Cards: engine, Vault: vault,
-		Wallets: fakeWallets{known: map[string]bool{"123456789012": true}, w: e.w}, PublicURL: "https://pay.example.com/"})
+	e.deps = remote.Deps{DB: db, Clock: clk, IDs: gen, Events: ob, Tenants: plat, Pay: e.w, Cards: engine, Vault: vault,
+		Wallets: fakeWallets{known: map[string]bool{"123456789012": true}, w: e.w}, PublicURL: "https://pay.example.com/"}
+	e.svc, err = remote.New(e.deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,6 +331,39 @@ func TestListFiltersAndPages(t *testing.T) {
 		for _, bad := range []string{"status=lost", "limit=0", "limit=101", "cursor=nonsense", "created_from=yesterday"} {
 			if r := e.call(e.a, "GET", "/remote/v1/payments?"+bad, ""); r.status != 400 {
 				t.Errorf("?%s: %d %s, want 400", bad, r.status, r.body)
+			}
+		}
+	})
+}
+
+// TestDrawnIDsAreNeverReused: two services whose id generators draw the
+// same numbers (as two processes could, by a 1 in 9·10¹⁵ chance) create
+// payments with different ids: the second draw of a taken id is drawn again.
+func TestDrawnIDsAreNeverReused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.create(e.a, `{"amount":100,"currency":"EUR"}`) // opens the receiving wallet first
+		var got []string
+		for range 2 {
+			d := e.deps
+			d.IDs = ids.New(rand.NewChaCha8([32]byte{42}))
+			svc, err := remote.New(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := svc.Create(e.ctx, e.a, remote.CreatePaymentRequest{Amount: 100, Currency: "EUR"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, p.ID)
+		}
+		// The second service drew the first one's id first: a collision.
+		if first := ids.New(rand.NewChaCha8([32]byte{42})).Digits(16); got[0] != first || got[1] == first || len(got[1]) != 16 {
+			t.Fatalf("ids %v, both services drew %s first", got, first)
+		}
+		for _, id := range got {
+			if r := e.call(e.a, "GET", "/remote/v1/payments/"+id, ""); r.status != 200 || !strings.Contains(r.body, `"status":"pending"`) {
+				t.Fatalf("payment %s: %d %s", id, r.status, r.body)
 			}
 		}
 	})
