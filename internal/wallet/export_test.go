@@ -25,3 +25,10 @@ func FreeAccountNumber(ctx context.Context, q store.Querier, draw func() string)
 func IsNumberTaken(err error) bool { return isNumberTaken(err) }
 
 const AccountNumberBatch = accountNumberBatch
+
+// PartyCached reports whether moves know the wallet with account number n
+// from memory.
+func (s *Service) PartyCached(n string) bool {
+	_, ok := s.parties.get(n)
+	return ok
+}

@@ -71,11 +71,11 @@ func (s *Service) CheckPIN(ctx context.Context, userID, pin string) error {
 // transactions: a payment ("payment") from the payer, or a refund
 // ("refund") back to it.
 func (s *Service) Move(ctx context.Context, tx *store.Tx, t walletpay.Transfer) (string, error) {
-	from, err := s.userByNumber(ctx, tx, t.From)
+	from, err := s.party(ctx, tx, t.From)
 	if err != nil {
 		return "", err
 	}
-	to, err := s.userByNumber(ctx, tx, t.To)
+	to, err := s.party(ctx, tx, t.To)
 	if err != nil {
 		return "", err
 	}

@@ -165,6 +165,8 @@ type Service struct {
 
 	// The issuer's ledger accounts, ensured by New.
 	acct struct{ fees, payouts, expenses, clearing string }
+
+	parties parties // wallets by account number, for moves (parties.go)
 }
 
 // Deps are the core services the wallet uses.
