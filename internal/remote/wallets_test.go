@@ -68,6 +68,10 @@ func (w ledgerWallets) CheckPIN(_ context.Context, userID, pin string) error {
 	return nil
 }
 
+func (w ledgerWallets) CheckPINTx(ctx context.Context, _ *store.Tx, userID, pin string) (refusal, err error) {
+	return w.CheckPIN(ctx, userID, pin), nil
+}
+
 func (w ledgerWallets) Move(ctx context.Context, tx *store.Tx, t walletpay.Transfer) (string, error) {
 	from, err := w.account(ctx, tx, t.From, t.Currency, false)
 	if err != nil {

@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -58,6 +59,28 @@ func (s *Service) Available(ctx context.Context, userID, currency string) (int64
 		return 0, nil
 	}
 	return a.Balance.Available, err
+}
+
+// CheckPINTx judges the payer's PIN inside the payment's transaction tx
+// (keyedPINInTx): the refusal (a wrong PIN, a lock) is recorded in tx, which
+// must commit; err aborts it. A PIN whose hash is still argon2id is
+// walletpay.ErrCheckOutside: Pay then checks it with CheckPIN first, which
+// re-keys it.
+func (s *Service) CheckPINTx(ctx context.Context, tx *store.Tx, userID, pin string) (refusal, err error) {
+	if !pinRE.MatchString(pin) {
+		return apperr.InvalidField("pin", "PIN must be 4 to 6 digits"), nil
+	}
+	ok, failures, locked, err := s.keyedPINInTx(ctx, tx, userID, pin)
+	var ae *apperr.Error
+	switch {
+	case errors.Is(err, errSlowPIN):
+		return nil, walletpay.ErrCheckOutside
+	case errors.As(err, &ae):
+		return err, nil // already locked
+	case err != nil:
+		return nil, err
+	}
+	return s.pinOutcome(ok, failures, locked), nil
 }
 
 // CheckPIN verifies a user's PIN (one check at a time per user, a lock

@@ -611,44 +611,71 @@ func (s *Service) rekeyPIN(ctx context.Context, userID, old, pin string) error {
 	})
 }
 
-// checkKeyedPIN verifies a PIN against its keyed hash in one transaction
-// that holds the user's row: each guess is judged after every earlier
-// guess's outcome has been recorded, so concurrent guesses cannot outrun
-// the lock (MaxPINFailures wrong ones in all, then Forbidden). A right PIN
-// on a clean record writes nothing.
+// errSlowPIN is keyedPINInTx's answer for a PIN hash that is not keyed.
+var errSlowPIN = errors.New("wallet: the PIN hash is argon2id, checked outside transactions")
+
+// checkKeyedPIN verifies a PIN against its keyed hash in a transaction of
+// its own (keyedPINInTx).
 func (s *Service) checkKeyedPIN(ctx context.Context, userID, pin string) (ok bool, failures int, locked bool, err error) {
-	now := s.now()
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		var encoded string
-		var until int64
-		if err := tx.QueryRowContext(ctx, `SELECT pin_hash, pin_failures, pin_locked_until FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).
-			Scan(&encoded, &failures, &until); err != nil {
-			return err
-		}
-		if until > micros(now) {
-			return s.pinLocked(now, until)
-		}
-		if ok, err = s.hasher.Verify(encoded, pin); err != nil {
-			return err
-		}
-		switch {
-		case ok && failures == 0 && until == 0:
-			return nil
-		case ok:
-			failures, until = 0, 0
-		default:
-			if failures >= s.cfg.MaxPINFailures {
-				failures = 0 // the last lock ran out: counting restarts
-			}
-			failures++
-			if locked = failures >= s.cfg.MaxPINFailures; locked {
-				until = micros(now.Add(s.cfg.PINLock))
-			}
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE wallet_users SET pin_failures = $1, pin_locked_until = $2 WHERE id = $3`, failures, until, userID)
+		ok, failures, locked, err = s.keyedPINInTx(ctx, tx, userID, pin)
 		return err
 	})
 	return ok, failures, locked, err
+}
+
+// keyedPINInTx verifies a PIN against its keyed hash in tx, holding the
+// user's row: each guess is judged after every earlier guess's outcome has
+// been recorded, so concurrent guesses cannot outrun the lock
+// (MaxPINFailures wrong ones in all, then Forbidden). A right PIN on a
+// clean record writes nothing; a wallet already locked is Forbidden; a
+// hash that is not keyed is errSlowPIN, and nothing is judged.
+func (s *Service) keyedPINInTx(ctx context.Context, tx *store.Tx, userID, pin string) (ok bool, failures int, locked bool, err error) {
+	now := s.now()
+	var encoded string
+	var until int64
+	if err := tx.QueryRowContext(ctx, `SELECT pin_hash, pin_failures, pin_locked_until FROM wallet_users WHERE id = $1`+s.db.ForUpdate(), userID).
+		Scan(&encoded, &failures, &until); err != nil {
+		return false, 0, false, fmt.Errorf("wallet: PIN check: %w", err)
+	}
+	if !passhash.Keyed(encoded) {
+		return false, 0, false, errSlowPIN
+	}
+	if until > micros(now) {
+		return false, failures, true, s.pinLocked(now, until)
+	}
+	if ok, err = s.hasher.Verify(encoded, pin); err != nil {
+		return false, 0, false, err
+	}
+	switch {
+	case ok && failures == 0 && until == 0:
+		return true, 0, false, nil
+	case ok:
+		failures, until = 0, 0
+	default:
+		if failures >= s.cfg.MaxPINFailures {
+			failures = 0 // the last lock ran out: counting restarts
+		}
+		failures++
+		if locked = failures >= s.cfg.MaxPINFailures; locked {
+			until = micros(now.Add(s.cfg.PINLock))
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE wallet_users SET pin_failures = $1, pin_locked_until = $2 WHERE id = $3`, failures, until, userID)
+	return ok, failures, locked, err
+}
+
+// pinOutcome is the answer to a judged PIN: nil when right, Forbidden when
+// it locked the wallet, else Unauthenticated with the attempts left.
+func (s *Service) pinOutcome(ok bool, failures int, locked bool) error {
+	if locked {
+		return apperr.New(apperr.Forbidden, "wrong PIN; the wallet is now locked for %s", s.cfg.PINLock)
+	}
+	if !ok {
+		return &apperr.Error{Code: apperr.Unauthenticated, Field: "pin",
+			Message: fmt.Sprintf("wrong PIN; %d attempt(s) left before the wallet locks", s.cfg.MaxPINFailures-failures)}
+	}
+	return nil
 }
 
 // checkPIN verifies a user's PIN (one check at a time per user, five wrong
@@ -671,12 +698,5 @@ func (s *Service) checkPIN(ctx context.Context, userID, pin string) error {
 	if err != nil {
 		return err
 	}
-	if locked {
-		return apperr.New(apperr.Forbidden, "wrong PIN; the wallet is now locked for %s", s.cfg.PINLock)
-	}
-	if !ok {
-		return &apperr.Error{Code: apperr.Unauthenticated, Field: "pin",
-			Message: fmt.Sprintf("wrong PIN; %d attempt(s) left before the wallet locks", s.cfg.MaxPINFailures-failures)}
-	}
-	return nil
+	return s.pinOutcome(ok, failures, locked)
 }

@@ -15,37 +15,56 @@ import (
 // whose moves are counted.
 type pinOnly struct {
 	walletpay.Wallets
-	err   error
-	moves *int
+	err     error
+	slow    bool // its PIN hash is slow: CheckPINTx sends it outside
+	moves   *int
+	outside *int // CheckPIN calls
 }
 
-func (p pinOnly) CheckPIN(context.Context, string, string) error { return p.err }
+func (p pinOnly) CheckPIN(context.Context, string, string) error {
+	*p.outside++
+	return p.err
+}
+
+// CheckPINTx judges in the transaction unless the PIN is slow.
+func (p pinOnly) CheckPINTx(ctx context.Context, _ *store.Tx, _, _ string) (refusal, err error) {
+	if p.slow {
+		return nil, walletpay.ErrCheckOutside
+	}
+	return p.err, nil
+}
 
 func (p pinOnly) Move(context.Context, *store.Tx, walletpay.Transfer) (string, error) {
 	*p.moves++
 	return "entry-1", nil
 }
 
-// TestPayChecksThePINFirst: a failed PIN check runs nothing; a passed one
-// runs fn in a transaction, whose error rolls everything back.
-func TestPayChecksThePINFirst(t *testing.T) {
+// TestPayJudgesThePINFirst: a refused PIN runs nothing (but commits its
+// recorded failure); a right one runs fn in the same transaction, whose
+// error rolls everything back; a slow PIN is checked outside first.
+func TestPayJudgesThePINFirst(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		moves, ran := 0, 0
-		fn := func(ctx context.Context, tx *store.Tx, move func(walletpay.Transfer) (string, error)) error {
-			ran++
-			if !db.InTx(ctx) {
-				t.Error("fn runs outside the transaction")
-			}
-			_, err := move(walletpay.Transfer{From: "a", To: "b", Currency: "EUR", Amount: 1})
-			return err
-		}
 		wrong := apperr.New(apperr.Unauthenticated, "wrong PIN")
-		if err := walletpay.Pay(ctx, db, pinOnly{err: wrong, moves: &moves}, "u", "0000", fn); !errors.Is(err, wrong) || ran != 0 || moves != 0 {
-			t.Fatalf("wrong PIN: %v, ran %d, moves %d", err, ran, moves)
-		}
-		if err := walletpay.Pay(ctx, db, pinOnly{moves: &moves}, "u", "1234", fn); err != nil || ran != 1 || moves != 1 {
-			t.Fatalf("right PIN: %v, ran %d, moves %d", err, ran, moves)
+		for _, slow := range []bool{false, true} {
+			moves, ran, outside := 0, 0, 0
+			fn := func(ctx context.Context, tx *store.Tx, move func(walletpay.Transfer) (string, error)) error {
+				ran++
+				if !db.InTx(ctx) {
+					t.Error("fn runs outside the transaction")
+				}
+				_, err := move(walletpay.Transfer{From: "a", To: "b", Currency: "EUR", Amount: 1})
+				return err
+			}
+			if err := walletpay.Pay(ctx, db, pinOnly{err: wrong, slow: slow, moves: &moves, outside: &outside}, "u", "0000", fn); !errors.Is(err, wrong) || ran != 0 || moves != 0 {
+				t.Fatalf("slow %v, wrong PIN: %v, ran %d, moves %d", slow, err, ran, moves)
+			}
+			if err := walletpay.Pay(ctx, db, pinOnly{slow: slow, moves: &moves, outside: &outside}, "u", "1234", fn); err != nil || ran != 1 || moves != 1 {
+				t.Fatalf("slow %v, right PIN: %v, ran %d, moves %d", slow, err, ran, moves)
+			}
+			if want := map[bool]int{false: 0, true: 2}[slow]; outside != want {
+				t.Fatalf("slow %v: %d checks outside the transaction, want %d", slow, outside, want)
+			}
 		}
 	})
 }
