@@ -17,7 +17,8 @@ type RemoteProduct struct {
 // with the PIN, the merchants' receiving wallets) and the card core (the
 // engine and vault the gateway uses too) and returns its API
 // (/remote/v1/…: the platform's APP key authentication and errors,
-// Idempotency-Key per tenant) and the hosted payment page (/pay/{id}).
+// Idempotency-Key per tenant), the hosted payment page (/pay/{id}) and the
+// recurring expiry sweep.
 // Run after buildWallet.
 func (a *App) buildRemote(_ context.Context) (product, error) {
 	svc, err := remote.New(remote.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Events: a.Outbox, Tenants: a.Platform,
@@ -33,5 +34,6 @@ func (a *App) buildRemote(_ context.Context) (product, error) {
 		middleware: map[httpx.API]server.APIMiddleware{
 			httpx.APIRemote: {Auth: a.Platform.Authenticate(httpx.APIRemote, errs), Idempotency: a.Platform.Idempotency(errs), Errors: errs},
 		},
+		schedule: svc.ScheduleExpiry,
 	}, nil
 }

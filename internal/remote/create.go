@@ -12,7 +12,6 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/money"
-	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -41,10 +40,6 @@ func (s *Service) Create(ctx context.Context, tenantID string, in CreatePaymentR
 	var out Payment
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		if err := s.insertNew(ctx, tx, p); err != nil {
-			return err
-		}
-		if _, _, err := s.events.Enqueue(ctx, tx, outbox.JobSpec{Kind: JobExpire, TenantID: tenantID, Payload: idPayload{ID: p.ID},
-			RunAt: p.ExpiresAt, UniqueKey: JobExpire + ":" + p.ID}); err != nil {
 			return err
 		}
 		if err := s.emit(ctx, tx, p, "created"); err != nil {

@@ -75,15 +75,99 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, p *payment, reason s
 	return s.emit(ctx, tx, p, "canceled")
 }
 
-// Expire is the handler of JobExpire: a payment still unpaid at its
-// expires_at becomes canceled with cancel_reason "expired".
+// expiryBatch bounds the payments one expiry transaction cancels, so a
+// backlog is cleared in short transactions.
+const expiryBatch = 100
+
+// ScheduleExpiry enqueues the expiry sweep, due now, unless it exists
+// already (the app calls it when its workers start).
+func (s *Service) ScheduleExpiry(ctx context.Context) error {
+	_, _, err := s.events.Enqueue(ctx, nil, outbox.JobSpec{Kind: JobExpire, RunAt: s.now(), UniqueKey: JobExpire})
+	return err
+}
+
+// Expire is the handler of JobExpire: it cancels every payment still
+// unpaid at its expires_at, then runs again ExpiryEvery later. A job
+// naming one payment (from an earlier version) expires that one only.
 func (s *Service) Expire(ctx context.Context, jb outbox.Job) error {
 	var pl idPayload
-	if err := json.Unmarshal(jb.Payload, &pl); err != nil {
-		return outbox.Permanent(err)
+	if len(jb.Payload) > 0 {
+		if err := json.Unmarshal(jb.Payload, &pl); err != nil {
+			return outbox.Permanent(err)
+		}
 	}
+	if pl.ID != "" {
+		return s.expireOne(ctx, jb.TenantID, pl.ID)
+	}
+	now := s.now()
+	for {
+		n, err := s.expireDue(ctx, now)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			s.log.Info("remote payments expired", "count", n)
+		}
+		if n < expiryBatch {
+			return outbox.RetryAt(now.Add(s.every))
+		}
+	}
+}
+
+// expireDue cancels up to expiryBatch payments unpaid at now, in one
+// transaction, and returns how many it canceled.
+func (s *Service) expireDue(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		n = 0
+		due, err := expiredPayments(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		for _, d := range due {
+			p, err := s.load(ctx, tx, d.tenantID, d.id, true)
+			if err != nil {
+				return err
+			}
+			if p.Status != StatusPending && p.Status != StatusRejected {
+				continue // paid or canceled since the list was read
+			}
+			if err := s.cancel(ctx, tx, p, "expired"); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+type dueRef struct{ tenantID, id string }
+
+// expiredPayments lists up to expiryBatch payments pending or rejected at
+// now whose expires_at has passed (index remote_payments_expiry).
+func expiredPayments(ctx context.Context, tx *store.Tx, now time.Time) ([]dueRef, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, id FROM remote_payments
+		WHERE status IN ('pending', 'rejected') AND expires_at <= $1 ORDER BY expires_at LIMIT `+strconv.Itoa(expiryBatch), micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("remote: expired payments: %w", err)
+	}
+	defer rows.Close()
+	var out []dueRef
+	for rows.Next() {
+		var d dueRef
+		if err := rows.Scan(&d.tenantID, &d.id); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// expireOne cancels one payment if it is still unpaid at its expires_at.
+func (s *Service) expireOne(ctx context.Context, tenantID, id string) error {
 	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		p, err := s.load(ctx, tx, jb.TenantID, pl.ID, true)
+		p, err := s.load(ctx, tx, tenantID, id, true)
 		if err != nil {
 			return outbox.Permanent(err)
 		}

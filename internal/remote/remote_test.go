@@ -101,6 +101,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	}
 	e.runner = outbox.NewRunner(db, clk, nil, outbox.RunnerOptions{WorkerID: "test"})
 	e.runner.Handle(remote.JobExpire, e.svc.Expire)
+	if err := e.svc.ScheduleExpiry(ctx); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	for _, rt := range e.svc.Routes(httpx.PlatformErrors(nil)) {
 		mux.HandleFunc(rt.Method+" "+rt.Path, rt.Handler)
@@ -365,6 +368,43 @@ func TestDrawnIDsAreNeverReused(t *testing.T) {
 			if r := e.call(e.a, "GET", "/remote/v1/payments/"+id, ""); r.status != 200 || !strings.Contains(r.body, `"status":"pending"`) {
 				t.Fatalf("payment %s: %d %s", id, r.status, r.body)
 			}
+		}
+	})
+}
+
+// TestExpirySweep: one run of the recurring sweep cancels a backlog larger
+// than its batch, leaves paid and unexpired payments alone and comes back
+// ExpiryEvery later; a per-payment expiry job left by an earlier version
+// still expires its payment.
+func TestExpirySweep(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		soon := epoch.Add(2 * time.Minute).Format(time.RFC3339)
+		var due []string
+		for range 130 {
+			due = append(due, e.create(e.a, `{"amount":100,"currency":"EUR","expires_at":"`+soon+`"}`).ID)
+		}
+		later := e.create(e.b, `{"amount":100,"currency":"EUR"}`)
+		old := e.create(e.b, `{"amount":100,"currency":"EUR","expires_at":"`+soon+`"}`)
+		if _, _, err := e.deps.Events.Enqueue(e.ctx, nil, outbox.JobSpec{Kind: remote.JobExpire, TenantID: e.b,
+			Payload: map[string]string{"id": old.ID}, RunAt: epoch.Add(2 * time.Minute), UniqueKey: remote.JobExpire + ":" + old.ID}); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(3 * time.Minute)
+		if _, err := e.runner.RunDue(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM remote_payments WHERE status = 'canceled' AND cancel_reason = 'expired'`); n != 131 {
+			t.Fatalf("%d payments expired, want 131", n)
+		}
+		if got, _ := e.svc.Get(e.ctx, e.b, later.ID); got.Status != remote.StatusPending {
+			t.Fatalf("a payment not yet due: %+v", got)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = 'ready'`, remote.JobExpire); n != 1 {
+			t.Fatalf("%d expiry jobs ready after the sweep, want the one recurring", n)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM events WHERE type = 'remote.payment.canceled'`); n != 131 {
+			t.Fatalf("%d canceled events, want 131", n)
 		}
 	})
 }

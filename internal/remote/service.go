@@ -25,9 +25,17 @@ const (
 	MaxExpiry     = 30 * 24 * time.Hour // and at most this far
 )
 
-// JobExpire is the job kind that cancels a payment still unpaid at its
-// expires_at (cancel_reason "expired").
+// JobExpire is the recurring job that cancels every payment still unpaid
+// at its expires_at (cancel_reason "expired"), every Deps.ExpiryEvery (one
+// job per installation, however many processes schedule it). A payment
+// past its expires_at is refused at once by the page and the API; its
+// status, and the event, follow within ExpiryEvery. A job of this kind
+// with a payment id in its payload (enqueued per payment by earlier
+// versions) expires that payment only.
 const JobExpire = "remote.expire"
+
+// DefaultExpiryEvery is how often the expiry sweep runs by default.
+const DefaultExpiryEvery = 5 * time.Second
 
 // Wallets are the cashgate wallets remote payments are paid into (the
 // e-wallet, wired by the app: products do not import each other).
@@ -74,6 +82,9 @@ type Deps struct {
 	// PublicURL is where users reach this cashgate (no trailing slash): the
 	// hosted page of payment id is PublicURL + "/pay/" + id.
 	PublicURL string
+	// ExpiryEvery is how often expired payments are canceled (default
+	// DefaultExpiryEvery).
+	ExpiryEvery time.Duration
 }
 
 // Service is the remote payments product.
@@ -89,6 +100,7 @@ type Service struct {
 	cards   Cards
 	vault   Vault
 	public  string
+	every   time.Duration // of the expiry sweep
 
 	receiving sync.Map // tenant id → its receiving account number (never changes once opened)
 }
@@ -105,8 +117,11 @@ func New(d Deps) (*Service, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.ExpiryEvery <= 0 {
+		d.ExpiryEvery = DefaultExpiryEvery
+	}
 	return &Service{db: d.DB, clk: d.Clock, ids: d.IDs, log: d.Log, events: d.Events, tenants: d.Tenants, wallets: d.Wallets,
-		pay: d.Pay, cards: d.Cards, vault: d.Vault, public: strings.TrimRight(d.PublicURL, "/")}, nil
+		pay: d.Pay, cards: d.Cards, vault: d.Vault, public: strings.TrimRight(d.PublicURL, "/"), every: d.ExpiryEvery}, nil
 }
 
 // receivingAccount is Wallets.ReceivingAccount, remembered per tenant: a
