@@ -72,16 +72,19 @@ type guardedQuerier struct {
 
 func (g guardedQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	g.db.guard(ctx, "Read().ExecContext")
+	g.db.stmts.Add(1)
 	return g.q.ExecContext(ctx, query, args...)
 }
 
 func (g guardedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	g.db.guard(ctx, "Read().QueryContext")
+	g.db.stmts.Add(1)
 	return g.q.QueryContext(ctx, query, args...)
 }
 
 func (g guardedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	g.db.guard(ctx, "Read().QueryRowContext")
+	g.db.stmts.Add(1)
 	return g.q.QueryRowContext(ctx, query, args...)
 }
 

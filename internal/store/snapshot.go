@@ -36,6 +36,7 @@ func (db *DB) Snapshot(ctx context.Context, fn func(ctx context.Context, q Queri
 	if db.rstmts != nil {
 		q = snapshotQuerier{tx: tx, c: db.rstmts}
 	}
+	q = countingQuerier{db, q}
 	return fn(withOpenTx(ctx, db, q), q)
 }
 

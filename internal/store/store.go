@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -58,6 +59,7 @@ type DB struct {
 	loopDone chan struct{}
 	// acquireTimeout bounds waiting for a connection or commit slot (guard.go).
 	acquireTimeout time.Duration
+	stmts          atomic.Int64 // statements run (count.go)
 }
 
 // Options tune Open.
