@@ -1,0 +1,103 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// PlanCase is one query a list endpoint runs, with representative
+// arguments, whose query plan CheckPlans reads.
+type PlanCase struct {
+	Name string
+	SQL  string
+	Args []any
+	// Paged marks a query that answers a page in its ORDER BY: an index
+	// must give that order, so a sort of the rows fails the check…
+	Paged bool
+	// …unless SortOK says why the rows sorted are few whatever the size of
+	// the table (for example one owner's handful of accounts).
+	SortOK string
+	// Seek names the column a page cursor bounds: the index walk must
+	// start at the cursor (an index condition on Seek), not walk the rows
+	// of the pages before it. "" when the case has no cursor.
+	Seek string
+}
+
+// Plan is a query plan read from the engine, one node a line.
+type Plan []PlanNode
+
+// PlanNode is one node of a plan.
+type PlanNode struct {
+	Text string // as the engine prints it
+	// Problem is why the node fails the check ("" when it does not).
+	Problem string
+	// Seeks reports whether the node walks an index from a bound on the
+	// case's Seek column.
+	Seeks bool
+}
+
+func (p Plan) String() string {
+	lines := make([]string, len(p))
+	for i, n := range p {
+		lines[i] = "  " + n.Text
+	}
+	return strings.Join(lines, "\n")
+}
+
+// CheckPlans explains every case on db and fails the test for each one
+// that would scan a whole table not named in small (table → why a scan of
+// it is fine), build a temporary index over one, sort a paged query's rows,
+// or walk to a cursor instead of seeking it. On SQLite it reads EXPLAIN
+// QUERY PLAN; on PostgreSQL, EXPLAIN (FORMAT JSON) with sequential scans
+// and sorts disabled (on small test tables the planner picks them
+// regardless: disabled, they remain only where no index can serve).
+func CheckPlans(t *testing.T, db *store.DB, small map[string]string, cases []PlanCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			plan, err := Explain(context.Background(), db, c, small)
+			if err != nil {
+				t.Fatalf("explain: %v\n%s", err, c.SQL)
+			}
+			t.Logf("plan (%s):\n%s", db.Dialect(), plan)
+			for _, msg := range plan.Problems(c) {
+				t.Errorf("%s\nquery: %s\nplan:\n%s", msg, c.SQL, plan)
+			}
+		})
+	}
+}
+
+// Problems lists why the plan fails the checks of c (none when it passes).
+func (p Plan) Problems(c PlanCase) []string {
+	var out []string
+	seeks := false
+	for _, n := range p {
+		if n.Problem != "" {
+			out = append(out, n.Problem)
+		}
+		seeks = seeks || n.Seeks
+	}
+	if c.Seek != "" && !seeks {
+		out = append(out, fmt.Sprintf("no index walk starts at the cursor (no index condition on %s): later pages walk every row before them", c.Seek))
+	}
+	return out
+}
+
+// Explain returns the plan of c on db, each node judged against c.
+func Explain(ctx context.Context, db *store.DB, c PlanCase, small map[string]string) (Plan, error) {
+	var plan Plan
+	err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if tx.Dialect() == store.Postgres {
+			plan, err = explainPostgres(ctx, tx, c, small)
+		} else {
+			plan, err = explainSQLite(ctx, tx, c, small)
+		}
+		return err
+	})
+	return plan, err
+}
