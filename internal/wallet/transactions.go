@@ -127,25 +127,65 @@ const verificationDescription = "Bank account verification (the code is in the t
 
 // Transactions lists a user's transactions.
 func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (WalletTransactionPage, error) {
+	limit, err := f.check()
+	if err != nil {
+		return WalletTransactionPage{}, err
+	}
+	q, args, err := f.query(userID, limit)
+	if err != nil {
+		return WalletTransactionPage{}, err
+	}
+	rows, err := s.db.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return WalletTransactionPage{}, fmt.Errorf("wallet: transactions: %w", err)
+	}
+	defer rows.Close()
+	page := WalletTransactionPage{Transactions: []WalletTransaction{}}
+	for rows.Next() {
+		t, err := scanTx(rows, userID)
+		if err != nil {
+			return WalletTransactionPage{}, err
+		}
+		page.Transactions = append(page.Transactions, t)
+	}
+	if err := rows.Err(); err != nil {
+		return WalletTransactionPage{}, err
+	}
+	if len(page.Transactions) > limit {
+		page.Transactions = page.Transactions[:limit]
+		last := page.Transactions[limit-1]
+		page.NextCursor = strconv.FormatInt(micros(last.CreatedAt), 10) + "_" + last.ID
+	}
+	return page, nil
+}
+
+// check validates f and returns its page size.
+func (f TxFilter) check() (int, error) {
 	if f.Type != "" && !txTypes[f.Type] {
-		return WalletTransactionPage{}, apperr.InvalidField("type", "type must be one of topup, send, payment, refund, withdrawal, verification")
+		return 0, apperr.InvalidField("type", "type must be one of topup, send, payment, refund, withdrawal, verification")
 	}
 	if f.Status != "" && !txStatuses[f.Status] {
-		return WalletTransactionPage{}, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid, returned")
+		return 0, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid, returned")
 	}
 	if f.MinAmount > 0 && f.MaxAmount > 0 && f.MinAmount > f.MaxAmount {
-		return WalletTransactionPage{}, apperr.InvalidField("minAmount", "minAmount is more than maxAmount")
+		return 0, apperr.InvalidField("minAmount", "minAmount is more than maxAmount")
 	}
 	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
-		return WalletTransactionPage{}, apperr.InvalidField("from", "from must be before to")
+		return 0, apperr.InvalidField("from", "from must be before to")
 	}
 	limit := f.Limit
 	switch {
 	case limit == 0:
 		limit = 50
 	case limit < 0 || limit > 200:
-		return WalletTransactionPage{}, apperr.InvalidField("limit", "limit must be 1 to 200")
+		return 0, apperr.InvalidField("limit", "limit must be 1 to 200")
 	}
+	return limit, nil
+}
+
+// query is the SELECT of one page of userID's transactions (one row more
+// than limit, to know whether another page follows).
+func (f TxFilter) query(userID string, limit int) (string, []any, error) {
 	var where []string
 	args := []any{userID}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
@@ -175,33 +215,12 @@ func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (
 		at, id, ok := strings.Cut(f.Cursor, "_")
 		n, err := strconv.ParseInt(at, 10, 64)
 		if !ok || err != nil || id == "" {
-			return WalletTransactionPage{}, apperr.InvalidField("cursor", "cursor is not one this API returned")
+			return "", nil, apperr.InvalidField("cursor", "cursor is not one this API returned")
 		}
 		where = append(where, fmt.Sprintf("(t.created_at < %s OR (t.created_at = %s AND t.id < %s))", arg(n), arg(n), arg(id)))
 	}
 	q := txSelect + "WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT %d", limit+1)
-	rows, err := s.db.Read().QueryContext(ctx, q, args...)
-	if err != nil {
-		return WalletTransactionPage{}, fmt.Errorf("wallet: transactions: %w", err)
-	}
-	defer rows.Close()
-	page := WalletTransactionPage{Transactions: []WalletTransaction{}}
-	for rows.Next() {
-		t, err := scanTx(rows, userID)
-		if err != nil {
-			return WalletTransactionPage{}, err
-		}
-		page.Transactions = append(page.Transactions, t)
-	}
-	if err := rows.Err(); err != nil {
-		return WalletTransactionPage{}, err
-	}
-	if len(page.Transactions) > limit {
-		page.Transactions = page.Transactions[:limit]
-		last := page.Transactions[limit-1]
-		page.NextCursor = strconv.FormatInt(micros(last.CreatedAt), 10) + "_" + last.ID
-	}
-	return page, nil
+	return q, args, nil
 }
 
 // Balance is a wallet's balance.
