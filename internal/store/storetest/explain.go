@@ -25,6 +25,9 @@ func explainSQLite(ctx context.Context, tx *store.Tx, c PlanCase, small map[stri
 		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
 			return nil, err
 		}
+		if w := strings.Fields(detail); len(w) == 2 && (w[0] == "CO-ROUTINE" || w[0] == "MATERIALIZE") {
+			tables[w[1]] = "(subquery)" // its SCAN reads the subquery's rows, checked on their own lines
+		}
 		plan = append(plan, sqliteNode(detail, c, small, tables))
 	}
 	return plan, rows.Err()
@@ -50,9 +53,9 @@ func sqliteNode(detail string, c PlanCase, small, tables map[string]string) Plan
 		}
 	case detail == "USE TEMP B-TREE FOR ORDER BY" && c.Paged && c.SortOK == "":
 		n.Problem = "sorts the rows of a paged query: no index gives its ORDER BY"
-	case words[0] == "SEARCH" && c.Seek != "":
+	case words[0] == "SEARCH":
 		if i := strings.Index(detail, " ("); i >= 0 {
-			n.Seeks = strings.Contains(detail[i:], c.Seek)
+			n.Cond = detail[i+1:]
 		}
 	}
 	return n
@@ -74,10 +77,14 @@ func aliases(query string) map[string]string {
 	return out
 }
 
-// explainPostgres reads EXPLAIN (FORMAT JSON) with sequential scans and
-// sorts disabled for the transaction.
+// explainPostgres reads EXPLAIN (FORMAT JSON) with sequential scans (and
+// for a page, sorts) disabled for the transaction.
 func explainPostgres(ctx context.Context, tx *store.Tx, c PlanCase, small map[string]string) (Plan, error) {
-	for _, s := range []string{"SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"} {
+	set := []string{"SET LOCAL enable_seqscan = off"}
+	if c.Paged {
+		set = append(set, "SET LOCAL enable_sort = off")
+	}
+	for _, s := range set {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return nil, err
 		}
@@ -106,6 +113,7 @@ type pgNode struct {
 	Direction string   `json:"Scan Direction"`
 	IndexCond string   `json:"Index Cond"`
 	Filter    string   `json:"Filter"`
+	JoinCond  string   `json:"Join Filter"`
 	SortKey   []string `json:"Sort Key"`
 	Plans     []pgNode `json:"Plans"`
 }
@@ -124,15 +132,36 @@ func (p pgNode) judge(depth int, c PlanCase, small map[string]string) PlanNode {
 		if _, ok := small[p.Relation]; !ok {
 			n.Problem = "scans the whole table " + p.Relation + " (Seq Scan with sequential scans disabled: no index serves it)"
 		}
+	case "Nested Loop":
+		if p.JoinCond != "" && !p.innerLookedUp() {
+			n.Problem = "a nested loop joins on " + p.JoinCond + " as a filter: its inner side is walked again for every outer row, not looked up by the join key"
+		}
 	case "Sort":
 		if c.Paged && c.SortOK == "" {
 			n.Problem = "sorts the rows of a paged query (Sort on " + strings.Join(p.SortKey, ", ") + " with sorts disabled): no index gives its ORDER BY"
 		}
 	}
-	if c.Seek != "" && p.IndexCond != "" {
-		n.Seeks = strings.Contains(p.IndexCond, c.Seek)
-	}
+	n.Cond = p.IndexCond
 	return n
+}
+
+// innerLookedUp reports whether the inner side of a nested loop with a
+// join filter is an index scan whose condition holds every column of it
+// the filter names (the planner may bound the inner by a value the join
+// key equals, e.g. f.id = 'x' for a filter f.id = t.from_user with
+// t.from_user = 'x'): then the filter only repeats the lookup.
+func (p pgNode) innerLookedUp() bool {
+	if len(p.Plans) != 2 || p.Plans[1].Alias == "" || p.Plans[1].IndexCond == "" {
+		return false
+	}
+	in := p.Plans[1]
+	cols := regexp.MustCompile(`\b`+regexp.QuoteMeta(in.Alias)+`\.(\w+)`).FindAllStringSubmatch(p.JoinCond, -1)
+	for _, m := range cols {
+		if !regexp.MustCompile(`\b` + m[1] + `\b`).MatchString(in.IndexCond) {
+			return false
+		}
+	}
+	return len(cols) > 0
 }
 
 func (p pgNode) String() string {
@@ -146,7 +175,7 @@ func (p pgNode) String() string {
 	if p.Relation != "" {
 		s += " on " + p.Relation
 	}
-	for _, kv := range [][2]string{{"Index Cond", p.IndexCond}, {"Filter", p.Filter}, {"Sort Key", strings.Join(p.SortKey, ", ")}} {
+	for _, kv := range [][2]string{{"Index Cond", p.IndexCond}, {"Filter", p.Filter}, {"Join Filter", p.JoinCond}, {"Sort Key", strings.Join(p.SortKey, ", ")}} {
 		if kv[1] != "" {
 			s += " [" + kv[0] + ": " + kv[1] + "]"
 		}
