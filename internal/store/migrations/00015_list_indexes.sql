@@ -20,6 +20,27 @@
 CREATE INDEX ledger_accounts_tenant ON ledger_accounts (tenant_id, id);
 CREATE INDEX ledger_accounts_owner ON ledger_accounts (tenant_id, owner, id);
 
+-- GET /remote/v1/payments?status=… (remote.ListFilter.query): replaces
+-- (tenant_id, status, created_at).
+DROP INDEX remote_payments_status;
+CREATE INDEX remote_payments_status ON remote_payments (tenant_id, status, created_at, id);
+
+-- GET /remote/v1/payments?metadata[KEY]=VALUE: the payments with a metadata
+-- value newest first, walked from the metadata index itself (a lookup of
+-- one orderId no longer walks every payment of the tenant). The payment's
+-- created_at is copied into its metadata rows (written with them; a
+-- payment's created_at never changes). Replaces (tenant_id, key, value).
+ALTER TABLE remote_payment_metadata ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+UPDATE remote_payment_metadata SET created_at =
+    (SELECT p.created_at FROM remote_payments p WHERE p.id = remote_payment_metadata.payment_id);
+DROP INDEX remote_payment_metadata_lookup;
+CREATE INDEX remote_payment_metadata_lookup ON remote_payment_metadata (tenant_id, key, value, created_at, payment_id);
+
 -- +goose Down
+DROP INDEX remote_payment_metadata_lookup;
+CREATE INDEX remote_payment_metadata_lookup ON remote_payment_metadata (tenant_id, key, value);
+ALTER TABLE remote_payment_metadata DROP COLUMN created_at;
+DROP INDEX remote_payments_status;
+CREATE INDEX remote_payments_status ON remote_payments (tenant_id, status, created_at);
 DROP INDEX ledger_accounts_owner;
 DROP INDEX ledger_accounts_tenant;
