@@ -184,32 +184,39 @@ func (f TxFilter) check() (int, error) {
 }
 
 // query is the SELECT of one page of userID's transactions (one row more
-// than limit, to know whether another page follows).
+// than limit, to know whether another page follows): the movements from
+// the user and those to the user (and not from it), each a walk of its
+// index newest first from the cursor for one page, merged.
 func (f TxFilter) query(userID string, limit int) (string, []any, error) {
-	var where []string
+	var cond strings.Builder
 	args := []any{userID}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, "(t.from_user = $1 OR t.to_user = $1)")
+	and := func(expr string, v ...any) {
+		for _, a := range v {
+			args = append(args, a)
+			expr = strings.Replace(expr, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		cond.WriteString(" AND " + expr)
+	}
 	if f.From != nil {
-		where = append(where, "t.created_at >= "+arg(micros(*f.From)))
+		and("t.created_at >= ?", micros(*f.From))
 	}
 	if f.To != nil {
-		where = append(where, "t.created_at < "+arg(micros(*f.To)))
+		and("t.created_at < ?", micros(*f.To))
 	}
 	if f.Type != "" {
-		where = append(where, "t.kind = "+arg(f.Type))
+		and("t.kind = ?", f.Type)
 	}
 	if f.Status != "" {
-		where = append(where, "t.status = "+arg(f.Status))
+		and("t.status = ?", f.Status)
 	}
 	if f.MinAmount > 0 || f.MaxAmount > 0 {
-		where = append(where, "t.currency = "+arg(Currency)) // the bounds are EUR cents
+		and("t.currency = ?", Currency) // the bounds are EUR cents
 	}
 	if f.MinAmount > 0 {
-		where = append(where, "t.amount >= "+arg(f.MinAmount))
+		and("t.amount >= ?", f.MinAmount)
 	}
 	if f.MaxAmount > 0 {
-		where = append(where, "t.amount <= "+arg(f.MaxAmount))
+		and("t.amount <= ?", f.MaxAmount)
 	}
 	if f.Cursor != "" {
 		at, id, ok := strings.Cut(f.Cursor, "_")
@@ -217,9 +224,12 @@ func (f TxFilter) query(userID string, limit int) (string, []any, error) {
 		if !ok || err != nil || id == "" {
 			return "", nil, apperr.InvalidField("cursor", "cursor is not one this API returned")
 		}
-		where = append(where, fmt.Sprintf("(t.created_at < %s OR (t.created_at = %s AND t.id < %s))", arg(n), arg(n), arg(id)))
+		and("(t.created_at, t.id) < (?, ?)", n, id)
 	}
-	q := txSelect + "WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT %d", limit+1)
+	page := fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT %d", limit+1)
+	q := "SELECT * FROM (" + txSelect + "WHERE t.from_user = $1" + cond.String() + page + ") a UNION ALL " +
+		"SELECT * FROM (" + txSelect + "WHERE t.to_user = $1 AND t.from_user <> $1" + cond.String() + page + ") b" +
+		fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit+1)
 	return q, args, nil
 }
 

@@ -36,7 +36,20 @@ UPDATE remote_payment_metadata SET created_at =
 DROP INDEX remote_payment_metadata_lookup;
 CREATE INDEX remote_payment_metadata_lookup ON remote_payment_metadata (tenant_id, key, value, created_at, payment_id);
 
+-- GET /wallet/app/v1/transactions and /wallet/api/v1/transactions
+-- (wallet.TxFilter.query): the movements from the user and those to the
+-- user, each newest first, merged. Replace (from_user, created_at) and
+-- (to_user, created_at).
+DROP INDEX wallet_transactions_from;
+CREATE INDEX wallet_transactions_from ON wallet_transactions (from_user, created_at, id);
+DROP INDEX wallet_transactions_to;
+CREATE INDEX wallet_transactions_to ON wallet_transactions (to_user, created_at, id);
+
 -- +goose Down
+DROP INDEX wallet_transactions_to;
+CREATE INDEX wallet_transactions_to ON wallet_transactions (to_user, created_at);
+DROP INDEX wallet_transactions_from;
+CREATE INDEX wallet_transactions_from ON wallet_transactions (from_user, created_at);
 DROP INDEX remote_payment_metadata_lookup;
 CREATE INDEX remote_payment_metadata_lookup ON remote_payment_metadata (tenant_id, key, value);
 ALTER TABLE remote_payment_metadata DROP COLUMN created_at;
