@@ -189,7 +189,7 @@ func (p PageRequest) page(ctx context.Context, q store.Querier, table, tenantID 
 // (created_at, id) to qb; nothing for the first page.
 func (k *keyset) and(qb *query) {
 	if k != nil {
-		qb.and("(created_at < ? OR (created_at = ? AND id < ?))", k.at, k.at, k.id)
+		qb.and("(created_at, id) < (?, ?)", k.at, k.id) // a row value: the index walk starts at the cursor
 	}
 }
 

@@ -45,7 +45,31 @@ CREATE INDEX wallet_transactions_from ON wallet_transactions (from_user, created
 DROP INDEX wallet_transactions_to;
 CREATE INDEX wallet_transactions_to ON wallet_transactions (to_user, created_at, id);
 
+-- GET /platform/events?subject=… (outbox eventsQuery): a subject's events
+-- newest first. Replaces (tenant_id, subject).
+DROP INDEX events_tenant_subject;
+CREATE INDEX events_tenant_subject ON events (tenant_id, subject, created_at, id);
+
+-- GET /platform/webhooks/deliveries?endpoint_id=… (outbox
+-- deliveriesQuery): an endpoint's deliveries newest first. Replaces
+-- (endpoint_id, created_at).
+DROP INDEX webhook_deliveries_endpoint;
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at, id);
+
+-- GET /platform/webhooks/deliveries?event_id=…: the deliveries of one event
+-- (one per endpoint subscribed to it, or its callback) newest first. New:
+-- no index began with event_id (UNIQUE (endpoint_id, event_id) needs the
+-- endpoint, and the deliveries of deleted endpoints stay), so the filter
+-- walked all of the tenant's deliveries. With the page's order in it, as
+-- otherwise both planners prefer that walk to sorting the few rows.
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, created_at, id);
+
 -- +goose Down
+DROP INDEX webhook_deliveries_event;
+DROP INDEX webhook_deliveries_endpoint;
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+DROP INDEX events_tenant_subject;
+CREATE INDEX events_tenant_subject ON events (tenant_id, subject);
 DROP INDEX wallet_transactions_to;
 CREATE INDEX wallet_transactions_to ON wallet_transactions (to_user, created_at);
 DROP INDEX wallet_transactions_from;
