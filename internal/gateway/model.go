@@ -228,6 +228,18 @@ func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
 	return p, nil
 }
 
+// The lists of a job's payments and of their steps, captures and refunds
+// (GET of a payment job answers them all).
+const (
+	sqlJobPayments = `SELECT ` + paymentCols + ` FROM gateway_payments WHERE job_reference = $1 ORDER BY created_at, reference`
+	sqlJobSteps    = `SELECT s.payment_reference, s.reference, s.seq, s.action, s.status, s.amount, s.message, s.created_at
+		FROM gateway_steps s JOIN gateway_payments p ON p.reference = s.payment_reference WHERE p.job_reference = $1 ORDER BY s.seq`
+	sqlJobCaptures = `SELECT c.payment_reference, c.reference, c.amount, c.is_final, c.status, c.txn_id, c.created_at
+		FROM gateway_captures c JOIN gateway_payments p ON p.reference = c.payment_reference WHERE p.job_reference = $1 ORDER BY c.created_at, c.reference`
+	sqlJobRefunds = `SELECT f.payment_reference, f.reference, f.refund_number, f.amount, f.status, f.txn_id, f.created_at
+		FROM gateway_refunds f JOIN gateway_payments p ON p.reference = f.payment_reference WHERE p.job_reference = $1 ORDER BY f.created_at, f.reference`
+)
+
 // loadJob reads the tenant's job ref with its payments (and their steps,
 // captures and refunds). lock locks the job row (PostgreSQL) so that
 // concurrent changes of one job serialise.
@@ -249,7 +261,7 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 	// With lock the payments are locked too: the settlement batch locks
 	// payments (not jobs), so a change of a job must read its payments'
 	// amounts only once the batch is done with them.
-	rows, err := q.QueryContext(ctx, `SELECT `+paymentCols+` FROM gateway_payments WHERE job_reference = $1 ORDER BY created_at, reference`+suffix, ref)
+	rows, err := q.QueryContext(ctx, sqlJobPayments+suffix, ref)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: load payments: %w", err)
 	}
@@ -272,8 +284,7 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 	}
 	// Each child row names its payment; loadJob reads from one snapshot
 	// (Transact or Snapshot), so every one belongs to a payment read above.
-	if err := attach(ctx, q, `SELECT s.payment_reference, s.reference, s.seq, s.action, s.status, s.amount, s.message, s.created_at
-		FROM gateway_steps s JOIN gateway_payments p ON p.reference = s.payment_reference WHERE p.job_reference = $1 ORDER BY s.seq`, ref, "step", byRef,
+	if err := attach(ctx, q, sqlJobSteps, ref, "step", byRef,
 		func(r *sql.Rows, st *step, at *int64) (string, error) {
 			var pr string
 			err := r.Scan(&pr, &st.Ref, &st.Seq, &st.Action, &st.Status, &st.Amount, &st.Message, at)
@@ -282,8 +293,7 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 		func(p *payment, st step, at int64) { st.CreatedAt = fromMicros(at); p.Steps = append(p.Steps, st) }); err != nil {
 		return nil, err
 	}
-	if err := attach(ctx, q, `SELECT c.payment_reference, c.reference, c.amount, c.is_final, c.status, c.txn_id, c.created_at
-		FROM gateway_captures c JOIN gateway_payments p ON p.reference = c.payment_reference WHERE p.job_reference = $1 ORDER BY c.created_at, c.reference`, ref, "capture", byRef,
+	if err := attach(ctx, q, sqlJobCaptures, ref, "capture", byRef,
 		func(r *sql.Rows, c *capture, at *int64) (string, error) {
 			var pr string
 			err := r.Scan(&pr, &c.Ref, &c.Amount, &c.Final, &c.Status, &c.TxnID, at)
@@ -295,8 +305,7 @@ func (s *Service) loadJob(ctx context.Context, q store.Querier, tenantID, ref st
 		}); err != nil {
 		return nil, err
 	}
-	if err := attach(ctx, q, `SELECT f.payment_reference, f.reference, f.refund_number, f.amount, f.status, f.txn_id, f.created_at
-		FROM gateway_refunds f JOIN gateway_payments p ON p.reference = f.payment_reference WHERE p.job_reference = $1 ORDER BY f.created_at, f.reference`, ref, "refund", byRef,
+	if err := attach(ctx, q, sqlJobRefunds, ref, "refund", byRef,
 		func(r *sql.Rows, f *refund, at *int64) (string, error) {
 			var pr string
 			err := r.Scan(&pr, &f.Ref, &f.Number, &f.Amount, &f.Status, &f.TxnID, at)

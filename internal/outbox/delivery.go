@@ -148,26 +148,15 @@ func (w *Webhooks) delivery(ctx context.Context, q store.Querier, tenantID, id s
 // ListDeliveries returns the tenant's deliveries, newest first.
 func (w *Webhooks) ListDeliveries(ctx context.Context, tenantID string, f DeliveryFilter) (DeliveryPage, error) {
 	q := w.db.Read()
-	var qb query
-	qb.and("tenant_id = ?", tenantID)
-	if f.EndpointID != "" {
-		qb.and("endpoint_id = ?", f.EndpointID)
+	if f.State != "" && !f.State.valid() {
+		return DeliveryPage{}, apperr.InvalidField("state", "state must be pending, succeeded or failed, not %q", f.State)
 	}
-	if f.EventID != "" {
-		qb.and("event_id = ?", f.EventID)
-	}
-	if f.State != "" {
-		if !f.State.valid() {
-			return DeliveryPage{}, apperr.InvalidField("state", "state must be pending, succeeded or failed, not %q", f.State)
-		}
-		qb.and("state = ?", string(f.State))
-	}
-	limit, err := f.page(ctx, q, "webhook_deliveries", tenantID, &qb)
+	limit, after, err := f.page(ctx, q, "webhook_deliveries", tenantID)
 	if err != nil {
 		return DeliveryPage{}, err
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+deliveryColumns+" FROM webhook_deliveries"+qb.sql()+
-		" ORDER BY created_at DESC, id DESC LIMIT "+qb.arg(limit+1), qb.args...)
+	query, args := deliveriesQuery(tenantID, f, limit, after)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("outbox: list deliveries: %w", err)
 	}
@@ -188,6 +177,29 @@ func (w *Webhooks) ListDeliveries(ctx context.Context, tenantID string, f Delive
 	return p, nil
 }
 
+// deliveriesQuery is the SELECT of one page of deliveries (one row more
+// than limit, to know whether another page follows).
+func deliveriesQuery(tenantID string, f DeliveryFilter, limit int, after *keyset) (string, []any) {
+	var qb query
+	qb.and("tenant_id = ?", tenantID)
+	if f.EndpointID != "" {
+		qb.and("endpoint_id = ?", f.EndpointID)
+	}
+	if f.EventID != "" {
+		qb.and("event_id = ?", f.EventID)
+	}
+	if f.State != "" {
+		qb.and("state = ?", string(f.State))
+	}
+	after.and(&qb)
+	return "SELECT " + deliveryColumns + " FROM webhook_deliveries" + qb.sql() +
+		" ORDER BY created_at DESC, id DESC LIMIT " + qb.arg(limit+1), qb.args
+}
+
+// sqlAttemptLog lists a delivery's attempts in order.
+const sqlAttemptLog = `SELECT delivery_id, attempt, state, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged
+FROM webhook_attempts WHERE delivery_id = $1 AND tenant_id = $2 ORDER BY attempt`
+
 // GetDelivery returns a delivery of the tenant with its attempt log.
 func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (DeliveryDetail, error) {
 	q := w.db.Read()
@@ -195,9 +207,7 @@ func (w *Webhooks) GetDelivery(ctx context.Context, tenantID, id string) (Delive
 	if err != nil {
 		return DeliveryDetail{}, err
 	}
-	rows, err := q.QueryContext(ctx,
-		`SELECT delivery_id, attempt, state, attempted_at, manual, status_code, response_body, error, duration_ms, acknowledged
-		 FROM webhook_attempts WHERE delivery_id = $1 AND tenant_id = $2 ORDER BY attempt`, id, tenantID)
+	rows, err := q.QueryContext(ctx, sqlAttemptLog, id, tenantID)
 	if err != nil {
 		return DeliveryDetail{}, fmt.Errorf("outbox: delivery attempts: %w", err)
 	}

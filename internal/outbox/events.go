@@ -164,20 +164,12 @@ func scanEvent(s interface{ Scan(...any) error }) (Event, error) {
 // ListEvents returns the tenant's events, newest first.
 func (o *Outbox) ListEvents(ctx context.Context, tenantID string, f EventFilter) (EventPage, error) {
 	q := o.db.Read()
-	var qb query
-	qb.and("tenant_id = ?", tenantID)
-	if f.Type != "" {
-		qb.and("type = ?", f.Type)
-	}
-	if f.Subject != "" {
-		qb.and("subject = ?", f.Subject)
-	}
-	limit, err := f.page(ctx, q, "events", tenantID, &qb)
+	limit, after, err := f.page(ctx, q, "events", tenantID)
 	if err != nil {
 		return EventPage{}, err
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+eventColumns+" FROM events"+qb.sql()+
-		" ORDER BY created_at DESC, id DESC LIMIT "+qb.arg(limit+1), qb.args...)
+	query, args := eventsQuery(tenantID, f, limit, after)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return EventPage{}, fmt.Errorf("outbox: list events: %w", err)
 	}
@@ -196,6 +188,22 @@ func (o *Outbox) ListEvents(ctx context.Context, tenantID string, f EventFilter)
 	var p EventPage
 	p.Items, p.NextCursor = nextCursor(items, limit, func(e Event) string { return e.ID })
 	return p, nil
+}
+
+// eventsQuery is the SELECT of one page of events (one row more than
+// limit, to know whether another page follows).
+func eventsQuery(tenantID string, f EventFilter, limit int, after *keyset) (string, []any) {
+	var qb query
+	qb.and("tenant_id = ?", tenantID)
+	if f.Type != "" {
+		qb.and("type = ?", f.Type)
+	}
+	if f.Subject != "" {
+		qb.and("subject = ?", f.Subject)
+	}
+	after.and(&qb)
+	return "SELECT " + eventColumns + " FROM events" + qb.sql() +
+		" ORDER BY created_at DESC, id DESC LIMIT " + qb.arg(limit+1), qb.args
 }
 
 // GetEvent returns one event of the tenant (NotFound for another tenant's).

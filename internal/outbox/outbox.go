@@ -158,27 +158,40 @@ func (p PageRequest) limit() (int, error) {
 	return p.Limit, nil
 }
 
-// page adds the keyset condition for newest-first pagination over
-// (created_at, id) of table, continuing after the row with id p.After of the
-// tenant, and returns the page size.
-func (p PageRequest) page(ctx context.Context, q store.Querier, table, tenantID string, qb *query) (int, error) {
+// keyset is where a page continues: after the row created at at with id id
+// (newest first: the rows that sort before it by (created_at, id)).
+type keyset struct {
+	at int64
+	id string
+}
+
+// page returns the page size and, for a cursor p.After (the id of a row of
+// the tenant in table), the keyset it continues after; nil for the first page.
+func (p PageRequest) page(ctx context.Context, q store.Querier, table, tenantID string) (int, *keyset, error) {
 	n, err := p.limit()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if p.After == "" {
-		return n, nil
+		return n, nil, nil
 	}
 	var at int64
 	err = q.QueryRowContext(ctx, "SELECT created_at FROM "+table+" WHERE id = $1 AND tenant_id = $2", p.After, tenantID).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, apperr.InvalidField("after", "unknown cursor %q", p.After)
+		return 0, nil, apperr.InvalidField("after", "unknown cursor %q", p.After)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("outbox: page cursor: %w", err)
+		return 0, nil, fmt.Errorf("outbox: page cursor: %w", err)
 	}
-	qb.and("(created_at < ? OR (created_at = ? AND id < ?))", at, at, p.After)
-	return n, nil
+	return n, &keyset{at: at, id: p.After}, nil
+}
+
+// and adds the keyset condition for newest-first pagination over
+// (created_at, id) to qb; nothing for the first page.
+func (k *keyset) and(qb *query) {
+	if k != nil {
+		qb.and("(created_at, id) < (?, ?)", k.at, k.id) // a row value: the index walk starts at the cursor
+	}
 }
 
 // nextCursor returns the cursor for the page after items (fetched with

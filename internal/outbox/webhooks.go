@@ -338,10 +338,12 @@ func (w *Webhooks) GetEndpoint(ctx context.Context, tenantID, id string) (Endpoi
 	return e.Endpoint, err
 }
 
+// sqlEndpointsOfTenant lists a tenant's endpoints, oldest first.
+const sqlEndpointsOfTenant = "SELECT " + endpointColumns + " FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id"
+
 // ListEndpoints returns the tenant's endpoints, oldest first.
 func (w *Webhooks) ListEndpoints(ctx context.Context, tenantID string) ([]Endpoint, error) {
-	rows, err := w.db.Read().QueryContext(ctx,
-		"SELECT "+endpointColumns+" FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id", tenantID)
+	rows, err := w.db.Read().QueryContext(ctx, sqlEndpointsOfTenant, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: list endpoints: %w", err)
 	}

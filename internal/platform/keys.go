@@ -378,14 +378,16 @@ func roundTime(t *time.Time) *time.Time {
 	return &r
 }
 
+// sqlKeysOfTenant lists a tenant's keys, newest first.
+const sqlKeysOfTenant = `SELECT ` + keyColumns + ` FROM app_keys k WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id`
+
 // ListKeys returns the tenant's keys (all states), newest first.
 func (s *Service) ListKeys(ctx context.Context, tenant string) ([]Key, error) {
 	t, err := s.Tenant(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx,
-		`SELECT `+keyColumns+` FROM app_keys k WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id`, t.ID)
+	rows, err := s.db.Read().QueryContext(ctx, sqlKeysOfTenant, t.ID)
 	if err != nil {
 		return nil, fmt.Errorf("platform: list keys: %w", err)
 	}

@@ -103,7 +103,8 @@ func insertPayment(ctx context.Context, tx *store.Tx, p *payment) (inserted bool
 }
 
 // insertMetadata indexes the top-level scalar metadata values for the list
-// filter metadata[key]=value.
+// filter metadata[key]=value, with the payment's created_at (the order the
+// list walks them in).
 func insertMetadata(ctx context.Context, tx *store.Tx, p *payment) error {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(p.Metadata), &m); err != nil {
@@ -114,8 +115,8 @@ func insertMetadata(ctx context.Context, tx *store.Tx, p *payment) error {
 		if !ok {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO remote_payment_metadata (payment_id, tenant_id, key, value) VALUES ($1, $2, $3, $4)`,
-			p.ID, p.TenantID, k, v); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO remote_payment_metadata (payment_id, tenant_id, key, value, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			p.ID, p.TenantID, k, v, micros(p.CreatedAt)); err != nil {
 			return fmt.Errorf("remote: insert metadata: %w", err)
 		}
 	}

@@ -135,6 +135,9 @@ func (s *Service) recordRefund(ctx context.Context, tx *store.Tx, p *payment, am
 	return RefundResult{Refund: r, Payment: s.view(p)}, nil
 }
 
+// sqlRefundsOfPayment lists a payment's refunds, oldest first.
+const sqlRefundsOfPayment = `SELECT id, amount, reason, created_at FROM remote_refunds WHERE payment_id = $1 ORDER BY created_at, id`
+
 // Refunds lists a payment's refunds.
 func (s *Service) Refunds(ctx context.Context, tenantID, id string) (RefundList, error) {
 	q := s.db.Read()
@@ -142,7 +145,7 @@ func (s *Service) Refunds(ctx context.Context, tenantID, id string) (RefundList,
 	if err != nil {
 		return RefundList{}, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, amount, reason, created_at FROM remote_refunds WHERE payment_id = $1 ORDER BY created_at, id`, id)
+	rows, err := q.QueryContext(ctx, sqlRefundsOfPayment, id)
 	if err != nil {
 		return RefundList{}, fmt.Errorf("remote: list refunds: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -330,6 +331,28 @@ func TestListFiltersAndPages(t *testing.T) {
 		}
 		if l := list("created_from=2026-12-02T10:00:02Z&created_to=2026-12-02T10:00:04Z"); len(l.Data) != 2 {
 			t.Fatalf("created range: %d payments, want 2", len(l.Data))
+		}
+		// The metadata filter walks its own index: pages, other filters and
+		// the tenant scope hold there too (tenant b's ORD-0 is not listed).
+		var byMeta []string
+		for cursor := ""; ; {
+			l := list("metadata%5BorderId%5D=ORD-0&limit=1&cursor=" + cursor)
+			for _, p := range l.Data {
+				byMeta = append(byMeta, p.ID)
+			}
+			if cursor = l.Next; cursor == "" {
+				break
+			}
+		}
+		if want := []string{ids[6], ids[4], ids[2], ids[0]}; !slices.Equal(byMeta, want) {
+			t.Fatalf("metadata pages gave %v, want %v", byMeta, want)
+		}
+		if l := list("metadata%5BorderId%5D=ORD-0&status=canceled"); len(l.Data) != 1 || l.Data[0].ID != ids[0] {
+			t.Fatalf("metadata and status: %+v", l.Data)
+		}
+		if l := list("metadata%5BorderId%5D=ORD-0&created_from=2026-12-02T10:00:02Z&created_to=2026-12-02T10:00:05Z"); len(l.Data) != 2 ||
+			l.Data[0].ID != ids[4] || l.Data[1].ID != ids[2] {
+			t.Fatalf("metadata and created range: %+v", l.Data)
 		}
 		for _, bad := range []string{"status=lost", "limit=0", "limit=101", "cursor=nonsense", "created_from=yesterday"} {
 			if r := e.call(e.a, "GET", "/remote/v1/payments?"+bad, ""); r.status != 400 {

@@ -290,16 +290,7 @@ func (s *Service) MerchantRequest(ctx context.Context, tenantID, id string) (Mon
 
 // CustomerRequests lists the customer's money requests, pending first.
 func (s *Service) CustomerRequests(ctx context.Context, userID string, status RequestStatus, limit int) ([]MoneyRequest, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	q := reqSelect + `WHERE r.customer_id = $1`
-	args := []any{userID}
-	if status != "" {
-		q += ` AND r.status = $2`
-		args = append(args, status)
-	}
-	q += fmt.Sprintf(` ORDER BY r.created_at DESC, r.id DESC LIMIT %d`, limit)
+	q, args := customerRequestsQuery(userID, status, limit)
 	rows, err := s.db.Read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: requests: %w", err)
@@ -318,6 +309,20 @@ func (s *Service) CustomerRequests(ctx context.Context, userID string, status Re
 		out = append(out, x.public())
 	}
 	return out, rows.Err()
+}
+
+// customerRequestsQuery is the SELECT of CustomerRequests.
+func customerRequestsQuery(userID string, status RequestStatus, limit int) (string, []any) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	q := reqSelect + `WHERE r.customer_id = $1`
+	args := []any{userID}
+	if status != "" {
+		q += ` AND r.status = $2`
+		args = append(args, status)
+	}
+	return q + fmt.Sprintf(` ORDER BY r.created_at DESC, r.id DESC LIMIT %d`, limit), args
 }
 
 // callback emits a decision event with its callback to the merchant.

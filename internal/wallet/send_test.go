@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 	"github.com/cashgate/cashgate/internal/wallet"
 )
@@ -97,4 +98,49 @@ func TestSendOverHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTransactionPagesMergeBothDirections: a wallet's list merges the
+// movements from it and to it (two index walks) newest first, ties on the
+// same instant ordered by id, and pages of one neither skip nor repeat.
+func TestTransactionPagesMergeBothDirections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		alice, bob := e.customer("alice"), e.customer("bob")
+		e.topUp(alice, "50.00")
+		e.topUp(bob, "50.00")
+		for i, from := range []wallet.WalletUser{alice, bob, alice, alice, bob} { // the clock stands still: one instant
+			to := map[string]string{alice.ID: "bob", bob.ID: "alice"}[from.ID]
+			if _, err := e.w.Send(e.ctx, from.ID, wallet.WalletSend{To: to, Amount: "1.00"}); err != nil {
+				t.Fatalf("send %d: %v", i, err)
+			}
+		}
+		all, err := e.w.Transactions(e.ctx, alice.ID, wallet.TxFilter{Limit: 200})
+		ok(t, err)
+		if len(all.Transactions) != 6 || all.NextCursor != "" {
+			t.Fatalf("alice's list: %d transactions, cursor %q", len(all.Transactions), all.NextCursor)
+		}
+		for i := 1; i < len(all.Transactions); i++ {
+			a, b := all.Transactions[i-1], all.Transactions[i]
+			if a.CreatedAt.Before(b.CreatedAt) || (a.CreatedAt.Equal(b.CreatedAt) && a.ID < b.ID) {
+				t.Fatalf("not newest first: %s (%v) before %s (%v)", a.ID, a.CreatedAt, b.ID, b.CreatedAt)
+			}
+		}
+		var paged []string
+		for f := (wallet.TxFilter{Limit: 1}); ; {
+			page, err := e.w.Transactions(e.ctx, alice.ID, f)
+			ok(t, err)
+			for _, tx := range page.Transactions {
+				paged = append(paged, tx.ID)
+			}
+			if f.Cursor = page.NextCursor; f.Cursor == "" {
+				break
+			}
+		}
+		for i, tx := range all.Transactions {
+			if i >= len(paged) || paged[i] != tx.ID {
+				t.Fatalf("pages of one gave %v, the list %d transactions", paged, len(all.Transactions))
+			}
+		}
+	})
 }

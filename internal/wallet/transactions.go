@@ -127,59 +127,14 @@ const verificationDescription = "Bank account verification (the code is in the t
 
 // Transactions lists a user's transactions.
 func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (WalletTransactionPage, error) {
-	if f.Type != "" && !txTypes[f.Type] {
-		return WalletTransactionPage{}, apperr.InvalidField("type", "type must be one of topup, send, payment, refund, withdrawal, verification")
+	limit, err := f.check()
+	if err != nil {
+		return WalletTransactionPage{}, err
 	}
-	if f.Status != "" && !txStatuses[f.Status] {
-		return WalletTransactionPage{}, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid, returned")
+	q, args, err := f.query(userID, limit)
+	if err != nil {
+		return WalletTransactionPage{}, err
 	}
-	if f.MinAmount > 0 && f.MaxAmount > 0 && f.MinAmount > f.MaxAmount {
-		return WalletTransactionPage{}, apperr.InvalidField("minAmount", "minAmount is more than maxAmount")
-	}
-	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
-		return WalletTransactionPage{}, apperr.InvalidField("from", "from must be before to")
-	}
-	limit := f.Limit
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 0 || limit > 200:
-		return WalletTransactionPage{}, apperr.InvalidField("limit", "limit must be 1 to 200")
-	}
-	var where []string
-	args := []any{userID}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where = append(where, "(t.from_user = $1 OR t.to_user = $1)")
-	if f.From != nil {
-		where = append(where, "t.created_at >= "+arg(micros(*f.From)))
-	}
-	if f.To != nil {
-		where = append(where, "t.created_at < "+arg(micros(*f.To)))
-	}
-	if f.Type != "" {
-		where = append(where, "t.kind = "+arg(f.Type))
-	}
-	if f.Status != "" {
-		where = append(where, "t.status = "+arg(f.Status))
-	}
-	if f.MinAmount > 0 || f.MaxAmount > 0 {
-		where = append(where, "t.currency = "+arg(Currency)) // the bounds are EUR cents
-	}
-	if f.MinAmount > 0 {
-		where = append(where, "t.amount >= "+arg(f.MinAmount))
-	}
-	if f.MaxAmount > 0 {
-		where = append(where, "t.amount <= "+arg(f.MaxAmount))
-	}
-	if f.Cursor != "" {
-		at, id, ok := strings.Cut(f.Cursor, "_")
-		n, err := strconv.ParseInt(at, 10, 64)
-		if !ok || err != nil || id == "" {
-			return WalletTransactionPage{}, apperr.InvalidField("cursor", "cursor is not one this API returned")
-		}
-		where = append(where, fmt.Sprintf("(t.created_at < %s OR (t.created_at = %s AND t.id < %s))", arg(n), arg(n), arg(id)))
-	}
-	q := txSelect + "WHERE " + strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT %d", limit+1)
 	rows, err := s.db.Read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return WalletTransactionPage{}, fmt.Errorf("wallet: transactions: %w", err)
@@ -202,6 +157,80 @@ func (s *Service) Transactions(ctx context.Context, userID string, f TxFilter) (
 		page.NextCursor = strconv.FormatInt(micros(last.CreatedAt), 10) + "_" + last.ID
 	}
 	return page, nil
+}
+
+// check validates f and returns its page size.
+func (f TxFilter) check() (int, error) {
+	if f.Type != "" && !txTypes[f.Type] {
+		return 0, apperr.InvalidField("type", "type must be one of topup, send, payment, refund, withdrawal, verification")
+	}
+	if f.Status != "" && !txStatuses[f.Status] {
+		return 0, apperr.InvalidField("status", "status must be one of completed, requested, exported, paid, returned")
+	}
+	if f.MinAmount > 0 && f.MaxAmount > 0 && f.MinAmount > f.MaxAmount {
+		return 0, apperr.InvalidField("minAmount", "minAmount is more than maxAmount")
+	}
+	if f.From != nil && f.To != nil && !f.From.Before(*f.To) {
+		return 0, apperr.InvalidField("from", "from must be before to")
+	}
+	limit := f.Limit
+	switch {
+	case limit == 0:
+		limit = 50
+	case limit < 0 || limit > 200:
+		return 0, apperr.InvalidField("limit", "limit must be 1 to 200")
+	}
+	return limit, nil
+}
+
+// query is the SELECT of one page of userID's transactions (one row more
+// than limit, to know whether another page follows): the movements from
+// the user and those to the user (and not from it), each a walk of its
+// index newest first from the cursor for one page, merged.
+func (f TxFilter) query(userID string, limit int) (string, []any, error) {
+	var cond strings.Builder
+	args := []any{userID}
+	and := func(expr string, v ...any) {
+		for _, a := range v {
+			args = append(args, a)
+			expr = strings.Replace(expr, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		cond.WriteString(" AND " + expr)
+	}
+	if f.From != nil {
+		and("t.created_at >= ?", micros(*f.From))
+	}
+	if f.To != nil {
+		and("t.created_at < ?", micros(*f.To))
+	}
+	if f.Type != "" {
+		and("t.kind = ?", f.Type)
+	}
+	if f.Status != "" {
+		and("t.status = ?", f.Status)
+	}
+	if f.MinAmount > 0 || f.MaxAmount > 0 {
+		and("t.currency = ?", Currency) // the bounds are EUR cents
+	}
+	if f.MinAmount > 0 {
+		and("t.amount >= ?", f.MinAmount)
+	}
+	if f.MaxAmount > 0 {
+		and("t.amount <= ?", f.MaxAmount)
+	}
+	if f.Cursor != "" {
+		at, id, ok := strings.Cut(f.Cursor, "_")
+		n, err := strconv.ParseInt(at, 10, 64)
+		if !ok || err != nil || id == "" {
+			return "", nil, apperr.InvalidField("cursor", "cursor is not one this API returned")
+		}
+		and("(t.created_at, t.id) < (?, ?)", n, id)
+	}
+	page := fmt.Sprintf(" ORDER BY t.created_at DESC, t.id DESC LIMIT %d", limit+1)
+	q := "SELECT * FROM (" + txSelect + "WHERE t.from_user = $1" + cond.String() + page + ") a UNION ALL " +
+		"SELECT * FROM (" + txSelect + "WHERE t.to_user = $1 AND t.from_user <> $1" + cond.String() + page + ") b" +
+		fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit+1)
+	return q, args, nil
 }
 
 // Balance is a wallet's balance.
