@@ -78,7 +78,8 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, p *payment, reason s
 }
 
 // expiryBatch bounds the payments one expiry transaction cancels, so a
-// backlog is cleared in short transactions.
+// backlog is cleared in short transactions (the LIMIT of
+// sqlExpiredPayments).
 const expiryBatch = 100
 
 // ScheduleExpiry enqueues the expiry sweep, due now, unless it exists
@@ -146,11 +147,14 @@ func (s *Service) expireDue(ctx context.Context, now time.Time) (int, error) {
 
 type dueRef struct{ tenantID, id string }
 
+// sqlExpiredPayments is the expiry sweep's query ($1: now, µs).
+const sqlExpiredPayments = `SELECT tenant_id, id FROM remote_payments
+	WHERE status IN ('pending', 'rejected') AND expires_at <= $1 ORDER BY expires_at LIMIT 100`
+
 // expiredPayments lists up to expiryBatch payments pending or rejected at
 // now whose expires_at has passed (index remote_payments_expiry).
 func expiredPayments(ctx context.Context, tx *store.Tx, now time.Time) ([]dueRef, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT tenant_id, id FROM remote_payments
-		WHERE status IN ('pending', 'rejected') AND expires_at <= $1 ORDER BY expires_at LIMIT `+strconv.Itoa(expiryBatch), micros(now))
+	rows, err := tx.QueryContext(ctx, sqlExpiredPayments, micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("remote: expired payments: %w", err)
 	}

@@ -49,6 +49,8 @@ func TestListQueryPlans(t *testing.T) {
 	}
 	cases = append(cases, storetest.PlanCase{Name: "refunds", SQL: sqlRefundsOfPayment, Args: []any{"4000000000000001"},
 		Bound: []string{"payment_id"}})
+	cases = append(cases, storetest.PlanCase{Name: "expiry sweep", SQL: sqlExpiredPayments, Args: []any{from.UnixMicro()}, Paged: true,
+		Bound: []string{"expires_at"}})
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		storetest.CheckPlans(t, db, nil, cases)
 	})
