@@ -180,7 +180,7 @@ func (s *Service) pageWallet(w http.ResponseWriter, r *http.Request, p *payment)
 		s.render(w, http.StatusOK, s.page(r.Context(), r, p, "Your session ended: log in again."))
 		return
 	}
-	paid, err := s.PayWithWallet(r.Context(), p.ID, payer, r.PostForm.Get("pin"))
+	paid, err := s.payWithWallet(r.Context(), p, payer, r.PostForm.Get("pin"))
 	if err != nil {
 		s.again(w, r, p, err)
 		return

@@ -68,6 +68,14 @@ func (s *Service) PayWithWallet(ctx context.Context, id string, payer walletpay.
 	if err != nil {
 		return Payment{}, err
 	}
+	return s.payWithWallet(ctx, p, payer, pin)
+}
+
+// payWithWallet is PayWithWallet of p as last read (the page has read it
+// already): the checks before the PIN use p, the payment itself the row
+// locked in the transaction.
+func (s *Service) payWithWallet(ctx context.Context, p *payment, payer walletpay.Payer, pin string) (Payment, error) {
+	id := p.ID
 	if !p.payable(s.now()) {
 		return Payment{}, notPayable(p)
 	}
@@ -78,7 +86,7 @@ func (s *Service) PayWithWallet(ctx context.Context, id string, payer walletpay.
 		return Payment{}, apperr.New(apperr.Invalid, "a merchant cannot pay its own payment")
 	}
 	var out Payment
-	err = walletpay.Pay(ctx, s.db, s.pay, payer.UserID, pin, func(ctx context.Context, tx *store.Tx, move func(walletpay.Transfer) (string, error)) error {
+	err := walletpay.Pay(ctx, s.db, s.pay, payer.UserID, pin, func(ctx context.Context, tx *store.Tx, move func(walletpay.Transfer) (string, error)) error {
 		p, err := s.lockPayable(ctx, tx, id)
 		if err != nil {
 			return err
