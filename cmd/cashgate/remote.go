@@ -18,27 +18,33 @@ import (
 func remoteScenarios() map[string]scenarioFactory {
 	return map[string]scenarioFactory{
 		"remote": func(o benchOptions) (scenario, error) {
-			return &remoteScenario{n: max(o.accounts, o.concurrency)}, nil
+			return &remoteScenario{n: max(o.accounts, o.clients)}, nil
 		},
 	}
 }
 
-// remoteScenario is one remote payment per op: the merchant creates it
-// (POST /remote/v1/payments), a logged-in payer pays it from the wallet on
-// the hosted page (POST /pay/{id}/wallet with the PIN, the page's own code
+// remoteScenario is one remote payment per op: the merchant (a tenant
+// picked at random, into its receiving wallet) creates it (POST
+// /remote/v1/payments), a logged-in payer pays it from the wallet on the
+// hosted page (POST /pay/{id}/wallet with the PIN, the page's own code
 // path), and the merchant re-reads it (GET /remote/v1/payments/{id}).
 // Each client pays with its own wallet: a wallet checks one PIN at a time.
+// Payers are private wallets, which belong to no tenant: the tenants share
+// them.
 type remoteScenario struct {
 	n     int
 	payer chan string // session tokens, one per wallet
 }
 
-// setupApp opens n private wallets funded in EUR and logs them in.
+// setupApp opens n private wallets funded in EUR and logs them in, with
+// operator rights (on the in-process cashgate, or on the target's
+// database). Their names are new in every run.
 func (s *remoteScenario) setupApp(ctx context.Context, a *app.App) error {
 	w := a.Wallet.Service
 	s.payer = make(chan string, s.n)
+	run := a.IDs.Secret(3)
 	for i := range s.n {
-		name := fmt.Sprintf("payer%d", i)
+		name := fmt.Sprintf("payer%s-%d", run, i)
 		u, err := w.SignUp(ctx, wallet.SignUp{Username: name, Password: "bench-password", PIN: "1234"})
 		if err != nil {
 			return err
@@ -58,7 +64,7 @@ func (s *remoteScenario) setupApp(ctx context.Context, a *app.App) error {
 
 func (s *remoteScenario) setup(_ context.Context, _ *benchClient) error {
 	if s.payer == nil {
-		return fmt.Errorf("the remote scenario opens and funds wallets with operator rights: run bench without --target")
+		return fmt.Errorf("the remote scenario's wallets were not prepared (setupApp)")
 	}
 	return nil
 }
