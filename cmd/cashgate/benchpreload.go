@@ -90,8 +90,27 @@ func preload(ctx context.Context, a *app.App, tenantIDs []string, n int, w io.Wr
 			prog.add(k)
 		}
 	}
+	if err := analyze(ctx, a.DB); err != nil {
+		return preloadResult{}, err
+	}
 	res.seconds = prog.finish()
 	return res, nil
+}
+
+// analyze refreshes PostgreSQL's statistics of the ledger tables after the
+// bulk load, as autovacuum would soon after: without them the planner
+// expects a few postings per account and reads a statement page by
+// sorting all of the account's postings (57 ms for 20,000 instead of
+// 0.4 ms). SQLite keeps no statistics unless asked (cashgate never runs its
+// ANALYZE), so it is left as it is.
+func analyze(ctx context.Context, db *store.DB) error {
+	if db.Dialect() != store.Postgres {
+		return nil
+	}
+	return db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, "ANALYZE ledger_accounts, ledger_entries, ledger_postings")
+		return err
+	})
 }
 
 // openPreloadLedger ensures the tenant's preload accounts and reads their state.
