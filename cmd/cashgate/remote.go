@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -105,8 +106,19 @@ func payOnPage(ctx context.Context, c *benchClient, session, id string) error {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
 		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("pay %s on the page: %d %.200s", id, res.StatusCode, b)
+		return fmt.Errorf("pay %s on the page: %d %.200s", id, res.StatusCode, pageError(b))
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
 	return nil
+}
+
+// pageError is the message a hosted page shows in its error paragraph, or
+// the page itself when it has none.
+func pageError(page []byte) []byte {
+	_, msg, ok := bytes.Cut(page, []byte(`role="alert">`))
+	if !ok {
+		return page
+	}
+	msg, _, _ = bytes.Cut(msg, []byte("</p>"))
+	return msg
 }
