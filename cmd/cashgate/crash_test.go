@@ -221,14 +221,14 @@ func (wd *crashWorld) newReq(rng *rand.Rand, w, n int) *crashReq {
 	switch rng.IntN(3) {
 	case 0:
 		ref := fmt.Sprintf("tr-w%02d-%05d", w, n)
-		i, j := pair(len(wd.transfers.ids))
+		i, j := pair(len(wd.transfers.ids[0]))
 		h.Set("api-key", wd.apiKey)
 		r = &crashReq{kind: "transfer", ref: ref, path: "/platform/ledger/transfers",
-			body: fmt.Appendf(nil, `{"from":%q,"to":%q,"amount":"0.%02d","currency":"EUR","reference":%q}`, wd.transfers.ids[i], wd.transfers.ids[j], 1+rng.IntN(99), ref)}
+			body: fmt.Appendf(nil, `{"from":%q,"to":%q,"amount":"0.%02d","currency":"EUR","reference":%q}`, wd.transfers.ids[0][i], wd.transfers.ids[0][j], 1+rng.IntN(99), ref)}
 	case 1:
 		ref := fmt.Sprintf("mo-w%02d-%05d", w, n)
 		body := motoBody(fmt.Sprintf("%d.%02d", 1+rng.IntN(99), rng.IntN(100)), ref)
-		req, err := wd.moto.newRequest(context.Background(), "", body)
+		req, err := wd.moto.tenants[0].newRequest(context.Background(), "", body)
 		if err != nil {
 			panic(err) // a relative URL and a byte body cannot fail
 		}
@@ -335,7 +335,7 @@ func crashRecovery(t *testing.T, dbURL string, seed uint64) {
 	}
 
 	// The tenant and the wallet users, with operator rights in-process.
-	wd := &crashWorld{transfers: &transfersScenario{n: 4}, moto: &motoScenario{}, wallet: &sendsScenario{n: 2}}
+	wd := &crashWorld{transfers: &transfersScenario{n: 4, ids: make([][]string, 1)}, moto: &motoScenario{tenants: make([]motoTenant, 1)}, wallet: &sendsScenario{n: 2}}
 	func() {
 		a, err := testEnv(t, vars).open(ctx)
 		if err != nil {

@@ -94,7 +94,9 @@ with its APP key. Prints the settings, with the configuration id and signing key
 // gatewayScenarios are the card gateway's load scenarios.
 func gatewayScenarios() map[string]scenarioFactory {
 	return map[string]scenarioFactory{
-		"moto": func(o benchOptions) (scenario, error) { return &motoScenario{}, nil },
+		"moto": func(o benchOptions) (scenario, error) {
+			return &motoScenario{tenants: make([]motoTenant, o.tenants)}, nil
+		},
 	}
 }
 
@@ -110,15 +112,15 @@ func motoBody(amount, orderNumber string) []byte {
 }
 
 // newRequest is POST /api/gateway/payment-jobs with body, signed with the
-// Hash header.
-func (s *motoScenario) newRequest(ctx context.Context, base string, body []byte) (*http.Request, error) {
+// tenant's Hash header.
+func (t motoTenant) newRequest(ctx context.Context, base string, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/gateway/payment-jobs", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	sum := sha512.Sum512(append([]byte(s.key), body...))
+	sum := sha512.Sum512(append([]byte(t.key), body...))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("ConfigurationId", s.configID)
+	req.Header.Set("ConfigurationId", t.configID)
 	req.Header.Set("Hash", hex.EncodeToString(sum[:]))
 	return req, nil
 }
@@ -127,6 +129,11 @@ func (s *motoScenario) newRequest(ctx context.Context, base string, body []byte)
 // capture: POST /api/gateway/payment-jobs signed with the Hash header; each
 // is one durable transaction (job, payment, step, ledger entry, event).
 type motoScenario struct {
+	tenants []motoTenant
+}
+
+// motoTenant is a tenant's gateway configuration id and signing key.
+type motoTenant struct {
 	configID, key string
 }
 
@@ -152,13 +159,13 @@ func (s *motoScenario) setup(ctx context.Context, c *benchClient) error {
 	if st.ConfigurationID == "" {
 		return fmt.Errorf("the tenant has no gateway configuration")
 	}
-	s.configID, s.key = st.ConfigurationID, st.SigningKey
+	s.tenants[c.tenant] = motoTenant{configID: st.ConfigurationID, key: st.SigningKey}
 	return nil
 }
 
 func (s *motoScenario) op(ctx context.Context, c *benchClient, rng *rand.Rand) error {
 	body := motoBody(strconv.Itoa(1+rng.IntN(9999)/100)+`.`+fmt.Sprintf("%02d", rng.IntN(100)), "")
-	req, err := s.newRequest(ctx, c.base, body)
+	req, err := s.tenants[c.tenant].newRequest(ctx, c.base, body)
 	if err != nil {
 		return err
 	}

@@ -76,11 +76,11 @@ func TestLoad64ClientsPostgres(t *testing.T) {
 func loadRound(ctx context.Context, t *testing.T, scenario, count string, l *loadRun) {
 	t.Helper()
 	e := testEnv(t, map[string]string{"CASHGATE_DATABASE_URL": storetest.PostgresURL(t), "CASHGATE_LOG_LEVEL": "warn"})
-	sc, err := newScenario(benchOptions{scenario: scenario, accounts: 8})
+	sc, err := newScenario(benchOptions{scenario: scenario, accounts: 8, tenants: 1, clients: l.concurrency})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, a, base, key, err := e.benchServer(ctx)
+	stop, a, base, ts, err := e.benchServer(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func loadRound(ctx context.Context, t *testing.T, scenario, count string, l *loa
 			t.Fatal(err)
 		}
 	}
-	client := &benchClient{base: base, key: key, http: &http.Client{
+	client := &benchClient{base: base, key: ts[0].key, http: &http.Client{
 		Timeout:   l.perRequest,
 		Transport: &http.Transport{MaxIdleConns: 2 * l.concurrency, MaxIdleConnsPerHost: 2 * l.concurrency},
 	}}
@@ -100,7 +100,7 @@ func loadRound(ctx context.Context, t *testing.T, scenario, count string, l *loa
 	warmUp(t, client, l.concurrency)
 
 	start := time.Now()
-	l.drive(ctx, sc, client)
+	l.drive(ctx, sc, []*benchClient{client})
 	elapsed := time.Since(start)
 	ok, failed := l.ok.Load(), l.failed.Load()
 	t.Logf("%s: %d clients, %d ok, %d failed in %v (%.0f/s)", scenario, l.concurrency, ok, failed, elapsed.Round(time.Millisecond), float64(ok)/elapsed.Seconds())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,27 +19,33 @@ import (
 func remoteScenarios() map[string]scenarioFactory {
 	return map[string]scenarioFactory{
 		"remote": func(o benchOptions) (scenario, error) {
-			return &remoteScenario{n: max(o.accounts, o.concurrency)}, nil
+			return &remoteScenario{n: max(o.accounts, o.clients)}, nil
 		},
 	}
 }
 
-// remoteScenario is one remote payment per op: the merchant creates it
-// (POST /remote/v1/payments), a logged-in payer pays it from the wallet on
-// the hosted page (POST /pay/{id}/wallet with the PIN, the page's own code
+// remoteScenario is one remote payment per op: the merchant (a tenant
+// picked at random, into its receiving wallet) creates it (POST
+// /remote/v1/payments), a logged-in payer pays it from the wallet on the
+// hosted page (POST /pay/{id}/wallet with the PIN, the page's own code
 // path), and the merchant re-reads it (GET /remote/v1/payments/{id}).
 // Each client pays with its own wallet: a wallet checks one PIN at a time.
+// Payers are private wallets, which belong to no tenant: the tenants share
+// them.
 type remoteScenario struct {
 	n     int
 	payer chan string // session tokens, one per wallet
 }
 
-// setupApp opens n private wallets funded in EUR and logs them in.
+// setupApp opens n private wallets funded in EUR and logs them in, with
+// operator rights (on the in-process cashgate, or on the target's
+// database). Their names are new in every run.
 func (s *remoteScenario) setupApp(ctx context.Context, a *app.App) error {
 	w := a.Wallet.Service
 	s.payer = make(chan string, s.n)
+	run := a.IDs.Secret(3)
 	for i := range s.n {
-		name := fmt.Sprintf("payer%d", i)
+		name := fmt.Sprintf("payer%s-%d", run, i)
 		u, err := w.SignUp(ctx, wallet.SignUp{Username: name, Password: "bench-password", PIN: "1234"})
 		if err != nil {
 			return err
@@ -58,7 +65,7 @@ func (s *remoteScenario) setupApp(ctx context.Context, a *app.App) error {
 
 func (s *remoteScenario) setup(_ context.Context, _ *benchClient) error {
 	if s.payer == nil {
-		return fmt.Errorf("the remote scenario opens and funds wallets with operator rights: run bench without --target")
+		return fmt.Errorf("the remote scenario's wallets were not prepared (setupApp)")
 	}
 	return nil
 }
@@ -99,8 +106,19 @@ func payOnPage(ctx context.Context, c *benchClient, session, id string) error {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
 		b, _ := io.ReadAll(res.Body)
-		return fmt.Errorf("pay %s on the page: %d %.200s", id, res.StatusCode, b)
+		return fmt.Errorf("pay %s on the page: %d %.200s", id, res.StatusCode, pageError(b))
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
 	return nil
+}
+
+// pageError is the message a hosted page shows in its error paragraph, or
+// the page itself when it has none.
+func pageError(page []byte) []byte {
+	_, msg, ok := bytes.Cut(page, []byte(`role="alert">`))
+	if !ok {
+		return page
+	}
+	msg, _, _ = bytes.Cut(msg, []byte("</p>"))
+	return msg
 }

@@ -194,14 +194,18 @@ not exported yet or marked paid are refused and nothing changes.`,
 //	        and its outbox event, durably committed.
 //
 // Opening Corporate+ wallets and funding them are operator actions, which
-// an APP key cannot do over HTTP: the scenario prepares them in-process
-// (setupApp) when bench starts cashgate itself; against --target it needs
-// the wallets prepared with `cashgate wallet …` (not supported yet).
+// an APP key cannot do over HTTP: the scenario prepares them with operator
+// rights (setupApp) on the in-process cashgate, or against --target on
+// cashgate opened on the target's database. Every corporate wallet is its
+// own tenant, so --tenants does not apply.
 func walletScenarios() map[string]scenarioFactory {
 	return map[string]scenarioFactory{
 		"sends": func(o benchOptions) (scenario, error) {
 			if o.accounts < 2 {
 				return nil, errors.New("--accounts must be at least 2")
+			}
+			if o.tenants != 1 {
+				return nil, errors.New("sends: every corporate wallet is its own tenant (--accounts of them); --tenants does not apply")
 			}
 			return &sendsScenario{n: o.accounts}, nil
 		},
@@ -216,12 +220,14 @@ type sendsScenario struct {
 	ready    bool
 }
 
-// setupApp opens and funds the wallets with operator rights on the
-// in-process cashgate and logs them in.
+// setupApp opens and funds the wallets with operator rights and logs them
+// in. Their names are new in every run (a.IDs), so a run against a target
+// can follow another on the same database.
 func (s *sendsScenario) setupApp(ctx context.Context, a *app.App) error {
 	w := a.Wallet.Service
+	run := a.IDs.Secret(3)
 	for i := 0; i < s.n; i++ {
-		name := fmt.Sprintf("bench%d", i)
+		name := fmt.Sprintf("bench%s-%d", run, i)
 		c, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Bench " + name, Mode: platform.Production, Username: name,
 			Password: "bench-password", PIN: "1234", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
 		if err != nil {
@@ -246,7 +252,7 @@ func (s *sendsScenario) setupApp(ctx context.Context, a *app.App) error {
 
 func (s *sendsScenario) setup(ctx context.Context, c *benchClient) error {
 	if !s.ready {
-		return errors.New("the sends scenario prepares Corporate+ wallets with operator rights: run bench without --target")
+		return errors.New("the sends scenario's wallets were not prepared (setupApp)")
 	}
 	return nil
 }
