@@ -50,7 +50,7 @@ func (s *remoteScenario) setupApp(ctx context.Context, a *app.App) error {
 		if err != nil {
 			return err
 		}
-		// 2,500.00 EUR: a private wallet's yearly top-up limit; 25,000 payments of at most 9.99.
+		// 2,500.00 EUR: a private wallet's yearly top-up limit; 2,525 payments of at most 0.99 each at least.
 		if _, err := w.CreditTopUp(ctx, wallet.TopUp{Reference: u.TopUpReference, Amount: "2500.00", BankReference: "bench-" + name}); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *remoteScenario) setup(_ context.Context, _ *benchClient) error {
 
 func (s *remoteScenario) op(ctx context.Context, c *benchClient, rng *rand.Rand) error {
 	var p remote.Payment
-	if err := c.post(ctx, "/remote/v1/payments", map[string]any{"amount": 100 + rng.IntN(900), "currency": "EUR", "note": "bench"}, &p); err != nil {
+	if err := c.post(ctx, "/remote/v1/payments", map[string]any{"amount": 1 + rng.IntN(99), "currency": "EUR", "note": "bench"}, &p); err != nil {
 		return err
 	}
 	session := <-s.payer
