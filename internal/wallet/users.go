@@ -688,13 +688,13 @@ func (s *Service) checkPIN(ctx context.Context, userID, pin string) error {
 	if err != nil {
 		return err
 	}
-	check := s.checkPINHash
+	var ok, locked bool
+	var failures int
 	if passhash.Keyed(u.PINHash) {
-		check = func(ctx context.Context, userID, _, pin string) (bool, int, bool, error) {
-			return s.checkKeyedPIN(ctx, userID, pin)
-		}
+		ok, failures, locked, err = s.checkKeyedPIN(ctx, userID, pin)
+	} else {
+		ok, failures, locked, err = s.checkPINHash(ctx, userID, u.PINHash, pin)
 	}
-	ok, failures, locked, err := check(ctx, userID, u.PINHash, pin)
 	if err != nil {
 		return err
 	}

@@ -87,13 +87,16 @@ var ErrCheckOutside = errors.New("walletpay: this PIN is checked before the tran
 // outside (ErrCheckOutside) is checked with CheckPIN first.
 func Pay(ctx context.Context, db *store.DB, w Wallets, userID, pin string,
 	fn func(ctx context.Context, tx *store.Tx, move func(Transfer) (entryID string, err error)) error) error {
+	pay := func(ctx context.Context, tx *store.Tx) error {
+		return fn(ctx, tx, func(t Transfer) (string, error) { return w.Move(ctx, tx, t) })
+	}
 	var refused error
 	err := db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		refusal, err := w.CheckPINTx(ctx, tx, userID, pin)
 		if refused = refusal; err != nil || refusal != nil {
 			return err
 		}
-		return fn(ctx, tx, func(t Transfer) (string, error) { return w.Move(ctx, tx, t) })
+		return pay(ctx, tx)
 	})
 	switch {
 	case err == nil:
@@ -104,9 +107,7 @@ func Pay(ctx context.Context, db *store.DB, w Wallets, userID, pin string,
 	if err := w.CheckPIN(ctx, userID, pin); err != nil {
 		return err
 	}
-	return db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		return fn(ctx, tx, func(t Transfer) (string, error) { return w.Move(ctx, tx, t) })
-	})
+	return db.Transact(ctx, pay)
 }
 
 // Rejection says whether err ends a payment attempt (the payment is
