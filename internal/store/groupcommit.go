@@ -174,4 +174,5 @@ func (db *DB) runBatch(batch []*writeReq) {
 		return
 	}
 	committed = true
+	db.ckpt.committed()
 }

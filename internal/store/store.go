@@ -57,6 +57,7 @@ type DB struct {
 	reqs     chan *writeReq
 	quit     chan struct{}
 	loopDone chan struct{}
+	ckpt     *checkpointer // SQLite: checkpoints beside the committer (checkpoint.go)
 	// acquireTimeout bounds waiting for a connection or commit slot (guard.go).
 	acquireTimeout time.Duration
 	stmts          atomic.Int64 // statements run (count.go)
@@ -147,7 +148,9 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 	// stay in memory instead of a temporary file (the WAL and its fsync are
 	// untouched).
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_txlock=immediate&"+common)
+	// wal_autocheckpoint(0): the checkpointer (checkpoint.go) copies the WAL
+	// back beside the committer instead of inside its COMMIT.
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate&"+common)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -177,10 +180,17 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 	}
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path,
+	ck, err := openCheckpointer(path, common, log)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	db := &DB{ckpt: ck, dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path,
 		wstmts: newStmtCache(w), rstmts: newStmtCache(r),
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
 	go db.commitLoop()
+	go ck.loop()
 	return db, nil
 }
 
@@ -233,7 +243,11 @@ func (db *DB) Close() error {
 		db.wstmts.close()
 		db.rstmts.close()
 	}
-	err := db.write.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
