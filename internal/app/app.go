@@ -215,6 +215,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		Metrics:    opt.Metrics,
 		Routes:     rs,
 		Middleware: middleware,
+		Fence:      a.DB,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -49,6 +50,16 @@ type Deps struct {
 	// Metrics is the registry /metrics serves; the server registers its own
 	// HTTP metrics on it. Nil makes a fresh one.
 	Metrics *prometheus.Registry
+	// Fence holds each response back until what the request read is
+	// durable (store.DB on SQLite, whose readers may see a batch before its
+	// fsync; see store/durable.go). Nil: no fence.
+	Fence ReadFence
+}
+
+// ReadFence is store.DB's read fence.
+type ReadFence interface {
+	FenceReads(ctx context.Context) context.Context
+	AwaitReads(ctx context.Context) error
 }
 
 // Server is cashgate's HTTP handler.
@@ -138,21 +149,46 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	// await, when set, runs before the first byte leaves (the read fence);
+	// when it fails the response becomes a 500 and the handler's is dropped.
+	await  func() error
+	failed bool
+}
+
+// start is called before the first WriteHeader or Write.
+func (r *statusRecorder) start(code int) {
+	r.status, r.wrote = code, true
+	if r.await == nil {
+		return
+	}
+	if err := r.await(); err != nil {
+		r.failed, r.status = true, http.StatusInternalServerError
+		httpx.WriteJSON(r.ResponseWriter, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+	}
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {
-		r.status, r.wrote = code, true
+		r.start(code)
 	}
-	r.ResponseWriter.WriteHeader(code)
+	if !r.failed {
+		r.ResponseWriter.WriteHeader(code)
+	}
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if !r.wrote {
-		r.status, r.wrote = http.StatusOK, true
+		r.start(http.StatusOK)
+	}
+	if r.failed {
+		return 0, errResponseDropped
 	}
 	return r.ResponseWriter.Write(b)
 }
+
+// errResponseDropped is what a handler's writes return after the read fence
+// failed (the client got a 500 instead).
+var errResponseDropped = errors.New("server: response dropped: what it read could not be made durable")
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
@@ -161,6 +197,17 @@ func (s *Server) observe(pattern string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		if f := s.deps.Fence; f != nil {
+			r = r.WithContext(f.FenceReads(r.Context()))
+			ctx := r.Context()
+			rec.await = func() error {
+				err := f.AwaitReads(ctx)
+				if err != nil {
+					s.deps.Log.ErrorContext(ctx, "response held back: its reads are not durable", "route", pattern, "err", err)
+				}
+				return err
+			}
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				s.deps.Log.ErrorContext(r.Context(), "panic serving request", "route", pattern, "panic", p, "stack", string(debug.Stack()))

@@ -27,11 +27,11 @@ const checkpointEvery = 50 * time.Millisecond
 
 // checkpointer runs PASSIVE checkpoints on its own connection.
 type checkpointer struct {
-	conn   *sql.DB
-	log    *slog.Logger
-	wake   chan struct{} // a commit happened (buffered 1: coalesces)
-	quit   chan struct{}
-	done   chan struct{}
+	conn *sql.DB
+	log  *slog.Logger
+	wake chan struct{} // a commit happened (buffered 1: coalesces)
+	quit chan struct{}
+	done chan struct{}
 }
 
 func openCheckpointer(path, pragmas string, log *slog.Logger) (*checkpointer, error) {

@@ -13,9 +13,10 @@ import (
 // to one committer goroutine, which runs a batch of them in a single SQLite
 // transaction — each callback inside its own SAVEPOINT, so a callback that
 // fails rolls back only its own writes — and commits the batch once. Every
-// caller learns its result only after that COMMIT (synchronous=FULL), so a
-// success is exactly as durable as before; callbacks run one after another,
-// so the outcome is the same as running them serially.
+// caller learns its result only after that COMMIT and an fsync of the WAL, so a
+// success is exactly as durable as before (the fsync itself runs beside
+// the next batch: durable.go); callbacks run one after another, so the
+// outcome is the same as running them serially.
 
 // maxBatch bounds how many callbacks share one commit.
 const maxBatch = 128
@@ -42,6 +43,9 @@ type writeResult struct {
 
 // transactBatched runs fn through the committer and waits for its batch.
 func (db *DB) transactBatched(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	if err := db.sync.err(); err != nil {
+		return err
+	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan writeResult, 1)}
 	select {
 	case db.reqs <- req:
@@ -68,7 +72,11 @@ func (db *DB) transactBatched(ctx context.Context, fn func(ctx context.Context, 
 
 // commitLoop is the committer goroutine of a SQLite DB.
 func (db *DB) commitLoop() {
-	defer close(db.loopDone)
+	defer func() {
+		close(db.sync.pending)
+		<-db.sync.done
+		close(db.loopDone)
+	}()
 	for {
 		var first *writeReq
 		select {
@@ -100,27 +108,45 @@ func runOne(r *writeReq, tx *Tx) (res writeResult) {
 	return writeResult{err: r.fn(withOpenTx(r.ctx, tx.db, tx), tx)}
 }
 
+// runBatch runs a batch in one SQLite transaction and hands it to the
+// syncer, which answers its callers once the WAL is fsynced (durable.go).
 func (db *DB) runBatch(batch []*writeReq) {
-	ctx := context.Background() // the batch outlives any one caller's context
 	results := make([]writeResult, len(batch))
 	ran := make([]bool, len(batch)) // succeeded inside the batch, awaiting COMMIT
-	committed := false
-	finish := func() {
+	b := &syncBatch{}
+	b.committed = db.execBatch(batch, results, ran, b)
+	if b.seq == 0 {
+		b.seq = db.sync.begin()
+	}
+	b.finish = func() {
 		for i, r := range batch {
-			if committed && ran[i] && results[i].err == nil {
+			if b.committed && ran[i] && results[i].err == nil {
 				r.tx.committed()
 			}
 			r.done <- results[i]
 		}
 	}
-	defer finish()
+	b.fail = func(err error) {
+		for i, r := range batch {
+			if ran[i] {
+				results[i] = writeResult{err: err}
+			}
+			r.done <- results[i]
+		}
+	}
+	db.sync.pending <- b
+}
 
+// execBatch runs the callbacks, each in a savepoint, and commits; it
+// reports whether the COMMIT succeeded, and numbers b just before it.
+func (db *DB) execBatch(batch []*writeReq, results []writeResult, ran []bool, b *syncBatch) bool {
+	ctx := context.Background() // the batch outlives any one caller's context
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		for i := range results {
 			results[i].err = fmt.Errorf("store: begin: %w", err)
 		}
-		return
+		return false
 	}
 	abort := func(from int, cause error) {
 		_ = stx.Rollback()
@@ -142,7 +168,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 		if _, err := stx.ExecContext(ctx, "SAVEPOINT cg_one"); err != nil {
 			results[i].err = fmt.Errorf("store: savepoint: %w", err)
 			abort(i, err)
-			return
+			return false
 		}
 		r.tx = &Tx{Tx: stx, db: db}
 		res := runOne(r, r.tx)
@@ -150,29 +176,30 @@ func (db *DB) runBatch(batch []*writeReq) {
 			results[i] = res
 			if _, err := stx.ExecContext(ctx, "ROLLBACK TO cg_one"); err != nil {
 				abort(i, err)
-				return
+				return false
 			}
 			if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
 				abort(i, err)
-				return
+				return false
 			}
 			continue
 		}
 		if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
 			results[i].err = fmt.Errorf("store: release savepoint: %w", err)
 			abort(i, err)
-			return
+			return false
 		}
 		ran[i] = true
 	}
+	b.seq = db.sync.begin()
 	if err := stx.Commit(); err != nil {
 		for i := range batch {
 			if ran[i] {
 				results[i].err = fmt.Errorf("store: commit: %w", err)
 			}
 		}
-		return
+		return false
 	}
-	committed = true
 	db.ckpt.committed()
+	return true
 }

@@ -79,13 +79,17 @@ func (g guardedQuerier) ExecContext(ctx context.Context, query string, args ...a
 func (g guardedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	g.db.guard(ctx, "Read().QueryContext")
 	g.db.stmts.Add(1)
-	return g.q.QueryContext(ctx, query, args...)
+	rows, err := g.q.QueryContext(ctx, query, args...)
+	g.db.readDone(ctx)
+	return rows, err
 }
 
 func (g guardedQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	g.db.guard(ctx, "Read().QueryRowContext")
 	g.db.stmts.Add(1)
-	return g.q.QueryRowContext(ctx, query, args...)
+	row := g.q.QueryRowContext(ctx, query, args...)
+	g.db.readDone(ctx)
+	return row
 }
 
 // DefaultAcquireTimeout bounds how long Transact and Snapshot wait for a

@@ -37,7 +37,9 @@ func (db *DB) Snapshot(ctx context.Context, fn func(ctx context.Context, q Queri
 		q = snapshotQuerier{tx: tx, c: db.rstmts}
 	}
 	q = countingQuerier{db, q}
-	return fn(withOpenTx(ctx, db, q), q)
+	err = fn(withOpenTx(ctx, db, q), q)
+	db.readDone(ctx)
+	return err
 }
 
 // snapshotQuerier runs the statements of a SQLite snapshot through the

@@ -58,6 +58,7 @@ type DB struct {
 	quit     chan struct{}
 	loopDone chan struct{}
 	ckpt     *checkpointer // SQLite: checkpoints beside the committer (checkpoint.go)
+	sync     *syncer       // SQLite: fsyncs the WAL behind the committer (durable.go); nil on PostgreSQL
 	// acquireTimeout bounds waiting for a connection or commit slot (guard.go).
 	acquireTimeout time.Duration
 	stmts          atomic.Int64 // statements run (count.go)
@@ -143,14 +144,17 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 			return nil, fmt.Errorf("store: create data directory: %w", err)
 		}
 	}
-	// synchronous(FULL): a committed money movement survives power loss.
+	// synchronous(FULL): a committed money movement survives power loss —
+	// except on the writer, which commits with NORMAL because the syncer
+	// fsyncs the WAL itself before any caller is answered (durable.go).
 	// temp_store(MEMORY): the statement journals of group commit's savepoints
 	// stay in memory instead of a temporary file (the WAL and its fsync are
 	// untouched).
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
+	base := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
+	common := base + "&_pragma=synchronous(FULL)"
 	// wal_autocheckpoint(0): the checkpointer (checkpoint.go) copies the WAL
 	// back beside the committer instead of inside its COMMIT.
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate&"+common)
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_pragma=synchronous(NORMAL)&_txlock=immediate&"+base)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -186,9 +190,10 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 		r.Close()
 		return nil, err
 	}
-	db := &DB{ckpt: ck, dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path,
+	db := &DB{ckpt: ck, sync: newSyncer(path), dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path,
 		wstmts: newStmtCache(w), rstmts: newStmtCache(r),
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
+	go db.sync.loop()
 	go db.commitLoop()
 	go ck.loop()
 	return db, nil
@@ -227,6 +232,11 @@ func (db *DB) Read() Querier {
 
 // Ping checks the database answers (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error {
+	if db.sync != nil {
+		if err := db.sync.err(); err != nil {
+			return err
+		}
+	}
 	if err := db.write.PingContext(ctx); err != nil {
 		return err
 	}
