@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -18,8 +19,12 @@ import (
 // the next batch: durable.go); callbacks run one after another, so the
 // outcome is the same as running them serially.
 
-// maxBatch bounds how many callbacks share one commit.
-const maxBatch = 128
+// maxBatch bounds how many callbacks share one commit, and maxBatchTime
+// how long a batch keeps taking in callbacks that arrived while it ran.
+const (
+	maxBatch     = 128
+	maxBatchTime = 5 * time.Millisecond
+)
 
 // errBatchAborted is returned to callbacks whose batch had to be rolled back
 // because of another callback; Transact retries them.
@@ -84,17 +89,7 @@ func (db *DB) commitLoop() {
 		case <-db.quit:
 			return
 		}
-		batch := []*writeReq{first}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-db.reqs:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		db.runBatch(batch)
+		db.runBatch(first)
 	}
 }
 
@@ -108,98 +103,138 @@ func runOne(r *writeReq, tx *Tx) (res writeResult) {
 	return writeResult{err: r.fn(withOpenTx(r.ctx, tx.db, tx), tx)}
 }
 
-// runBatch runs a batch in one SQLite transaction and hands it to the
-// syncer, which answers its callers once the WAL is fsynced (durable.go).
-func (db *DB) runBatch(batch []*writeReq) {
-	results := make([]writeResult, len(batch))
-	ran := make([]bool, len(batch)) // succeeded inside the batch, awaiting COMMIT
-	b := &syncBatch{}
-	b.committed = db.execBatch(batch, results, ran, b)
-	if b.seq == 0 {
-		b.seq = db.sync.begin()
-	}
-	b.finish = func() {
-		for i, r := range batch {
-			if b.committed && ran[i] && results[i].err == nil {
-				r.tx.committed()
-			}
-			r.done <- results[i]
-		}
-	}
-	b.fail = func(err error) {
-		for i, r := range batch {
-			if ran[i] {
-				results[i] = writeResult{err: err}
-			}
-			r.done <- results[i]
-		}
-	}
-	db.sync.pending <- b
+// batch is the callbacks sharing one SQLite transaction.
+type batch struct {
+	reqs    []*writeReq
+	results []writeResult
+	ran     []bool // succeeded inside the batch, awaiting COMMIT
 }
 
-// execBatch runs the callbacks, each in a savepoint, and commits; it
-// reports whether the COMMIT succeeded, and numbers b just before it.
-func (db *DB) execBatch(batch []*writeReq, results []writeResult, ran []bool, b *syncBatch) bool {
+func (b *batch) add(r *writeReq) {
+	b.reqs = append(b.reqs, r)
+	b.results = append(b.results, writeResult{})
+	b.ran = append(b.ran, false)
+}
+
+// more takes the requests that queued up meanwhile into the batch, so they
+// share its COMMIT instead of waiting for the next one; it stops at
+// maxBatch or after maxBatchTime, so a steady stream still gets committed.
+func (db *DB) more(b *batch, started time.Time) bool {
+	added := false
+	for len(b.reqs) < maxBatch && time.Since(started) < maxBatchTime {
+		select {
+		case r := <-db.reqs:
+			b.add(r)
+			added = true
+		default:
+			return added
+		}
+	}
+	return added
+}
+
+// runBatch runs a batch in one SQLite transaction and hands it to the
+// syncer, which answers its callers once the WAL is fsynced (durable.go).
+func (db *DB) runBatch(first *writeReq) {
+	b := &batch{}
+	b.add(first)
+	sb := &syncBatch{}
+	sb.committed = db.execBatch(b, sb)
+	if sb.seq == 0 {
+		sb.seq = db.sync.begin()
+	}
+	sb.finish = func() {
+		for i, r := range b.reqs {
+			if sb.committed && b.ran[i] && b.results[i].err == nil {
+				r.tx.committed()
+			}
+			r.done <- b.results[i]
+		}
+	}
+	sb.fail = func(err error) {
+		for i, r := range b.reqs {
+			if b.ran[i] {
+				b.results[i] = writeResult{err: err}
+			}
+			r.done <- b.results[i]
+		}
+	}
+	db.sync.pending <- sb
+}
+
+// execBatch runs the callbacks, each in a savepoint, taking in those that
+// arrive meanwhile, and commits; it reports whether the COMMIT succeeded,
+// and numbers sb just before it.
+func (db *DB) execBatch(b *batch, sb *syncBatch) bool {
 	ctx := context.Background() // the batch outlives any one caller's context
+	started := time.Now()
+	db.more(b, started)
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		for i := range results {
-			results[i].err = fmt.Errorf("store: begin: %w", err)
+		for i := range b.results {
+			b.results[i].err = fmt.Errorf("store: begin: %w", err)
 		}
 		return false
 	}
 	abort := func(from int, cause error) {
 		_ = stx.Rollback()
-		for i := range batch {
+		for i := range b.reqs {
 			if i == from {
 				continue
 			}
-			if ran[i] || i > from {
-				results[i] = writeResult{err: errBatchAborted}
+			if b.ran[i] || i > from {
+				b.results[i] = writeResult{err: errBatchAborted}
 			}
 		}
-		db.log.Warn("group commit batch rolled back", "size", len(batch), "cause", cause)
+		db.log.Warn("group commit batch rolled back", "size", len(b.reqs), "cause", cause)
 	}
-	for i, r := range batch {
+	for i := 0; i < len(b.reqs) || db.more(b, started); i++ {
+		r := b.reqs[i]
 		if err := r.ctx.Err(); err != nil {
-			results[i].err = err
+			b.results[i].err = err
 			continue
 		}
-		if _, err := stx.ExecContext(ctx, "SAVEPOINT cg_one"); err != nil {
-			results[i].err = fmt.Errorf("store: savepoint: %w", err)
+		if err := db.runSaved(ctx, stx, r, &b.results[i]); err != nil {
 			abort(i, err)
 			return false
 		}
-		r.tx = &Tx{Tx: stx, db: db}
-		res := runOne(r, r.tx)
-		if res.err != nil || res.panicked {
-			results[i] = res
-			if _, err := stx.ExecContext(ctx, "ROLLBACK TO cg_one"); err != nil {
-				abort(i, err)
-				return false
-			}
-			if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
-				abort(i, err)
-				return false
-			}
-			continue
-		}
-		if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
-			results[i].err = fmt.Errorf("store: release savepoint: %w", err)
-			abort(i, err)
-			return false
-		}
-		ran[i] = true
+		b.ran[i] = b.results[i].err == nil && !b.results[i].panicked
 	}
-	b.seq = db.sync.begin()
+	sb.seq = db.sync.begin()
 	if err := stx.Commit(); err != nil {
-		for i := range batch {
-			if ran[i] {
-				results[i].err = fmt.Errorf("store: commit: %w", err)
+		for i := range b.reqs {
+			if b.ran[i] {
+				b.results[i].err = fmt.Errorf("store: commit: %w", err)
 			}
 		}
 		return false
 	}
 	db.ckpt.committed()
 	return true
+}
+
+// runSaved runs one callback inside a savepoint, rolling back to it when
+// the callback fails; it returns an error only when the savepoint itself
+// failed, which aborts the batch (*res then holds the callback's cause).
+func (db *DB) runSaved(ctx context.Context, stx *sql.Tx, r *writeReq, res *writeResult) error {
+	if _, err := stx.ExecContext(ctx, "SAVEPOINT cg_one"); err != nil {
+		*res = writeResult{err: fmt.Errorf("store: savepoint: %w", err)}
+		return err
+	}
+	r.tx = &Tx{Tx: stx, db: db}
+	*res = runOne(r, r.tx)
+	if res.err != nil || res.panicked {
+		if _, err := stx.ExecContext(ctx, "ROLLBACK TO cg_one"); err != nil {
+			return err
+		}
+		if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
+			return err
+		}
+		return nil
+	}
+	if _, err := stx.ExecContext(ctx, "RELEASE cg_one"); err != nil {
+		*res = writeResult{err: fmt.Errorf("store: release savepoint: %w", err)}
+		return err
+	}
+	return nil
 }
