@@ -65,7 +65,7 @@ func parseMethods(in *[]string) ([]string, error) {
 
 func parseExpiration(s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		return now.Add(JobLifetime), nil
+		return JobExpiry(now), nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -73,7 +73,7 @@ func parseExpiration(s string, now time.Time) (time.Time, error) {
 			if !t.After(now) {
 				return time.Time{}, apperr.InvalidField("expirationDateTimeUtc", "expirationDateTimeUtc must be in the future.")
 			}
-			if t.After(now.Add(JobLifetime)) {
+			if t.After(JobExpiry(now)) {
 				return time.Time{}, apperr.InvalidField("expirationDateTimeUtc", "expirationDateTimeUtc must be within six months.")
 			}
 			return t, nil
@@ -375,6 +375,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 	p.Acquiring = authDetails(&details, out.Auth, p.MaskedPAN)
 	if out.Refused() {
 		p.Status = StFailed
+		j.closeDirect()
 	} else if p.Amount == 0 {
 		p.Status, p.CaptureClosed, p.PaidAt = StPaid, true, now
 		j.Status, j.PaidAt = StPaid, now

@@ -319,3 +319,23 @@ func runModel(t *testing.T, e storetest.Engine, zone string, start time.Time, se
 		t.Errorf("after 9 days: pending %d held %d, want 0", m.pending, m.held())
 	}
 }
+
+// TestJobExpiryIsSixCalendarMonths: the default expiry (and the latest one
+// a job may ask for) is the guide's six calendar months, not 183 days.
+func TestJobExpiryIsSixCalendarMonths(t *testing.T) {
+	for _, c := range []struct{ created, want string }{
+		{"2021-02-18T11:04:38.2907414Z", "2021-08-18T11:04:38.2907414Z"}, // the guide's example
+		{"2021-08-31T23:59:59Z", "2022-02-28T23:59:59Z"},                 // no 31 February
+		{"2023-08-31T10:00:00Z", "2024-02-29T10:00:00Z"},                 // leap year
+		{"2021-09-30T00:00:00Z", "2022-03-30T00:00:00Z"},
+		{"2021-12-15T08:00:00+02:00", "2022-06-15T06:00:00Z"}, // in UTC
+	} {
+		created, err := time.Parse(time.RFC3339Nano, c.created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := gateway.JobExpiry(created).Format(time.RFC3339Nano); got != c.want {
+			t.Errorf("JobExpiry(%s) = %s, want %s", c.created, got, c.want)
+		}
+	}
+}

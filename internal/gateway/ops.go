@@ -335,12 +335,50 @@ func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef st
 		}
 		out = p
 		if j.Status == StPaid || j.Status == StAuthorised {
-			j.Status, j.Collected = StCancelled, max(0, j.Collected-p.Captured)
+			if err := s.reopen(ctx, tx, j, p, now); err != nil {
+				return err
+			}
 		}
 		j.UpdatedAt = now
 		return saveJob(ctx, tx, j)
 	})
 	return j, out, err
+}
+
+// reopen gives a job whose payment cancelled was cancelled the status its
+// other payments make it: Paid or Authorised while one of them still holds
+// money, else Pending again — the guide: "If you cancel a payment but not
+// the payment job, you can still use the payment job for submitting more
+// payments" (a payment link takes a new attempt on its page; a job that
+// came with its card has no page and is Cancelled: closeDirect). A job
+// reopened to Pending gets its expiry scheduled again (a job paid at
+// creation had none); one past its expiry becomes Expired.
+func (s *Service) reopen(ctx context.Context, tx *store.Tx, j *job, cancelled *payment, now time.Time) error {
+	j.Collected = max(0, j.Collected-cancelled.Captured)
+	j.Status = StPending
+	for _, p := range j.Payments {
+		switch {
+		case p == cancelled:
+		case p.Status == StPaid || p.Status == StPartiallyRefunded:
+			j.Status = StPaid
+		case p.Status == StAuthorised && j.Status != StPaid:
+			j.Status = StAuthorised
+		}
+	}
+	if j.Status != StPending {
+		return nil
+	}
+	j.PaidAt = time.Time{}
+	if j.closeDirect() {
+		return nil
+	}
+	if !now.Before(j.ExpiresAt) {
+		j.Status = StExpired
+		return nil
+	}
+	_, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindJobExpiry, TenantID: j.TenantID,
+		Payload: refPayload{Ref: j.Ref}, RunAt: j.ExpiresAt, UniqueKey: KindJobExpiry + ":" + j.Ref})
+	return err
 }
 
 // CancelJob cancels a job (PATCH …/cancel): no more payments; its pending

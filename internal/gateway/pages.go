@@ -66,6 +66,21 @@ func (j *job) retryable(p *payment, now time.Time) bool {
 		(p.Status == StFailed || p.Status == StCancelled)
 }
 
+// closeDirect ends a pending job that came with its card (flags.direct)
+// once its payment ended without money (declined, failed or abandoned 3-D
+// Secure, cancelled): such a job takes that one payment — the guide has no
+// call that submits another, and it has no page to retry on — so it becomes
+// Cancelled, a status an integrator acts on by creating a new job, and its
+// order number is free for that job (saveJob). A payment link stays Pending
+// for another attempt (retryable). It reports whether j changed.
+func (j *job) closeDirect() bool {
+	if !j.Flags["direct"] || j.Status != StPending {
+		return false
+	}
+	j.Status = StCancelled
+	return true
+}
+
 // retryMessage tells the shopper why the previous attempt did not go through.
 func retryMessage(p *payment) string {
 	if p.Status == StCancelled {
@@ -288,7 +303,14 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 			if p.Status != StPending || j.Status != StPending {
 				return MsgJobFinal.Err(apperr.Conflict)
 			}
-			return s.cancelPayment(ctx, tx, j, p, st, now)
+			if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
+				return err
+			}
+			if j.closeDirect() {
+				j.UpdatedAt = now
+				return saveJob(ctx, tx, j)
+			}
+			return nil
 		})
 		s.afterPage(w, r, j.Ref, token, err)
 		return

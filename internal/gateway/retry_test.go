@@ -168,6 +168,34 @@ func TestPaymentLinkRetry(t *testing.T) {
 			if j := job(jobRef); len(j["payments"].([]any)) != 2 || j["paymentStatus"] != "Pending" {
 				t.Errorf("after a stale form: %v", j)
 			}
+
+			// The merchant cancels a paid payment, not its job (the guide's
+			// "Cancellation requests"): the job is open again and its link
+			// takes another payment; the money follows.
+			jobRef, action = link("retry-6", "")
+			pending, _, _ := h.balances()
+			pay(action, "4000000000000010")
+			pays = job(jobRef)["payments"].([]any)
+			payRef := pays[0].(map[string]any)["reference"].(string)
+			h.must("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/cancel", "", 200)
+			if j := job(jobRef); j["paymentStatus"] != "Pending" {
+				t.Fatalf("job after its payment was cancelled: %v", j["paymentStatus"])
+			}
+			if p, _, _ := h.balances(); p != pending {
+				t.Errorf("merchant pending after the cancel = %d, want %d", p, pending)
+			}
+			if st, _, page := get(action); st != 200 || !strings.Contains(page, "The previous payment was cancelled.") {
+				t.Fatalf("link after the merchant's cancel: %d %s", st, page)
+			}
+			if st, loc := pay(action, "4000000000000010"); st != 303 || !strings.HasPrefix(loc, "https://shop.test/?r=ok") {
+				t.Fatalf("payment after the merchant's cancel: %d %s", st, loc)
+			}
+			if j := job(jobRef); j["paymentStatus"] != "Paid" || len(j["payments"].([]any)) != 2 {
+				t.Errorf("job paid again: %v", j)
+			}
+			if p, _, _ := h.balances(); p != pending+750 {
+				t.Errorf("merchant pending after paying again = %d, want %d", p, pending+750)
+			}
 		})
 	}
 }

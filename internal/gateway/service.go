@@ -128,11 +128,25 @@ func New(d Deps) (*Service, error) {
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
 
+// JobExpiry is when a job created at t expires by default, and the latest
+// expirationDateTimeUtc it may ask for: six calendar months later at the
+// same time of day, as the guide's examples show (created 2021-02-18T11:04,
+// expiring 2021-08-18T11:04); a day the month lacks becomes its last day
+// (2021-08-31 → 2022-02-28).
+func JobExpiry(t time.Time) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	first := time.Date(y, m+6, 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	if last := first.AddDate(0, 1, -1).Day(); d > last {
+		d = last
+	}
+	return first.AddDate(0, 0, d-1)
+}
+
 // Timing rules of the guide.
 const (
-	JobLifetime      = 183 * 24 * time.Hour // "six months"
-	DueAfter         = 10 * time.Minute     // dueDateTimeUtc: how long the shopper has for the hosted page
-	AuthorisationTTL = 7 * 24 * time.Hour   // an authorisation not captured within 7 days expires
+	DueAfter         = 10 * time.Minute   // dueDateTimeUtc: how long the shopper has for the hosted page
+	AuthorisationTTL = 7 * 24 * time.Hour // an authorisation not captured within 7 days expires
 )
 
 // Statuses.

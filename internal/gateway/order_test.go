@@ -1,0 +1,85 @@
+package gateway_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+// TestOrderNumberScope: an orderNumber is unique among a tenant's live and
+// paid jobs, and a recurring child's among its parent's children; a job that
+// is over (cancelled, expired, or a direct job whose payment was declined)
+// frees it. The guide's "declined → new job for the same order" and its
+// children of different subscriptions, all "Payment 2", go through.
+func TestOrderNumberScope(t *testing.T) {
+	const notUnique = "The supplied order reference is not unique."
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			create := func(body string, status int) map[string]any {
+				t.Helper()
+				r := h.call("POST", "/api/gateway/payment-jobs", body)
+				if r.Status != status || (status == 400 && !bytes.Contains(r.Body, []byte(notUnique))) {
+					t.Fatalf("create %.80s: %d %s, want %d", body, r.Status, r.Body, status)
+				}
+				if status != 201 {
+					return nil
+				}
+				return r.JSON(t)
+			}
+			link := func(order string) string {
+				return `{"currency":"GBP","amountToCollect":"5.00","order":{"orderNumber":"` + order + `"}}`
+			}
+			direct := func(order, pan string) string { // MOTO: no 3-D Secure
+				return strings.Replace(moto(order, "5.00"), "4000000000000010", pan, 1)
+			}
+			ecommerce := func(order, pan string) string { // with 3-D Secure
+				b := strings.Replace(direct(order, pan), `,"options":["IsMoto"]`, "", 1)
+				return strings.Replace(b, `"cardExpiryYear":"28"`, `"cardExpiryYear":"28","cardHolderName":"Jon Snow"`, 1)
+			}
+
+			// A declined direct payment ends its job; the order takes a new job.
+			m := create(direct("o-declined", "4000000000000044"), 201)
+			if d := data(m); d["paymentStatus"] != "Cancelled" || firstPayment(m)["status"] != "Failed" {
+				t.Fatalf("declined direct job: %v / %v", d["paymentStatus"], firstPayment(m)["status"])
+			}
+			create(direct("o-declined", "4000000000000010"), 201)
+			create(direct("o-declined", "4000000000000010"), 400) // now paid: held
+
+			// A live payment link holds its number until it is cancelled.
+			m = create(link("o-live"), 201)
+			create(link("o-live"), 400)
+			jobRef, _ := refs(m)
+			h.must("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "", 200)
+			create(link("o-live"), 201)
+
+			// A direct payment abandoned at 3-D Secure ends its job too.
+			m = create(ecommerce("o-3ds", "4000000000000002"), 201)
+			h.complete3DS(actionURL(m), "cancel")
+			jobRef, _ = refs(m)
+			if d := data(h.must("GET", "/api/gateway/payment-jobs/"+jobRef, "", 200)); d["paymentStatus"] != "Cancelled" {
+				t.Fatalf("direct job after an abandoned 3-D Secure: %v", d["paymentStatus"])
+			}
+			create(direct("o-3ds", "4000000000000010"), 201)
+
+			// Children: "Payment 2" under two parents and at top level.
+			parent := func() string {
+				m := create(`{"options":["IsRecurringPaymentJobParent"],"currency":"GBP","amountToCollect":"0.00",
+"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"29","cardHolderName":"Jon Snow"},
+"recurrenceCriteria":{"recurrenceType":"Unscheduled"}}`, 201)
+				ref, _ := refs(m)
+				return ref
+			}
+			child := func(parent string) string {
+				return `{"amountToCollect":"10.00","currency":"GBP","parentPaymentJobReference":"` + parent + `","order":{"orderNumber":"Payment 2"},"recurrenceCriteria":{"recurrenceType":"Unscheduled"}}`
+			}
+			p1, p2 := parent(), parent()
+			create(child(p1), 201)
+			create(child(p2), 201)
+			create(child(p1), 400)
+			create(direct("Payment 2", "4000000000000010"), 201)
+		})
+	}
+}
