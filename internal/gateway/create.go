@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,6 +160,10 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	cur, err := money.ParseCurrency(strings.ToUpper(strings.TrimSpace(req.Currency)))
 	if err != nil {
 		return nil, apperr.InvalidField("currency", "currency must be an ISO 4217 code such as GBP.")
+	}
+	if !slices.Contains(AcceptedCurrencies(), cur.Code()) {
+		return nil, apperr.InvalidField("currency", "currency %s is not accepted; the accepted currencies are %s (supported-payment-methods lists them).",
+			cur.Code(), strings.Join(AcceptedCurrencies(), ", "))
 	}
 	o, err := parseOptions(req.Options)
 	if err != nil {

@@ -285,6 +285,7 @@ func TestValidationAndAuth(t *testing.T) {
 				msg        string
 			}{
 				{"no method", `{"currency":"GBP","amountToCollect":"1.00","paymentMethodsToUse":[]}`, 400, "No payment method selected."},
+				{"currency not advertised", `{"currency":"PLN","amountToCollect":"1.00"}`, 400, "currency PLN is not accepted; the accepted currencies are AUD, CAD, DKK, HKD, JPY, NZD, NOK, SGD, ZAR, SEK, CHF, GBP, USD, EUR (supported-payment-methods lists them)."},
 				{"paypal", `{"currency":"GBP","amountToCollect":"1.00","paymentMethodsToUse":["PayPal"]}`, 400, "Payment method not allowed."},
 				{"bad luhn", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000001","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28"}}`, 400, "The card number is not valid."},
 				{"expired", `{"currency":"GBP","amountToCollect":"1.00","parameters":{"cardNumber":"4000000000000002","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"23"}}`, 400, "The card has expired."},

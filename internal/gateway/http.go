@@ -203,15 +203,12 @@ func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRe
 	return out, err
 }
 
-// Currencies the card simulator accepts.
-var simulatorCurrencies = []string{"AUD", "CAD", "DKK", "HKD", "JPY", "NZD", "NOK", "SGD", "ZAR", "SEK", "CHF", "GBP", "USD", "EUR"}
-
 func (h handlers) methods(r *http.Request, _ httpx.Principal, _ httpx.NoBody) (SupportedPaymentMethodsResponse, error) {
 	logo := h.s.PublicURL + "/assets/payment-method-card.svg"
 	out := SupportedPaymentMethodsResponse{}
 	for _, m := range []string{"Card", "CreditCard"} {
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,
-			TokenizedCards: []any{}, Currencies: simulatorCurrencies, Description: "Card Simulator"})
+			TokenizedCards: []any{}, Currencies: AcceptedCurrencies(), Description: "Card Simulator"})
 	}
 	return out, nil
 }

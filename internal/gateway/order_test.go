@@ -83,3 +83,21 @@ func TestOrderNumberScope(t *testing.T) {
 		})
 	}
 }
+
+// TestAdvertisedCurrenciesAreAccepted: every currency supported-payment-methods
+// lists takes a job, and one it does not list is refused (validation table).
+func TestAdvertisedCurrenciesAreAccepted(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			methods := h.must("GET", "/api/gateway/supported-payment-methods", "", 200)["data"].([]any)
+			curs := methods[0].(map[string]any)["currencies"].([]any)
+			if len(curs) == 0 {
+				t.Fatal("no currency advertised")
+			}
+			for _, c := range curs {
+				h.must("POST", "/api/gateway/payment-jobs", `{"currency":"`+c.(string)+`","amountToCollect":"100"}`, 201)
+			}
+		})
+	}
+}

@@ -128,6 +128,12 @@ func New(d Deps) (*Service, error) {
 
 func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Microsecond) }
 
+// AcceptedCurrencies are the currencies the card simulator takes: the ones
+// supported-payment-methods advertises and the only ones a job may be in.
+func AcceptedCurrencies() []string {
+	return []string{"AUD", "CAD", "DKK", "HKD", "JPY", "NZD", "NOK", "SGD", "ZAR", "SEK", "CHF", "GBP", "USD", "EUR"}
+}
+
 // JobExpiry is when a job created at t expires by default, and the latest
 // expirationDateTimeUtc it may ask for: six calendar months later at the
 // same time of day, as the guide's examples show (created 2021-02-18T11:04,
