@@ -112,8 +112,13 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 		if amt == 0 {
 			return MsgInvalidAmount.Invalid("amountToCapture")
 		}
-		if p.HoldID == "" || p.CaptureClosed || (p.Status != StAuthorised && p.Status != StPaid) {
+		if p.Status != StAuthorised && p.Status != StPaid {
 			return MsgInvalidStatus.Err(apperr.Conflict)
+		}
+		if p.HoldID == "" || p.CaptureClosed {
+			// The payment went through but its capture is over: captured in
+			// full, a final capture made, or captured at once (auto capture).
+			return MsgCaptureInvalidStatus.Err(apperr.Conflict)
 		}
 		// The guarded update holds the invariant even against writers that
 		// did not take the job lock.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
@@ -98,6 +99,34 @@ func TestAdvertisedCurrenciesAreAccepted(t *testing.T) {
 			for _, c := range curs {
 				h.must("POST", "/api/gateway/payment-jobs", `{"currency":"`+c.(string)+`","amountToCollect":"100"}`, 201)
 			}
+		})
+	}
+}
+
+// TestCaptureStatusMessages: capturing a payment whose capture is over (auto
+// captured, or a final capture made) is the guide's "Capture has an invalid
+// status."; capturing one that never went through is "Payment has an
+// invalid status.".
+func TestCaptureStatusMessages(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			capture := func(m map[string]any, want string) {
+				t.Helper()
+				job, pay := refs(m)
+				r := h.call("POST", "/api/gateway/payment-jobs/"+job+"/payments/"+pay+"/captures", `{"amountToCapture":"1.00","isFinalCapture":"true"}`)
+				if r.Status != 400 || !bytes.Contains(r.Body, []byte(`"message":"`+want+`"`)) {
+					t.Errorf("capture: %d %s, want 400 %q", r.Status, r.Body, want)
+				}
+			}
+			capture(h.must("POST", "/api/gateway/payment-jobs", moto("c-auto", "5.00"), 201), "Capture has an invalid status.")
+			declined := strings.Replace(moto("c-declined", "5.00"), "4000000000000010", "4000000000000044", 1)
+			capture(h.must("POST", "/api/gateway/payment-jobs", declined, 201), "Payment has an invalid status.")
+			h.settings(gateway.GatewaySettings{AutoCapture: false})
+			m := h.must("POST", "/api/gateway/payment-jobs", moto("c-final", "5.00"), 201)
+			job, pay := refs(m)
+			h.must("POST", "/api/gateway/payment-jobs/"+job+"/payments/"+pay+"/captures", `{"amountToCapture":"2.00","isFinalCapture":"true"}`, 200)
+			capture(m, "Capture has an invalid status.")
 		})
 	}
 }
