@@ -1,0 +1,241 @@
+package portal_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apptest"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+// browser is a cookie jar on the app that does not follow redirects and
+// sends same-origin fetch metadata, as a browser's own form posts do.
+type browser struct {
+	t   *testing.T
+	h   *apptest.App
+	c   *http.Client
+	jar *cookiejar.Jar
+}
+
+func newBrowser(t *testing.T, h *apptest.App) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, h: h, jar: jar, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status   int
+	body     string
+	location string
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	return b.send("GET", path, nil, "same-origin")
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// post loads from (to get the form's token) and posts the form to path.
+func (b *browser) post(from, path string, form url.Values) page {
+	b.t.Helper()
+	m := csrfRE.FindStringSubmatch(b.get(from).body)
+	if m == nil {
+		b.t.Fatalf("no form on %s", from)
+	}
+	form.Set("csrf", m[1])
+	return b.send("POST", path, form, "same-origin")
+}
+
+func (b *browser) send(method, path string, form url.Values, site string) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.h.Server.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Sec-Fetch-Site", site)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, body: string(out), location: resp.Header.Get("Location")}
+}
+
+func (b *browser) signup(email, password string) page {
+	b.t.Helper()
+	return b.post("/signup", "/signup", url.Values{"email": {email}, "password": {password}, "name": {"Ada Lovelace"}})
+}
+
+var keyRE = regexp.MustCompile(`id="app-key-value">(cgk_[0-9a-f_]+)<`)
+
+// TestDeveloperPortal walks seed 001's guide over HTTP: sign up, reveal the
+// APP key (wrong password refused), the key works, CREATE ADMIN USER refused
+// before CREATE COMPANY, then both, sign out.
+func TestDeveloperPortal(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			b := newBrowser(t, h)
+			if p := b.get("/"); p.status != 200 || !strings.Contains(p.body, `href="/signup"`) || !strings.Contains(p.body, `href="/login"`) || !strings.Contains(p.body, `href="/openapi.json"`) {
+				t.Fatalf("start page: %d %s", p.status, p.body)
+			}
+			p := b.signup("Ada@Example.com", "correct horse battery")
+			if p.status != 303 || p.location != h.Server.URL+"/dashboard" {
+				t.Fatalf("sign up: %d %q %s", p.status, p.location, p.body)
+			}
+			dash := b.get("/dashboard")
+			if dash.status != 200 || !strings.Contains(dash.body, "Your sandbox is ready") || !strings.Contains(dash.body, `badge-Sandbox`) || !strings.Contains(dash.body, "default") {
+				t.Fatalf("dashboard: %d %s", dash.status, dash.body)
+			}
+			set := b.get("/dashboard/settings")
+			if keyRE.MatchString(set.body) || !strings.Contains(set.body, `id="app-key-hidden"`) {
+				t.Fatalf("the key is shown without the password")
+			}
+			if !strings.Contains(set.body, `id="create-admin" disabled`) || !strings.Contains(set.body, "<fieldset disabled>") {
+				t.Fatalf("CREATE ADMIN USER is not disabled before the business profile")
+			}
+			wrong := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"wrong horse battery"}})
+			if wrong.status != 422 || keyRE.MatchString(wrong.body) || !strings.Contains(wrong.body, `id="password-error">Wrong password`) {
+				t.Fatalf("wrong password: %d %s", wrong.status, wrong.body)
+			}
+			right := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}})
+			m := keyRE.FindStringSubmatch(right.body)
+			if right.status != 200 || m == nil || !strings.Contains(right.body, "Status: active") {
+				t.Fatalf("right password: %d %s", right.status, right.body)
+			}
+			if r := h.Do("GET", "/dummyapi/status", nil, map[string]string{"api-key": m[1]}); r.Status != 200 {
+				t.Fatalf("the revealed key: %d %s", r.Status, r.Body)
+			}
+			// CREATE ADMIN USER before CREATE COMPANY is refused.
+			admin := url.Values{"username": {"ada"}, "password": {"admin password"}, "pin": {"2468"}, "timezone": {"Europe/Paris"}, "name": {"Ada"}, "email": {"ada@example.com"}}
+			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 422 || !strings.Contains(p.body, "Create the business profile first") {
+				t.Fatalf("admin user before company: %d %s", p.status, p.body)
+			}
+			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme"}, "timezone": {"Mars/Base"}}); p.status != 422 || !strings.Contains(p.body, `id="timezone-error"`) {
+				t.Fatalf("bad zone: %d %s", p.status, p.body)
+			}
+			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 303 {
+				t.Fatalf("company: %d %s", p.status, p.body)
+			}
+			set = b.get("/dashboard/settings")
+			tenantID := regexp.MustCompile(`id="tenant-id">(ten_[0-9a-z]+)<`).FindStringSubmatch(set.body)
+			if tenantID == nil || !regexp.MustCompile(`id="business-code">[A-Z2-9]{8}<`).MatchString(set.body) || strings.Contains(set.body, `id="create-admin" disabled`) {
+				t.Fatalf("business profile: %s", set.body)
+			}
+			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", url.Values{"username": {"a b"}, "password": {"short"}, "timezone": {"UTC"}}); p.status != 422 ||
+				!strings.Contains(p.body, `id="username-error"`) || strings.Contains(p.body, `value="short"`) {
+				t.Fatalf("bad admin user: %d %s", p.status, p.body)
+			}
+			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 303 {
+				t.Fatalf("admin user: %d %s", p.status, p.body)
+			}
+			set = b.get("/dashboard/settings")
+			if !strings.Contains(set.body, `id="admin-username">ada<`) || !strings.Contains(set.body, `id="admin-timezone">Europe/Paris<`) || strings.Contains(set.body, `id="create-admin"`) {
+				t.Fatalf("admin user shown: %s", set.body)
+			}
+			users, err := h.App.Platform.AdminUsers(context.Background(), tenantID[1])
+			if err != nil || len(users) != 1 || !users[0].HasPIN {
+				t.Fatalf("admin users %+v %v", users, err)
+			}
+			// The admin user signs in to the platform with its password and PIN.
+			tok := h.Do("POST", "/auth/oauth/token", []byte(`{"grant_type":"password","username":"ada","password":"admin password","pin":"2468"}`), map[string]string{"api-key": m[1]})
+			if tok.Status != 200 {
+				t.Fatalf("password grant: %d %s", tok.Status, tok.Body)
+			}
+			// Sign out: the session is gone.
+			if p := b.post("/dashboard", "/logout", url.Values{}); p.status != 303 {
+				t.Fatalf("sign out: %d", p.status)
+			}
+			if p := b.get("/dashboard/settings"); p.status != 303 || p.location != h.Server.URL+"/login" {
+				t.Fatalf("after sign-out: %d %s", p.status, p.location)
+			}
+			// Sign in again.
+			if p := b.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}); p.status != 303 {
+				t.Fatalf("sign in: %d %s", p.status, p.body)
+			}
+		})
+	}
+}
+
+func TestSignupRefusals(t *testing.T) {
+	h := apptest.New(t, storetest.Engines()[0], apptest.Options{})
+	b := newBrowser(t, h)
+	if p := b.signup("ada@example.com", "correct horse battery"); p.status != 303 {
+		t.Fatalf("sign up: %d %s", p.status, p.body)
+	}
+	cases := []struct{ email, password, field string }{
+		{"not an address", "correct horse battery", "email"},
+		{"", "correct horse battery", "email"},
+		{"bob@example.com", "short", "password"},
+		{"ADA@example.com", "another password", "email"}, // taken
+		{"bob\x00@example.com", "correct horse battery", "email"},
+		{"bob@example.com", "pass\tword long", "password"},
+	}
+	for _, c := range cases {
+		other := newBrowser(t, h)
+		p := other.signup(c.email, c.password)
+		if p.status != 422 || !strings.Contains(p.body, `id="`+c.field+`-error"`) || strings.Contains(p.body, c.password) {
+			t.Errorf("%q/%q: %d %s", c.email, c.password, p.status, p.body)
+		}
+	}
+	// A cross-site post is refused before anything happens.
+	if p := newBrowser(t, h).send("POST", "/signup", url.Values{"email": {"eve@example.com"}, "password": {"correct horse battery"}}, "cross-site"); p.status != 403 {
+		t.Fatalf("cross-site sign-up: %d", p.status)
+	}
+}
+
+// TestLoginLockout: a burst of wrong passwords at once gets exactly five
+// checked; the rest, and then the right password, are refused until the
+// lock ends; another address is not locked out.
+func TestLoginLockout(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			if p := newBrowser(t, h).signup("ada@example.com", "correct horse battery"); p.status != 303 {
+				t.Fatal(p.status)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			counts := map[int]int{}
+			for range 12 {
+				b := newBrowser(t, h)
+				tok := csrfRE.FindStringSubmatch(b.get("/login").body)[1]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p := b.send("POST", "/login", url.Values{"csrf": {tok}, "email": {"ada@example.com"}, "password": {"wrong password"}}, "same-origin")
+					mu.Lock()
+					counts[p.status]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if counts[422] != 5 || counts[429] != 7 {
+				t.Fatalf("answers %v, want 5 wrong-password pages and 7 locked", counts)
+			}
+			p := newBrowser(t, h).post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}})
+			if p.status != 429 || !strings.Contains(p.body, "Too many attempts. Try again in 15 minutes.") {
+				t.Fatalf("right password while locked: %d %s", p.status, p.body)
+			}
+			h.Clock.Advance(loginLock)
+			if p := newBrowser(t, h).post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}); p.status != 303 {
+				t.Fatalf("after the lock: %d %s", p.status, p.body)
+			}
+		})
+	}
+}
+
+const loginLock = 15 * time.Minute // the portal's lock after five wrong passwords from one address
