@@ -108,7 +108,7 @@ func TestDeveloperPortal(t *testing.T) {
 				t.Fatalf("CREATE ADMIN USER is not disabled before the business profile")
 			}
 			wrong := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"wrong horse battery"}})
-			if wrong.status != 422 || keyRE.MatchString(wrong.body) || !strings.Contains(wrong.body, `id="password-error">Wrong password`) {
+			if wrong.status != 422 || keyRE.MatchString(wrong.body) || !strings.Contains(wrong.body, `id="key-password-error">Wrong password`) {
 				t.Fatalf("wrong password: %d %s", wrong.status, wrong.body)
 			}
 			right := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}})
@@ -124,7 +124,7 @@ func TestDeveloperPortal(t *testing.T) {
 			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 422 || !strings.Contains(p.body, "Create the business profile first") {
 				t.Fatalf("admin user before company: %d %s", p.status, p.body)
 			}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme"}, "timezone": {"Mars/Base"}}); p.status != 422 || !strings.Contains(p.body, `id="timezone-error"`) {
+			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme"}, "timezone": {"Mars/Base"}}); p.status != 422 || !strings.Contains(p.body, `id="company-timezone-error"`) {
 				t.Fatalf("bad zone: %d %s", p.status, p.body)
 			}
 			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 303 {
@@ -136,7 +136,7 @@ func TestDeveloperPortal(t *testing.T) {
 				t.Fatalf("business profile: %s", set.body)
 			}
 			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", url.Values{"username": {"a b"}, "password": {"short"}, "timezone": {"UTC"}}); p.status != 422 ||
-				!strings.Contains(p.body, `id="username-error"`) || strings.Contains(p.body, `value="short"`) {
+				!strings.Contains(p.body, `id="admin-username-input-error"`) || strings.Contains(p.body, `value="short"`) {
 				t.Fatalf("bad admin user: %d %s", p.status, p.body)
 			}
 			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 303 {

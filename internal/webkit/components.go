@@ -19,16 +19,16 @@ import (
 
 // FieldView is one input with its label, hint and error ("field").
 type FieldView struct {
-	Name, Label, Type, Value, Error, Hint string
-	Autocomplete, Inputmode               string
-	Required, Disabled                    bool
+	ID, Name, Label, Type, Value, Error, Hint string
+	Autocomplete, Inputmode                   string
+	Required, Disabled                        bool
 }
 
 // SelectView is one select with its options ("select").
 type SelectView struct {
-	Name, Label, Error, Hint string
-	Options                  []Option
-	Required, Disabled       bool
+	ID, Name, Label, Error, Hint string
+	Options                      []Option
+	Required, Disabled           bool
 }
 
 // Option is a select's option.
@@ -43,9 +43,11 @@ func funcs() template.FuncMap {
 
 // field builds a FieldView from the form: {{template "field" (field
 // $.Form "email" "E-mail" "email" "required" "autocomplete=email"
-// "hint=…")}}. A password's value is never sent back.
+// "hint=…")}}; "id=…" sets the element id when two forms of a page have a
+// field of one name (default: the name). A password's value is never sent
+// back.
 func field(f *Form, name, label, typ string, opts ...string) FieldView {
-	v := FieldView{Name: name, Label: label, Type: typ, Error: f.Errors[name]}
+	v := FieldView{ID: name, Name: name, Label: label, Type: typ, Error: f.Errors[name]}
 	if typ != "password" {
 		v.Value = f.Values.Get(name)
 	}
@@ -62,6 +64,8 @@ func field(f *Form, name, label, typ string, opts ...string) FieldView {
 			v.Inputmode = val
 		case "hint":
 			v.Hint = val
+		case "id":
+			v.ID = val
 		}
 	}
 	return v
@@ -69,7 +73,7 @@ func field(f *Form, name, label, typ string, opts ...string) FieldView {
 
 // choose builds a SelectView of the choices, the form's value selected.
 func choose(f *Form, name, label string, choices []string, opts ...string) SelectView {
-	v := SelectView{Name: name, Label: label, Error: f.Errors[name]}
+	v := SelectView{ID: name, Name: name, Label: label, Error: f.Errors[name]}
 	cur := f.Values.Get(name)
 	for _, c := range choices {
 		v.Options = append(v.Options, Option{Value: c, Selected: c == cur})
@@ -83,6 +87,8 @@ func choose(f *Form, name, label string, choices []string, opts ...string) Selec
 			v.Disabled = true
 		case "hint":
 			v.Hint = val
+		case "id":
+			v.ID = val
 		}
 	}
 	return v
@@ -137,12 +143,12 @@ func Paginate(r *http.Request, total, size int) (p Pager, from, to int) {
 	return p, from, min(total, from+size)
 }
 
-// AssetRoute serves the kit's embedded assets at /assets/{file}: Pico CSS
+// AssetRoute serves the kit's embedded assets at /web/assets/{file}: Pico CSS
 // and kit.css (revalidated with an ETag, so a new binary's files are seen at
 // once).
 func AssetRoute() httpx.Route {
 	static, _ := fs.Sub(files, "assets")
-	return httpx.Route{Method: http.MethodGet, Path: "/assets/{file}", API: httpx.APIPublic,
+	return httpx.Route{Method: http.MethodGet, Path: "/web/assets/{file}", API: httpx.APIPublic,
 		Summary: "Style sheets of the web pages (Pico CSS, kit.css)",
 		Handler: func(w http.ResponseWriter, r *http.Request) {
 			name := path.Base(r.PathValue("file"))
