@@ -249,6 +249,7 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 		created.ConfigurationID, created.SigningKey = row.confID, signingKey
 		var hookErr error
 		err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+			hookErr = nil // a retried transaction runs the hook again
 			if err := row.insert(ctx, tx); err != nil {
 				return err
 			}

@@ -62,14 +62,14 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	}))
 	mux.HandleFunc("POST /login", kit.Protect(func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.StartSession(r.Context(), w, r, "tester", webkit.FormOf(r).Get("name")); err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		kit.Redirect(w, r, "/form")
 	}))
 	mux.HandleFunc("POST /logout", kit.Protect(func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.EndSession(r.Context(), w, r); err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		kit.Redirect(w, r, "/form")
@@ -77,7 +77,7 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
 		s, ok, err := kit.CurrentSession(r.Context(), r, "tester")
 		if err != nil || !ok {
-			http.Error(w, "signed out", 401)
+			http.Error(w, "signed out", http.StatusUnauthorized)
 			return
 		}
 		io.WriteString(w, s.Subject)
