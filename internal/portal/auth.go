@@ -64,6 +64,10 @@ func visitorView(title, current string) webkit.View {
 }
 
 func (s *Service) showSignup(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.current(w, r); ok {
+		s.kit.Redirect(w, r, "/dashboard")
+		return
+	}
 	v := visitorView("Sign up", "/signup")
 	s.kit.Render(w, r, http.StatusOK, s.pages.signup, v)
 }

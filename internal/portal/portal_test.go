@@ -111,6 +111,9 @@ func TestDeveloperPortal(t *testing.T) {
 			if wrong.status != 422 || keyRE.MatchString(wrong.body) || !strings.Contains(wrong.body, `id="key-password-error">Wrong password`) {
 				t.Fatalf("wrong password: %d %s", wrong.status, wrong.body)
 			}
+			if p := b.get("/signup"); p.status != 303 || p.location != h.Server.URL+"/dashboard" {
+				t.Fatalf("sign-up page while signed in: %d %q", p.status, p.location)
+			}
 			right := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}})
 			m := keyRE.FindStringSubmatch(right.body)
 			if right.status != 200 || m == nil || !strings.Contains(right.body, "Status: active") {
@@ -239,3 +242,27 @@ func TestLoginLockout(t *testing.T) {
 }
 
 const loginLock = 15 * time.Minute // the portal's lock after five wrong passwords from one address
+
+// TestRevealKeyLockout: re-entering the password to show the APP key is
+// throttled like a sign-in: after five wrong ones even the right one is
+// refused, and the key stays hidden.
+func TestRevealKeyLockout(t *testing.T) {
+	h := apptest.New(t, storetest.Engines()[0], apptest.Options{})
+	b := newBrowser(t, h)
+	if p := b.signup("ada@example.com", "correct horse battery"); p.status != 303 {
+		t.Fatal(p.status)
+	}
+	for i := range 5 {
+		if p := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"guess"}}); p.status != 422 {
+			t.Fatalf("guess %d: %d", i, p.status)
+		}
+	}
+	p := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}})
+	if p.status != 429 || keyRE.MatchString(p.body) || !strings.Contains(p.body, `id="key-password-error">Too many attempts. Try again in 15 minutes.`) {
+		t.Fatalf("right password after five wrong: %d %s", p.status, p.body)
+	}
+	h.Clock.Advance(loginLock)
+	if p := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}}); p.status != 200 || !keyRE.MatchString(p.body) {
+		t.Fatalf("after the lock: %d", p.status)
+	}
+}

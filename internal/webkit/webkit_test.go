@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,15 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
-		kit.Render(w, r, 200, page, webkit.View{Title: "Form"})
+		kit.Render(w, r, http.StatusOK, page, webkit.View{Title: "Form"})
+	})
+	mux.HandleFunc("GET /list", func(w http.ResponseWriter, r *http.Request) {
+		pager, from, to := webkit.Paginate(r, 23, 10)
+		tbl := webkit.Table{Caption: "Things", Columns: []string{"Name", "Id"}, Pager: &pager}
+		for i := from; i < to; i++ {
+			tbl.Rows = append(tbl.Rows, []webkit.Cell{{Text: "thing <" + strconv.Itoa(i) + ">"}, {Text: "id_" + strconv.Itoa(i), Mono: true}})
+		}
+		kit.Render(w, r, http.StatusOK, page, webkit.View{Title: "List", Data: tbl})
 	})
 	mux.HandleFunc("POST /form", kit.Protect(func(w http.ResponseWriter, r *http.Request) {
 		f := webkit.FormOf(r)
@@ -387,5 +396,28 @@ func TestFlashAndPaging(t *testing.T) {
 		if p.Page != c.page || from != c.from || to != c.to || (p.Prev != "") != c.prev || (p.Next != "") != c.next {
 			t.Errorf("%q of %d: %+v %d-%d", c.query, c.total, p, from, to)
 		}
+	}
+}
+
+func TestTableWithPager(t *testing.T) {
+	h := newHarness(t, storetest.SQLite(t))
+	b := h.browser()
+	_, body := b.do("GET", "/list?page=2&q=x", nil, nil)
+	for _, want := range []string{
+		`<td data-label="Name">thing &lt;10&gt;</td><td data-label="Id"><code>id_10</code></td>`,
+		`<td data-label="Name">thing &lt;19&gt;</td>`,
+		`href="/list?page=1&amp;q=x" rel="prev"`,
+		`href="/list?page=3&amp;q=x" rel="next"`,
+		`Page 2 of 3 (23 in all)`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page 2 lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "thing &lt;9&gt;") || strings.Contains(body, "thing &lt;20&gt;") {
+		t.Errorf("page 2 shows rows of other pages")
+	}
+	if _, body := b.do("GET", "/list?page=3", nil, nil); strings.Contains(body, `rel="next"`) || !strings.Contains(body, "thing &lt;22&gt;") {
+		t.Errorf("last page: %s", body)
 	}
 }
