@@ -24,8 +24,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -98,6 +100,13 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 		return nil, err
 	}
 	k := &Kit{cfg: cfg, db: db, clk: clk, gen: gen, log: log, cop: http.NewCrossOriginProtection(), base: base}
+	// Behind a proxy the request's Host may not be the public one: a post
+	// whose Origin is the public URL's is this site's own.
+	if u, err := url.Parse(cfg.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("webkit: public URL %q is not an absolute URL", cfg.PublicURL)
+	} else if err := k.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+		return nil, fmt.Errorf("webkit: public URL: %w", err)
+	}
 	k.throt = &Throttle{db: db, clk: clk, window: cfg.ThrottleWindow}
 	return k, nil
 }

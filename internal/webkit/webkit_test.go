@@ -130,6 +130,13 @@ func (b *browser) do(method, path string, form url.Values, header map[string]str
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	for k, v := range header {
+		if k == "Host" { // a proxy's Host; the browser still holds the public site's cookies
+			req.Host = v
+			for _, c := range b.jar.Cookies(req.URL) {
+				req.AddCookie(c)
+			}
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := b.c.Do(req)
@@ -172,6 +179,9 @@ func TestCSRF(t *testing.T) {
 		{"same origin, no token", "", sameOrigin, 403},
 		{"same origin, another browser's token", malloryToken, sameOrigin, 403},
 		{"same origin, forged token", strings.Repeat("A", len(aliceToken)), sameOrigin, 403},
+		// Behind a proxy that rewrites Host, the public URL's origin is this site's.
+		{"proxied: Origin is the public URL", aliceToken, map[string]string{"Origin": h.srv.URL, "Host": "cashgate.internal:8080"}, 200},
+		{"proxied: Origin of another site", aliceToken, map[string]string{"Origin": "https://evil.example", "Host": "cashgate.internal:8080"}, 403},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -288,7 +298,7 @@ func TestCookieAttributes(t *testing.T) {
 func TestThrottleConcurrentAttempts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		clk := clock.NewFake(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
-		kit, err := webkit.New(db, clk, ids.New(nil), nil, webkit.Config{PublicURL: "http://x", Key: bytes.Repeat([]byte{1}, 32)})
+		kit, err := webkit.New(db, clk, ids.New(nil), nil, webkit.Config{PublicURL: "http://127.0.0.1:8080", Key: bytes.Repeat([]byte{1}, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
