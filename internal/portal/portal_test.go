@@ -130,6 +130,10 @@ func TestDeveloperPortal(t *testing.T) {
 			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme"}, "timezone": {"Mars/Base"}}); p.status != 422 || !strings.Contains(p.body, `id="company-timezone-error"`) {
 				t.Fatalf("bad zone: %d %s", p.status, p.body)
 			}
+			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme\x00Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 422 ||
+				!strings.Contains(p.body, `id="company-error">This field holds a control character`) {
+				t.Fatalf("NUL in the company name: %d %s", p.status, p.body)
+			}
 			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 303 {
 				t.Fatalf("company: %d %s", p.status, p.body)
 			}
@@ -141,6 +145,14 @@ func TestDeveloperPortal(t *testing.T) {
 			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", url.Values{"username": {"a b"}, "password": {"short"}, "timezone": {"UTC"}}); p.status != 422 ||
 				!strings.Contains(p.body, `id="admin-username-input-error"`) || strings.Contains(p.body, `value="short"`) {
 				t.Fatalf("bad admin user: %d %s", p.status, p.body)
+			}
+			bad := url.Values{}
+			for k, v := range admin {
+				bad[k] = v
+			}
+			bad.Set("name", "Ada\tLovelace")
+			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", bad); p.status != 422 || !strings.Contains(p.body, `id="admin-name-error"`) {
+				t.Fatalf("tab in the admin user's name: %d %s", p.status, p.body)
 			}
 			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 303 {
 				t.Fatalf("admin user: %d %s", p.status, p.body)
@@ -174,7 +186,12 @@ func TestDeveloperPortal(t *testing.T) {
 }
 
 func TestSignupRefusals(t *testing.T) {
-	h := apptest.New(t, storetest.Engines()[0], apptest.Options{})
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { signupRefusals(t, apptest.New(t, e, apptest.Options{})) })
+	}
+}
+
+func signupRefusals(t *testing.T, h *apptest.App) {
 	b := newBrowser(t, h)
 	if p := b.signup("ada@example.com", "correct horse battery"); p.status != 303 {
 		t.Fatalf("sign up: %d %s", p.status, p.body)
@@ -197,6 +214,27 @@ func TestSignupRefusals(t *testing.T) {
 	// A cross-site post is refused before anything happens.
 	if p := newBrowser(t, h).send("POST", "/signup", url.Values{"email": {"eve@example.com"}, "password": {"correct horse battery"}}, "cross-site"); p.status != 403 {
 		t.Fatalf("cross-site sign-up: %d", p.status)
+	}
+	var n int
+	if err := h.App.DB.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM developers`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d developers (%v), want the first one only", n, err)
+	}
+	// Passwords are stored as argon2id hashes only.
+	var hash string
+	if err := h.App.DB.Read().QueryRowContext(context.Background(), `SELECT password_hash FROM developers`).Scan(&hash); err != nil ||
+		!strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "correct horse") {
+		t.Fatalf("stored password %q %v", hash, err)
+	}
+	// Redirects are built on the public URL, never on the Host header.
+	req, _ := http.NewRequest("GET", h.Server.URL+"/dashboard", nil)
+	req.Host = "evil.example"
+	resp, err := newBrowser(t, h).c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != h.Server.URL+"/login" {
+		t.Fatalf("redirect to %q", loc)
 	}
 }
 
