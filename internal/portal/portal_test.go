@@ -83,105 +83,138 @@ var keyRE = regexp.MustCompile(`id="app-key-value">(cgk_[0-9a-f_]+)<`)
 
 // TestDeveloperPortal walks seed 001's guide over HTTP: sign up, reveal the
 // APP key (wrong password refused), the key works, CREATE ADMIN USER refused
-// before CREATE COMPANY, then both, sign out.
+// before CREATE COMPANY, then both, sign out and in again.
 func TestDeveloperPortal(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
 			h := apptest.New(t, e, apptest.Options{})
 			b := newBrowser(t, h)
-			if p := b.get("/"); p.status != 200 || !strings.Contains(p.body, `href="/signup"`) || !strings.Contains(p.body, `href="/login"`) || !strings.Contains(p.body, `href="/openapi.json"`) {
-				t.Fatalf("start page: %d %s", p.status, p.body)
-			}
-			p := b.signup("Ada@Example.com", "correct horse battery")
-			if p.status != 303 || p.location != h.Server.URL+"/dashboard" {
-				t.Fatalf("sign up: %d %q %s", p.status, p.location, p.body)
-			}
-			dash := b.get("/dashboard")
-			if dash.status != 200 || !strings.Contains(dash.body, "Your sandbox is ready") || !strings.Contains(dash.body, `badge-Sandbox`) || !strings.Contains(dash.body, "default") {
-				t.Fatalf("dashboard: %d %s", dash.status, dash.body)
-			}
-			set := b.get("/dashboard/settings")
-			if keyRE.MatchString(set.body) || !strings.Contains(set.body, `id="app-key-hidden"`) {
-				t.Fatalf("the key is shown without the password")
-			}
-			if !strings.Contains(set.body, `id="create-admin" disabled`) || !strings.Contains(set.body, "<fieldset disabled>") {
-				t.Fatalf("CREATE ADMIN USER is not disabled before the business profile")
-			}
-			wrong := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"wrong horse battery"}})
-			if wrong.status != 422 || keyRE.MatchString(wrong.body) || !strings.Contains(wrong.body, `id="key-password-error">Wrong password`) {
-				t.Fatalf("wrong password: %d %s", wrong.status, wrong.body)
-			}
-			if p := b.get("/signup"); p.status != 303 || p.location != h.Server.URL+"/dashboard" {
-				t.Fatalf("sign-up page while signed in: %d %q", p.status, p.location)
-			}
-			right := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}})
-			m := keyRE.FindStringSubmatch(right.body)
-			if right.status != 200 || m == nil || !strings.Contains(right.body, "Status: active") {
-				t.Fatalf("right password: %d %s", right.status, right.body)
-			}
-			if r := h.Do("GET", "/dummyapi/status", nil, map[string]string{"api-key": m[1]}); r.Status != 200 {
-				t.Fatalf("the revealed key: %d %s", r.Status, r.Body)
-			}
-			// CREATE ADMIN USER before CREATE COMPANY is refused.
-			admin := url.Values{"username": {"ada"}, "password": {"admin password"}, "pin": {"2468"}, "timezone": {"Europe/Paris"}, "name": {"Ada"}, "email": {"ada@example.com"}}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 422 || !strings.Contains(p.body, "Create the business profile first") {
-				t.Fatalf("admin user before company: %d %s", p.status, p.body)
-			}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme"}, "timezone": {"Mars/Base"}}); p.status != 422 || !strings.Contains(p.body, `id="company-timezone-error"`) {
-				t.Fatalf("bad zone: %d %s", p.status, p.body)
-			}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme\x00Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 422 ||
-				!strings.Contains(p.body, `id="company-error">This field holds a control character`) {
-				t.Fatalf("NUL in the company name: %d %s", p.status, p.body)
-			}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 303 {
-				t.Fatalf("company: %d %s", p.status, p.body)
-			}
-			set = b.get("/dashboard/settings")
-			tenantID := regexp.MustCompile(`id="tenant-id">(ten_[0-9a-z]+)<`).FindStringSubmatch(set.body)
-			if tenantID == nil || !regexp.MustCompile(`id="business-code">[A-Z2-9]{8}<`).MatchString(set.body) || strings.Contains(set.body, `id="create-admin" disabled`) {
-				t.Fatalf("business profile: %s", set.body)
-			}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", url.Values{"username": {"a b"}, "password": {"short"}, "timezone": {"UTC"}}); p.status != 422 ||
-				!strings.Contains(p.body, `id="admin-username-input-error"`) || strings.Contains(p.body, `value="short"`) {
-				t.Fatalf("bad admin user: %d %s", p.status, p.body)
-			}
-			bad := url.Values{}
-			for k, v := range admin {
-				bad[k] = v
-			}
-			bad.Set("name", "Ada\tLovelace")
-			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", bad); p.status != 422 || !strings.Contains(p.body, `id="admin-name-error"`) {
-				t.Fatalf("tab in the admin user's name: %d %s", p.status, p.body)
-			}
-			if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", admin); p.status != 303 {
-				t.Fatalf("admin user: %d %s", p.status, p.body)
-			}
-			set = b.get("/dashboard/settings")
-			if !strings.Contains(set.body, `id="admin-username">ada<`) || !strings.Contains(set.body, `id="admin-timezone">Europe/Paris<`) || strings.Contains(set.body, `id="create-admin"`) {
-				t.Fatalf("admin user shown: %s", set.body)
-			}
-			users, err := h.App.Platform.AdminUsers(context.Background(), tenantID[1])
-			if err != nil || len(users) != 1 || !users[0].HasPIN {
-				t.Fatalf("admin users %+v %v", users, err)
-			}
-			// The admin user signs in to the platform with its password and PIN.
-			tok := h.Do("POST", "/auth/oauth/token", []byte(`{"grant_type":"password","username":"ada","password":"admin password","pin":"2468"}`), map[string]string{"api-key": m[1]})
-			if tok.Status != 200 {
-				t.Fatalf("password grant: %d %s", tok.Status, tok.Body)
-			}
-			// Sign out: the session is gone.
-			if p := b.post("/dashboard", "/logout", url.Values{}); p.status != 303 {
-				t.Fatalf("sign out: %d", p.status)
-			}
-			if p := b.get("/dashboard/settings"); p.status != 303 || p.location != h.Server.URL+"/login" {
-				t.Fatalf("after sign-out: %d %s", p.status, p.location)
-			}
-			// Sign in again.
-			if p := b.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}); p.status != 303 {
-				t.Fatalf("sign in: %d %s", p.status, p.body)
-			}
+			signUpStep(t, h, b)
+			key := revealKeyStep(t, h, b)
+			tenantID := createCompanyStep(t, b)
+			createAdminUserStep(t, h, b, tenantID, key)
+			signOutAndInStep(t, h, b)
 		})
+	}
+}
+
+func signUpStep(t *testing.T, h *apptest.App, b *browser) {
+	t.Helper()
+	if p := b.get("/"); p.status != 200 || !strings.Contains(p.body, `href="/signup"`) || !strings.Contains(p.body, `href="/login"`) || !strings.Contains(p.body, `href="/openapi.json"`) {
+		t.Fatalf("start page: %d %s", p.status, p.body)
+	}
+	p := b.signup("Ada@Example.com", "correct horse battery")
+	if p.status != 303 || p.location != h.Server.URL+"/dashboard" {
+		t.Fatalf("sign up: %d %q %s", p.status, p.location, p.body)
+	}
+	dash := b.get("/dashboard")
+	if dash.status != 200 || !strings.Contains(dash.body, "Your sandbox is ready") || !strings.Contains(dash.body, `badge-Sandbox`) || !strings.Contains(dash.body, "default") {
+		t.Fatalf("dashboard: %d %s", dash.status, dash.body)
+	}
+	if p := b.get("/signup"); p.status != 303 || p.location != h.Server.URL+"/dashboard" {
+		t.Fatalf("sign-up page while signed in: %d %q", p.status, p.location)
+	}
+}
+
+// revealKeyStep: the key stays hidden until the password is entered again,
+// a wrong one is refused beside the field, and the key shown works.
+func revealKeyStep(t *testing.T, h *apptest.App, b *browser) string {
+	t.Helper()
+	set := b.get("/dashboard/settings")
+	if keyRE.MatchString(set.body) || !strings.Contains(set.body, `id="app-key-hidden"`) {
+		t.Fatalf("the key is shown without the password")
+	}
+	if !strings.Contains(set.body, `id="create-admin" disabled`) || !strings.Contains(set.body, "<fieldset disabled>") {
+		t.Fatalf("CREATE ADMIN USER is not disabled before the business profile")
+	}
+	wrong := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"wrong horse battery"}})
+	if wrong.status != 422 || keyRE.MatchString(wrong.body) || !strings.Contains(wrong.body, `id="key-password-error">Wrong password`) {
+		t.Fatalf("wrong password: %d %s", wrong.status, wrong.body)
+	}
+	right := b.post("/dashboard/settings", "/dashboard/settings/app-key", url.Values{"password": {"correct horse battery"}})
+	m := keyRE.FindStringSubmatch(right.body)
+	if right.status != 200 || m == nil || !strings.Contains(right.body, "Status: active") {
+		t.Fatalf("right password: %d %s", right.status, right.body)
+	}
+	if r := h.Do("GET", "/dummyapi/status", nil, map[string]string{"api-key": m[1]}); r.Status != 200 {
+		t.Fatalf("the revealed key: %d %s", r.Status, r.Body)
+	}
+	return m[1]
+}
+
+// adminForm is a valid CREATE ADMIN USER form.
+func adminForm() url.Values {
+	return url.Values{"username": {"ada"}, "password": {"admin password"}, "pin": {"2468"}, "timezone": {"Europe/Paris"}, "name": {"Ada"}, "email": {"ada@example.com"}}
+}
+
+// createCompanyStep: CREATE ADMIN USER is refused before the company; bad
+// company forms are refused beside their fields; the profile shows the
+// tenant ID and business code.
+func createCompanyStep(t *testing.T, b *browser) string {
+	t.Helper()
+	if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", adminForm()); p.status != 422 || !strings.Contains(p.body, "Create the business profile first") {
+		t.Fatalf("admin user before company: %d %s", p.status, p.body)
+	}
+	if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme"}, "timezone": {"Mars/Base"}}); p.status != 422 || !strings.Contains(p.body, `id="company-timezone-error"`) {
+		t.Fatalf("bad zone: %d %s", p.status, p.body)
+	}
+	if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme\x00Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 422 ||
+		!strings.Contains(p.body, `id="company-error">This field holds a control character`) {
+		t.Fatalf("NUL in the company name: %d %s", p.status, p.body)
+	}
+	if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 303 {
+		t.Fatalf("company: %d %s", p.status, p.body)
+	}
+	set := b.get("/dashboard/settings")
+	tenantID := regexp.MustCompile(`id="tenant-id">(ten_[0-9a-z]+)<`).FindStringSubmatch(set.body)
+	if tenantID == nil || !regexp.MustCompile(`id="business-code">[A-Z2-9]{8}<`).MatchString(set.body) || strings.Contains(set.body, `id="create-admin" disabled`) {
+		t.Fatalf("business profile: %s", set.body)
+	}
+	return tenantID[1]
+}
+
+// createAdminUserStep: bad forms are refused beside their fields (the
+// password never sent back); the admin user is created once and can use
+// the password grant with its PIN.
+func createAdminUserStep(t *testing.T, h *apptest.App, b *browser, tenantID, key string) {
+	t.Helper()
+	if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", url.Values{"username": {"a b"}, "password": {"short"}, "timezone": {"UTC"}}); p.status != 422 ||
+		!strings.Contains(p.body, `id="admin-username-input-error"`) || strings.Contains(p.body, `value="short"`) {
+		t.Fatalf("bad admin user: %d %s", p.status, p.body)
+	}
+	bad := adminForm()
+	bad.Set("name", "Ada\tLovelace")
+	if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", bad); p.status != 422 || !strings.Contains(p.body, `id="admin-name-error"`) {
+		t.Fatalf("tab in the admin user's name: %d %s", p.status, p.body)
+	}
+	if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", adminForm()); p.status != 303 {
+		t.Fatalf("admin user: %d %s", p.status, p.body)
+	}
+	set := b.get("/dashboard/settings")
+	if !strings.Contains(set.body, `id="admin-username">ada<`) || !strings.Contains(set.body, `id="admin-timezone">Europe/Paris<`) || strings.Contains(set.body, `id="create-admin"`) {
+		t.Fatalf("admin user shown: %s", set.body)
+	}
+	users, err := h.App.Platform.AdminUsers(context.Background(), tenantID)
+	if err != nil || len(users) != 1 || !users[0].HasPIN {
+		t.Fatalf("admin users %+v %v", users, err)
+	}
+	tok := h.Do("POST", "/auth/oauth/token", []byte(`{"grant_type":"password","username":"ada","password":"admin password","pin":"2468"}`), map[string]string{"api-key": key})
+	if tok.Status != 200 {
+		t.Fatalf("password grant: %d %s", tok.Status, tok.Body)
+	}
+}
+
+// signOutAndInStep: after sign-out the session is gone; signing in works.
+func signOutAndInStep(t *testing.T, h *apptest.App, b *browser) {
+	t.Helper()
+	if p := b.post("/dashboard", "/logout", url.Values{}); p.status != 303 {
+		t.Fatalf("sign out: %d", p.status)
+	}
+	if p := b.get("/dashboard/settings"); p.status != 303 || p.location != h.Server.URL+"/login" {
+		t.Fatalf("after sign-out: %d %s", p.status, p.location)
+	}
+	if p := b.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}); p.status != 303 {
+		t.Fatalf("sign in: %d %s", p.status, p.body)
 	}
 }
 
