@@ -295,18 +295,31 @@ func TestCookieAttributes(t *testing.T) {
 	}
 }
 
+func newThrottle(t *testing.T, db *store.DB) (*webkit.Throttle, *clock.Fake) {
+	t.Helper()
+	clk := clock.NewFake(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	kit, err := webkit.New(db, clk, ids.New(nil), nil, webkit.Config{PublicURL: "http://127.0.0.1:8080", Key: bytes.Repeat([]byte{1}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kit.Throttle(), clk
+}
+
+// limits are one account's from two addresses, and the account's own.
+func limits() (pair, other, acct webkit.Limit) {
+	return webkit.Limit{Key: "login:ada@203.0.113.9", Max: 5, Lock: 15 * time.Minute},
+		webkit.Limit{Key: "login:ada@198.51.100.7", Max: 5, Lock: 15 * time.Minute},
+		webkit.Limit{Key: "login:ada", Max: 8, Lock: time.Minute}
+}
+
+// TestThrottleConcurrentAttempts: of 20 wrong guesses at once exactly 5 are
+// let through to be checked; then even the right password is refused until
+// the lock ends, while another address is not locked out.
 func TestThrottleConcurrentAttempts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		clk := clock.NewFake(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
-		kit, err := webkit.New(db, clk, ids.New(nil), nil, webkit.Config{PublicURL: "http://127.0.0.1:8080", Key: bytes.Repeat([]byte{1}, 32)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		th := kit.Throttle()
+		th, clk := newThrottle(t, db)
+		pairLimit, otherLimit, acctLimit := limits()
 		ctx := context.Background()
-		pair := webkit.Limit{Key: "login:ada@203.0.113.9", Max: 5, Lock: 15 * time.Minute}
-		acct := webkit.Limit{Key: "login:ada", Max: 8, Lock: time.Minute}
-		// 20 wrong guesses at once: exactly 5 are let through to be checked.
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		checked, locked := 0, 0
@@ -314,7 +327,7 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := th.Reserve(ctx, pair, acct)
+				_, err := th.Reserve(ctx, pairLimit, acctLimit)
 				var le *webkit.LockedError
 				mu.Lock()
 				defer mu.Unlock()
@@ -332,15 +345,12 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 		if checked != 5 || locked != 15 {
 			t.Fatalf("checked %d, locked %d: want 5 and 15", checked, locked)
 		}
-		// Locked: the right password is refused without a check, until the lock ends.
-		_, err = th.Reserve(ctx, pair, acct)
+		_, err := th.Reserve(ctx, pairLimit, acctLimit)
 		var le *webkit.LockedError
 		if !errors.As(err, &le) || le.Minutes() != 15 {
 			t.Fatalf("after the limit: %v", err)
 		}
-		// Another address is not locked out by the pair's lock (only counted for the account).
-		other := webkit.Limit{Key: "login:ada@198.51.100.7", Max: 5, Lock: 15 * time.Minute}
-		a, err := th.Reserve(ctx, other, acct)
+		a, err := th.Reserve(ctx, otherLimit, acctLimit)
 		if err != nil {
 			t.Fatalf("another address: %v", err)
 		}
@@ -348,16 +358,41 @@ func TestThrottleConcurrentAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 		clk.Advance(15 * time.Minute)
-		a, err = th.Reserve(ctx, pair, acct)
-		if err != nil {
+		if _, err := th.Reserve(ctx, pairLimit, acctLimit); err != nil {
 			t.Fatalf("after the lock: %v", err)
+		}
+	})
+}
+
+// TestThrottleAccountLimitAndForgiveness: wrong passwords from many
+// addresses pause the account (its own, shorter lock); released and
+// succeeded attempts do not count.
+func TestThrottleAccountLimitAndForgiveness(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		th, clk := newThrottle(t, db)
+		pairLimit, _, acctLimit := limits()
+		ctx := context.Background()
+		for i := range acctLimit.Max {
+			addr := webkit.Limit{Key: "login:ada@10.0.0." + strconv.Itoa(i), Max: 5, Lock: 15 * time.Minute}
+			if _, err := th.Reserve(ctx, addr, acctLimit); err != nil {
+				t.Fatalf("address %d: %v", i, err)
+			}
+		}
+		var le *webkit.LockedError
+		if _, err := th.Reserve(ctx, pairLimit, acctLimit); !errors.As(err, &le) || le.Minutes() != 1 {
+			t.Fatalf("past the account's limit: %v", err)
+		}
+		clk.Advance(time.Minute)
+		a, err := th.Reserve(ctx, pairLimit, acctLimit)
+		if err != nil {
+			t.Fatalf("after the account's pause: %v", err)
 		}
 		if err := th.Release(ctx, a); err != nil {
 			t.Fatal(err)
 		}
-		// Released and succeeded attempts do not count: 4 wrong, 1 right, 4 wrong never lock.
+		// 4 wrong, 1 right, 4 wrong: never locked.
 		for i := range 9 {
-			a, err := th.Reserve(ctx, pair, acct)
+			a, err := th.Reserve(ctx, pairLimit, acctLimit)
 			if err != nil {
 				t.Fatalf("attempt %d: %v", i, err)
 			}
