@@ -25,10 +25,21 @@ const EnvScreenshots = "CASHGATE_SCREENSHOTS"
 // screenshots of each page at desktop (1280 wide) and phone (390 wide)
 // widths into $CASHGATE_SCREENSHOTS.
 func TestBrowserDeveloperPortal(t *testing.T) {
-	ctx := browsertest.New(t, 90*time.Second)
-	h := apptest.New(t, storetest.Engines()[0], apptest.Options{})
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := browsertest.New(t, 90*time.Second)
+			h := apptest.New(t, e, apptest.Options{})
+			shots := func(string) {}
+			if e.Name == "sqlite" { // one set of screenshots
+				shots = screenshotter(t, ctx)
+			}
+			browseDeveloperPortal(t, ctx, h, shots)
+		})
+	}
+}
+
+func browseDeveloperPortal(t *testing.T, ctx context.Context, h *apptest.App, shots func(string)) {
 	base := h.Server.URL
-	shots := screenshotter(t, ctx)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

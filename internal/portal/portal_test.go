@@ -318,7 +318,12 @@ const loginLock = 15 * time.Minute // the portal's lock after five wrong passwor
 // throttled like a sign-in: after five wrong ones even the right one is
 // refused, and the key stays hidden.
 func TestRevealKeyLockout(t *testing.T) {
-	h := apptest.New(t, storetest.Engines()[0], apptest.Options{})
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { revealKeyLockout(t, apptest.New(t, e, apptest.Options{})) })
+	}
+}
+
+func revealKeyLockout(t *testing.T, h *apptest.App) {
 	b := newBrowser(t, h)
 	if p := b.signup("ada@example.com", "correct horse battery"); p.status != 303 {
 		t.Fatal(p.status)

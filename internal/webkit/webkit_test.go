@@ -274,25 +274,26 @@ func TestSessionFixationLogoutAndExpiry(t *testing.T) {
 }
 
 func TestCookieAttributes(t *testing.T) {
-	db := storetest.SQLite(t)
-	for _, c := range []struct {
-		public, secureFlag bool
-		url                string
-	}{{url: "http://127.0.0.1:8080"}, {url: "https://pay.example.com", public: true}, {url: "http://127.0.0.1:8080", secureFlag: true, public: true}} {
-		kit, err := webkit.New(db, clock.NewFake(time.Now()), ids.New(nil), nil, webkit.Config{PublicURL: c.url, SecureCookies: c.secureFlag, Key: bytes.Repeat([]byte{1}, 32)})
-		if err != nil {
-			t.Fatal(err)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, c := range []struct {
+			public, secureFlag bool
+			url                string
+		}{{url: "http://127.0.0.1:8080"}, {url: "https://pay.example.com", public: true}, {url: "http://127.0.0.1:8080", secureFlag: true, public: true}} {
+			kit, err := webkit.New(db, clock.NewFake(time.Now()), ids.New(nil), nil, webkit.Config{PublicURL: c.url, SecureCookies: c.secureFlag, Key: bytes.Repeat([]byte{1}, 32)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("POST", "/login", nil)
+			if err := kit.StartSession(context.Background(), w, r, "tester", "x"); err != nil {
+				t.Fatal(err)
+			}
+			ck := w.Result().Cookies()[0]
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != c.public || ck.Path != "/" {
+				t.Errorf("%s (secure flag %v): cookie %+v", c.url, c.secureFlag, ck)
+			}
 		}
-		w := httptest.NewRecorder()
-		r := httptest.NewRequest("POST", "/login", nil)
-		if err := kit.StartSession(context.Background(), w, r, "tester", "x"); err != nil {
-			t.Fatal(err)
-		}
-		ck := w.Result().Cookies()[0]
-		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != c.public || ck.Path != "/" {
-			t.Errorf("%s (secure flag %v): cookie %+v", c.url, c.secureFlag, ck)
-		}
-	}
+	})
 }
 
 func newThrottle(t *testing.T, db *store.DB) (*webkit.Throttle, *clock.Fake) {
