@@ -223,12 +223,29 @@ func (s *Service) createCompany(w http.ResponseWriter, r *http.Request, d develo
 		s.logUnexpected(r, "create company", err)
 		f.FailWith(err, map[string]string{"name": "company", "timezone": "timezone"})
 	}
+	s.settingsAgain(w, r, d, f, "business-profile", func(data *settingsData) bool {
+		data.CompanyForm = f
+		return data.Tenant.HasProfile()
+	})
+}
+
+// settingsAgain shows Settings again with a refused form (put in place by
+// set). When set reports the section done meanwhile (a second click, another
+// tab), the form is gone from the page: its message is flashed instead and
+// the browser sent to the section.
+func (s *Service) settingsAgain(w http.ResponseWriter, r *http.Request, d developer, f *webkit.Form, section string, set func(*settingsData) bool) {
 	v, data, err := s.settingsView(r, d)
 	if err != nil {
 		s.fail(w, r, "settings", err)
 		return
 	}
-	data.CompanyForm = f
+	if set(data) {
+		if f.Message != "" {
+			s.kit.Flash(w, r, f.Message)
+		}
+		s.kit.Redirect(w, r, "/dashboard/settings#"+section)
+		return
+	}
 	s.kit.Render(w, r, http.StatusUnprocessableEntity, s.pages.settings, v)
 }
 
@@ -249,13 +266,10 @@ func (s *Service) createAdminUser(w http.ResponseWriter, r *http.Request, d deve
 			"adminTimezone": "timezone", "name": "name", "email": "email"})
 	}
 	f.Clear("password", "pin")
-	v, data, err := s.settingsView(r, d)
-	if err != nil {
-		s.fail(w, r, "settings", err)
-		return
-	}
-	data.UserForm = f
-	s.kit.Render(w, r, http.StatusUnprocessableEntity, s.pages.settings, v)
+	s.settingsAgain(w, r, d, f, "admin-user", func(data *settingsData) bool {
+		data.UserForm = f
+		return data.Admin != nil
+	})
 }
 
 func (s *Service) logUnexpected(r *http.Request, what string, err error) {

@@ -165,7 +165,14 @@ func createCompanyStep(t *testing.T, b *browser) string {
 	if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Acme Widgets"}, "timezone": {"Europe/Berlin"}}); p.status != 303 {
 		t.Fatalf("company: %d %s", p.status, p.body)
 	}
+	// A second CREATE COMPANY (another tab) changes nothing and says why.
+	if p := b.post("/dashboard/settings", "/dashboard/settings/company", url.Values{"company": {"Other"}, "timezone": {"UTC"}}); p.status != 303 {
+		t.Fatalf("second company: %d %s", p.status, p.body)
+	}
 	set := b.get("/dashboard/settings")
+	if !strings.Contains(set.body, `id="flash">The business profile exists already`) || !strings.Contains(set.body, `id="company-name">Acme Widgets<`) {
+		t.Fatalf("after a second company: %s", set.body)
+	}
 	tenantID := regexp.MustCompile(`id="tenant-id">(ten_[0-9a-z]+)<`).FindStringSubmatch(set.body)
 	if tenantID == nil || !regexp.MustCompile(`id="business-code">[A-Z2-9]{8}<`).MatchString(set.body) || strings.Contains(set.body, `id="create-admin" disabled`) {
 		t.Fatalf("business profile: %s", set.body)
@@ -190,7 +197,15 @@ func createAdminUserStep(t *testing.T, h *apptest.App, b *browser, tenantID, key
 	if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", adminForm()); p.status != 303 {
 		t.Fatalf("admin user: %d %s", p.status, p.body)
 	}
+	second := adminForm()
+	second.Set("username", "bob")
+	if p := b.post("/dashboard/settings", "/dashboard/settings/admin-user", second); p.status != 303 {
+		t.Fatalf("second admin user: %d %s", p.status, p.body)
+	}
 	set := b.get("/dashboard/settings")
+	if !strings.Contains(set.body, `id="flash">The admin user exists already`) {
+		t.Fatalf("after a second admin user: %s", set.body)
+	}
 	if !strings.Contains(set.body, `id="admin-username">ada<`) || !strings.Contains(set.body, `id="admin-timezone">Europe/Paris<`) || strings.Contains(set.body, `id="create-admin"`) {
 		t.Fatalf("admin user shown: %s", set.body)
 	}
