@@ -21,9 +21,9 @@ const EnvScreenshots = "CASHGATE_SCREENSHOTS"
 
 // TestBrowserDeveloperPortal drives seed 001's guide in headless Chromium:
 // sign up → Settings → reveal the APP key (a wrong password is refused, the
-// right one shows it) → CREATE COMPANY → CREATE ADMIN USER, and writes
-// screenshots of each page at desktop (1280 wide) and phone (390 wide)
-// widths into $CASHGATE_SCREENSHOTS.
+// right one shows it) → CREATE COMPANY → CREATE ADMIN USER, checks every
+// page with axe-core, and writes screenshots of each page at desktop (1280
+// wide) and phone (390 wide) widths into $CASHGATE_SCREENSHOTS.
 func TestBrowserDeveloperPortal(t *testing.T) {
 	for _, e := range storetest.Engines() {
 		t.Run(e.Name, func(t *testing.T) {
@@ -38,8 +38,15 @@ func TestBrowserDeveloperPortal(t *testing.T) {
 	}
 }
 
-func browseDeveloperPortal(t *testing.T, ctx context.Context, h *apptest.App, shots func(string)) {
+func browseDeveloperPortal(t *testing.T, ctx context.Context, h *apptest.App, screenshot func(string)) {
 	base := h.Server.URL
+	// Every page is checked with axe-core (no serious or critical
+	// violations) and photographed.
+	shots := func(name string) {
+		t.Helper()
+		browsertest.CheckAxe(t, ctx, name)
+		screenshot(name)
+	}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
