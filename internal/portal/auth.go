@@ -64,7 +64,7 @@ func visitorView(title, current string) webkit.View {
 }
 
 func (s *Service) showSignup(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.current(w, r); ok {
+	if _, ok := s.current(r); ok {
 		s.kit.Redirect(w, r, "/dashboard")
 		return
 	}
@@ -125,7 +125,7 @@ func signupForm(f *webkit.Form) (signupSpec, bool) {
 }
 
 func (s *Service) showLogin(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.current(w, r); ok {
+	if _, ok := s.current(r); ok {
 		s.kit.Redirect(w, r, "/dashboard")
 		return
 	}
@@ -215,7 +215,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // current returns the signed-in developer, if any.
-func (s *Service) current(w http.ResponseWriter, r *http.Request) (developer, bool) {
+func (s *Service) current(r *http.Request) (developer, bool) {
 	sess, ok, err := s.kit.CurrentSession(r.Context(), r, SessionKind)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "portal: session", "err", err)
@@ -235,7 +235,7 @@ func (s *Service) current(w http.ResponseWriter, r *http.Request) (developer, bo
 // sign-in page.
 func (s *Service) signedIn(h func(w http.ResponseWriter, r *http.Request, d developer)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, ok := s.current(w, r)
+		d, ok := s.current(r)
 		if !ok {
 			s.kit.Redirect(w, r, "/login")
 			return
@@ -245,7 +245,7 @@ func (s *Service) signedIn(h func(w http.ResponseWriter, r *http.Request, d deve
 }
 
 func (s *Service) home(w http.ResponseWriter, r *http.Request) {
-	if d, ok := s.current(w, r); ok {
+	if d, ok := s.current(r); ok {
 		t, err := s.plat.Tenant(r.Context(), d.TenantID)
 		if err != nil {
 			s.fail(w, r, "load tenant", err)

@@ -80,11 +80,7 @@ func (s *Service) register(ctx context.Context, spec signupSpec) (developer, err
 	}
 	_, err = s.plat.CreateTenant(ctx, platform.TenantSpec{Name: tenantName, Mode: platform.Sandbox, Timezone: "UTC", AwaitProfile: true,
 		InTx: func(ctx context.Context, tx *store.Tx, c platform.TenantCreated) error {
-			sealed, err := s.sealKey(d.ID, c.KeyID, c.APIKey)
-			if err != nil {
-				return err
-			}
-			d.TenantID, d.KeyID, d.KeySealed = c.TenantID, c.KeyID, sealed
+			d.TenantID, d.KeyID, d.KeySealed = c.TenantID, c.KeyID, s.sealKey(d.ID, c.KeyID, c.APIKey)
 			res, err := tx.ExecContext(ctx, `INSERT INTO developers (`+developerCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (email) DO NOTHING`, d.ID, d.Email, d.Name, d.PassHash, d.TenantID, d.KeyID, d.KeySealed, now.UnixMicro())
 			if err != nil {
@@ -106,10 +102,9 @@ func (s *Service) register(ctx context.Context, spec signupSpec) (developer, err
 
 // sealKey seals an APP key for its developer (AES-256-GCM, the developer
 // and key ids as associated data): base64 of nonce ‖ ciphertext.
-func (s *Service) sealKey(devID, keyID, key string) (string, error) {
+func (s *Service) sealKey(devID, keyID, key string) string {
 	nonce := s.gen.Bytes(s.seal.NonceSize())
-	out := s.seal.Seal(nonce, nonce, []byte(key), []byte(devID+"|"+keyID))
-	return base64.StdEncoding.EncodeToString(out), nil
+	return base64.StdEncoding.EncodeToString(s.seal.Seal(nonce, nonce, []byte(key), []byte(devID+"|"+keyID)))
 }
 
 // openKey returns the developer's APP key.
