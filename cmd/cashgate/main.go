@@ -10,6 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The IANA time zone database inside the binary: tenants' and admin
+	// users' zones (settlement at midnight, the portal's list) work on a
+	// machine without /usr/share/zoneinfo.
+	_ "time/tzdata"
 )
 
 func main() {

@@ -64,6 +64,8 @@ type App struct {
 	Gateway GatewayProduct
 	Wallet  WalletProduct
 	Remote  RemoteProduct
+	// Portal is the web kit and the developer portal (portal.go).
+	Portal PortalProduct
 
 	schedules []func(ctx context.Context) error
 }
@@ -196,7 +198,11 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("remote payments: %w", err)
 	}
-	for _, p := range []product{gw, wl, rp} {
+	pt, err := a.buildPortal(ctx, kek, pepper)
+	if err != nil {
+		return fmt.Errorf("portal: %w", err)
+	}
+	for _, p := range []product{gw, wl, rp, pt} {
 		rs = append(rs, p.routes...)
 		for api, mw := range p.middleware {
 			if _, dup := middleware[api]; dup {

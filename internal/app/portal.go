@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+
+	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/portal"
+	"github.com/cashgate/cashgate/internal/webkit"
+)
+
+// PortalProduct is the web kit and the developer portal (seed 001, issue
+// 10) as wired into the app.
+type PortalProduct struct {
+	Kit     *webkit.Kit
+	Service *portal.Service
+}
+
+// jobPurgeWeb deletes expired browser sessions and stale login-throttle
+// rows, hourly.
+const jobPurgeWeb = "webkit.purge"
+
+// buildPortal builds the web kit (sessions, CSRF, throttling, assets) and
+// the developer portal on the platform: the start page /, sign-up, sign-in,
+// the dashboard and its settings, and the kit's /web/assets/{file}. The kit's
+// key and the portal's APP-key seal are derived from the KEK.
+func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error) {
+	kit, err := webkit.New(a.DB, a.Clock, a.IDs, a.Log, webkit.Config{
+		PublicURL: a.Config.PublicBase(), SecureCookies: a.Config.SecureCookies, Key: subkey(kek, "cashgate web kit"),
+	})
+	if err != nil {
+		return product{}, err
+	}
+	svc, err := portal.New(portal.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Kit: kit, Platform: a.Platform},
+		portal.Config{Pepper: pepper, SealKey: subkey(kek, "cashgate portal app keys"), SandboxRPM: a.Config.SandboxRPM})
+	if err != nil {
+		return product{}, err
+	}
+	a.Portal = PortalProduct{Kit: kit, Service: svc}
+	a.Runner.Handle(jobPurgeWeb, func(ctx context.Context, job outbox.Job) error {
+		n, err := kit.Purge(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.Log.Info("purged expired web sessions and throttle rows", "count", n)
+		}
+		return outbox.RetryAt(a.Clock.Now().Add(purgeEvery))
+	})
+	return product{
+		routes: append(svc.Routes(), webkit.AssetRoute()),
+		schedule: func(ctx context.Context) error {
+			_, _, err := a.Outbox.Enqueue(ctx, nil, outbox.JobSpec{Kind: jobPurgeWeb, RunAt: a.Clock.Now(), UniqueKey: jobPurgeWeb})
+			return err
+		},
+	}, nil
+}

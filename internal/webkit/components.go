@@ -1,0 +1,175 @@
+package webkit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/httpx"
+)
+
+// FieldView is one input with its label, hint and error ("field").
+type FieldView struct {
+	ID, Name, Label, Type, Value, Error, Hint string
+	Autocomplete, Inputmode                   string
+	Required, Disabled                        bool
+}
+
+// SelectView is one select with its options ("select").
+type SelectView struct {
+	ID, Name, Label, Error, Hint string
+	Options                      []Option
+	Required, Disabled           bool
+}
+
+// Option is a select's option.
+type Option struct {
+	Value    string
+	Selected bool
+}
+
+func funcs() template.FuncMap {
+	return template.FuncMap{"field": field, "choose": choose}
+}
+
+// field builds a FieldView from the form: {{template "field" (field
+// $.Form "email" "E-mail" "email" "required" "autocomplete=email"
+// "hint=…")}}; "id=…" sets the element id when two forms of a page have a
+// field of one name (default: the name). A password's value is never sent
+// back.
+func field(f *Form, name, label, typ string, opts ...string) FieldView {
+	v := FieldView{ID: name, Name: name, Label: label, Type: typ, Error: f.Errors[name]}
+	if typ != "password" {
+		v.Value = f.Values.Get(name)
+	}
+	for _, o := range opts {
+		key, val, _ := strings.Cut(o, "=")
+		switch key {
+		case "required":
+			v.Required = true
+		case "disabled":
+			v.Disabled = true
+		case "autocomplete":
+			v.Autocomplete = val
+		case "inputmode":
+			v.Inputmode = val
+		case "hint":
+			v.Hint = val
+		case "id":
+			v.ID = val
+		}
+	}
+	return v
+}
+
+// choose builds a SelectView of the choices, the form's value selected.
+func choose(f *Form, name, label string, choices []string, opts ...string) SelectView {
+	v := SelectView{ID: name, Name: name, Label: label, Error: f.Errors[name]}
+	cur := f.Values.Get(name)
+	for _, c := range choices {
+		v.Options = append(v.Options, Option{Value: c, Selected: c == cur})
+	}
+	for _, o := range opts {
+		key, val, _ := strings.Cut(o, "=")
+		switch key {
+		case "required":
+			v.Required = true
+		case "disabled":
+			v.Disabled = true
+		case "hint":
+			v.Hint = val
+		case "id":
+			v.ID = val
+		}
+	}
+	return v
+}
+
+// Table is a table with an optional pager ("table").
+type Table struct {
+	Caption string
+	Columns []string
+	Rows    [][]Cell
+	Empty   string // shown when there are no rows
+	Pager   *Pager
+}
+
+// Cell is one table cell.
+type Cell struct {
+	Text string
+	Mono bool // code-like text (ids, keys)
+}
+
+// Pager is one page of a list: its number, the number of pages and the
+// links to the neighbours ("" where there is none).
+type Pager struct {
+	Page, Pages, Total int
+	Prev, Next         string
+}
+
+// Paginate pages total rows by size for the request's ?page= (1 when
+// missing or out of range); From and To bound the rows of the page.
+func Paginate(r *http.Request, total, size int) (p Pager, from, to int) {
+	pages := max(1, (total+size-1)/size)
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 || page > pages {
+		page = 1
+	}
+	p = Pager{Page: page, Pages: pages, Total: total}
+	link := func(n int) string {
+		q := url.Values{}
+		for k, v := range r.URL.Query() {
+			q[k] = v
+		}
+		q.Set("page", strconv.Itoa(n))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < pages {
+		p.Next = link(page + 1)
+	}
+	from = (page - 1) * size
+	return p, from, min(total, from+size)
+}
+
+// AssetRoute serves the kit's embedded assets at /web/assets/{file}: Pico CSS
+// and kit.css (revalidated with an ETag, so a new binary's files are seen at
+// once).
+func AssetRoute() httpx.Route {
+	static, _ := fs.Sub(files, "assets")
+	return httpx.Route{Method: http.MethodGet, Path: "/web/assets/{file}", API: httpx.APIPublic,
+		Summary: "Style sheets of the web pages (Pico CSS, kit.css)",
+		Handler: func(w http.ResponseWriter, r *http.Request) {
+			name := path.Base(r.PathValue("file"))
+			if !strings.HasSuffix(name, ".css") {
+				http.NotFound(w, r)
+				return
+			}
+			b, err := fs.ReadFile(static, name)
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", mime.TypeByExtension(".css"))
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("ETag", etag(b))
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+		}}
+}
+
+func etag(b []byte) string {
+	h := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(h[:8]) + `"`
+}
