@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -103,18 +102,15 @@ func nullString(s string) any {
 	return s
 }
 
-// insertJob writes a new job; it holds its order number unless it is over
-// already (a direct job declined at once: closeDirect).
+// insertJob writes a new job. Its order number must not be held by another
+// live or paid job of the tenant (of the parent, for a recurring child):
+// migration 18's partial unique index.
 func insertJob(ctx context.Context, tx *store.Tx, j *job) error {
-	key := nullString(j.OrderNumber)
-	if j.over() {
-		key = nil
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO gateway_jobs (reference, tenant_id, configuration_id, trace_reference, type, locale,
-		order_key, order_json, methods, options, flags, params_json, currency, amount, collected, status, parent_reference,
+		order_number, order_json, methods, options, flags, params_json, currency, amount, collected, status, parent_reference,
 		expires_at, due_at, paid_at, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
-		j.Ref, j.TenantID, j.ConfigID, j.TraceRef, j.Type, j.Locale, key, mustJSON(j.Order),
+		j.Ref, j.TenantID, j.ConfigID, j.TraceRef, j.Type, j.Locale, nullString(j.OrderNumber), mustJSON(j.Order),
 		mustJSON(j.Methods), mustJSON(j.Options), mustJSON(j.Flags), mustJSON(j.Params), j.Currency.Code(), j.Amount, j.Collected,
 		j.Status, j.Parent, j.ExpiresAt.UnixMicro(), j.DueAt.UnixMicro(), nullable(j.PaidAt), j.CreatedAt.UnixMicro(), j.UpdatedAt.UnixMicro())
 	if store.IsUniqueViolation(err) {
@@ -170,14 +166,10 @@ func savePayment(ctx context.Context, tx *store.Tx, p *payment) error {
 	return nil
 }
 
-// over reports whether the job takes no more payments and so frees its
-// order number (migration 00018: unique among live and paid jobs).
-func (j *job) over() bool { return j.Status == StCancelled || j.Status == StExpired }
-
-// saveJob writes a job's state; a job that is over frees its order number.
+// saveJob writes a job's state; a job that is over (Cancelled, Expired)
+// leaves migration 18's index and so frees its order number.
 func saveJob(ctx context.Context, tx *store.Tx, j *job) error {
-	_, err := tx.ExecContext(ctx, `UPDATE gateway_jobs SET status = $1, collected = $2, paid_at = $3, updated_at = $4,
-		order_key = CASE WHEN $1 IN ('Cancelled', 'Expired') THEN NULL ELSE order_key END WHERE reference = $5`,
+	_, err := tx.ExecContext(ctx, `UPDATE gateway_jobs SET status = $1, collected = $2, paid_at = $3, updated_at = $4 WHERE reference = $5`,
 		j.Status, j.Collected, nullable(j.PaidAt), j.UpdatedAt.UnixMicro(), j.Ref)
 	if err != nil {
 		return fmt.Errorf("gateway: update job: %w", err)
@@ -206,9 +198,7 @@ func scanJob(row interface{ Scan(...any) error }) (*job, error) {
 			return nil, fmt.Errorf("gateway: job %s: %w", j.Ref, err)
 		}
 	}
-	// The order number is in order_json; the column order_number holds it
-	// only for jobs created before migration 00018.
-	j.OrderNumber = cmp.Or(j.Order.OrderNumber, orderNumber.String)
+	j.OrderNumber = orderNumber.String
 	c, err := money.ParseCurrency(cur)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ func (db *DB) provider() (*goose.Provider, error) {
 	if db.dialect == Postgres {
 		d = goose.DialectPostgres
 	}
-	return goose.NewProvider(d, db.write, sub)
+	return goose.NewProvider(d, db.write, sub, goose.WithGoMigrations(db.orderScopeMigration()))
 }
 
 // Migrate applies every pending migration and returns how many it applied.
