@@ -69,6 +69,9 @@ with its APP key. Prints the settings, with the configuration id and signing key
 				if !f.Changed("require-hmac-bodyless-writes") {
 					s.RequireHMACBodylessWrites = cur.RequireHMACBodylessWrites
 				}
+				if !f.Changed("refuse-direct-card-payments") {
+					s.RefuseDirectCardPayments = cur.RefuseDirectCardPayments
+				}
 				if cur, err = svc.PutSettings(cmd.Context(), t.ID, s); err != nil {
 					return err
 				}
@@ -87,6 +90,7 @@ with its APP key. Prints the settings, with the configuration id and signing key
 	f.StringVar(&s.WebhookURL, "webhook-url", "", "default webhook URL for payment status notifications")
 	f.BoolVar(&s.RequireHMAC, "require-hmac", false, "require the Signature+Timestamp scheme instead of Hash")
 	f.BoolVar(&s.RequireHMACBodylessWrites, "require-hmac-bodyless-writes", false, "refuse body-less writes (cancel PATCHes) signed with Hash; accept them with Signature+Timestamp")
+	f.BoolVar(&s.RefuseDirectCardPayments, "refuse-direct-card-payments", false, "refuse card details in the API (hosted pages only): \"Direct card payments are not allowed.\"")
 	_ = set.MarkFlagRequired("tenant")
 	return []*cobra.Command{set}
 }

@@ -253,7 +253,7 @@ func TestGatewayBadInput(t *testing.T) {
 			// The merchant's settings (platform API): PUT replaces all, so a
 			// partial or null body is refused and nothing is reset.
 			key := map[string]string{"api-key": a.Tenant.APIKey, "Content-Type": "application/json"}
-			full := `{"autoCapture":false,"feeBasisPoints":150,"feeFixedMinor":20,"returnUrlSuccess":"","returnUrlFailed":"","returnUrlCancelled":"","webhookUrl":"","requireHmac":true,"requireHmacBodylessWrites":false}`
+			full := `{"autoCapture":false,"feeBasisPoints":150,"feeFixedMinor":20,"returnUrlSuccess":"","returnUrlFailed":"","returnUrlCancelled":"","webhookUrl":"","requireHmac":true,"requireHmacBodylessWrites":false,"refuseDirectCardPayments":false}`
 			if r := a.Do(http.MethodPut, "/platform/gateway/settings", []byte(full), key); r.Status != 200 {
 				t.Fatalf("PUT full settings = %d %s", r.Status, r.Body)
 			}

@@ -247,6 +247,9 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	if err != nil {
 		return nil, err
 	}
+	if st.RefuseDirectCards && req.Parameters != nil && req.Parameters.CardNumber != "" {
+		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
+	}
 
 	flags := map[string]bool{}
 	if o.moto {

@@ -2,6 +2,9 @@ package gateway_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -129,4 +132,64 @@ func TestCaptureStatusMessages(t *testing.T) {
 			capture(m, "Capture has an invalid status.")
 		})
 	}
+}
+
+// TestRefuseDirectCardPayments: with the setting, card details in the API
+// get the guide's "Direct card payments are not allowed."; payment links,
+// stored-card tokens and the hosted page still take cards.
+func TestRefuseDirectCardPayments(t *testing.T) {
+	const refused = `"message":"Direct card payments are not allowed."`
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			tok := data(h.must("POST", "/api/gateway/card-tokenisation", `{"cardNumber":"4000000000000010","cardExpiryYear":"30","cardExpiryMonth":"10","cardCvc":"123"}`, 201))["token"].(string)
+			h.settings(gateway.GatewaySettings{AutoCapture: true, RefuseDirectCardPayments: true})
+			for name, c := range map[string]struct{ path, body string }{
+				"payment job":  {"/api/gateway/payment-jobs", moto("d-1", "5.00")},
+				"tokenisation": {"/api/gateway/card-tokenisation", `{"cardNumber":"4000000000000010","cardExpiryYear":"30","cardExpiryMonth":"10","cardCvc":"123"}`},
+			} {
+				if r := h.call("POST", c.path, c.body); r.Status != 400 || !bytes.Contains(r.Body, []byte(refused)) {
+					t.Errorf("%s with card details: %d %s", name, r.Status, r.Body)
+				}
+			}
+			m := h.must("POST", "/api/gateway/payment-jobs", `{"parameters":{"token":"`+tok+`","cardCvc":"123"},"options":["IsMoto"],"currency":"GBP","amountToCollect":"1.00"}`, 201)
+			if firstPayment(m)["status"] != "Paid" {
+				t.Errorf("token payment: %v", firstPayment(m)["status"])
+			}
+			m = h.must("POST", "/api/gateway/payment-jobs", `{"currency":"GBP","amountToCollect":"2.00"}`, 201)
+			if loc := payOnLink(t, h, actionURL(m), "4000000000000010"); !strings.Contains(loc, "paymentjobref=") {
+				t.Errorf("hosted page payment: %s", loc)
+			}
+			if s := h.getSettings(); !s.RefuseDirectCardPayments {
+				t.Errorf("settings do not show the refusal: %+v", s)
+			}
+		})
+	}
+}
+
+// payOnLink submits the hosted card form of a payment link and returns
+// where the shopper is sent.
+func payOnLink(t *testing.T, h *harness, action, pan string) string {
+	t.Helper()
+	u, err := url.Parse(action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h.NoRedirect.PostForm(h.Server.URL+"/payment/form-post?ref="+u.Query().Get("ref"), url.Values{
+		"cardNumber": {pan}, "cardHolderName": {"Ada Lovelace"}, "cardExpiryMonth": {"12"}, "cardExpiryYear": {"30"}, "cardCvc": {"321"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
+}
+
+func (h *harness) getSettings() gateway.GatewaySettings {
+	h.T.Helper()
+	r := h.Do(http.MethodGet, "/platform/gateway/settings", nil, map[string]string{"api-key": h.Tenant.APIKey})
+	var out gateway.GatewaySettings
+	if err := json.Unmarshal(r.Body, &out); r.Status != 200 || err != nil {
+		h.T.Fatalf("GET settings = %d %s", r.Status, r.Body)
+	}
+	return out
 }

@@ -210,6 +210,7 @@ type settings struct {
 	WebhookURL                                string
 	RequireHMAC                               bool
 	RequireHMACBodyless                       bool
+	RefuseDirectCards                         bool // card details only on the hosted pages
 }
 
 func defaultSettings() settings { return settings{AutoCapture: true} }
@@ -217,8 +218,9 @@ func defaultSettings() settings { return settings{AutoCapture: true} }
 func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string) (settings, error) {
 	st := defaultSettings()
 	err := q.QueryRowContext(ctx, `SELECT auto_capture, fee_basis_points, fee_fixed_minor, return_url_success, return_url_failed,
-		return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless FROM gateway_settings WHERE tenant_id = $1`, tenantID).
-		Scan(&st.AutoCapture, &st.FeeBasisPoints, &st.FeeFixedMinor, &st.ReturnSuccess, &st.ReturnFailed, &st.ReturnCancel, &st.WebhookURL, &st.RequireHMAC, &st.RequireHMACBodyless)
+		return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless, refuse_direct_cards FROM gateway_settings WHERE tenant_id = $1`, tenantID).
+		Scan(&st.AutoCapture, &st.FeeBasisPoints, &st.FeeFixedMinor, &st.ReturnSuccess, &st.ReturnFailed, &st.ReturnCancel, &st.WebhookURL,
+			&st.RequireHMAC, &st.RequireHMACBodyless, &st.RefuseDirectCards)
 	if errors.Is(err, sql.ErrNoRows) {
 		return defaultSettings(), nil
 	}
@@ -236,7 +238,8 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 	}
 	out := GatewaySettings{AutoCapture: st.AutoCapture, FeeBasisPoints: st.FeeBasisPoints, FeeFixedMinor: st.FeeFixedMinor,
 		ReturnURLSuccess: st.ReturnSuccess, ReturnURLFailed: st.ReturnFailed, ReturnURLCancelled: st.ReturnCancel,
-		WebhookURL: st.WebhookURL, RequireHMAC: st.RequireHMAC, RequireHMACBodylessWrites: st.RequireHMACBodyless}
+		WebhookURL: st.WebhookURL, RequireHMAC: st.RequireHMAC, RequireHMACBodylessWrites: st.RequireHMACBodyless,
+		RefuseDirectCardPayments: st.RefuseDirectCards}
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -273,15 +276,17 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 	now := s.now().UnixMicro()
 	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
-			return_url_success, return_url_failed, return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10)
+			return_url_success, return_url_failed, return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless,
+			refuse_direct_cards, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10)
 			ON CONFLICT (tenant_id) DO UPDATE SET auto_capture = excluded.auto_capture, fee_basis_points = excluded.fee_basis_points,
 			fee_fixed_minor = excluded.fee_fixed_minor, return_url_success = excluded.return_url_success,
 			return_url_failed = excluded.return_url_failed, return_url_cancelled = excluded.return_url_cancelled,
 			webhook_url = excluded.webhook_url, require_hmac = excluded.require_hmac,
-			require_hmac_bodyless = excluded.require_hmac_bodyless, updated_at = excluded.updated_at`,
+			require_hmac_bodyless = excluded.require_hmac_bodyless, refuse_direct_cards = excluded.refuse_direct_cards,
+			updated_at = excluded.updated_at`,
 			tenantID, in.AutoCapture, in.FeeBasisPoints, in.FeeFixedMinor, in.ReturnURLSuccess, in.ReturnURLFailed,
-			in.ReturnURLCancelled, in.WebhookURL, in.RequireHMAC, now, in.RequireHMACBodylessWrites)
+			in.ReturnURLCancelled, in.WebhookURL, in.RequireHMAC, now, in.RequireHMACBodylessWrites, in.RefuseDirectCardPayments)
 		return err
 	})
 	if err != nil {

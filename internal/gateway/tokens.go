@@ -35,6 +35,13 @@ var MsgCardRejected = GuideMsg{Code: "PaymentMethodRejected", Message: "The paym
 // Tokenise stores a card for the tenant and returns its token.
 func (s *Service) Tokenise(ctx context.Context, tenantID string, req CardTokenisationRequest) (CardToken, error) {
 	now := s.now()
+	st, err := s.requestSettings(ctx, tenantID)
+	if err != nil {
+		return CardToken{}, err
+	}
+	if st.RefuseDirectCards {
+		return CardToken{}, MsgDirectCardForbidden.Invalid("cardNumber")
+	}
 	d := card.Details{Number: card.Normalize(strings.TrimSpace(req.CardNumber)), CVC: strings.TrimSpace(string(req.CardCvc)),
 		HolderName: strings.TrimSpace(req.CardHolderName)}
 	m, y, err := card.ParseExpiry(strings.TrimSpace(string(req.CardExpiryMonth)), strings.TrimSpace(string(req.CardExpiryYear)))

@@ -310,4 +310,8 @@ type GatewaySettings struct {
 	// PATCHes) signed with the plain Hash scheme: their Hash is the same as
 	// any GET's. They are accepted with Signature + Timestamp.
 	RequireHMACBodylessWrites bool `json:"requireHmacBodylessWrites"`
+	// RefuseDirectCardPayments refuses card details in the API (payment
+	// jobs with cardNumber, card tokenisation): cards are taken on the
+	// hosted pages only. Tokens and recurring children still charge.
+	RefuseDirectCardPayments bool `json:"refuseDirectCardPayments"`
 }
