@@ -154,7 +154,7 @@ table() {
   model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo "Measured $(date -u +%Y-%m-%d) by \`scripts/bench.sh\`$( [ "$runs" = 1 ] && echo " (quick: one run each)" ):"
   echo "$(nproc) CPUs ($model), $(go env GOVERSION), load generator on the same machine, load average"
-  echo "$load_before before and $load_after after; SQLite with \`synchronous=FULL\`${pg_version:+; $pg_version}."
+  echo "$load_before before and $load_after after; SQLite with its WAL fsynced before every answer (committer at \`synchronous=NORMAL\`, the fsync beside it)${pg_version:+; $pg_version}."
   echo "Each figure is the median by requests/s of $runs run(s) of $duration on a fresh database,"
   echo "with p50/p99 latency and peak resident memory (server and load generator, one process) of that run."
   echo
