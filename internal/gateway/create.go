@@ -225,6 +225,15 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	if len(locale) > 10 {
 		return nil, apperr.InvalidField("locale", "locale must be a language tag such as en_GB.")
 	}
+	// A tenant that takes cards only on its hosted pages refuses the card
+	// before anything about it is checked.
+	st, err := s.requestSettings(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if st.RefuseDirectCards && req.Parameters != nil && req.Parameters.CardNumber != "" {
+		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
+	}
 	var ci cardInput
 	var parent *job
 	if ref := strings.TrimSpace(req.ParentPaymentJobReference); ref != "" {
@@ -242,13 +251,6 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		}
 	} else if ci, err = s.parseCard(ctx, tenantID, req.Parameters, o, now); err != nil {
 		return nil, err
-	}
-	st, err := s.requestSettings(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	if st.RefuseDirectCards && req.Parameters != nil && req.Parameters.CardNumber != "" {
-		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
 	}
 
 	flags := map[string]bool{}

@@ -146,6 +146,7 @@ func TestRefuseDirectCardPayments(t *testing.T) {
 			h.settings(gateway.GatewaySettings{AutoCapture: true, RefuseDirectCardPayments: true})
 			for name, c := range map[string]struct{ path, body string }{
 				"payment job":  {"/api/gateway/payment-jobs", moto("d-1", "5.00")},
+				"invalid card": {"/api/gateway/payment-jobs", strings.Replace(moto("d-2", "5.00"), "4000000000000010", "4000000000000001", 1)},
 				"tokenisation": {"/api/gateway/card-tokenisation", `{"cardNumber":"4000000000000010","cardExpiryYear":"30","cardExpiryMonth":"10","cardCvc":"123"}`},
 			} {
 				if r := h.call("POST", c.path, c.body); r.Status != 400 || !bytes.Contains(r.Body, []byte(refused)) {
