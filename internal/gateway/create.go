@@ -346,8 +346,7 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 			}
 		}
 		if jj.Status == StPending || jj.Status == StAuthorised {
-			if _, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindJobExpiry, TenantID: tenantID,
-				Payload: refPayload{Ref: jj.Ref}, RunAt: jj.ExpiresAt, UniqueKey: KindJobExpiry + ":" + jj.Ref}); err != nil {
+			if err := s.scheduleJobExpiry(ctx, tx, &jj); err != nil {
 				return err
 			}
 		}
@@ -366,6 +365,14 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 
 type refPayload struct {
 	Ref string `json:"ref"`
+}
+
+// scheduleJobExpiry makes sure job j expires at its expiration (once: the
+// job is unique per job reference).
+func (s *Service) scheduleJobExpiry(ctx context.Context, tx *store.Tx, j *job) error {
+	_, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindJobExpiry, TenantID: j.TenantID,
+		Payload: refPayload{Ref: j.Ref}, RunAt: j.ExpiresAt, UniqueKey: KindJobExpiry + ":" + j.Ref})
+	return err
 }
 
 // applyOutcome records the acquirer's answer on a payment in tx: the

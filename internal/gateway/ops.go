@@ -381,9 +381,7 @@ func (s *Service) reopen(ctx context.Context, tx *store.Tx, j *job, cancelled *p
 		j.Status = StExpired
 		return nil
 	}
-	_, _, err := s.Outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: KindJobExpiry, TenantID: j.TenantID,
-		Payload: refPayload{Ref: j.Ref}, RunAt: j.ExpiresAt, UniqueKey: KindJobExpiry + ":" + j.Ref})
-	return err
+	return s.scheduleJobExpiry(ctx, tx, j)
 }
 
 // CancelJob cancels a job (PATCH …/cancel): no more payments; its pending

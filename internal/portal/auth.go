@@ -52,15 +52,11 @@ func plural(n int) string {
 
 // visitorView is the layout of pages for visitors.
 func visitorView(title, current string) webkit.View {
-	v := webkit.View{Title: title, Nav: []webkit.NavItem{
-		{Label: "API docs", Href: "/openapi.json"},
-		{Label: "Sign in", Href: "/login"},
-		{Label: "Sign up", Href: "/signup"},
-	}}
-	for i := range v.Nav {
-		v.Nav[i].Current = v.Nav[i].Href == current
-	}
-	return v
+	return webkit.View{Title: title, Nav: webkit.Nav(current,
+		webkit.NavItem{Label: "API docs", Href: "/openapi.json"},
+		webkit.NavItem{Label: "Sign in", Href: "/login"},
+		webkit.NavItem{Label: "Sign up", Href: "/signup"},
+	)}
 }
 
 func (s *Service) showSignup(w http.ResponseWriter, r *http.Request) {

@@ -12,15 +12,11 @@ import (
 // devView is the layout of a signed-in developer's pages: the navigation,
 // the sign-out button and the environment badge (Sandbox or Production).
 func (s *Service) devView(d developer, t platform.Tenant, title, current string) webkit.View {
-	v := webkit.View{Title: title, User: d.Email, SignOut: "/logout", Badge: modeLabel(t.Mode), Nav: []webkit.NavItem{
-		{Label: "Dashboard", Href: "/dashboard"},
-		{Label: "Settings", Href: "/dashboard/settings"},
-		{Label: "API docs", Href: "/openapi.json"},
-	}}
-	for i := range v.Nav {
-		v.Nav[i].Current = v.Nav[i].Href == current
-	}
-	return v
+	return webkit.View{Title: title, User: d.Email, SignOut: "/logout", Badge: modeLabel(t.Mode), Nav: webkit.Nav(current,
+		webkit.NavItem{Label: "Dashboard", Href: "/dashboard"},
+		webkit.NavItem{Label: "Settings", Href: "/dashboard/settings"},
+		webkit.NavItem{Label: "API docs", Href: "/openapi.json"},
+	)}
 }
 
 func modeLabel(m platform.Mode) string {

@@ -69,10 +69,7 @@ func newSyncer(dbPath string) *syncer {
 
 // begin returns the seq of a new batch about to COMMIT, and publishes it
 // before the COMMIT so a reader that may see the batch waits for it.
-func (s *syncer) begin() uint64 {
-	seq := s.committing.Add(1)
-	return seq
-}
+func (s *syncer) begin() uint64 { return s.committing.Add(1) }
 
 // loop fsyncs and answers batches in commit order until pending is closed.
 func (s *syncer) loop() {

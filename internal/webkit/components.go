@@ -47,49 +47,50 @@ func funcs() template.FuncMap {
 // field of one name (default: the name). A password's value is never sent
 // back.
 func field(f *Form, name, label, typ string, opts ...string) FieldView {
-	v := FieldView{ID: name, Name: name, Label: label, Type: typ, Error: f.Errors[name]}
+	o := controlOptions(name, opts)
+	v := FieldView{ID: o.id, Name: name, Label: label, Type: typ, Error: f.Errors[name], Hint: o.hint,
+		Autocomplete: o.autocomplete, Inputmode: o.inputmode, Required: o.required, Disabled: o.disabled}
 	if typ != "password" {
 		v.Value = f.Values.Get(name)
-	}
-	for _, o := range opts {
-		key, val, _ := strings.Cut(o, "=")
-		switch key {
-		case "required":
-			v.Required = true
-		case "disabled":
-			v.Disabled = true
-		case "autocomplete":
-			v.Autocomplete = val
-		case "inputmode":
-			v.Inputmode = val
-		case "hint":
-			v.Hint = val
-		case "id":
-			v.ID = val
-		}
 	}
 	return v
 }
 
+// controlOpts are the "key=value" options of field and choose.
+type controlOpts struct {
+	id, hint, autocomplete, inputmode string
+	required, disabled                bool
+}
+
+func controlOptions(name string, opts []string) controlOpts {
+	o := controlOpts{id: name}
+	for _, opt := range opts {
+		key, val, _ := strings.Cut(opt, "=")
+		switch key {
+		case "required":
+			o.required = true
+		case "disabled":
+			o.disabled = true
+		case "autocomplete":
+			o.autocomplete = val
+		case "inputmode":
+			o.inputmode = val
+		case "hint":
+			o.hint = val
+		case "id":
+			o.id = val
+		}
+	}
+	return o
+}
+
 // choose builds a SelectView of the choices, the form's value selected.
 func choose(f *Form, name, label string, choices []string, opts ...string) SelectView {
-	v := SelectView{ID: name, Name: name, Label: label, Error: f.Errors[name]}
+	o := controlOptions(name, opts)
+	v := SelectView{ID: o.id, Name: name, Label: label, Error: f.Errors[name], Hint: o.hint, Required: o.required, Disabled: o.disabled}
 	cur := f.Values.Get(name)
 	for _, c := range choices {
 		v.Options = append(v.Options, Option{Value: c, Selected: c == cur})
-	}
-	for _, o := range opts {
-		key, val, _ := strings.Cut(o, "=")
-		switch key {
-		case "required":
-			v.Required = true
-		case "disabled":
-			v.Disabled = true
-		case "hint":
-			v.Hint = val
-		case "id":
-			v.ID = val
-		}
 	}
 	return v
 }

@@ -36,6 +36,14 @@ type NavItem struct {
 	Current     bool
 }
 
+// Nav returns items with the one whose Href is current marked Current.
+func Nav(current string, items ...NavItem) []NavItem {
+	for i := range items {
+		items[i].Current = items[i].Href == current
+	}
+	return items
+}
+
 // Page is a parsed page: the kit's layout plus one content template.
 type Page struct{ t *template.Template }
 
