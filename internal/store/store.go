@@ -55,6 +55,7 @@ type DB struct {
 	// SQLite group commit (groupcommit.go): Transact hands callbacks to one
 	// committer goroutine. nil on PostgreSQL.
 	reqs     chan *writeReq
+	guarded  bool // the committer's: run the next batch with savepoints (groupcommit.go)
 	quit     chan struct{}
 	loopDone chan struct{}
 	ckpt     *checkpointer // SQLite: checkpoints beside the committer (checkpoint.go)
