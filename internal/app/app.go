@@ -68,6 +68,7 @@ type App struct {
 	Portal PortalProduct
 
 	schedules []func(ctx context.Context) error
+	checks    *checkMetrics // the last ledger check (ledgercheck.go)
 }
 
 // product is what one product adds to the app: its routes, the middleware of
@@ -176,6 +177,9 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	a.Runner = outbox.NewRunner(a.DB, a.Clock, a.Log, outbox.RunnerOptions{WorkerID: workerID(a.IDs), Concurrency: a.Config.Workers})
 	a.Webhooks.Register(a.Runner)
 	a.registerMaintenance()
+	if err := a.registerLedgerCheck(ctx, opt.Metrics); err != nil {
+		return err
+	}
 
 	platformErrs := httpx.PlatformErrors(a.Log)
 	middleware := map[httpx.API]server.APIMiddleware{

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -20,13 +22,20 @@ import (
 // internal/apptest), and returns a row counter.
 func openForTest(t *testing.T, e storetest.Engine, seed byte) (*App, *clock.Fake, func(q string, args ...any) int) {
 	t.Helper()
+	return openForTestWith(t, e, seed, nil)
+}
+
+// openForTestWith is openForTest with the Prometheus registry to use (nil:
+// the app's own).
+func openForTestWith(t *testing.T, e storetest.Engine, seed byte, reg *prometheus.Registry) (*App, *clock.Fake, func(q string, args ...any) int) {
+	t.Helper()
 	cfg := Defaults()
 	cfg.DataDir = t.TempDir()
 	cfg.DatabaseURL = e.URL(t)
 	cfg.Pepper = bytes.Repeat([]byte{7}, 32)
 	cfg.KEK = bytes.Repeat([]byte{9}, 32)
 	clk := clock.NewFake(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC))
-	a, err := Open(context.Background(), cfg, Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{seed})})
+	a, err := Open(context.Background(), cfg, Options{Clock: clk, Rand: rand.NewChaCha8([32]byte{seed}), Metrics: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
