@@ -14,9 +14,15 @@ import (
 // The daily ledger check: the invariant checker over the live database in
 // one read snapshot (ledger.Check), its report kept as the last result and
 // published as metrics. `cashgate ledger check` runs the same on demand.
+//
+// The first run is an hour after the workers first start, not at once: a
+// check reads every posting, and a process that was just started (a
+// deployment, a benchmark on a preloaded database) has better uses for
+// its first minutes.
 const (
 	jobLedgerCheck   = "ledger.check"
 	ledgerCheckEvery = 24 * time.Hour
+	ledgerCheckFirst = time.Hour
 )
 
 // checkMetrics are the gauges of the last ledger check.
@@ -89,7 +95,7 @@ func (a *App) registerLedgerCheck(ctx context.Context, reg prometheus.Registerer
 		return outbox.RetryAt(a.Clock.Now().Add(ledgerCheckEvery))
 	})
 	a.schedules = append(a.schedules, func(ctx context.Context) error {
-		_, _, err := a.Outbox.Enqueue(ctx, nil, outbox.JobSpec{Kind: jobLedgerCheck, RunAt: a.Clock.Now(), UniqueKey: jobLedgerCheck})
+		_, _, err := a.Outbox.Enqueue(ctx, nil, outbox.JobSpec{Kind: jobLedgerCheck, RunAt: a.Clock.Now().Add(ledgerCheckFirst), UniqueKey: jobLedgerCheck})
 		return err
 	})
 	return nil

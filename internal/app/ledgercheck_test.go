@@ -15,7 +15,7 @@ import (
 )
 
 // TestDailyLedgerCheck: the check is scheduled once however many workers
-// start, runs at once and then every day, keeps its report and sets the
+// start, runs an hour later and then every day, keeps its report and sets the
 // metrics; a corrupted balance shows as a violation in both, and a new
 // process starts its metrics from the last report.
 func TestDailyLedgerCheck(t *testing.T) {
@@ -45,6 +45,11 @@ func TestDailyLedgerCheck(t *testing.T) {
 			if _, err := a.Ledger.Standalone().Transfer(ctx, ledger.TransferSpec{TenantID: "ten_x", From: from.ID, To: to.ID, Currency: "EUR", Amount: 100, Reference: "r"}); err != nil {
 				t.Fatal(err)
 			}
+			runDue(t, a)
+			if v := testutil.ToFloat64(a.checks.lastRun); v != 0 {
+				t.Fatalf("the check ran as the workers started (last run %v); its first run is an hour later", v)
+			}
+			clk.Advance(ledgerCheckFirst)
 			runDue(t, a)
 			if v := testutil.ToFloat64(a.checks.violations); v != 0 {
 				t.Fatalf("violations metric %v after a clean check, want 0", v)
