@@ -63,6 +63,7 @@ type DB struct {
 	// acquireTimeout bounds waiting for a connection or commit slot (guard.go).
 	acquireTimeout time.Duration
 	stmts          atomic.Int64 // statements run (count.go)
+	path           string       // SQLite: the database file
 }
 
 // Options tune Open.
@@ -191,7 +192,7 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 		r.Close()
 		return nil, err
 	}
-	db := &DB{ckpt: ck, sync: newSyncer(path), dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path,
+	db := &DB{ckpt: ck, sync: newSyncer(path), dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path, path: path,
 		wstmts: newStmtCache(w), rstmts: newStmtCache(r),
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
 	go db.sync.loop()
