@@ -69,6 +69,7 @@ type App struct {
 
 	schedules []func(ctx context.Context) error
 	checks    *checkMetrics // the last ledger check (ledgercheck.go)
+	metrics   *metrics      // events, webhooks, jobs, pools (metrics.go)
 }
 
 // product is what one product adds to the app: its routes, the middleware of
@@ -92,8 +93,8 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 		opt.Metrics = prometheus.NewRegistry()
 		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock)}
-	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout})
+	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock), metrics: newMetrics()}
+	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout, OnBatch: a.metrics.batch})
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +163,10 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	}
 	a.Ledger = ledger.New(a.DB, a.Clock, a.IDs)
 	a.Outbox = outbox.New(a.DB, a.Clock, a.IDs)
+	a.Outbox.ObserveCommitted(a.metrics.event)
+	if err := a.metrics.register(opt.Metrics, a.DB, a.Clock.Now); err != nil {
+		return err
+	}
 	webhookCipher, err := outbox.NewAESGCM(subkey(kek, "cashgate webhook secrets"))
 	if err != nil {
 		return err
@@ -170,6 +175,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		AllowPrivateTargets: a.Config.AllowPrivateWebhooks,
 		Cipher:              webhookCipher,
 		Lease:               a.Config.WebhookLease,
+		OnAttempt:           a.metrics.attempt,
 	})
 	if err != nil {
 		return err

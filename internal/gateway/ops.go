@@ -37,7 +37,7 @@ func (s *Service) notify(ctx context.Context, tx *store.Tx, j *job, p *payment, 
 	if target == "" {
 		target = st.WebhookURL
 	}
-	ev := outbox.Event{TenantID: j.TenantID, Type: EventPaymentStatus, Subject: p.Ref}
+	ev := outbox.Event{TenantID: j.TenantID, Type: EventPaymentStatus, Subject: p.Ref, Outcome: strings.ToLower(p.Status)}
 	if target == "" || s.Callbacks == nil {
 		ev.Data = n
 		_, err := s.Outbox.Emit(ctx, tx, ev)

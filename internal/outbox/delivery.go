@@ -510,10 +510,15 @@ func (w *Webhooks) attempt(ctx context.Context, job Job, d Delivery, manual bool
 		return fmt.Errorf("outbox: record webhook attempt: %w", err)
 	}
 	log := w.log.With("delivery", d.ID, "event", ev.ID, "attempt", n, "status", res.status, "manual", manual)
+	endpoint := "callback"
 	if ep != nil {
+		endpoint = ep.ID
 		log = log.With("endpoint", ep.ID)
 	} else {
 		log = log.With("callback_host", urlHost(d.TargetURL))
+	}
+	if w.opt.OnAttempt != nil {
+		w.opt.OnAttempt(endpoint, ack)
 	}
 	switch {
 	case ack:

@@ -26,6 +26,10 @@ type Event struct {
 	// that encodes to JSON; events read back carry a json.RawMessage.
 	Data      any       `json:"data"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Outcome is what happened, for the metrics of committed events
+	// (ObserveCommitted); not stored. Empty: the type's last word
+	// ("remote.payment.paid": "paid").
+	Outcome string `json:"-"`
 }
 
 // DecodeData unmarshals the event's Data into v, whichever form it has.
@@ -82,6 +86,10 @@ func (o *Outbox) Emit(ctx context.Context, tx *store.Tx, ev Event) (Event, error
 		`INSERT INTO events (id, tenant_id, type, subject, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		ev.ID, ev.TenantID, ev.Type, ev.Subject, data, micros(ev.CreatedAt)); err != nil {
 		return Event{}, fmt.Errorf("outbox: insert event: %w", err)
+	}
+	if o.observe != nil {
+		committed := ev
+		tx.OnCommit(func() { o.observe(committed) })
 	}
 	targets, err := o.subscribedEndpoints(ctx, tx, ev.TenantID, ev.Type)
 	if err != nil {

@@ -54,7 +54,14 @@ type Outbox struct {
 	clk  clock.Clock
 	ids  *ids.Gen
 	subs *subscriptions // each tenant's webhook endpoints, for fan-out
+	// observe sees every event once its transaction is durable (metrics).
+	observe func(Event)
 }
+
+// ObserveCommitted makes f see every event Emit writes, once its
+// transaction is durable (a rolled-back event is never seen). Call it
+// before the first Emit; f must be quick and safe for concurrent use.
+func (o *Outbox) ObserveCommitted(f func(Event)) { o.observe = f }
 
 // New returns an Outbox on db. clk and gen are required.
 func New(db *store.DB, clk clock.Clock, gen *ids.Gen) *Outbox {

@@ -49,6 +49,10 @@ type WebhookOptions struct {
 	// RotationOverlap is how long the previous secret still signs after a
 	// rotation, so receivers can switch without losing messages (default 24h).
 	RotationOverlap time.Duration
+	// OnAttempt, when set, sees the outcome of every recorded delivery
+	// attempt: the endpoint's id ("callback" for a callback URL) and
+	// whether the response acknowledged it (metrics).
+	OnAttempt func(endpoint string, acknowledged bool)
 }
 
 // Acknowledger decides whether a response acknowledges a delivery of ev:

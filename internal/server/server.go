@@ -84,12 +84,12 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cashgate_http_requests_total", Help: "HTTP requests by route and status.",
-	}, []string{"route", "code"})
+		Name: "cashgate_http_requests_total", Help: "HTTP requests by API, route and status.",
+	}, []string{"api", "route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "cashgate_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Name: "cashgate_http_request_duration_seconds", Help: "HTTP request latency by API and route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"route"})
+	}, []string{"api", "route"})
 	if err := d.Metrics.Register(s.reqs); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
@@ -130,7 +130,7 @@ func (s *Server) mount(rt httpx.Route) (err error) {
 		return fmt.Errorf("server: route %s belongs to API %q which has no middleware configured", pattern, rt.API)
 	}
 	h = httpx.RefuseControlInURL(errw, h)
-	h = s.observe(pattern, h)
+	h = s.observe(rt.API, pattern, h)
 	defer func() {
 		if p := recover(); p != nil { // ServeMux panics on conflicting patterns
 			err = fmt.Errorf("server: route %s: %v", pattern, p)
@@ -193,7 +193,9 @@ var errResponseDropped = errors.New("server: response dropped: what it read coul
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // observe adds panic recovery, a log line and metrics to one route.
-func (s *Server) observe(pattern string, h http.Handler) http.Handler {
+func (s *Server) observe(api httpx.API, pattern string, h http.Handler) http.Handler {
+	labels := prometheus.Labels{"api": string(api), "route": pattern}
+	reqs, latency := s.reqs.MustCurryWith(labels), s.latency.With(labels)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -216,8 +218,8 @@ func (s *Server) observe(pattern string, h http.Handler) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			s.reqs.WithLabelValues(pattern, strconv.Itoa(rec.status)).Inc()
-			s.latency.WithLabelValues(pattern).Observe(d.Seconds())
+			reqs.WithLabelValues(strconv.Itoa(rec.status)).Inc()
+			latency.Observe(d.Seconds())
 			lvl := slog.LevelDebug
 			if rec.status >= 500 {
 				lvl = slog.LevelError

@@ -167,6 +167,9 @@ func (db *DB) runBatch(first *writeReq) {
 		}
 	}
 	db.sync.pending <- sb
+	if db.onBatch != nil {
+		db.onBatch(len(b.reqs))
+	}
 }
 
 // execBatch runs the callbacks and commits; it reports whether the COMMIT

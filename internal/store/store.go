@@ -64,6 +64,17 @@ type DB struct {
 	acquireTimeout time.Duration
 	stmts          atomic.Int64 // statements run (count.go)
 	path           string       // SQLite: the database file
+	onBatch        func(int)    // Options.OnBatch
+}
+
+// PoolStats returns the connection pools' statistics by pool: "postgres"
+// (every statement), or SQLite's "write" (the committer's connection) and
+// "read" (the read pool).
+func (db *DB) PoolStats() map[string]sql.DBStats {
+	if db.dialect == Postgres {
+		return map[string]sql.DBStats{"postgres": db.write.Stats()}
+	}
+	return map[string]sql.DBStats{"write": db.write.Stats(), "read": db.read.Stats()}
 }
 
 // Options tune Open.
@@ -74,6 +85,10 @@ type Options struct {
 	// connection (PostgreSQL) or commit slot (SQLite) before ErrBusy (503).
 	// Default DefaultAcquireTimeout.
 	AcquireTimeout time.Duration
+	// OnBatch, when set, sees the number of callbacks of every SQLite group
+	// commit batch the committer ran (metrics); it runs on the committer,
+	// so it must be quick.
+	OnBatch func(callbacks int)
 }
 
 // DefaultURL is the SQLite file used when no database URL is configured.
@@ -192,7 +207,7 @@ func openSQLite(ctx context.Context, rawURL string, log *slog.Logger, opt Option
 		r.Close()
 		return nil, err
 	}
-	db := &DB{ckpt: ck, sync: newSyncer(path), dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path, path: path,
+	db := &DB{ckpt: ck, sync: newSyncer(path), dialect: SQLite, write: w, read: r, log: log, desc: "sqlite:" + path, path: path, onBatch: opt.OnBatch,
 		wstmts: newStmtCache(w), rstmts: newStmtCache(r),
 		reqs: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
 	go db.sync.loop()
