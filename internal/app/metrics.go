@@ -76,10 +76,10 @@ func (m *metrics) register(reg prometheus.Registerer, db *store.DB, now func() t
 }
 
 var (
-	jobsDesc     = prometheus.NewDesc("cashgate_jobs", "Jobs waiting (ready) or being run (running), by kind.", []string{"kind", "state"}, nil)
-	lagDesc      = prometheus.NewDesc("cashgate_job_lag_seconds", "How long the oldest due job of a kind has waited past its run time.", []string{"kind"}, nil)
-	backlogDesc  = prometheus.NewDesc("cashgate_webhook_backlog", "Webhook deliveries not yet acknowledged or given up (ready or running delivery jobs).", nil, nil)
-	oldestDesc   = prometheus.NewDesc("cashgate_webhook_oldest_pending_seconds", "Age of the oldest webhook delivery still pending.", nil, nil)
+	jobsDesc    = prometheus.NewDesc("cashgate_jobs", "Jobs waiting (ready) or being run (running), by kind.", []string{"kind", "state"}, nil)
+	lagDesc     = prometheus.NewDesc("cashgate_job_lag_seconds", "How long the oldest due job of a kind has waited past its run time.", []string{"kind"}, nil)
+	backlogDesc = prometheus.NewDesc("cashgate_webhook_backlog", "Webhook deliveries not yet acknowledged or given up (ready or running delivery jobs).", nil, nil)
+	oldestDesc  = prometheus.NewDesc("cashgate_webhook_oldest_pending_seconds", "Age of the oldest webhook delivery still pending.", nil, nil)
 )
 
 // scrapeBudget bounds the queries of one scrape.
