@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cashgate/cashgate/internal/app"
+	"github.com/cashgate/cashgate/internal/telemetry"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -63,19 +65,22 @@ func (e *env) logger() (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch strings.ToLower(e.cfg.LogFormat) {
 	case "json":
-		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(e.stderr, opts))), nil
 	case "text", "":
-		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+		return slog.New(telemetry.LogHandler(slog.NewTextHandler(e.stderr, opts))), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", e.cfg.LogFormat)
 }
 
 // open opens cashgate for an administrative command (migrating first when
 // auto-migrate is on).
-func (e *env) open(ctx context.Context) (*app.App, error) {
+func (e *env) open(ctx context.Context) (*app.App, error) { return e.openWith(ctx, nil) }
+
+// openWith is open with a tracer provider (serve; nil: no tracing).
+func (e *env) openWith(ctx context.Context, tp trace.TracerProvider) (*app.App, error) {
 	log, err := e.logger()
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, e.cfg, app.Options{Log: log})
+	return app.Open(ctx, e.cfg, app.Options{Log: log, Tracer: tp})
 }

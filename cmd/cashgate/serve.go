@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cashgate/cashgate/internal/telemetry"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -18,7 +22,16 @@ and stops the workers cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := e.open(ctx)
+			tracing, err := telemetry.New(ctx, telemetry.Config{Endpoint: e.cfg.OTLPEndpoint, Version: version})
+			if err != nil {
+				return err
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = tracing.Shutdown(sctx)
+			}()
+			a, err := e.openWith(ctx, tracing.Provider)
 			if err != nil {
 				return err
 			}
@@ -38,6 +51,7 @@ and stops the workers cleanly.`,
 	f.BoolVar(&e.cfg.SecureCookies, "secure-cookies", e.cfg.SecureCookies, "mark session cookies Secure even on plain-HTTP requests, when an https proxy serves the installation (env CASHGATE_SECURE_COOKIES)")
 	f.IntVar(&e.cfg.SandboxRPM, "sandbox-rpm", e.cfg.SandboxRPM, "requests per minute allowed per sandbox APP key (env CASHGATE_SANDBOX_RPM)")
 	f.IntVar(&e.cfg.ProductionRPM, "production-rpm", e.cfg.ProductionRPM, "requests per minute allowed per production APP key (env CASHGATE_PRODUCTION_RPM)")
+	f.StringVar(&e.cfg.OTLPEndpoint, "otlp-endpoint", e.cfg.OTLPEndpoint, "send OpenTelemetry traces over OTLP/HTTP to this collector, e.g. http://collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT; default: tracing off)")
 	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")
 	f.DurationVar(&e.cfg.WebhookLease, "webhook-lease", e.cfg.WebhookLease, "how long a worker's claim of a webhook delivery lasts; a delivery whose worker died is attempted again after it (default request timeout + 30s) (env CASHGATE_WEBHOOK_LEASE)")
 	f.IntVar(&e.cfg.DBMaxConns, "db-max-conns", e.cfg.DBMaxConns, "PostgreSQL connection pool size; SQLite: read connections (default 16; SQLite 4) (env CASHGATE_DB_MAX_CONNS)")

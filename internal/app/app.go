@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/httpx"
@@ -22,6 +23,7 @@ import (
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/server"
 	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/telemetry"
 )
 
 // Version is reported by /openapi.json; cmd/cashgate sets it.
@@ -39,6 +41,9 @@ type Options struct {
 	// answering from inside its transaction (platform.Config); the tests
 	// set it, so a handler that breaks the write contract fails them.
 	StrictWriteContract bool
+	// Tracer makes the spans of requests, transactions and webhook
+	// deliveries (nil: none; see internal/telemetry).
+	Tracer trace.TracerProvider
 }
 
 // App is an open cashgate: storage, services, HTTP handler and job runner.
@@ -89,12 +94,16 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 	if opt.Clock == nil {
 		opt.Clock = clock.Real{}
 	}
+	if opt.Tracer == nil {
+		opt.Tracer = telemetry.Off().Provider
+	}
 	if opt.Metrics == nil {
 		opt.Metrics = prometheus.NewRegistry()
 		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock), metrics: newMetrics()}
-	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout, OnBatch: a.metrics.batch})
+	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout, OnBatch: a.metrics.batch,
+		Tracer: opt.Tracer.Tracer("cashgate/store")})
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +185,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		Cipher:              webhookCipher,
 		Lease:               a.Config.WebhookLease,
 		OnAttempt:           a.metrics.attempt,
+		Tracer:              opt.Tracer.Tracer("cashgate/webhooks"),
 	})
 	if err != nil {
 		return err
@@ -232,6 +242,10 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		Routes:     rs,
 		Middleware: middleware,
 		Fence:      a.DB,
+		Tracer:     opt.Tracer.Tracer("cashgate/server"),
+		// Request ids come from a generator of their own, so a seeded
+		// test's object ids do not depend on how many requests it made.
+		RequestID: requestIDs(),
 	})
 	if err != nil {
 		return err
@@ -239,6 +253,12 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	a.Server = srv
 	a.Handler = srv
 	return nil
+}
+
+// requestIDs names requests: "req_" and 26 random characters.
+func requestIDs() func() string {
+	gen := ids.New(nil)
+	return func() string { return gen.ID("req") }
 }
 
 // Close releases the database.

@@ -57,6 +57,7 @@ type Config struct {
 	DBAcquireTimeout time.Duration // CASHGATE_DB_ACQUIRE_TIMEOUT: longest wait for a connection or commit slot before 503, default 5s
 	BlockedEndpoints []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
+	OTLPEndpoint     string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
 	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
 	LogLevel         string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
 	LogFormat        string        // CASHGATE_LOG_FORMAT: text or json
@@ -117,6 +118,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 	}
 	str("CASHGATE_ADDR", &c.Addr)
+	str("OTEL_EXPORTER_OTLP_ENDPOINT", &c.OTLPEndpoint)
 	str("CASHGATE_PUBLIC_URL", &c.PublicURL)
 	str("CASHGATE_DATABASE_URL", &c.DatabaseURL)
 	str("CASHGATE_DATA_DIR", &c.DataDir)

@@ -23,11 +23,14 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/cashgate/cashgate/internal/app"
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
+	"github.com/cashgate/cashgate/internal/telemetry"
 )
 
 // Epoch is where the fake clock starts: Saturday 21 November 2026, 09:30
@@ -42,6 +45,11 @@ type Options struct {
 	Config func(*app.Config)
 	// Tenant is the tenant to create (default: "Acme Ltd", production, Europe/London).
 	Tenant *platform.TenantSpec
+	// Tracer, when set, is the app's tracer provider.
+	Tracer trace.TracerProvider
+	// Log, when set, receives every log line (debug and up, with request
+	// ids) instead of the test's log.
+	Log io.Writer
 }
 
 // App is a running cashgate under test.
@@ -78,7 +86,11 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 	clk := clock.NewFake(Epoch)
 	// Warnings and errors of the app go to the test's log, shown when it fails.
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed}), StrictWriteContract: true})
+	if opt.Log != nil {
+		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(opt.Log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed}),
+		StrictWriteContract: true, Tracer: opt.Tracer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,15 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/telemetry"
 )
 
 // DeliveryState is the state of a webhook delivery.
@@ -439,12 +444,7 @@ func (w *Webhooks) attempt(ctx context.Context, job Job, d Delivery, manual bool
 	if err != nil {
 		return fmt.Errorf("outbox: record webhook attempt: %w", err)
 	}
-	var res attemptResult
-	if body, ctype, err := w.renderer(ev.Type)(ev); err != nil {
-		res.err = fmt.Errorf("rendering the %s body: %w", ev.Type, err)
-	} else {
-		res = w.post(ctx, d, ep, body, ctype, at)
-	}
+	res := w.send(ctx, d, ep, ev, n, at)
 	ack := res.err == nil && w.acknowledger(ev.Type)(ev, res.status, res.body)
 	if res.err == nil && !ack {
 		res.err = fmt.Errorf("not acknowledged: HTTP %d", res.status)
@@ -536,6 +536,29 @@ func (w *Webhooks) attempt(ctx context.Context, job Job, d Delivery, manual bool
 	return nil
 }
 
+// send renders ev and posts it as attempt n of d, in a client span.
+func (w *Webhooks) send(ctx context.Context, d Delivery, ep *endpointRow, ev Event, n int, at time.Time) attemptResult {
+	ctx, span := w.tracer.Start(ctx, "webhook.deliver", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("cashgate.delivery", d.ID), attribute.String("cashgate.event_type", ev.Type), attribute.Int("cashgate.attempt", n)))
+	defer span.End()
+	if ep != nil {
+		span.SetAttributes(attribute.String("cashgate.endpoint", ep.ID))
+	}
+	var res attemptResult
+	if body, ctype, err := w.renderer(ev.Type)(ev); err != nil {
+		res.err = fmt.Errorf("rendering the %s body: %w", ev.Type, err)
+	} else {
+		res = w.post(ctx, d, ep, body, ctype, at)
+	}
+	if res.status != 0 {
+		span.SetAttributes(attribute.Int("http.response.status_code", res.status))
+	}
+	if res.err != nil {
+		span.SetStatus(codes.Error, res.errText())
+	}
+	return res
+}
+
 // post makes one HTTP attempt of delivery d with body: to ep, signed, or
 // for a callback (ep nil) to d.TargetURL, with webhook-id and
 // webhook-timestamp but no webhook-signature.
@@ -578,6 +601,7 @@ func (w *Webhooks) post(ctx context.Context, d Delivery, ep *endpointRow, body [
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "cashgate-webhooks/1")
+	telemetry.Propagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
 	req.Header.Set(standardwebhooks.HeaderWebhookID, msgID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(at.Unix(), 10))
 	if len(sigs) > 0 {

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/httpx"
@@ -53,6 +56,9 @@ type WebhookOptions struct {
 	// attempt: the endpoint's id ("callback" for a callback URL) and
 	// whether the response acknowledged it (metrics).
 	OnAttempt func(endpoint string, acknowledged bool)
+	// Tracer makes a client span per delivery attempt (nil: none); the
+	// request carries its traceparent.
+	Tracer trace.Tracer
 }
 
 // Acknowledger decides whether a response acknowledges a delivery of ev:
@@ -79,6 +85,7 @@ type Webhooks struct {
 	log    *slog.Logger
 	opt    WebhookOptions
 	client *http.Client
+	tracer trace.Tracer
 
 	mu        sync.RWMutex
 	acks      map[string]Acknowledger // by event type prefix
@@ -118,7 +125,11 @@ func NewWebhooks(ob *Outbox, log *slog.Logger, opt WebhookOptions) (*Webhooks, e
 	if err != nil {
 		return nil, err
 	}
-	return &Webhooks{ob: ob, db: ob.db, clk: ob.clk, ids: ob.ids, log: log, opt: opt, client: client,
+	tracer := opt.Tracer
+	if tracer == nil {
+		tracer = noop.NewTracerProvider().Tracer("")
+	}
+	return &Webhooks{ob: ob, db: ob.db, clk: ob.clk, ids: ob.ids, log: log, opt: opt, client: client, tracer: tracer,
 		acks: map[string]Acknowledger{}, renderers: map[string]Renderer{}}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -17,8 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/cashgate/cashgate/internal/httpx"
+	"github.com/cashgate/cashgate/internal/telemetry"
 )
 
 // Pinger reports whether the database answers and its schema is current.
@@ -54,6 +61,11 @@ type Deps struct {
 	// durable (store.DB on SQLite, whose readers may see a batch before its
 	// fsync; see store/durable.go). Nil: no fence.
 	Fence ReadFence
+	// Tracer makes a server span per request (nil: no spans).
+	Tracer trace.Tracer
+	// RequestID names a request that came without a usable X-Request-Id
+	// (nil: such a request gets none).
+	RequestID func() string
 }
 
 // ReadFence is store.DB's read fence.
@@ -77,6 +89,9 @@ type Server struct {
 func New(d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	if d.Metrics == nil {
 		d.Metrics = prometheus.NewRegistry()
@@ -130,7 +145,7 @@ func (s *Server) mount(rt httpx.Route) (err error) {
 		return fmt.Errorf("server: route %s belongs to API %q which has no middleware configured", pattern, rt.API)
 	}
 	h = httpx.RefuseControlInURL(errw, h)
-	h = s.observe(rt.API, pattern, h)
+	h = s.observe(rt, h)
 	defer func() {
 		if p := recover(); p != nil { // ServeMux panics on conflicting patterns
 			err = fmt.Errorf("server: route %s: %v", pattern, p)
@@ -193,11 +208,22 @@ var errResponseDropped = errors.New("server: response dropped: what it read coul
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // observe adds panic recovery, a log line and metrics to one route.
-func (s *Server) observe(api httpx.API, pattern string, h http.Handler) http.Handler {
-	labels := prometheus.Labels{"api": string(api), "route": pattern}
+func (s *Server) observe(rt httpx.Route, h http.Handler) http.Handler {
+	pattern := rt.Method + " " + rt.Path
+	labels := prometheus.Labels{"api": string(rt.API), "route": pattern}
 	reqs, latency := s.reqs.MustCurryWith(labels), s.latency.With(labels)
+	spanAttrs := trace.WithAttributes(attribute.String("http.request.method", rt.Method), attribute.String("http.route", rt.Path),
+		attribute.String("cashgate.api", string(rt.API)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		ctx, span := s.deps.Tracer.Start(telemetry.Propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header)),
+			pattern, trace.WithSpanKind(trace.SpanKindServer), spanAttrs)
+		if id := s.requestID(r); id != "" {
+			ctx = telemetry.WithRequestID(ctx, id)
+			w.Header().Set("X-Request-Id", id)
+			span.SetAttributes(attribute.String("cashgate.request_id", id))
+		}
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		if f := s.deps.Fence; f != nil {
 			r = r.WithContext(f.FenceReads(r.Context()))
@@ -218,6 +244,11 @@ func (s *Server) observe(api httpx.API, pattern string, h http.Handler) http.Han
 				}
 			}
 			d := time.Since(start)
+			span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+			if rec.status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(rec.status))
+			}
+			span.End()
 			reqs.WithLabelValues(strconv.Itoa(rec.status)).Inc()
 			latency.Observe(d.Seconds())
 			lvl := slog.LevelDebug
@@ -229,6 +260,20 @@ func (s *Server) observe(api httpx.API, pattern string, h http.Handler) http.Han
 		h.ServeHTTP(rec, r)
 	})
 }
+
+// requestID is the request's X-Request-Id when it is a plain token (letters,
+// digits, '.', '_', '-', up to 64), else a new one.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); requestIDRE.MatchString(id) {
+		return id
+	}
+	if s.deps.RequestID == nil {
+		return ""
+	}
+	return s.deps.RequestID()
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 type healthBody struct {
 	Status string `json:"status"`

@@ -17,9 +17,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -35,6 +39,14 @@ const (
 	SQLite   Dialect = "sqlite"
 	Postgres Dialect = "postgres"
 )
+
+// system is the engine's OpenTelemetry db.system.name.
+func (d Dialect) system() string {
+	if d == Postgres {
+		return "postgresql"
+	}
+	return "sqlite"
+}
 
 // Querier is what reads and single statements need; *sql.DB and *sql.Tx (and *Tx) satisfy it.
 type Querier interface {
@@ -65,6 +77,7 @@ type DB struct {
 	stmts          atomic.Int64 // statements run (count.go)
 	path           string       // SQLite: the database file
 	onBatch        func(int)    // Options.OnBatch
+	tracer         trace.Tracer // Options.Tracer
 }
 
 // PoolStats returns the connection pools' statistics by pool: "postgres"
@@ -89,6 +102,8 @@ type Options struct {
 	// commit batch the committer ran (metrics); it runs on the committer,
 	// so it must be quick.
 	OnBatch func(callbacks int)
+	// Tracer makes a span per Transact (nil: none).
+	Tracer trace.Tracer
 }
 
 // DefaultURL is the SQLite file used when no database URL is configured.
@@ -115,6 +130,10 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger, opt Options) (*D
 	}
 	if err != nil {
 		return nil, err
+	}
+	db.tracer = opt.Tracer
+	if db.tracer == nil {
+		db.tracer = noop.NewTracerProvider().Tracer("")
 	}
 	db.acquireTimeout = opt.AcquireTimeout
 	if db.acquireTimeout <= 0 {

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Tx is a database transaction handed to a Transact callback.
@@ -56,9 +60,16 @@ const maxAttempts = 12
 // it calls with that ctx) must use tx, never the pool. Read, Snapshot or
 // Transact with that context panic with ErrPoolInTx (see guard.go). Waiting
 // for a connection is bounded by the acquire timeout (503, see ErrBusy).
-func (db *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+func (db *DB) Transact(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) (err error) {
 	db.guard(ctx, "Transact")
-	var err error
+	ctx, span := db.tracer.Start(ctx, "db.transaction", trace.WithAttributes(attribute.String("db.system.name", db.dialect.system())))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "transaction failed")
+		}
+		span.End()
+	}()
 	for attempt := 1; ; attempt++ {
 		err = db.transactOnce(ctx, fn)
 		if err == nil {
