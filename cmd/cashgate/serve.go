@@ -51,6 +51,7 @@ and stops the workers cleanly.`,
 	f.BoolVar(&e.cfg.SecureCookies, "secure-cookies", e.cfg.SecureCookies, "mark session cookies Secure even on plain-HTTP requests, when an https proxy serves the installation (env CASHGATE_SECURE_COOKIES)")
 	f.IntVar(&e.cfg.SandboxRPM, "sandbox-rpm", e.cfg.SandboxRPM, "requests per minute allowed per sandbox APP key (env CASHGATE_SANDBOX_RPM)")
 	f.IntVar(&e.cfg.ProductionRPM, "production-rpm", e.cfg.ProductionRPM, "requests per minute allowed per production APP key (env CASHGATE_PRODUCTION_RPM)")
+	f.BoolVar(&e.cfg.Sandbox, "sandbox", e.cfg.Sandbox, "a sandbox installation: no production tenants, and a clock that cashgate clock advance or POST /platform/sandbox/clock moves forward (env CASHGATE_SANDBOX)")
 	f.StringVar(&e.cfg.OTLPEndpoint, "otlp-endpoint", e.cfg.OTLPEndpoint, "send OpenTelemetry traces over OTLP/HTTP to this collector, e.g. http://collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT; default: tracing off)")
 	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")
 	f.DurationVar(&e.cfg.WebhookLease, "webhook-lease", e.cfg.WebhookLease, "how long a worker's claim of a webhook delivery lasts; a delivery whose worker died is attempted again after it (default request timeout + 30s) (env CASHGATE_WEBHOOK_LEASE)")

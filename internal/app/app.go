@@ -75,6 +75,8 @@ type App struct {
 	schedules []func(ctx context.Context) error
 	checks    *checkMetrics // the last ledger check (ledgercheck.go)
 	metrics   *metrics      // events, webhooks, jobs, pools (metrics.go)
+	offset    *clock.Offset // the clock every component reads; moved only on a sandbox (sandbox.go)
+	sandbox   *clock.Offset // offset, when this is a sandbox installation; else nil
 }
 
 // product is what one product adds to the app: its routes, the middleware of
@@ -97,11 +99,15 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 	if opt.Tracer == nil {
 		opt.Tracer = telemetry.Off().Provider
 	}
+	// Every component gets the clock through an offset (zero unless this
+	// is a sandbox installation whose clock was moved: sandbox.go).
+	offset := clock.NewOffset(opt.Clock, 0)
+	opt.Clock = offset
 	if opt.Metrics == nil {
 		opt.Metrics = prometheus.NewRegistry()
 		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock), metrics: newMetrics()}
+	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock), metrics: newMetrics(), offset: offset}
 	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout, OnBatch: a.metrics.batch,
 		Tracer: opt.Tracer.Tracer("cashgate/store")})
 	if err != nil {
@@ -109,6 +115,10 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 	}
 	a.DB = db
 	if err := a.prepareSchema(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := a.openSandboxClock(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -166,6 +176,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		TokenTTL:                    a.Config.TokenTTL,
 		BlockedEndpoints:            a.Config.BlockedEndpoints,
 		StrictWriteContract:         opt.StrictWriteContract,
+		SandboxOnly:                 a.Config.Sandbox,
 	})
 	if err != nil {
 		return err
@@ -201,7 +212,7 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	middleware := map[httpx.API]server.APIMiddleware{
 		httpx.APIPlatform: {Auth: a.Platform.Authenticate(httpx.APIPlatform, platformErrs), Idempotency: a.Platform.Idempotency(platformErrs), Errors: platformErrs},
 	}
-	rs := routes(a, platformErrs)
+	rs := append(routes(a, platformErrs), a.sandboxRoutes(platformErrs)...)
 	a.schedules = append(a.schedules, a.scheduleMaintenance)
 	if err := a.buildCards(kek); err != nil {
 		return fmt.Errorf("card core: %w", err)
@@ -279,6 +290,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	a.startWorkers(workCtx, &wg)
+	if a.sandbox != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.followClock(workCtx) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -58,6 +58,7 @@ type Config struct {
 	BlockedEndpoints []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
 	OTLPEndpoint     string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
+	Sandbox          bool          // CASHGATE_SANDBOX: a sandbox installation with a clock that can be moved forward
 	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
 	LogLevel         string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
 	LogFormat        string        // CASHGATE_LOG_FORMAT: text or json
@@ -123,6 +124,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("CASHGATE_DATABASE_URL", &c.DatabaseURL)
 	str("CASHGATE_DATA_DIR", &c.DataDir)
 	boolean("CASHGATE_AUTO_MIGRATE", &c.AutoMigrate)
+	boolean("CASHGATE_SANDBOX", &c.Sandbox)
 	boolean("CASHGATE_ALLOW_PRIVATE_WEBHOOKS", &c.AllowPrivateWebhooks)
 	boolean("CASHGATE_SECURE_COOKIES", &c.SecureCookies)
 	integer("CASHGATE_SANDBOX_RPM", &c.SandboxRPM)

@@ -100,6 +100,9 @@ type Config struct {
 	// from inside its transaction (httpx.Reply) into a 500 instead of a
 	// logged error: the tests run with it, so such a handler fails them.
 	StrictWriteContract bool
+	// SandboxOnly refuses production tenants (a sandbox installation:
+	// cashgate serve --sandbox, whose clock can be moved forward).
+	SandboxOnly bool
 	// IdempotencyKEK, when set (32 bytes), seals stored idempotent answers
 	// (AES-256-GCM): they may carry secrets such as new APP keys.
 	IdempotencyKEK []byte

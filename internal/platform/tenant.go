@@ -221,6 +221,9 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 	if err := spec.normalize(); err != nil {
 		return TenantCreated{}, err
 	}
+	if s.cfg.SandboxOnly && spec.Mode == Production {
+		return TenantCreated{}, apperr.New(apperr.Conflict, "this is a sandbox installation (cashgate serve --sandbox, whose clock can be moved): it holds no production tenants")
+	}
 	out := TenantCreated{AdminUsername: spec.AdminUsername, AdminPassword: spec.AdminPassword}
 	var admin *adminRow
 	if !spec.AwaitProfile {
