@@ -108,6 +108,11 @@ func (s *Service) consoleDecide(approve bool) operator.Handler {
 				s.kit.Redirect(w, r, "/operator/go-live")
 				return
 			}
+			if apperr.Is(err, apperr.Conflict) { // decided meanwhile (another operator, a second click)
+				s.kit.Flash(w, r, "Nothing changed: "+apperr.From(err).Message+".")
+				s.kit.Redirect(w, r, "/operator/go-live/"+data.Request.ID)
+				return
+			}
 			s.logUnexpected(r, "decide go-live", err)
 			f.FailWith(err, map[string]string{"note": "note"})
 		}
