@@ -254,13 +254,17 @@ func (s *Service) RejectGoLive(ctx context.Context, requestID, operatorID, note 
 // decide moves a pending request to status (Conflict when it is no longer
 // pending).
 func decide(ctx context.Context, tx *store.Tx, id, status, note, operatorID, prodTenant string, now time.Time) error {
-	var prod any
-	if prodTenant != "" {
-		prod = prodTenant
-	}
 	res, err := tx.ExecContext(ctx, `UPDATE go_live_requests SET status = $1, note = $2, operator_id = $3, production_tenant_id = $4, decided_at = $5
-		WHERE id = $6 AND status = 'pending'`, status, note, operatorID, prod, now.UnixMicro(), id)
+		WHERE id = $6 AND status = 'pending'`, status, note, nullable(operatorID), nullable(prodTenant), now.UnixMicro(), id)
 	return oneRow(res, err, "this request was decided already")
+}
+
+// nullable is NULL for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // oneRow turns an update that changed no row into a Conflict.

@@ -246,3 +246,38 @@ func TestOperatorLockout(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentApprovals: operators approving one request at once make
+// one production tenant; the others are told it was decided.
+func TestConcurrentApprovals(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			b := developerReady(t, h, "ada@example.com")
+			askGoLive(b)
+			id := pendingRequest(t, operatorIn(t, h, "ops"))
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var ok int
+			for range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := h.App.Portal.Service.ApproveGoLive(context.Background(), id, "", "ok"); err == nil {
+						mu.Lock()
+						ok++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			var n int
+			if err := h.App.DB.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM tenants WHERE mode = 'production' AND name = 'Acme Widgets'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if ok != 1 || n != 1 {
+				t.Fatalf("%d approvals succeeded, %d production tenants; want 1 and 1", ok, n)
+			}
+		})
+	}
+}
