@@ -26,7 +26,8 @@ const jobPurgeWeb = "webkit.purge"
 // buildPortal builds the web kit (sessions, CSRF, throttling, assets) and
 // the developer portal on the platform: the start page /, sign-up, sign-in,
 // the dashboard, its keys, settings and go-live request, the operator
-// console at /operator with the portal's go-live section, and the kit's
+// console at /operator with the portal's go-live section and the e-wallet's
+// operations (built before: buildWallet runs first), and the kit's
 // /web/assets/{file}. The kit's
 // key and the portal's APP-key seal are derived from the KEK.
 func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error) {
@@ -46,8 +47,14 @@ func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error
 	if err != nil {
 		return product{}, err
 	}
-	if err := console.Register(svc.ConsoleSection()); err != nil {
+	walletSection, err := a.Wallet.Service.ConsoleSection(kit)
+	if err != nil {
 		return product{}, err
+	}
+	for _, sec := range []operator.Section{svc.ConsoleSection(), walletSection} {
+		if err := console.Register(sec); err != nil {
+			return product{}, err
+		}
 	}
 	a.Portal = PortalProduct{Kit: kit, Service: svc, Console: console}
 	a.Runner.Handle(jobPurgeWeb, func(ctx context.Context, job outbox.Job) error {

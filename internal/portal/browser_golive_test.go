@@ -118,6 +118,8 @@ func operatorApproves(d driver, h *apptest.App) {
 		d.t.Fatalf("after approving: %q", d.text("#flash"))
 	}
 	d.shot("17-operator-approved")
+	d.step("e-wallet operations", chromedp.Click(css(`nav a[href="/operator/wallet"]`)), chromedp.WaitVisible(css("#credit-topup")))
+	d.shot("17-operator-wallet")
 }
 
 func productionKeys(d driver, h *apptest.App) {
