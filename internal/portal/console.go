@@ -52,8 +52,8 @@ func (s *Service) consoleGoLives(w http.ResponseWriter, r *http.Request, op oper
 }
 
 type consoleItemData struct {
-	Request                  goLive
-	Admin                    string
+	Request                 goLive
+	Admin                   string
 	ApproveForm, RejectForm *webkit.Form
 }
 

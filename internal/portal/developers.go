@@ -61,11 +61,6 @@ func (d developer) sealed() (keyID, sealed string) {
 	return d.KeyID, d.KeySealed
 }
 
-// owns reports whether the tenant is one of the developer's.
-func (d developer) owns(tenantID string) bool {
-	return tenantID != "" && (tenantID == d.TenantID || tenantID == d.ProdTenantID)
-}
-
 // The environments.
 const (
 	envSandbox    = "sandbox"

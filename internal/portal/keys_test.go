@@ -196,7 +196,7 @@ func TestKeyUsageInPortal(t *testing.T) {
 				t.Fatal(err)
 			}
 			h.Clock.Advance(24 * time.Hour)
-			apiStatus(h, key) // not flushed: shown too
+			apiStatus(h, key)                                                                                           // not flushed: shown too
 			b.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}) // the session lasts 12 hours
 			page := b.get("/dashboard/keys/" + keyIDs(b.get("/dashboard/keys").body)[0]).body
 			if !strings.Contains(page, "8 in all") || !strings.Contains(page, `<td data-label="Day (UTC)">2026-11-21</td><td data-label="Requests">7</td>`) ||
