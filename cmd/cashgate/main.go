@@ -25,12 +25,19 @@ func main() {
 	}
 }
 
-// run is the whole program, with its world passed in so tests can drive it.
+// run is the whole program, with its world passed in so tests can drive it
+// (stdin is the process's; runWithInput passes another).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithInput(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runWithInput is run reading stdin (`operator create --password-stdin`).
+func runWithInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root, err := newRootCmd(getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	root.SetIn(stdin)
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

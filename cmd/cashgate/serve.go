@@ -54,6 +54,7 @@ and stops the workers cleanly.`,
 	f.BoolVar(&e.cfg.Sandbox, "sandbox", e.cfg.Sandbox, "a sandbox installation: no production tenants, and a clock that cashgate clock advance or POST /platform/sandbox/clock moves forward (env CASHGATE_SANDBOX)")
 	f.StringVar(&e.cfg.OTLPEndpoint, "otlp-endpoint", e.cfg.OTLPEndpoint, "send OpenTelemetry traces over OTLP/HTTP to this collector, e.g. http://collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT; default: tracing off)")
 	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")
+	f.DurationVar(&e.cfg.UsageFlush, "usage-flush-interval", e.cfg.UsageFlush, "how often the requests counted per APP key and day are written to the database; a crash loses at most that much of them (env CASHGATE_USAGE_FLUSH)")
 	f.DurationVar(&e.cfg.WebhookLease, "webhook-lease", e.cfg.WebhookLease, "how long a worker's claim of a webhook delivery lasts; a delivery whose worker died is attempted again after it (default request timeout + 30s) (env CASHGATE_WEBHOOK_LEASE)")
 	f.IntVar(&e.cfg.DBMaxConns, "db-max-conns", e.cfg.DBMaxConns, "PostgreSQL connection pool size; SQLite: read connections (default 16; SQLite 4) (env CASHGATE_DB_MAX_CONNS)")
 	f.DurationVar(&e.cfg.DBAcquireTimeout, "db-acquire-timeout", e.cfg.DBAcquireTimeout, "longest wait of a write for a database connection (PostgreSQL) or commit slot (SQLite) before it answers 503 with Retry-After (default 5s) (env CASHGATE_DB_ACQUIRE_TIMEOUT)")

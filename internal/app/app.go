@@ -321,14 +321,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // startWorkers schedules the recurring maintenance jobs and starts the job
-// runner; wg is done when the runner has finished its in-flight jobs.
+// runner and the APP key usage flusher; wg is done when the runner has
+// finished its in-flight jobs and the usage counted is flushed (Serve stops
+// them after the last request was answered).
 func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 	for _, schedule := range a.schedules {
 		if err := schedule(ctx); err != nil {
 			a.Log.Error("could not schedule recurring jobs", "err", err)
 		}
 	}
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.Platform.RunUsageFlusher(ctx, a.Config.UsageFlush) // flushes once more when ctx ends
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.Runner.Run(ctx); err != nil {

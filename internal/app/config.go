@@ -59,6 +59,7 @@ type Config struct {
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
 	OTLPEndpoint     string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
 	Sandbox          bool          // CASHGATE_SANDBOX: a sandbox installation with a clock that can be moved forward
+	UsageFlush       time.Duration // CASHGATE_USAGE_FLUSH: how often the requests counted per APP key and day are written (a crash loses at most that much), default 5s
 	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
 	LogLevel         string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
 	LogFormat        string        // CASHGATE_LOG_FORMAT: text or json
@@ -74,6 +75,7 @@ func Defaults() Config {
 		ProductionRPM:   6000,
 		TokenTTL:        15 * time.Minute,
 		Workers:         4,
+		UsageFlush:      5 * time.Second,
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
@@ -136,6 +138,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	duration("CASHGATE_DB_ACQUIRE_TIMEOUT", &c.DBAcquireTimeout)
 	duration("CASHGATE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	duration("CASHGATE_WEBHOOK_LEASE", &c.WebhookLease)
+	duration("CASHGATE_USAGE_FLUSH", &c.UsageFlush)
 	str("CASHGATE_LOG_LEVEL", &c.LogLevel)
 	str("CASHGATE_LOG_FORMAT", &c.LogFormat)
 	if v := getenv("CASHGATE_BLOCKED_ENDPOINTS"); v != "" {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/cashgate/cashgate/internal/operator"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/portal"
 	"github.com/cashgate/cashgate/internal/webkit"
@@ -13,6 +14,9 @@ import (
 type PortalProduct struct {
 	Kit     *webkit.Kit
 	Service *portal.Service
+	// Console is the operator console (/operator); the portal adds its
+	// go-live requests to it, the e-wallet its operations.
+	Console *operator.Console
 }
 
 // jobPurgeWeb deletes expired browser sessions and stale login-throttle
@@ -21,7 +25,10 @@ const jobPurgeWeb = "webkit.purge"
 
 // buildPortal builds the web kit (sessions, CSRF, throttling, assets) and
 // the developer portal on the platform: the start page /, sign-up, sign-in,
-// the dashboard and its settings, and the kit's /web/assets/{file}. The kit's
+// the dashboard, its keys, settings and go-live request, the operator
+// console at /operator with the portal's go-live section and the e-wallet's
+// operations (built before: buildWallet runs first), and the kit's
+// /web/assets/{file}. The kit's
 // key and the portal's APP-key seal are derived from the KEK.
 func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error) {
 	kit, err := webkit.New(a.DB, a.Clock, a.IDs, a.Log, webkit.Config{
@@ -35,7 +42,21 @@ func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error
 	if err != nil {
 		return product{}, err
 	}
-	a.Portal = PortalProduct{Kit: kit, Service: svc}
+	console, err := operator.New(operator.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Kit: kit, Tenants: a.Platform},
+		operator.Config{Pepper: pepper})
+	if err != nil {
+		return product{}, err
+	}
+	walletSection, err := a.Wallet.Service.ConsoleSection(kit)
+	if err != nil {
+		return product{}, err
+	}
+	for _, sec := range []operator.Section{svc.ConsoleSection(), walletSection} {
+		if err := console.Register(sec); err != nil {
+			return product{}, err
+		}
+	}
+	a.Portal = PortalProduct{Kit: kit, Service: svc, Console: console}
 	a.Runner.Handle(jobPurgeWeb, func(ctx context.Context, job outbox.Job) error {
 		n, err := kit.Purge(ctx)
 		if err != nil {
@@ -47,7 +68,7 @@ func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error
 		return outbox.RetryAt(a.Clock.Now().Add(purgeEvery))
 	})
 	return product{
-		routes: append(svc.Routes(), webkit.AssetRoute()),
+		routes: append(append(svc.Routes(), console.Routes()...), webkit.AssetRoute()),
 		schedule: func(ctx context.Context) error {
 			_, _, err := a.Outbox.Enqueue(ctx, nil, outbox.JobSpec{Kind: jobPurgeWeb, RunAt: a.Clock.Now(), UniqueKey: jobPurgeWeb})
 			return err

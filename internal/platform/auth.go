@@ -168,7 +168,8 @@ const lastUsedPrecision = time.Minute
 
 // admit applies the key's usage limit (a token bucket of perMinute tokens
 // refilled at perMinute per minute, driven by the injected clock) and
-// records the use.
+// records the use: counted in memory for the usage per day (usage.go),
+// and last_used_at written at most once a minute.
 func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 	per := s.cfg.SandboxRequestsPerMinute
 	if k.mode == Production {
@@ -202,6 +203,7 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: max(1, int(math.Ceil(wait))),
 			Message: fmt.Sprintf("Usage limit of %d requests per minute exceeded for this APP key", per)}
 	}
+	s.countUse(k, now)
 	touch := now.Sub(u.touched) >= lastUsedPrecision && (k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedPrecision)
 	if touch {
 		u.touched = now

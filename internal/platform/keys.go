@@ -475,6 +475,13 @@ func (s *Service) updateKey(ctx context.Context, tenant, keyID, update string) (
 // rotated: that is how a key is renewed, and the renewed key has no expiry.
 // A revoked or already rotated key is apperr.Conflict.
 func (s *Service) RotateKey(ctx context.Context, tenant, keyID string, grace time.Duration) (KeyCreated, error) {
+	return s.RotateKeyWith(ctx, tenant, keyID, grace, nil)
+}
+
+// RotateKeyWith is RotateKey running inTx (when set) inside the rotation's
+// transaction, after the new key is written: an error from it rolls the
+// rotation back (the developer portal seals the new key there).
+func (s *Service) RotateKeyWith(ctx context.Context, tenant, keyID string, grace time.Duration, inTx func(ctx context.Context, tx *store.Tx, k KeyCreated) error) (KeyCreated, error) {
 	if grace < 0 || grace > MaxRotationGrace {
 		return KeyCreated{}, apperr.InvalidField("graceSeconds", "grace period must be between 0 and %d seconds", int(MaxRotationGrace/time.Second))
 	}
@@ -512,10 +519,55 @@ func (s *Service) RotateKey(ctx context.Context, tenant, keyID string, grace tim
 		tx.OnCommit(func() { s.keys.forget(old.ID) })
 		out = KeyCreated{APIKey: m.plain, Key: Key{ID: m.id, TenantID: t.ID, Name: old.Name, Prefix: m.prefix,
 			APIs: old.APIs, CreatedAt: fromMicros(micros(now)), ExpiresAt: roundTime(expires)}}
+		if inTx != nil {
+			if err := inTx(ctx, tx, out); err != nil {
+				return err
+			}
+		}
 		return httpx.Answer(ctx, tx, out) // the answer commits with the rotation
 	})
 	if err != nil {
 		return KeyCreated{}, wrapStore("rotate APP key", err)
+	}
+	return out, nil
+}
+
+// SetKeyExpiry sets when the key expires (nil: never). The time must lie
+// in the future. A revoked or rotated key is apperr.Conflict, and so is an
+// expired one: an expired key is renewed by rotation, not revived.
+func (s *Service) SetKeyExpiry(ctx context.Context, tenant, keyID string, expiresAt *time.Time) (Key, error) {
+	var out Key
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		now := s.clk.Now()
+		if expiresAt != nil && !expiresAt.After(now) {
+			return apperr.InvalidField("expiresAt", "expiresAt must be in the future")
+		}
+		t, err := s.tenant(ctx, tx, tenant, true)
+		if err != nil {
+			return err
+		}
+		k, err := s.keyOf(ctx, tx, t.ID, keyID, true)
+		if err != nil {
+			return err
+		}
+		switch k.Status(now) {
+		case KeyRevoked, KeyRotating:
+			return apperr.New(apperr.Conflict, "APP key %s has been revoked or rotated: its expiry can no longer change", keyID)
+		case KeyExpired:
+			return apperr.New(apperr.Conflict, "APP key %s has expired: rotate it to renew it", keyID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE app_keys SET expires_at = $3 WHERE tenant_id = $1 AND id = $2`,
+			t.ID, keyID, nullMicros(expiresAt)); err != nil {
+			return err
+		}
+		tx.OnCommit(func() { s.keys.forget(keyID) })
+		if out, err = s.keyOf(ctx, tx, t.ID, keyID, false); err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, out)
+	})
+	if err != nil {
+		return Key{}, wrapStore("set APP key expiry", err)
 	}
 	return out, nil
 }

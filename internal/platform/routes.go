@@ -68,6 +68,22 @@ type CreatedKeyResponse struct {
 	Replaces string `json:"replaces,omitempty"` // the rotated key
 }
 
+// KeyUsageResponse is the body of GET /platform/keys/{id}/usage: the key's
+// requests per UTC day over the last 30 days, today included.
+type KeyUsageResponse struct {
+	KeyID string             `json:"keyId"`
+	From  string             `json:"from"` // the first day, YYYY-MM-DD (UTC)
+	To    string             `json:"to"`   // the last day: today (UTC)
+	Total int64              `json:"total"`
+	Days  []DayUsageResponse `json:"days"` // newest first; days without requests are left out
+}
+
+// DayUsageResponse is one day of a key's usage.
+type DayUsageResponse struct {
+	Date     string `json:"date"` // YYYY-MM-DD (UTC)
+	Requests int64  `json:"requests"`
+}
+
 // RotateKeyRequest is the optional body of POST /platform/keys/{id}/rotate.
 type RotateKeyRequest struct {
 	// GraceSeconds keeps the old key working that long (production only; at
@@ -94,6 +110,9 @@ func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
 		{Method: http.MethodPost, Path: "/platform/keys", API: httpx.APIPlatform, Status: http.StatusCreated,
 			Summary: "Create an APP key (production: several; sandbox: only one active key)",
 			Request: CreateKeyRequest{}, Response: CreatedKeyResponse{}, Handler: httpx.Handle(errw, http.StatusCreated, s.handleCreateKey)},
+		{Method: http.MethodGet, Path: "/platform/keys/{id}/usage", API: httpx.APIPlatform,
+			Summary: "An APP key's requests per UTC day over the last 30 days (for billing)", Response: KeyUsageResponse{},
+			Handler: httpx.Handle(errw, http.StatusOK, s.handleKeyUsage)},
 		{Method: http.MethodPost, Path: "/platform/keys/{id}/revoke", API: httpx.APIPlatform,
 			Summary: "Revoke an APP key now", Response: KeyResponse{}, Handler: httpx.Handle(errw, http.StatusOK, s.handleRevokeKey)},
 		{Method: http.MethodPost, Path: "/platform/keys/{id}/rotate", API: httpx.APIPlatform, Status: http.StatusCreated,
@@ -229,6 +248,22 @@ func (s *Service) handleRevokeKey(r *http.Request, _ httpx.NoBody) (KeyResponse,
 	})
 	_, err = s.RevokeKey(ctx, p.TenantID, r.PathValue("id"))
 	return out, err
+}
+
+func (s *Service) handleKeyUsage(r *http.Request, _ httpx.NoBody) (KeyUsageResponse, error) {
+	p, err := principal(r)
+	if err != nil {
+		return KeyUsageResponse{}, err
+	}
+	u, err := s.Usage(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return KeyUsageResponse{}, err
+	}
+	out := KeyUsageResponse{KeyID: u.KeyID, From: u.From, To: u.To, Total: u.Total, Days: make([]DayUsageResponse, len(u.Days))}
+	for i, d := range u.Days {
+		out.Days[i] = DayUsageResponse{Date: d.Day, Requests: d.Requests}
+	}
+	return out, nil
 }
 
 // handleRotateKey takes an optional body: none means no grace period.

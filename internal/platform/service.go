@@ -110,7 +110,8 @@ type Config struct {
 
 // Service is the platform: tenants, users, keys, tokens and the middleware.
 // It is safe for concurrent use. Its in-memory state (usage limiters, the
-// last-used bookkeeping) is per process; everything else is in the database.
+// last-used bookkeeping, the usage counts not flushed yet) is per process;
+// everything else is in the database.
 type Service struct {
 	db      *store.DB
 	clk     clock.Clock
@@ -127,6 +128,9 @@ type Service struct {
 	mu        sync.Mutex
 	usage     map[string]*keyUsage // by key id
 	lastSweep time.Time
+	counts    map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
+
+	flushMu sync.Mutex // one usage flush at a time; Usage reads between flushes
 
 	keys keyCache // APP keys by id, for KeyCacheTTL
 }
@@ -177,6 +181,7 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 		db: db, clk: clk, gen: gen, log: log, cfg: cfg,
 		hasher: passhash.New(cfg.Argon2, cfg.Pepper, runtime.GOMAXPROCS(0)),
 		usage:  make(map[string]*keyUsage),
+		counts: make(map[usageKey]int64),
 	}
 	var err error
 	if s.blocked, err = compileBlocked(cfg.BlockedEndpoints); err != nil {

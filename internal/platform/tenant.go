@@ -103,6 +103,12 @@ type TenantSpec struct {
 	// yet; CreateCompany and CreateAdminUser add them later. The admin
 	// fields are then ignored.
 	AwaitProfile bool
+	// AdminsFrom, when set (a tenant ID), gives the new tenant copies of
+	// that tenant's admin users (the same usernames, password and PIN
+	// hashes, names, e-mails and zones) instead of a new one: the production
+	// account a developer's go-live creates next to the sandbox. The admin
+	// fields are then ignored.
+	AdminsFrom string
 	// InTx, when set, runs inside the transaction that creates the tenant,
 	// after its rows are written; an error from it rolls everything back and
 	// is returned as is (the developer portal writes the developer there).
@@ -181,7 +187,7 @@ func (spec *TenantSpec) normalize() error {
 	if err := ValidateTimezone("timezone", spec.Timezone); err != nil {
 		return err
 	}
-	if spec.AwaitProfile {
+	if spec.AwaitProfile || spec.AdminsFrom != "" {
 		spec.AdminUsername, spec.AdminPassword, spec.AdminPIN, spec.AdminTimezone = "", "", "", ""
 		return nil
 	}
@@ -226,7 +232,7 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 	}
 	out := TenantCreated{AdminUsername: spec.AdminUsername, AdminPassword: spec.AdminPassword}
 	var admin *adminRow
-	if !spec.AwaitProfile {
+	if !spec.AwaitProfile && spec.AdminsFrom == "" {
 		if out.AdminPassword == "" {
 			out.AdminPassword = s.gen.Secret(12)
 		}
@@ -255,6 +261,11 @@ func (s *Service) CreateTenant(ctx context.Context, spec TenantSpec) (TenantCrea
 			hookErr = nil // a retried transaction runs the hook again
 			if err := row.insert(ctx, tx); err != nil {
 				return err
+			}
+			if spec.AdminsFrom != "" {
+				if err := s.copyAdmins(ctx, tx, spec.AdminsFrom, row.id, row.now); err != nil {
+					return err
+				}
 			}
 			if spec.InTx != nil {
 				hookErr = spec.InTx(ctx, tx, created)
@@ -309,6 +320,39 @@ func (n newTenantRow) insert(ctx context.Context, tx *store.Tx) error {
 		 VALUES ($1, $2, $3, $4, $5)`,
 		n.confID, n.id, n.sealed, n.plain, micros(n.now))
 	return err
+}
+
+// copyAdmins gives tenant to copies of the admin users of tenant from.
+func (s *Service) copyAdmins(ctx context.Context, tx *store.Tx, from, to string, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT username, password_hash, pin_hash, timezone, name, email
+		FROM admin_users WHERE tenant_id = $1 ORDER BY created_at, id`, from)
+	if err != nil {
+		return err
+	}
+	var admins []adminRow
+	for rows.Next() {
+		var a adminRow
+		var pin sql.NullString
+		if err := rows.Scan(&a.username, &a.pwHash, &pin, &a.zone, &a.name, &a.email); err != nil {
+			rows.Close()
+			return err
+		}
+		if pin.Valid {
+			a.pinHash = pin.String
+		}
+		admins = append(admins, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range admins {
+		a.id = s.gen.ID("usr")
+		if err := a.insert(ctx, tx, to, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const tenantColumns = `id, business_code, name, mode, timezone, settings, created_at, profile_created_at`

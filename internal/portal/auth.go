@@ -242,7 +242,7 @@ func (s *Service) signedIn(h func(w http.ResponseWriter, r *http.Request, d deve
 
 func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 	if d, ok := s.current(r); ok {
-		t, err := s.plat.Tenant(r.Context(), d.TenantID)
+		t, err := s.plat.Tenant(r.Context(), d.tenant())
 		if err != nil {
 			s.fail(w, r, "load tenant", err)
 			return

@@ -14,7 +14,9 @@ import (
 func (s *Service) devView(d developer, t platform.Tenant, title, current string) webkit.View {
 	return webkit.View{Title: title, User: d.Email, SignOut: "/logout", Badge: modeLabel(t.Mode), Nav: webkit.Nav(current,
 		webkit.NavItem{Label: "Dashboard", Href: "/dashboard"},
+		webkit.NavItem{Label: "Keys", Href: "/dashboard/keys"},
 		webkit.NavItem{Label: "Settings", Href: "/dashboard/settings"},
+		webkit.NavItem{Label: "Go live", Href: "/dashboard/go-live"},
 		webkit.NavItem{Label: "API docs", Href: "/openapi.json"},
 	)}
 }
@@ -36,14 +38,33 @@ type account struct {
 	Sandbox    bool
 	SandboxRPM int
 	APIBase    string
+	// HasProduction: the developer went live and can switch between its
+	// sandbox and its production account.
+	HasProduction bool
 }
 
+// Location is the account's time zone (UTC when unknown).
+func (a account) Location() *time.Location {
+	loc, err := time.LoadLocation(a.Zone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// account is the account of the environment the developer's pages show.
 func (s *Service) account(r *http.Request, d developer) (account, error) {
-	t, err := s.plat.Tenant(r.Context(), d.TenantID)
+	return s.accountOf(r, d, d.tenant())
+}
+
+// accountOf is the account of one of the developer's tenants.
+func (s *Service) accountOf(r *http.Request, d developer, tenantID string) (account, error) {
+	t, err := s.plat.Tenant(r.Context(), tenantID)
 	if err != nil {
 		return account{}, err
 	}
-	a := account{Dev: d, Tenant: t, Zone: t.Timezone, Sandbox: t.Mode != platform.Production, SandboxRPM: s.cfg.SandboxRPM, APIBase: s.kit.URL("")}
+	a := account{Dev: d, Tenant: t, Zone: t.Timezone, Sandbox: t.Mode != platform.Production, SandboxRPM: s.cfg.SandboxRPM, APIBase: s.kit.URL(""),
+		HasProduction: d.ProdTenantID != ""}
 	users, err := s.plat.AdminUsers(r.Context(), t.ID)
 	if err != nil {
 		return account{}, err
@@ -57,11 +78,7 @@ func (s *Service) account(r *http.Request, d developer) (account, error) {
 
 // When formats t in the account's time zone.
 func (a account) When(t time.Time) string {
-	loc, err := time.LoadLocation(a.Zone)
-	if err != nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("2 Jan 2006 15:04 MST")
+	return t.In(a.Location()).Format("2 Jan 2006 15:04 MST")
 }
 
 // WhenSet is When for an optional time ("—" when unset).
@@ -87,18 +104,12 @@ func (s *Service) dashboard(w http.ResponseWriter, r *http.Request, d developer)
 		s.fail(w, r, "dashboard", err)
 		return
 	}
-	keys, err := s.plat.ListKeys(r.Context(), d.TenantID)
+	keys, err := s.plat.ListKeys(r.Context(), d.tenant())
 	if err != nil {
 		s.fail(w, r, "list keys", err)
 		return
 	}
-	pager, from, to := webkit.Paginate(r, len(keys), keysPerPage)
-	tbl := webkit.Table{Caption: "APP keys", Columns: []string{"Name", "Key", "Status", "Created", "Last used"}, Empty: "No APP keys.", Pager: &pager}
-	now := s.clk.Now()
-	for _, k := range keys[from:to] {
-		tbl.Rows = append(tbl.Rows, []webkit.Cell{{Text: k.Name}, {Text: k.Prefix + "_…", Mono: true}, {Text: string(k.Status(now))},
-			{Text: a.When(k.CreatedAt)}, {Text: a.WhenSet(k.LastUsedAt)}})
-	}
+	tbl := s.keysTable(r, a, keys)
 	v := s.devView(d, a.Tenant, "Dashboard", "/dashboard")
 	v.Data = dashboardData{account: a, Keys: tbl}
 	s.kit.Render(w, r, http.StatusOK, s.pages.dashboard, v)
@@ -194,12 +205,13 @@ func (s *Service) reauthenticate(r *http.Request, d developer, password string) 
 // keyStatus is the platform's status of the sealed key (it may have been
 // revoked or rotated through the API since sign-up).
 func (s *Service) keyStatus(r *http.Request, d developer) string {
-	keys, err := s.plat.ListKeys(r.Context(), d.TenantID)
+	keys, err := s.plat.ListKeys(r.Context(), d.tenant())
 	if err != nil {
 		return ""
 	}
+	keyID, _ := d.sealed()
 	for _, k := range keys {
-		if k.ID == d.KeyID {
+		if k.ID == keyID {
 			return string(k.Status(s.clk.Now()))
 		}
 	}
@@ -210,7 +222,7 @@ func (s *Service) createCompany(w http.ResponseWriter, r *http.Request, d develo
 	f := webkit.FormOf(r)
 	f.Required("company", "timezone")
 	if f.OK() {
-		_, err := s.plat.CreateCompany(r.Context(), d.TenantID, platform.CompanySpec{Name: f.Get("company"), Timezone: f.Get("timezone")})
+		_, err := s.plat.CreateCompany(r.Context(), d.tenant(), platform.CompanySpec{Name: f.Get("company"), Timezone: f.Get("timezone")})
 		if err == nil {
 			s.kit.Flash(w, r, "Business profile created: your tenant ID and business code are below.")
 			s.kit.Redirect(w, r, "/dashboard/settings#business-profile")
@@ -249,7 +261,7 @@ func (s *Service) createAdminUser(w http.ResponseWriter, r *http.Request, d deve
 	f := webkit.FormOf(r)
 	f.Required("username", "password", "timezone")
 	if f.OK() {
-		_, err := s.plat.CreateAdminUser(r.Context(), d.TenantID, platform.AdminUserSpec{
+		_, err := s.plat.CreateAdminUser(r.Context(), d.tenant(), platform.AdminUserSpec{
 			Username: f.Get("username"), Password: f.Raw("password"), PIN: f.Get("pin"), Timezone: f.Get("timezone"),
 			Name: f.Get("name"), Email: f.Get("email"), OnlyFirst: true})
 		if err == nil {

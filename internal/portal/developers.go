@@ -16,27 +16,61 @@ import (
 	"github.com/cashgate/cashgate/internal/store"
 )
 
-// developer is a developer account.
+// developer is a developer account: its sandbox (TenantID, with the
+// sealed sign-up key) and, after go-live, its production account next to it
+// (ProdTenantID, with its sealed first key). Env is the environment its
+// pages show.
 type developer struct {
 	ID, Email, Name, PassHash, TenantID string
 	KeyID, KeySealed                    string
 	CreatedAt                           time.Time
+	ProdTenantID, ProdKeyID, ProdSealed string
+	Env                                 string // "sandbox" or "production"
 }
 
 const developerCols = `id, email, name, password_hash, tenant_id, app_key_id, app_key_sealed, created_at`
 
+const developerReadCols = developerCols + `, COALESCE(production_tenant_id, ''), production_key_id, production_key_sealed, environment`
+
 func scanDeveloper(row interface{ Scan(...any) error }) (developer, error) {
 	var d developer
 	var created int64
-	err := row.Scan(&d.ID, &d.Email, &d.Name, &d.PassHash, &d.TenantID, &d.KeyID, &d.KeySealed, &created)
+	err := row.Scan(&d.ID, &d.Email, &d.Name, &d.PassHash, &d.TenantID, &d.KeyID, &d.KeySealed, &created,
+		&d.ProdTenantID, &d.ProdKeyID, &d.ProdSealed, &d.Env)
 	d.CreatedAt = time.UnixMicro(created).UTC()
 	return d, err
 }
 
+// production reports whether the developer's pages show its production
+// account.
+func (d developer) production() bool { return d.Env == envProduction && d.ProdTenantID != "" }
+
+// tenant is the tenant of the environment the pages show.
+func (d developer) tenant() string {
+	if d.production() {
+		return d.ProdTenantID
+	}
+	return d.TenantID
+}
+
+// sealed is the sealed key of the environment shown, with its id.
+func (d developer) sealed() (keyID, sealed string) {
+	if d.production() {
+		return d.ProdKeyID, d.ProdSealed
+	}
+	return d.KeyID, d.KeySealed
+}
+
+// The environments.
+const (
+	envSandbox    = "sandbox"
+	envProduction = "production"
+)
+
 // developerBy loads a developer by id or by e-mail; found is false when
 // there is none.
 func (s *Service) developerBy(ctx context.Context, col, v string) (d developer, found bool, err error) {
-	d, err = scanDeveloper(s.db.Reader(ctx).QueryRowContext(ctx, `SELECT `+developerCols+` FROM developers WHERE `+col+` = $1`, v))
+	d, err = scanDeveloper(s.db.Reader(ctx).QueryRowContext(ctx, `SELECT `+developerReadCols+` FROM developers WHERE `+col+` = $1`, v))
 	if errors.Is(err, sql.ErrNoRows) {
 		return developer{}, false, nil
 	}
@@ -107,14 +141,15 @@ func (s *Service) sealKey(devID, keyID, key string) string {
 	return base64.StdEncoding.EncodeToString(s.seal.Seal(nonce, nonce, []byte(key), []byte(devID+"|"+keyID)))
 }
 
-// openKey returns the developer's APP key.
+// openKey returns the developer's APP key of the environment shown.
 func (s *Service) openKey(d developer) (string, error) {
-	b, err := base64.StdEncoding.DecodeString(d.KeySealed)
+	keyID, sealed := d.sealed()
+	b, err := base64.StdEncoding.DecodeString(sealed)
 	n := s.seal.NonceSize()
 	if err != nil || len(b) < n {
 		return "", errors.New("portal: sealed APP key is damaged")
 	}
-	plain, err := s.seal.Open(nil, b[:n], b[n:], []byte(d.ID+"|"+d.KeyID))
+	plain, err := s.seal.Open(nil, b[:n], b[n:], []byte(d.ID+"|"+keyID))
 	if err != nil {
 		return "", fmt.Errorf("portal: open APP key: %w", err)
 	}

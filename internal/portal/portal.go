@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/httpx"
@@ -41,6 +42,12 @@ type Platform interface {
 	CreateAdminUser(ctx context.Context, tenantID string, spec platform.AdminUserSpec) (platform.AdminUser, error)
 	AdminUsers(ctx context.Context, tenantID string) ([]platform.AdminUser, error)
 	ListKeys(ctx context.Context, tenant string) ([]platform.Key, error)
+	Key(ctx context.Context, tenant, keyID string) (platform.Key, error)
+	CreateKey(ctx context.Context, tenant, name string, expiresAt *time.Time, apis []httpx.API) (platform.KeyCreated, error)
+	RevokeKey(ctx context.Context, tenant, keyID string) (platform.Key, error)
+	RotateKeyWith(ctx context.Context, tenant, keyID string, grace time.Duration, inTx func(context.Context, *store.Tx, platform.KeyCreated) error) (platform.KeyCreated, error)
+	SetKeyExpiry(ctx context.Context, tenant, keyID string, expiresAt *time.Time) (platform.Key, error)
+	Usage(ctx context.Context, tenant, keyID string) (platform.KeyUsage, error)
 }
 
 // Deps are the portal's collaborators.
@@ -90,6 +97,8 @@ var templates embed.FS
 // pages are the parsed page templates.
 type pages struct {
 	home, signup, login, dashboard, settings *webkit.Page
+	keys, key, revoke, goLive                *webkit.Page
+	consoleList, consoleItem                 *webkit.Page // the operator console's go-live section
 }
 
 // New returns the portal.
@@ -134,8 +143,10 @@ func parsePages(k *webkit.Kit) (pages, error) {
 	for _, pg := range []struct {
 		dst  **webkit.Page
 		file string
-	}{{&p.home, "home"}, {&p.signup, "signup"}, {&p.login, "login"}, {&p.dashboard, "dashboard"}, {&p.settings, "settings"}} {
-		if *pg.dst, err = k.Page(templates, "templates/"+pg.file+".html"); err != nil {
+	}{{&p.home, "home"}, {&p.signup, "signup"}, {&p.login, "login"}, {&p.dashboard, "dashboard"}, {&p.settings, "settings"},
+		{&p.keys, "keys"}, {&p.key, "key"}, {&p.revoke, "revoke"}, {&p.goLive, "golive"},
+		{&p.consoleList, "console_golives"}, {&p.consoleItem, "console_golive"}} {
+		if *pg.dst, err = k.Page(templates, "templates/"+pg.file+".html", "templates/partials.html"); err != nil {
 			return pages{}, err
 		}
 	}
@@ -159,6 +170,16 @@ func (s *Service) Routes() []httpx.Route {
 		{Method: "POST", Path: "/dashboard/settings/app-key", API: P, Summary: "Developer portal: show the APP key after the password is entered again", Handler: post(s.signedIn(s.revealKey))},
 		{Method: "POST", Path: "/dashboard/settings/company", API: P, Summary: "Developer portal: CREATE COMPANY (the business profile)", Handler: post(s.signedIn(s.createCompany))},
 		{Method: "POST", Path: "/dashboard/settings/admin-user", API: P, Summary: "Developer portal: CREATE ADMIN USER", Handler: post(s.signedIn(s.createAdminUser))},
+		{Method: "POST", Path: "/dashboard/environment", API: P, Summary: "Developer portal: show the sandbox or the production account", Handler: post(s.signedIn(s.switchEnv))},
+		{Method: "GET", Path: "/dashboard/keys", API: P, Summary: "Developer portal: the APP keys", Handler: s.signedIn(s.keysPage)},
+		{Method: "POST", Path: "/dashboard/keys", API: P, Summary: "Developer portal: create an APP key (production; its secret shown once)", Handler: post(s.signedIn(s.createKey))},
+		{Method: "GET", Path: "/dashboard/keys/{id}", API: P, Summary: "Developer portal: an APP key, its usage per day and its actions", Handler: s.signedIn(s.keyPage)},
+		{Method: "POST", Path: "/dashboard/keys/{id}/rotate", API: P, Summary: "Developer portal: rotate an APP key (the new one shown once)", Handler: post(s.signedIn(s.rotateKey))},
+		{Method: "POST", Path: "/dashboard/keys/{id}/expiry", API: P, Summary: "Developer portal: set or clear an APP key's expiry", Handler: post(s.signedIn(s.setExpiry))},
+		{Method: "GET", Path: "/dashboard/keys/{id}/revoke", API: P, Summary: "Developer portal: confirm revoking an APP key", Handler: s.signedIn(s.confirmRevoke)},
+		{Method: "POST", Path: "/dashboard/keys/{id}/revoke", API: P, Summary: "Developer portal: revoke an APP key", Handler: post(s.signedIn(s.revokeKey))},
+		{Method: "GET", Path: "/dashboard/go-live", API: P, Summary: "Developer portal: go live (request a production account)", Handler: s.signedIn(s.goLivePage)},
+		{Method: "POST", Path: "/dashboard/go-live", API: P, Summary: "Developer portal: send a go-live request", Handler: post(s.signedIn(s.askGoLive))},
 	}
 }
 

@@ -107,7 +107,8 @@ type Table struct {
 // Cell is one table cell.
 type Cell struct {
 	Text string
-	Mono bool // code-like text (ids, keys)
+	Mono bool   // code-like text (ids, keys)
+	Href string // a link to this address (a path on this site)
 }
 
 // Pager is one page of a list: its number, the number of pages and the

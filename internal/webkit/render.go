@@ -65,10 +65,10 @@ func parseBase() (*baseTemplates, error) {
 	return b, nil
 }
 
-func (b *baseTemplates) page(fsys fs.FS, file string) (*Page, error) {
+func (b *baseTemplates) page(fsys fs.FS, file string, more ...string) (*Page, error) {
 	t, err := b.layout.Clone()
 	if err == nil {
-		t, err = t.ParseFS(fsys, file)
+		t, err = t.ParseFS(fsys, append([]string{file}, more...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("webkit: page %s: %w", file, err)
@@ -78,8 +78,10 @@ func (b *baseTemplates) page(fsys fs.FS, file string) (*Page, error) {
 
 // Page parses one page's template file from fsys: it defines "content"
 // (and may use the kit's "field", "select", "csrf", "formerror" and
-// "table" templates).
-func (k *Kit) Page(fsys fs.FS, file string) (*Page, error) { return k.base.page(fsys, file) }
+// "table" templates, and those the more files define, shared by a page set).
+func (k *Kit) Page(fsys fs.FS, file string, more ...string) (*Page, error) {
+	return k.base.page(fsys, file, more...)
+}
 
 // Render writes the page with status. Pages are never cached, may not be
 // framed and load nothing from other sites.

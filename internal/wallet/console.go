@@ -1,0 +1,231 @@
+package wallet
+
+import (
+	"embed"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/operator"
+	"github.com/cashgate/cashgate/internal/webkit"
+)
+
+// The e-wallet's section of the operator console: the operations the
+// `cashgate wallet` command line has (credit a reconciled bank transfer,
+// export the payouts as pain.001, mark a batch paid or returned, approve
+// Corporate+ upgrades, conversion rates), as forms on one page, each
+// calling the same service method as the command.
+
+//go:embed console
+var consoleTemplates embed.FS
+
+// consolePage is the section's page with its forms.
+type consolePage struct {
+	svc  *Service
+	kit  *webkit.Kit
+	page *webkit.Page
+}
+
+// ConsoleSection returns the e-wallet's pages for the operator console,
+// rendered with the kit.
+func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
+	p, err := kit.Page(consoleTemplates, "console/wallet.html")
+	if err != nil {
+		return operator.Section{}, err
+	}
+	c := &consolePage{svc: s, kit: kit, page: p}
+	return operator.Section{Label: "E-wallet", Path: "/operator/wallet",
+		Description: "Credit bank transfers, export payouts as pain.001 and mark them paid or returned, approve Corporate+ upgrades, set conversion rates.",
+		Routes: []operator.Route{
+			{Method: "GET", Path: "/operator/wallet", Summary: "e-wallet operations", Handler: c.show},
+			{Method: "POST", Path: "/operator/wallet/credit", Summary: "credit a reconciled bank transfer to a wallet", Handler: c.credit},
+			{Method: "POST", Path: "/operator/wallet/payouts/export", Summary: "export the requested payouts as one pain.001 file", Handler: c.export},
+			{Method: "POST", Path: "/operator/wallet/payouts/paid", Summary: "mark an exported batch (or one payout) paid", Handler: c.paid},
+			{Method: "POST", Path: "/operator/wallet/payouts/return", Summary: "record that the bank returned a batch (or one payout)", Handler: c.returned},
+			{Method: "POST", Path: "/operator/wallet/upgrades/approve", Summary: "approve a Corporate+ upgrade", Handler: c.approve},
+			{Method: "POST", Path: "/operator/wallet/rates", Summary: "set a conversion rate to EUR", Handler: c.setRate},
+		}}, nil
+}
+
+// consoleData is the page: its tables and one form per operation.
+type consoleData struct {
+	Upgrades, Rates                       webkit.Table
+	Credit, Export, Paid, Return, Approve *webkit.Form
+	Rate                                  *webkit.Form
+}
+
+func (c *consolePage) data(r *http.Request) (*consoleData, error) {
+	ups, err := c.svc.UpgradeRequests(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	rates, err := c.svc.Rates(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	d := &consoleData{Credit: webkit.NewForm(nil), Export: webkit.NewForm(map[string]string{"date": c.svc.clk.Now().Format(time.DateOnly)}),
+		Paid: webkit.NewForm(nil), Return: webkit.NewForm(nil), Approve: webkit.NewForm(nil), Rate: webkit.NewForm(nil)}
+	d.Upgrades = webkit.Table{Caption: "Corporate+ requests", Columns: []string{"Company", "Tenant ID", "Merchant ID", "Bank account verified"}, Empty: "No corporate is waiting."}
+	for _, u := range ups {
+		d.Upgrades.Rows = append(d.Upgrades.Rows, []webkit.Cell{{Text: u.CompanyName}, {Text: u.TenantID, Mono: true}, {Text: u.MerchantID, Mono: true}, {Text: yesNo(u.BankVerified)}})
+	}
+	d.Rates = webkit.Table{Caption: "Conversion rates (1 unit = RATE EUR)", Columns: []string{"Currency", "Rate", "Updated (UTC)"}, Empty: "No rates set."}
+	for _, rt := range rates {
+		d.Rates.Rows = append(d.Rates.Rows, []webkit.Cell{{Text: rt.Currency}, {Text: rt.Rate, Mono: true}, {Text: rt.UpdatedAt.UTC().Format("2 Jan 2006 15:04")}})
+	}
+	return d, nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (c *consolePage) render(w http.ResponseWriter, r *http.Request, s operator.Signed, status int, d *consoleData) {
+	v := s.View("E-wallet operations")
+	v.Data = d
+	c.kit.Render(w, r, status, c.page, v)
+}
+
+func (c *consolePage) show(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	d, err := c.data(r)
+	if err != nil {
+		s.Fail(w, r, "wallet console", err)
+		return
+	}
+	c.render(w, r, s, http.StatusOK, d)
+}
+
+// act runs one operation's form: required fields, then do; success
+// flashes its message and goes back to the section; a refusal is shown
+// beside the form's fields (fields maps the service's field names to the
+// form's).
+func (c *consolePage) act(w http.ResponseWriter, r *http.Request, s operator.Signed, place func(*consoleData, *webkit.Form), section string,
+	required []string, fields map[string]string, do func(f *webkit.Form) (string, error)) {
+	f := webkit.FormOf(r)
+	f.Required(required...)
+	if f.OK() {
+		msg, err := do(f)
+		if err == nil {
+			c.kit.Flash(w, r, msg)
+			c.kit.Redirect(w, r, "/operator/wallet#"+section)
+			return
+		}
+		c.failed(r, section, err, f, fields)
+	}
+	c.refuse(w, r, s, place, f)
+}
+
+// failed puts a refusal beside the form's fields, logging unexpected errors.
+func (c *consolePage) failed(r *http.Request, section string, err error, f *webkit.Form, fields map[string]string) {
+	if code := apperr.CodeOf(err); code == apperr.Internal || code == apperr.Unavailable {
+		c.svc.log.ErrorContext(r.Context(), "wallet console: "+section, "err", err)
+	}
+	f.FailWith(err, fields)
+}
+
+// refuse shows the page again with the refused form in its place.
+func (c *consolePage) refuse(w http.ResponseWriter, r *http.Request, s operator.Signed, place func(*consoleData, *webkit.Form), f *webkit.Form) {
+	d, err := c.data(r)
+	if err != nil {
+		s.Fail(w, r, "wallet console", err)
+		return
+	}
+	place(d, f)
+	c.render(w, r, s, http.StatusUnprocessableEntity, d)
+}
+
+func (c *consolePage) credit(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	c.act(w, r, s, func(d *consoleData, f *webkit.Form) { d.Credit = f }, "credit", []string{"reference", "amount", "bank_reference"},
+		map[string]string{"reference": "reference", "amount": "amount", "bankReference": "bank_reference"},
+		func(f *webkit.Form) (string, error) {
+			tx, err := c.svc.CreditTopUp(r.Context(), TopUp{Reference: f.Get("reference"), Amount: f.Get("amount"), BankReference: f.Get("bank_reference")})
+			return fmt.Sprintf("Credited %s EUR (transaction %s).", tx.Amount, tx.ID), err
+		})
+}
+
+// export writes the requested payouts into one pain.001 file and sends it
+// as a download (or says there was none to export).
+func (c *consolePage) export(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	f := webkit.FormOf(r)
+	f.Required("debtor_name", "debtor_iban", "debtor_bic")
+	exec := c.svc.clk.Now()
+	if v := f.Get("date"); v != "" {
+		d, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			f.Fail("date", "Enter a date such as 2026-11-23.")
+		}
+		exec = d
+	}
+	if f.OK() {
+		x, err := c.svc.ExportPayouts(r.Context(), Debtor{Name: f.Get("debtor_name"), IBAN: f.Get("debtor_iban"), BIC: f.Get("debtor_bic")}, exec)
+		switch {
+		case err == nil && x.Count == 0:
+			c.kit.Flash(w, r, "No payout is waiting to be exported.")
+			c.kit.Redirect(w, r, "/operator/wallet#export")
+			return
+		case err == nil:
+			c.svc.log.InfoContext(r.Context(), "wallet console: payouts exported", "batch", x.BatchID, "count", x.Count, "operator", s.Operator.ID)
+			w.Header().Set("Content-Type", "application/xml")
+			w.Header().Set("Content-Disposition", `attachment; filename="pain001-`+x.BatchID+`.xml"`)
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Batch-Id", x.BatchID)
+			_, _ = w.Write(x.XML)
+			return
+		}
+		c.failed(r, "export", err, f, map[string]string{"debtorName": "debtor_name", "debtorIban": "debtor_iban", "debtorBic": "debtor_bic"})
+	}
+	c.refuse(w, r, s, func(d *consoleData, f *webkit.Form) { d.Export = f }, f)
+}
+
+func paidMessage(verb string, p Paid) string {
+	msg := fmt.Sprintf("%d payout%s (%s EUR) marked %s.", p.Count, plural(p.Count), p.Total, verb)
+	if len(p.Skipped) > 0 {
+		msg += fmt.Sprintf(" Left as they were: %d.", len(p.Skipped))
+	}
+	return msg
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (c *consolePage) paid(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	c.act(w, r, s, func(d *consoleData, f *webkit.Form) { d.Paid = f }, "paid", []string{"batch"}, map[string]string{"batch": "batch"},
+		func(f *webkit.Form) (string, error) {
+			p, err := c.svc.MarkPaid(r.Context(), f.Get("batch"))
+			return paidMessage("paid", p), err
+		})
+}
+
+func (c *consolePage) returned(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	c.act(w, r, s, func(d *consoleData, f *webkit.Form) { d.Return = f }, "return", []string{"return_batch", "reason"},
+		map[string]string{"batch": "return_batch", "reason": "reason"},
+		func(f *webkit.Form) (string, error) {
+			p, err := c.svc.ReturnPayouts(r.Context(), f.Get("return_batch"), f.Get("reason"))
+			return paidMessage("returned", p), err
+		})
+}
+
+func (c *consolePage) approve(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	c.act(w, r, s, func(d *consoleData, f *webkit.Form) { d.Approve = f }, "upgrades", []string{"corporate"}, map[string]string{},
+		func(f *webkit.Form) (string, error) {
+			a, err := c.svc.ApproveUpgrade(r.Context(), f.Get("corporate"), false)
+			return a.CompanyName + " is Corporate+ now.", err
+		})
+}
+
+func (c *consolePage) setRate(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	c.act(w, r, s, func(d *consoleData, f *webkit.Form) { d.Rate = f }, "rates", []string{"currency", "rate"},
+		map[string]string{"currency": "currency", "rate": "rate"},
+		func(f *webkit.Form) (string, error) {
+			rt, err := c.svc.SetRate(r.Context(), f.Get("currency"), f.Get("rate"))
+			return fmt.Sprintf("1 %s = %s EUR.", rt.Currency, rt.Rate), err
+		})
+}

@@ -1,0 +1,146 @@
+package wallet_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cashgate/cashgate/internal/apptest"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+	"github.com/cashgate/cashgate/internal/wallet"
+)
+
+// consoleClient is an operator's browser on the console: a cookie jar,
+// no redirects followed, same-origin posts carrying the page's token.
+type consoleClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+var consoleCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+type consoleReply struct {
+	status        int
+	body, loc, ct string
+	header        http.Header
+}
+
+func (c *consoleClient) do(method, path string, form url.Values) consoleReply {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return consoleReply{status: resp.StatusCode, body: string(b), loc: resp.Header.Get("Location"), ct: resp.Header.Get("Content-Type"), header: resp.Header}
+}
+
+// post loads from for its token and posts form to path.
+func (c *consoleClient) post(from, path string, form url.Values) consoleReply {
+	c.t.Helper()
+	m := consoleCSRF.FindStringSubmatch(c.do("GET", from, nil).body)
+	if m == nil {
+		c.t.Fatalf("no form on %s", from)
+	}
+	form.Set("csrf", m[1])
+	return c.do("POST", path, form)
+}
+
+// flash follows a redirect and returns the flash message shown.
+func (c *consoleClient) flash(r consoleReply) string {
+	c.t.Helper()
+	if r.status != 303 {
+		c.t.Fatalf("want a redirect, got %d %s", r.status, r.body)
+	}
+	m := regexp.MustCompile(`id="flash">([^<]*)<`).FindStringSubmatch(c.do("GET", strings.TrimPrefix(r.loc, c.base), nil).body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func operatorConsole(t *testing.T, h *apptest.App) *consoleClient {
+	t.Helper()
+	if _, err := h.App.Portal.Console.Create(context.Background(), "ops", "operator password"); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &consoleClient{t: t, base: h.Server.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if r := c.post("/operator/login", "/operator/login", url.Values{"username": {"ops"}, "password": {"operator password"}}); r.status != 303 {
+		t.Fatalf("operator sign-in: %d %s", r.status, r.body)
+	}
+	return c
+}
+
+// TestWalletConsole: the operator console's e-wallet page does what the
+// `cashgate wallet` commands do: credit a bank transfer (once), export the
+// payouts as a pain.001 download, mark the batch paid, refuse unknown
+// payouts and corporates beside their fields, and set a rate.
+func TestWalletConsole(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			w := h.App.Wallet.Service
+			ctx := context.Background()
+			if r := (&consoleClient{t: t, base: h.Server.URL, c: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}).do("GET", "/operator/wallet", nil); r.status != 303 {
+				t.Fatalf("the wallet page without signing in: %d", r.status)
+			}
+			c := operatorConsole(t, h)
+			alice, err := w.SignUp(ctx, wallet.SignUp{Username: "alice", Password: "alice-password", PIN: "1234"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			credit := url.Values{"reference": {alice.TopUpReference}, "amount": {"50.00"}, "bank_reference": {"BANK-1"}}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/credit", credit)); !strings.Contains(msg, "Credited 50.00 EUR") {
+				t.Fatalf("credit: %q", msg)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/credit", credit); r.status != 422 || !strings.Contains(r.body, `id="bank_reference-error">Bank transfer BANK-1 was credited already`) {
+				t.Fatalf("the same transfer again: %d %s", r.status, r.body)
+			}
+			if _, err := w.Withdraw(ctx, alice.ID, wallet.WalletWithdrawal{Amount: "10.00", IBAN: "DE89 3704 0044 0532 0130 00", Name: "Alice", PIN: "1234"}); err != nil {
+				t.Fatal(err)
+			}
+			debtor := url.Values{"debtor_name": {issuer.Name}, "debtor_iban": {issuer.IBAN}, "debtor_bic": {issuer.BIC}, "date": {"2026-11-23"}}
+			x := c.post("/operator/wallet", "/operator/wallet/payouts/export", debtor)
+			batch := x.header.Get("X-Batch-Id")
+			if x.status != 200 || x.ct != "application/xml" || !strings.Contains(x.body, "pain.001.001.03") || batch == "" ||
+				!strings.Contains(x.header.Get("Content-Disposition"), "attachment") {
+				t.Fatalf("export: %d %s %v", x.status, x.body, x.header)
+			}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/payouts/export", debtor)); msg != "No payout is waiting to be exported." {
+				t.Fatalf("second export: %q", msg)
+			}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/payouts/paid", url.Values{"batch": {batch}})); msg != "1 payout (10.00 EUR) marked paid." {
+				t.Fatalf("paid: %q", msg)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/payouts/return", url.Values{"return_batch": {"wtx_unknown"}, "reason": {"AC04"}}); r.status != 422 {
+				t.Fatalf("return of an unknown payout: %d", r.status)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/upgrades/approve", url.Values{"corporate": {"ten_unknown"}}); r.status != 422 {
+				t.Fatalf("upgrade of an unknown corporate: %d", r.status)
+			}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/rates", url.Values{"currency": {"usd"}, "rate": {"0.9215"}})); msg != "1 USD = 0.9215 EUR." {
+				t.Fatalf("rate: %q", msg)
+			}
+			if p := c.do("GET", "/operator/wallet", nil); !strings.Contains(p.body, `<td data-label="Currency">USD</td>`) {
+				t.Fatalf("rates table: %s", p.body)
+			}
+		})
+	}
+}
