@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/ledger"
+	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+// TestClusterOnOnePostgreSQL (issue 14): three `cashgate serve` processes
+// share one PostgreSQL database; clients spread writes (transfers, MOTO
+// payments, wallet sends, each with an Idempotency-Key) over them and one
+// process is killed with SIGKILL mid-run, its clients moving to the others
+// with the same keys. Then: every acknowledged write is booked exactly
+// once; each recurring job exists once and no job is left claimed past its
+// lease; every webhook delivery ends acknowledged, and the receiver got no
+// more requests for a delivery than the attempts the database recorded (no
+// attempt sent twice); the ledger's invariants hold.
+func TestClusterOnOnePostgreSQL(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	ctx := context.Background()
+	const lease = 11 * time.Second // CASHGATE_WEBHOOK_LEASE: the least above the 10 s request timeout
+	received := map[string]int{}
+	var mu sync.Mutex
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		received[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	vars := map[string]string{
+		"CASHGATE_DATABASE_URL": dbURL, "CASHGATE_DATA_DIR": t.TempDir(), "CASHGATE_LOG_LEVEL": "warn",
+		"CASHGATE_PEPPER": "00112233445566778899aabbccddeeff", "CASHGATE_KEK": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"CASHGATE_PRODUCTION_RPM": "1000000", "CASHGATE_IDEMPOTENCY_LEASE": "2s", "CASHGATE_WEBHOOK_LEASE": lease.String(),
+		"CASHGATE_ALLOW_PRIVATE_WEBHOOKS": "true",
+	}
+	wd := &crashWorld{transfers: &transfersScenario{n: 4, ids: make([][]string, 1)}, moto: &motoScenario{tenants: make([]motoTenant, 1)}, wallet: &sendsScenario{n: 2}}
+	func() {
+		a, err := testEnv(t, vars).open(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		ten, err := a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "cluster", Mode: platform.Production})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wd.apiKey = ten.APIKey
+		if err := wd.wallet.setupApp(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	var nodes []*crashChild
+	for i := 0; i < 3; i++ {
+		v := map[string]string{"CASHGATE_ADDR": freeAddr(t)}
+		for k, x := range vars {
+			if k != "CASHGATE_ADDR" {
+				v[k] = x
+			}
+		}
+		n := newCrashChild(t, v)
+		n.start()
+		nodes = append(nodes, n)
+	}
+	setup := &benchClient{base: nodes[0].base, key: wd.apiKey, http: &http.Client{Timeout: 10 * time.Second}}
+	if err := wd.transfers.setup(ctx, setup); err != nil {
+		t.Fatal(err)
+	}
+	if err := wd.moto.setup(ctx, setup); err != nil {
+		t.Fatal(err)
+	}
+	if err := setup.post(ctx, "/platform/webhooks/endpoints", map[string]any{"url": hook.URL, "eventTypes": []string{"ledger.*"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	reqs, killed := clusterLoad(ctx, t, wd, nodes)
+	db, err := store.Open(ctx, dbURL, nil, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitDelivered(ctx, t, db, 3*lease)
+	count, _ := crashEffects(ctx, t, db)
+	for _, r := range reqs {
+		if r.first.ok() && count[r.ref] != 1 {
+			t.Errorf("%s %s acknowledged, booked %d times", r.kind, r.ref, count[r.ref])
+		}
+		if count[r.ref] > 1 {
+			t.Errorf("%s %s booked %d times", r.kind, r.ref, count[r.ref])
+		}
+	}
+	clusterJobChecks(ctx, t, db)
+	mu.Lock()
+	clusterDeliveryChecks(ctx, t, db, received)
+	mu.Unlock()
+	if err := ledger.CheckInvariants(ctx, db.Read()); err != nil {
+		t.Error(err)
+	}
+	t.Logf("%d writes over 3 processes, node %d killed mid-run; %d webhook deliveries", len(reqs), killed, len(received))
+}
+
+// clusterLoad runs 12 clients for 3 s, client w on node w%3; node 2 is
+// killed after 1.5 s and its clients carry on, with the same keys, on the
+// others. It returns every write with its last answer.
+func clusterLoad(ctx context.Context, t *testing.T, wd *crashWorld, nodes []*crashChild) ([]*crashReq, int) {
+	const clients, victim = 12, 2
+	httpc := &http.Client{Timeout: 10 * time.Second}
+	var (
+		mu   sync.Mutex
+		reqs []*crashReq
+		quit atomic.Bool
+		dead atomic.Bool
+		wg   sync.WaitGroup
+	)
+	for w := 0; w < clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(42, uint64(w)))
+			for n := 0; !quit.Load(); n++ {
+				r := wd.newReq(rng, w, n)
+				mu.Lock()
+				reqs = append(reqs, r)
+				mu.Unlock()
+				for try := 0; try < 50; try++ {
+					node := (w + try) % len(nodes)
+					if node == victim && dead.Load() {
+						continue
+					}
+					a, err := r.do(ctx, httpc, nodes[node].base)
+					if err != nil || a.status >= 500 || a.status == http.StatusConflict {
+						time.Sleep(100 * time.Millisecond) // no answer: the same key again, elsewhere
+						continue
+					}
+					r.first = a
+					break
+				}
+			}
+		}(w)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	dead.Store(true)
+	nodes[victim].kill()
+	time.Sleep(1500 * time.Millisecond)
+	quit.Store(true)
+	wg.Wait()
+	for _, r := range reqs {
+		if !r.first.ok() {
+			t.Errorf("%s %s: no 2xx from any node (%v)", r.kind, r.ref, r.first)
+		}
+	}
+	return reqs, victim
+}
+
+// waitDelivered waits until no webhook delivery is pending (the killed
+// node's claims run out after the lease).
+func waitDelivered(ctx context.Context, t *testing.T, db *store.DB, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for {
+		var pending int
+		if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state <> 'succeeded'`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d webhook deliveries still not acknowledged after %v", pending, within)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// clusterJobChecks: each recurring job once; none claimed past its lease.
+func clusterJobChecks(ctx context.Context, t *testing.T, db *store.DB) {
+	var dupKinds, stale int
+	if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT kind FROM jobs WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
+		GROUP BY kind, unique_key HAVING COUNT(*) > 1) d`).Scan(&dupKinds); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state = 'running' AND locked_until < $1`, time.Now().Add(-time.Second).UnixMicro()).Scan(&stale); err != nil {
+		t.Fatal(err)
+	}
+	if dupKinds > 0 || stale > 0 {
+		t.Errorf("jobs: %d recurring jobs twice, %d claimed past their lease", dupKinds, stale)
+	}
+	var recurring int
+	if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(DISTINCT kind) FROM jobs WHERE unique_key IS NOT NULL`).Scan(&recurring); err != nil || recurring < 3 {
+		t.Errorf("only %d recurring job kinds scheduled (%v)", recurring, err)
+	}
+}
+
+// clusterDeliveryChecks: the receiver never got more requests for a
+// delivery than the attempts recorded for it, and got every delivery.
+func clusterDeliveryChecks(ctx context.Context, t *testing.T, db *store.DB, received map[string]int) {
+	rows, err := db.Read().QueryContext(ctx, `SELECT d.id, COUNT(a.attempt) FROM webhook_deliveries d
+		LEFT JOIN webhook_attempts a ON a.delivery_id = d.id GROUP BY d.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var problems []string
+	n := 0
+	for rows.Next() {
+		var id string
+		var attempts int
+		if err := rows.Scan(&id, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if got := received[id]; got == 0 || got > attempts {
+			problems = append(problems, fmt.Sprintf("%s: %d requests for %d attempts", id, got, attempts))
+		}
+	}
+	if err := errors.Join(rows.Err()); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no webhook deliveries were made")
+	}
+	if len(problems) > 0 {
+		t.Errorf("%d of %d deliveries: %s", len(problems), n, strings.Join(problems[:min(5, len(problems))], "; "))
+	}
+}
