@@ -49,7 +49,7 @@ func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) (*cobra.Co
 	pf.StringVar(&e.cfg.LogLevel, "log-level", e.cfg.LogLevel, "debug, info, warn or error (env CASHGATE_LOG_LEVEL)")
 	pf.StringVar(&e.cfg.LogFormat, "log-format", e.cfg.LogFormat, "text or json (env CASHGATE_LOG_FORMAT)")
 
-	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.tenantCmd(), e.keysCmd(), e.benchCmd(), e.ledgerCmd(), e.clockCmd(), e.operatorCmd())
+	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.tenantCmd(), e.keysCmd(), e.benchCmd(), e.ledgerCmd(), e.clockCmd(), e.operatorCmd(), e.openapiCmd())
 	root.AddCommand(e.gatewayCmds()...) // gateway.go
 	root.AddCommand(e.walletCmds()...)  // wallet.go
 	root.AddCommand(e.backupCmds()...)  // backup.go

@@ -355,3 +355,60 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	}
 	golden(t, "routes.golden", []byte(strings.Join(server.RouteList(routes), "\n")+"\n"))
 }
+
+// TestOpenAPIIsComplete: every operation names how it authenticates (the
+// scheme of its API, or none for public routes), documents its error body
+// in its API's format, and every request body has an example.
+func TestOpenAPIIsComplete(t *testing.T) {
+	h := newHarness(t, storetest.Engines()[0])
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Tags        []string              `json:"tags"`
+			Security    []map[string][]string `json:"security"`
+			RequestBody *struct {
+				Content map[string]struct {
+					Example json.RawMessage `json:"example"`
+				} `json:"content"`
+			} `json:"requestBody"`
+			Responses map[string]struct {
+				Content map[string]json.RawMessage `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(h.App.App.Server.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"platform": "apiKey", "remote": "apiKey", "cashier": "apiKey", "gateway": "gatewayHash", "wallet": "walletToken"}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			name := strings.ToUpper(method) + " " + path
+			if len(op.Security) == 0 {
+				t.Errorf("%s: no security requirement", name)
+			}
+			api := op.Tags[0]
+			if scheme, ok := want[api]; ok {
+				found := false
+				for _, req := range op.Security {
+					_, has := req[scheme]
+					found = found || has
+				}
+				if !found || op.Responses["default"].Content["application/json"] == nil {
+					t.Errorf("%s (%s API): security %v, error body documented %v", name, api, op.Security, op.Responses["default"].Content != nil)
+				}
+			}
+			if op.RequestBody != nil {
+				if ex := op.RequestBody.Content["application/json"].Example; len(ex) == 0 || string(ex) == "null" {
+					t.Errorf("%s: request body without an example", name)
+				}
+			}
+		}
+	}
+	for _, s := range want {
+		if doc.Components.SecuritySchemes[s] == nil {
+			t.Errorf("security scheme %s not declared", s)
+		}
+	}
+}

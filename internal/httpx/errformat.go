@@ -74,10 +74,12 @@ func PlatformErrors(log *slog.Logger) ErrorWriter {
 		if e.RetryAfterSeconds > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
 		}
-		WriteJSON(w, status, platformError{Error: e.Message})
+		WriteJSON(w, status, PlatformError{Error: e.Message})
 	}
 }
 
-type platformError struct {
+// PlatformError is the error body of the platform API (seed 001), also
+// used by remote payments and the cashier.
+type PlatformError struct {
 	Error string `json:"error"`
 }

@@ -31,12 +31,11 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 			Version:     version,
 			Description: "Self-hosted payment platform: platform/APP keys (seed 001), card gateway (003), e-wallet (000), remote payments (004), cashier (002).",
 		},
+		// Relative: the document is served by the installation it describes.
+		Servers: []*huma.Server{{URL: "/", Description: "this cashgate installation"}},
 		Components: &huma.Components{
 			Schemas: reg,
-			SecuritySchemes: map[string]*huma.SecurityScheme{
-				"apiKey": {Type: "apiKey", In: "header", Name: "api-key", Description: "APP key (seed 001)"},
-				"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "Token from POST /auth/oauth/token"},
-			},
+			SecuritySchemes: securitySchemes(),
 		},
 	}
 	seen := map[string]bool{}
@@ -65,13 +64,10 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 				Description: "Replays the first response for the same key and body; refuses the same key with another body.",
 				Schema:      &huma.Schema{Type: "string", MaxLength: intPtr(255)}})
 		}
-		switch rt.API {
-		case httpx.APIPlatform, httpx.APIRemote, httpx.APICashier:
-			op.Security = []map[string][]string{{"apiKey": {}}, {"bearer": {}}}
-		}
+		op.Security = security(rt.API)
 		if rt.Request != nil {
 			op.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
-				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Request), true, "")},
+				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Request), true, ""), Example: Example(reflect.TypeOf(rt.Request))},
 			}}
 		}
 		status := rt.Status
@@ -85,7 +81,7 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 			}
 		}
 		op.Responses[strconv.Itoa(status)] = resp
-		op.Responses["default"] = &huma.Response{Description: errorDescription(rt.API)}
+		op.Responses["default"] = errorResponse(reg, rt.API)
 		doc.AddOperation(op)
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
@@ -95,12 +91,52 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-func errorDescription(api httpx.API) string {
+// securitySchemes are every API's ways of authenticating.
+func securitySchemes() map[string]*huma.SecurityScheme {
+	return map[string]*huma.SecurityScheme{
+		"apiKey": {Type: "apiKey", In: "header", Name: "api-key", Description: "APP key (seed 001)"},
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "Access token from POST /auth/oauth/token"},
+		"gatewayConfigurationId": {Type: "apiKey", In: "header", Name: "ConfigurationId",
+			Description: "Card gateway (seed 003): the configuration id; sent with Hash"},
+		"gatewayHash": {Type: "apiKey", In: "header", Name: "Hash",
+			Description: "Card gateway (seed 003): hex SHA-512 of the signing key followed by the request body (of the key alone for a GET)"},
+		"walletToken": {Type: "http", Scheme: "bearer",
+			Description: "E-wallet (seed 000): a merchant token merchantId.salt.signature, or a wallet session token cgw_…"},
+		"walletSession": {Type: "apiKey", In: "cookie", Name: "cg_wallet", Description: "E-wallet app session (the wallet's own pages)"},
+	}
+}
+
+// security is the security requirement of an API's operations ([{}] for
+// public ones: none needed).
+func security(api httpx.API) []map[string][]string {
 	switch api {
 	case httpx.APIPlatform, httpx.APIRemote, httpx.APICashier:
-		return `Error: {"error": "message"} (seed 001 format)`
+		return []map[string][]string{{"apiKey": {}}, {"bearer": {}}}
+	case httpx.APIGateway:
+		return []map[string][]string{{"gatewayConfigurationId": {}, "gatewayHash": {}}}
+	case httpx.APIWallet:
+		return []map[string][]string{{"walletToken": {}}, {"walletSession": {}}}
 	}
-	return "Error"
+	return []map[string][]string{{}} // no authentication
+}
+
+// errorResponse is the error body of an API, in that API's format.
+func errorResponse(reg huma.Registry, api httpx.API) *huma.Response {
+	var body any
+	desc := "Error"
+	switch api {
+	case httpx.APIPlatform, httpx.APIRemote, httpx.APICashier:
+		body, desc = httpx.PlatformError{}, `Error: {"error": "message"} (seed 001 format)`
+	case httpx.APIGateway:
+		body, desc = httpx.GatewayErrorReport{}, "Error: the card gateway's errorReport (seed 003 format)"
+	case httpx.APIWallet:
+		body, desc = httpx.WalletError{}, "Error: {\"error\": {\"code\", \"message\", \"field\"}} (the e-wallet's format)"
+	default:
+		return &huma.Response{Description: desc}
+	}
+	return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{
+		"application/json": {Schema: reg.Schema(reflect.TypeOf(body), true, "")},
+	}}
 }
 
 func operationID(rt httpx.Route) string {

@@ -126,6 +126,9 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
+// OpenAPI returns the document /openapi.json serves.
+func (s *Server) OpenAPI() []byte { return s.openapi }
+
 // Routes returns every mounted route, public ones included.
 func (s *Server) Routes() []httpx.Route { return s.routes }
 
