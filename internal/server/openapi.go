@@ -34,7 +34,7 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 		// Relative: the document is served by the installation it describes.
 		Servers: []*huma.Server{{URL: "/", Description: "this cashgate installation"}},
 		Components: &huma.Components{
-			Schemas: reg,
+			Schemas:         reg,
 			SecuritySchemes: securitySchemes(),
 		},
 	}
