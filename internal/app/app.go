@@ -330,10 +330,14 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 			a.Log.Error("could not schedule recurring jobs", "err", err)
 		}
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		a.Platform.RunUsageFlusher(ctx, a.Config.UsageFlush) // flushes once more when ctx ends
+	}()
+	go func() {
+		defer wg.Done()
+		a.Platform.RunLimitSync(ctx, 0) // the usage limits across processes
 	}()
 	go func() {
 		defer wg.Done()

@@ -155,6 +155,10 @@ type keyUsage struct {
 	perMinute int
 	seen      time.Time // last request
 	touched   time.Time // last write of last_used_at by this process
+	// The current minute window (limits.go): requests this process
+	// admitted in it, and the other processes' as of the last sync.
+	window       time.Time
+	mine, others int
 }
 
 // idleEviction is how long a key's limiter is kept without requests. A
@@ -188,7 +192,7 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 	if u == nil || u.perMinute != per {
 		nu := &keyUsage{perMinute: per}
 		if u != nil {
-			nu.touched = u.touched
+			nu.touched, nu.window, nu.mine, nu.others = u.touched, u.window, u.mine, u.others
 		}
 		if per > 0 {
 			nu.lim = rate.NewLimiter(rate.Limit(float64(per)/60), per)
@@ -202,6 +206,9 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 		s.mu.Unlock()
 		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: max(1, int(math.Ceil(wait))),
 			Message: fmt.Sprintf("Usage limit of %d requests per minute exceeded for this APP key", per)}
+	}
+	if u.lim != nil {
+		u.inWindow(now)
 	}
 	s.countUse(k, now)
 	touch := now.Sub(u.touched) >= lastUsedPrecision && (k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedPrecision)

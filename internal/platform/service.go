@@ -128,6 +128,8 @@ type Service struct {
 	mu        sync.Mutex
 	usage     map[string]*keyUsage // by key id
 	lastSweep time.Time
+	worker    string    // this process, in app_key_windows (limits.go)
+	lastPurge time.Time // of app_key_windows
 	counts    map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
 
 	flushMu sync.Mutex // one usage flush at a time; Usage reads between flushes
@@ -182,6 +184,8 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 		hasher: passhash.New(cfg.Argon2, cfg.Pepper, runtime.GOMAXPROCS(0)),
 		usage:  make(map[string]*keyUsage),
 		counts: make(map[usageKey]int64),
+		// Its own random source: the seeded ids of tests do not move.
+		worker: "wk_" + ids.New(nil).Secret(8),
 	}
 	var err error
 	if s.blocked, err = compileBlocked(cfg.BlockedEndpoints); err != nil {
