@@ -128,8 +128,8 @@ type Service struct {
 	mu        sync.Mutex
 	usage     map[string]*keyUsage // by key id
 	lastSweep time.Time
-	worker    string    // this process, in app_key_windows (limits.go)
-	lastPurge time.Time // of app_key_windows
+	worker    string             // this process, in app_key_windows (limits.go)
+	lastPurge time.Time          // of app_key_windows
 	counts    map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
 
 	flushMu sync.Mutex // one usage flush at a time; Usage reads between flushes
