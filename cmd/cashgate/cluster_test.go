@@ -25,7 +25,8 @@ import (
 // process is killed with SIGKILL mid-run, its clients moving to the others
 // with the same keys. Then: every acknowledged write is booked exactly
 // once; each recurring job exists once and no job is left claimed past its
-// lease; every webhook delivery ends acknowledged, and the receiver got no
+// lease; a key's usage limit holds across the processes; every webhook
+// delivery ends acknowledged, and the receiver got no
 // more requests for a delivery than the attempts the database recorded (no
 // attempt sent twice); the ledger's invariants hold.
 func TestClusterOnOnePostgreSQL(t *testing.T) {
@@ -47,6 +48,7 @@ func TestClusterOnOnePostgreSQL(t *testing.T) {
 		"CASHGATE_ALLOW_PRIVATE_WEBHOOKS": "true",
 	}
 	wd := &crashWorld{transfers: &transfersScenario{n: 4, ids: make([][]string, 1)}, moto: &motoScenario{tenants: make([]motoTenant, 1)}, wallet: &sendsScenario{n: 2}}
+	var sandboxKey string
 	func() {
 		a, err := testEnv(t, vars).open(ctx)
 		if err != nil {
@@ -61,6 +63,11 @@ func TestClusterOnOnePostgreSQL(t *testing.T) {
 		if err := wd.wallet.setupApp(ctx, a); err != nil {
 			t.Fatal(err)
 		}
+		sb, err := a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "limited", Mode: platform.Sandbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sandboxKey = sb.APIKey
 	}()
 	var nodes []*crashChild
 	for i := 0; i < 3; i++ {
@@ -85,6 +92,7 @@ func TestClusterOnOnePostgreSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	clusterLimit(t, sandboxKey, nodes[:2])
 	reqs, killed := clusterLoad(ctx, t, wd, nodes)
 	db, err := store.Open(ctx, dbURL, nil, store.Options{})
 	if err != nil {
@@ -109,6 +117,35 @@ func TestClusterOnOnePostgreSQL(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d writes over 3 processes, node %d killed mid-run; %d webhook deliveries", len(reqs), killed, len(received))
+}
+
+// clusterLimit: a sandbox key (60 requests a minute) used on two
+// processes, 50 requests on the first, then — once they synced — 30 on the
+// second: together they admit the limit plus the bucket's refill (one a
+// second) while it ran, not 60 each.
+func clusterLimit(t *testing.T, key string, nodes []*crashChild) {
+	start := time.Now()
+	admitted := 0
+	hit := func(node *crashChild, n int) {
+		for i := 0; i < n; i++ {
+			req, _ := http.NewRequest("GET", node.base+"/dummyapi/status", nil)
+			req.Header.Set("api-key", key)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				admitted++
+			}
+		}
+	}
+	hit(nodes[0], 50)
+	time.Sleep(2500 * time.Millisecond) // both processes sync (every second)
+	hit(nodes[1], 30)
+	if most := 60 + int(time.Since(start).Seconds()) + 2; admitted > most || admitted < 50 {
+		t.Errorf("a sandbox key admitted %d requests on two processes in %v, want 50 to %d", admitted, time.Since(start).Round(time.Millisecond), most)
+	}
 }
 
 // clusterLoad runs 12 clients for 3 s, client w on node w%3; node 2 is

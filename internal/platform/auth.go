@@ -201,6 +201,9 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 		s.usage[k.ID] = u
 	}
 	u.seen = now
+	if u.lim != nil {
+		u.roll(now, s.peers, s.peerWindow, k.ID)
+	}
 	if u.lim != nil && !u.lim.AllowN(now, 1) {
 		wait := (1 - u.lim.TokensAt(now)) / (float64(per) / 60)
 		s.mu.Unlock()
@@ -208,7 +211,7 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 			Message: fmt.Sprintf("Usage limit of %d requests per minute exceeded for this APP key", per)}
 	}
 	if u.lim != nil {
-		u.inWindow(now)
+		u.mine++ // in the window roll moved it to (limits.go)
 	}
 	s.countUse(k, now)
 	touch := now.Sub(u.touched) >= lastUsedPrecision && (k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedPrecision)

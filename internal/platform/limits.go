@@ -30,13 +30,19 @@ const LimitSyncInterval = time.Second
 // windowKeep is how long the rows of past windows are kept.
 const windowKeep = 10 * time.Minute
 
-// inWindow counts a request of u admitted at now in its minute window;
-// s.mu is held.
-func (u *keyUsage) inWindow(now time.Time) {
-	if w := now.Truncate(time.Minute); !u.window.Equal(w) {
-		u.window, u.mine, u.others = w, 0, 0
+// roll moves u to the minute window of now, starting it with what the
+// other processes admitted in it as of the last sync (peers), so a process
+// that sees a key for the first time in a window knows what the others
+// took; s.mu is held.
+func (u *keyUsage) roll(now time.Time, peers map[string]int, peerWindow time.Time, id string) {
+	w := now.Truncate(time.Minute)
+	if u.window.Equal(w) {
+		return
 	}
-	u.mine++
+	u.window, u.mine, u.others = w, 0, 0
+	if peerWindow.Equal(w) {
+		u.drain(now, peers[id])
+	}
 }
 
 // drain takes the other processes' requests since the last sync out of u's
@@ -70,12 +76,35 @@ func (s *Service) SyncLimits(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	purge := now.Sub(s.lastPurge) >= time.Minute
-	if len(counts) == 0 && !purge {
-		return nil
-	}
 	slices.SortFunc(counts, func(a, b windowCount) int { return strings.Compare(a.key, b.key) })
 	others := map[string]int{}
-	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+	var err error
+	if len(counts) == 0 && !purge { // nothing to write: read the others only
+		err = s.readOthers(ctx, s.db.Read(), w, others)
+	} else {
+		err = s.writeAndRead(ctx, counts, w, purge, others)
+	}
+	if err != nil {
+		return fmt.Errorf("platform: sync usage limits: %w", err)
+	}
+	if purge {
+		s.lastPurge = now
+	}
+	s.mu.Lock()
+	s.peers, s.peerWindow = others, w
+	for _, c := range counts {
+		if u := s.usage[c.key]; u != nil && u.window.Equal(w) {
+			u.drain(now, others[c.key])
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// writeAndRead writes this process's counts of window w (purging old
+// windows when purge is set) and reads the others', in one transaction.
+func (s *Service) writeAndRead(ctx context.Context, counts []windowCount, w time.Time, purge bool, others map[string]int) error {
+	return s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		clear(others)
 		if purge {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM app_key_windows WHERE window_start < $1`, micros(w.Add(-windowKeep))); err != nil {
@@ -91,25 +120,11 @@ func (s *Service) SyncLimits(ctx context.Context) error {
 		}
 		return s.readOthers(ctx, tx, w, others)
 	})
-	if err != nil {
-		return fmt.Errorf("platform: sync usage limits: %w", err)
-	}
-	if purge {
-		s.lastPurge = now
-	}
-	s.mu.Lock()
-	for _, c := range counts {
-		if u := s.usage[c.key]; u != nil && u.window.Equal(w) {
-			u.drain(now, others[c.key])
-		}
-	}
-	s.mu.Unlock()
-	return nil
 }
 
 // readOthers reads the other processes' counts of window w by key.
-func (s *Service) readOthers(ctx context.Context, tx *store.Tx, w time.Time, into map[string]int) error {
-	rows, err := tx.QueryContext(ctx, `SELECT key_id, SUM(requests) FROM app_key_windows
+func (s *Service) readOthers(ctx context.Context, q store.Querier, w time.Time, into map[string]int) error {
+	rows, err := q.QueryContext(ctx, `SELECT key_id, SUM(requests) FROM app_key_windows
 		WHERE window_start = $1 AND worker <> $2 GROUP BY key_id`, micros(w), s.worker)
 	if err != nil {
 		return err

@@ -49,3 +49,29 @@ func TestUsageLimitAcrossProcesses(t *testing.T) {
 		}
 	})
 }
+
+// TestUsageLimitForAKeyNewToAProcess: a process that has not seen a key in
+// this minute still learns, at its sync, what the others admitted for it.
+func TestUsageLimitForAKeyNewToAProcess(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		cfg := testConfig()
+		cfg.SandboxRequestsPerMinute = 10
+		a, b := newEnv(t, db, cfg), newEnv(t, db, cfg)
+		key := apiKey(a.tenant(platform.Sandbox, "").APIKey)
+		for i := 0; i < 8; i++ {
+			if r := a.do("GET", "/dummyapi/status", "", key); r.status != 200 {
+				t.Fatalf("process A request %d: %d", i+1, r.status)
+			}
+		}
+		for _, e := range []*env{a, b} {
+			if err := e.svc.SyncLimits(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, want := range []int{200, 200, 429} {
+			if r := b.do("GET", "/dummyapi/status", "", key); r.status != want {
+				t.Fatalf("process B request %d: %d, want %d", i+1, r.status, want)
+			}
+		}
+	})
+}

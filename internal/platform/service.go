@@ -128,9 +128,13 @@ type Service struct {
 	mu        sync.Mutex
 	usage     map[string]*keyUsage // by key id
 	lastSweep time.Time
-	worker    string             // this process, in app_key_windows (limits.go)
-	lastPurge time.Time          // of app_key_windows
-	counts    map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
+	worker    string    // this process, in app_key_windows (limits.go)
+	lastPurge time.Time // of app_key_windows
+	// What the other processes admitted per key in peerWindow, as of the
+	// last sync (limits.go).
+	peers      map[string]int
+	peerWindow time.Time
+	counts     map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
 
 	flushMu sync.Mutex // one usage flush at a time; Usage reads between flushes
 
