@@ -9,7 +9,7 @@ import (
 // pages are the kit's parsed page templates.
 type pages struct {
 	login, home, payments, users, audit, errorPage *webkit.Page
-	webhooks, delivery                            *webkit.Page
+	webhooks, delivery                             *webkit.Page
 }
 
 func parsePages(o *Office) (pages, error) {

@@ -192,7 +192,7 @@ func (s *Service) AdminUsers(ctx context.Context, tenantID string) ([]AdminUser,
 type adminRow struct {
 	id, username, pwHash, zone, name, email string
 	role                                    Role // "": owner
-	pinHash                                 any // nil: no PIN
+	pinHash                                 any  // nil: no PIN
 }
 
 func (s *Service) newAdminRow(username, password, pin, zone, name, email string) (adminRow, error) {
