@@ -16,7 +16,15 @@ type OfficeProduct struct {
 // balance sources).
 func (a *App) officeModules(o *backoffice.Office) ([]backoffice.Module, error) {
 	var mods []backoffice.Module
-	_ = o
+	for _, build := range []func(*backoffice.Office) (backoffice.Module, error){
+		a.Gateway.Service.OfficeModule,
+	} {
+		m, err := build(o)
+		if err != nil {
+			return nil, err
+		}
+		mods = append(mods, m)
+	}
 	return mods, nil
 }
 
