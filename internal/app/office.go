@@ -18,6 +18,8 @@ func (a *App) officeModules(o *backoffice.Office) ([]backoffice.Module, error) {
 	var mods []backoffice.Module
 	for _, build := range []func(*backoffice.Office) (backoffice.Module, error){
 		a.Gateway.Service.OfficeModule,
+		a.Wallet.Service.OfficeModule,
+		a.Remote.Service.OfficeModule,
 	} {
 		m, err := build(o)
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/gateway"
-	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
@@ -73,13 +72,7 @@ func TestOfficeCardJob(t *testing.T) {
 				!strings.Contains(p.Body, gateway.MsgRefundExceeds.Message) {
 				t.Fatalf("refund too much: %d %s", p.Status, p.Body)
 			}
-			other, err := h.App.App.Platform.CreateTenant(context.Background(), platform.TenantSpec{Name: "Other Ltd", Mode: platform.Production,
-				Timezone: "UTC", AdminUsername: "other", AdminPassword: "other password 1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ob := officetest.New(t, h.App)
-			ob.SignIn(other.BusinessCode, "other", "other password 1", "")
+			ob := officetest.OtherTenant(t, h.App)
 			if p := ob.Get(page); p.Status != http.StatusNotFound {
 				t.Fatalf("another tenant's job: %d", p.Status)
 			}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/cashgate/cashgate/internal/apptest"
+	"github.com/cashgate/cashgate/internal/platform"
 )
 
 // Browser is one browser on the app.
@@ -154,4 +155,19 @@ func AuditActions(t testing.TB, h *apptest.App) []string {
 		out = append(out, a+" "+s)
 	}
 	return out
+}
+
+// OtherTenant creates another tenant ("Other Ltd") and returns a browser
+// signed in as its admin user (an owner), to check that one tenant's pages
+// and actions never reach another's payments.
+func OtherTenant(t testing.TB, h *apptest.App) *Browser {
+	t.Helper()
+	other, err := h.App.Platform.CreateTenant(context.Background(), platform.TenantSpec{Name: "Other Ltd", Mode: platform.Production,
+		Timezone: "UTC", AdminUsername: "other", AdminPassword: "other password 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(t, h)
+	b.SignIn(other.BusinessCode, "other", "other password 1", "")
+	return b
 }
