@@ -73,21 +73,23 @@ type AuditEntry struct {
 // auditPageSize is the audit page's length.
 const auditPageSize = 50
 
-// sqlAuditPage is one page of a tenant's audit log, newest first, after a
-// keyset cursor (created_at, id) when $2 > 0.
-const sqlAuditPage = `SELECT id, user_id, username, action, subject, detail, remote_addr, created_at FROM office_audit
-WHERE tenant_id = $1 AND ($2 = 0 OR created_at < $2 OR (created_at = $2 AND id < $3))
+// The pages of a tenant's audit log, newest first: the first, and one after
+// a keyset cursor (created_at, id), where the index walk starts.
+const (
+	auditCols      = `id, user_id, username, action, subject, detail, remote_addr, created_at`
+	sqlAuditNewest = `SELECT ` + auditCols + ` FROM office_audit WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
+	sqlAuditBefore = `SELECT ` + auditCols + ` FROM office_audit WHERE tenant_id = $1 AND (created_at, id) < ($2, $3)
 ORDER BY created_at DESC, id DESC LIMIT $4`
+)
 
 // Audit returns a page of the tenant's audit log, newest first, from the
 // cursor (nil: the newest), and the cursor of the next page (nil: none).
 func (o *Office) Audit(ctx context.Context, tenantID string, before *Cursor, limit int) ([]AuditEntry, *Cursor, error) {
-	var at int64
-	var ref string
+	q, args := sqlAuditNewest, []any{tenantID, limit + 1}
 	if before != nil {
-		at, ref = before.At.UnixMicro(), before.Ref
+		q, args = sqlAuditBefore, []any{tenantID, before.At.UnixMicro(), before.Ref, limit + 1}
 	}
-	rows, err := o.db.Read().QueryContext(ctx, sqlAuditPage, tenantID, at, ref, limit+1)
+	rows, err := o.db.Read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("backoffice: audit log: %w", err)
 	}

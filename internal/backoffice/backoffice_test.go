@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apptest"
+	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
@@ -274,6 +275,60 @@ func TestUsersAndRoles(t *testing.T) {
 			}
 			if p := agent.get("/office/audit"); p.status != 200 || !strings.Contains(p.body, "office.add_user") {
 				t.Fatalf("audit page: %d %s", p.status, p.body)
+			}
+		})
+	}
+}
+
+var secretRE = regexp.MustCompile(`id="secret-value">(whsec_[^<]+)<`)
+var endpointRE = regexp.MustCompile(`/office/webhooks/endpoints/([a-z]+_[0-9a-z]+)/rotate`)
+
+// TestWebhooksPage: an owner adds an endpoint (its secret shown once),
+// rotates its secret (a new one shown once) and disables it, each audited;
+// an agent sees the endpoints read-only and its posts are refused (403).
+func TestWebhooksPage(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			b := officetest.Owner(t, h)
+			p := b.Post("/office/webhooks", "/office/webhooks/endpoints", url.Values{"url": {"not a url"}, "types": {"*"}})
+			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="url-error"`) {
+				t.Fatalf("bad URL: %d %s", p.Status, p.Body)
+			}
+			p = b.Post("/office/webhooks", "/office/webhooks/endpoints", url.Values{"url": {"http://127.0.0.1:9/hooks"}, "types": {"payment.* remote.*"}})
+			s1, ep := secretRE.FindStringSubmatch(p.Body), endpointRE.FindStringSubmatch(p.Body)
+			if p.Status != http.StatusCreated || s1 == nil || ep == nil {
+				t.Fatalf("add endpoint: %d %s", p.Status, p.Body)
+			}
+			if p := b.Get("/office/webhooks"); strings.Contains(p.Body, s1[1]) || !strings.Contains(p.Body, "payment.*, remote.*") {
+				t.Fatalf("the secret is shown again, or the endpoint is missing: %s", p.Body)
+			}
+			p = b.Post("/office/webhooks", "/office/webhooks/endpoints/"+ep[1]+"/rotate", url.Values{})
+			s2 := secretRE.FindStringSubmatch(p.Body)
+			if p.Status != 200 || s2 == nil || s2[1] == s1[1] {
+				t.Fatalf("rotate: %d %s", p.Status, p.Body)
+			}
+			if p := b.Post("/office/webhooks", "/office/webhooks/endpoints/"+ep[1]+"/enabled", url.Values{"enabled": {"false"}}); p.Status != http.StatusSeeOther {
+				t.Fatalf("disable: %d %s", p.Status, p.Body)
+			}
+			eps, _ := h.App.Webhooks.ListEndpoints(context.Background(), h.Tenant.TenantID)
+			if len(eps) != 1 || eps[0].Enabled {
+				t.Fatalf("endpoints: %+v", eps)
+			}
+			agent := b.AddUser("agent", "ann.agent", "agent password 1")
+			if p := agent.Get("/office/webhooks"); !strings.Contains(p.Body, `id="webhooks-read-only"`) || strings.Contains(p.Body, "/rotate") {
+				t.Fatalf("webhooks for an agent: %s", p.Body)
+			}
+			for _, path := range []string{"/office/webhooks/endpoints/" + ep[1] + "/rotate", "/office/webhooks/endpoints"} {
+				if p := agent.Post("/office/webhooks", path, url.Values{"url": {"http://127.0.0.1:9/x"}, "types": {"*"}}); p.Status != http.StatusForbidden {
+					t.Fatalf("agent posts %s: %d", path, p.Status)
+				}
+			}
+			acts := officetest.AuditActions(t, h)
+			for _, want := range []string{"webhooks.add_endpoint http://127.0.0.1:9/hooks", "webhooks.rotate_secret " + ep[1], "webhooks.disable_endpoint " + ep[1]} {
+				if !slices.Contains(acts, want) {
+					t.Fatalf("audit %q lacks %q", acts, want)
+				}
 			}
 		})
 	}

@@ -114,16 +114,21 @@ type officeQuery struct {
 	args []any
 }
 
-// sqlJobOfPayment finds the job of a payment reference (a search).
-const sqlJobOfPayment = `SELECT job_reference FROM gateway_payments WHERE reference = $1 AND tenant_id = $2`
+// sqlJobOfPayment finds the job of a payment reference (a search) by the
+// payment's primary key; its tenant is compared after.
+const sqlJobOfPayment = `SELECT job_reference, tenant_id FROM gateway_payments WHERE reference = $1`
 
 func (src officeSource) ListPayments(ctx context.Context, tenantID string, q backoffice.PaymentQuery) ([]backoffice.PaymentItem, error) {
 	db := src.s.DB.Read()
 	jobOfPayment := ""
 	if q.Search != "" {
-		err := db.QueryRowContext(ctx, sqlJobOfPayment, q.Search, tenantID).Scan(&jobOfPayment)
+		var owner string
+		err := db.QueryRowContext(ctx, sqlJobOfPayment, q.Search).Scan(&jobOfPayment, &owner)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("gateway: search payment: %w", err)
+		}
+		if owner != tenantID {
+			jobOfPayment = "" // another tenant's payment is not found
 		}
 	}
 	var lists [][]backoffice.PaymentItem

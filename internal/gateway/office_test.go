@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/gateway"
@@ -208,6 +209,38 @@ func TestOfficeResendNotification(t *testing.T) {
 			}
 			if a := officetest.AuditActions(t, h.App); !slices.Contains(a, "webhooks.resend "+m[1]) {
 				t.Fatalf("audit: %q", a)
+			}
+		})
+	}
+}
+
+// TestOfficeHome: the home page adds up today's card payments (one paid, one
+// declined: 50 %), shows the merchant's pending balance, and the 30 days'
+// table (oldest day 29 days ago) with the chart's data beside it; yesterday's
+// payment is in yesterday's row, not today's figures.
+func TestOfficeHome(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			h.motoJob("ORD-Y", "3.00")
+			h.Clock.Advance(24 * time.Hour)
+			h.motoJob("ORD-1", "10.00")
+			declined := strings.Replace(moto("ORD-2", "7.00"), "4000000000000010", "4000000000000044", 1)
+			if r := h.call("POST", "/api/gateway/payment-jobs", declined); r.Status >= 500 {
+				t.Fatalf("declined job: %d %s", r.Status, r.Body)
+			}
+			b := officetest.Owner(t, h.App)
+			p := b.Get("/office")
+			for _, want := range []string{`id="today-volume">10.00 GBP<`, `id="success-rate">50.0 % (1 of 2)<`, "Card payments", "13.00 GBP",
+				`data-label="Day">2026-11-22</td><td data-label="Volume">10.00 GBP</td><td data-label="Succeeded">1</td><td data-label="Declined">1</td>`,
+				`data-label="Day">2026-11-21</td><td data-label="Volume">3.00 GBP</td>`, `data-label="Day">2026-10-24</td>`,
+				`data-chart="{&#34;x&#34;:[`, `src="/web/assets/kit-chart.js"`} {
+				if !strings.Contains(p.Body, want) {
+					t.Fatalf("home lacks %s:\n%s", want, p.Body)
+				}
+			}
+			if strings.Contains(p.Body, "2026-10-23") {
+				t.Fatalf("home shows 31 days")
 			}
 		})
 	}
