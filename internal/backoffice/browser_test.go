@@ -76,7 +76,7 @@ func newWorld(t *testing.T, h *apptest.App) *world {
 	job := gw(strings.NewReplacer("CARD", "4000000000000010", "ORDER", "ORD-1001", "AMOUNT", "10.00").Replace(moto))
 	w.job, w.pay = job["reference"].(string), job["payments"].([]any)[0].(map[string]any)["reference"].(string)
 	gw(strings.NewReplacer("CARD", "4000000000000044", "ORDER", "ORD-1002", "AMOUNT", "7.50").Replace(moto)) // declined
-	h.RunDue()                                                                                                 // the notification's first attempt
+	h.RunDue()                                                                                               // the notification's first attempt
 	r := h.Do("POST", "/remote/v1/payments", []byte(`{"amount":1250,"currency":"EUR","note":"Order 1003","metadata":{"orderId":"ORD-1003"}}`),
 		map[string]string{"api-key": h.Tenant.APIKey})
 	if r.Status != http.StatusCreated {

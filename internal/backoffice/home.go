@@ -29,10 +29,10 @@ type homeData struct {
 	Balances    webkit.Table
 	Today       string // today's date in the user's zone
 	TodayVolume []string
-	SuccessRate string // "96.7 % (29 of 30)" or "—"
+	SuccessRate string   // "96.7 % (29 of 30)" or "—"
 	Currency    string   // the chart's currency
 	Currencies  []string // the currencies with volume, each a choice of the chart's
-	Chart       string // the chart's data (JSON, for kit-chart.js)
+	Chart       string   // the chart's data (JSON, for kit-chart.js)
 	Days        webkit.Table
 }
 
