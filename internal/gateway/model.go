@@ -27,6 +27,8 @@ type jobParams struct {
 	Recipient *Recipient `json:"recipient,omitempty"`
 	// Recurrence: the recurrenceCriteria of a recurring parent or child.
 	Recurrence *recurrence `json:"recurrence,omitempty"`
+	// Description: what a payment link is for, shown on its hosted page.
+	Description string `json:"description,omitempty"`
 }
 
 type job struct {
