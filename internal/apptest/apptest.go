@@ -42,6 +42,9 @@ type Options struct {
 	Config func(*app.Config)
 	// Tenant is the tenant to create (default: "Acme Ltd", production, Europe/London).
 	Tenant *platform.TenantSpec
+	// LogAll, when set, also receives every line the app logs, at every
+	// level, as JSON (a test that proves what is never logged reads it).
+	LogAll io.Writer
 }
 
 // App is a running cashgate under test.
@@ -77,7 +80,11 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 	}
 	clk := clock.NewFake(Epoch)
 	// Warnings and errors of the app go to the test's log, shown when it fails.
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var handler slog.Handler = slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	if opt.LogAll != nil {
+		handler = slog.NewMultiHandler(handler, slog.NewJSONHandler(opt.LogAll, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	log := slog.New(handler)
 	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed}), StrictWriteContract: true})
 	if err != nil {
 		t.Fatal(err)

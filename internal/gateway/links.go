@@ -121,8 +121,8 @@ func (s *Service) configurationOf(ctx context.Context, tenantID string) (string,
 }
 
 func insertLink(ctx context.Context, tx *store.Tx, j *job, token string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO gateway_links (job_reference, tenant_id, page_token, created_at) VALUES ($1, $2, $3, $4)`,
-		j.Ref, j.TenantID, token, j.CreatedAt.UnixMicro())
+	_, err := tx.ExecContext(ctx, `INSERT INTO gateway_links (job_reference, tenant_id, page_token, status, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		j.Ref, j.TenantID, token, j.Status, j.CreatedAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("gateway: insert link: %w", err)
 	}
@@ -272,12 +272,13 @@ func linkCursor(j *job) string {
 
 // query is the SELECT of one page (one row more than the limit, to know
 // whether another follows): the tenant's links newest first from
-// gateway_links_tenant, each with its job.
+// gateway_links_tenant (gateway_links_status with a status), each with
+// its job.
 func (f LinkFilter) query(tenantID string) (string, []any) {
 	where, args := []string{"l.tenant_id = $1"}, []any{tenantID}
 	if f.Status != "" {
 		args = append(args, f.Status)
-		where = append(where, "j.status = $"+strconv.Itoa(len(args)))
+		where = append(where, "l.status = $"+strconv.Itoa(len(args)))
 	}
 	if f.afterRef != "" {
 		args = append(args, f.afterAt, f.afterRef)

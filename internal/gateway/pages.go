@@ -219,7 +219,7 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	}
 	now := s.now()
 	if !now.Before(j.ExpiresAt) {
-		s.pageError(w, http.StatusGone, msgPageExpired)
+		s.pageError(w, http.StatusConflict, msgPageExpired)
 		return
 	}
 	fresh := p.Status == StPending && p.ThreeDS == "" && j.Status == StPending
