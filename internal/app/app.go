@@ -66,6 +66,8 @@ type App struct {
 	Remote  RemoteProduct
 	// Portal is the web kit and the developer portal (portal.go).
 	Portal PortalProduct
+	// Office is the merchant back office on the same kit (office.go).
+	Office OfficeProduct
 
 	schedules []func(ctx context.Context) error
 }
@@ -202,7 +204,11 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
-	for _, p := range []product{gw, wl, rp, pt} {
+	of, err := a.buildOffice(ctx)
+	if err != nil {
+		return fmt.Errorf("back office: %w", err)
+	}
+	for _, p := range []product{gw, wl, rp, pt, of} {
 		rs = append(rs, p.routes...)
 		for api, mw := range p.middleware {
 			if _, dup := middleware[api]; dup {

@@ -58,6 +58,7 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/card"
 	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/ids"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/outbox"
@@ -255,7 +256,8 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 	return out, nil
 }
 
-// PutSettings replaces the tenant's settings.
+// PutSettings replaces the tenant's settings (answering from inside its
+// transaction, httpx.Answer, so a caller's audit row commits with them).
 func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySettings) (GatewaySettings, error) {
 	if in.FeeBasisPoints < 0 || in.FeeBasisPoints > 10000 {
 		return GatewaySettings{}, apperr.InvalidField("feeBasisPoints", "feeBasisPoints must be between 0 and 10000")
@@ -287,7 +289,10 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			updated_at = excluded.updated_at`,
 			tenantID, in.AutoCapture, in.FeeBasisPoints, in.FeeFixedMinor, in.ReturnURLSuccess, in.ReturnURLFailed,
 			in.ReturnURLCancelled, in.WebhookURL, in.RequireHMAC, now, in.RequireHMACBodylessWrites, in.RefuseDirectCardPayments)
-		return err
+		if err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings
 	})
 	if err != nil {
 		return GatewaySettings{}, fmt.Errorf("gateway: save settings: %w", err)

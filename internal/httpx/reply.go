@@ -113,6 +113,9 @@ func Reply(ctx context.Context, tx *store.Tx, status int, v any) error {
 
 // ReplyRaw is Reply for an answer already rendered.
 func ReplyRaw(ctx context.Context, tx *store.Tx, resp Response) error {
+	if err := runAnswerHook(ctx, tx); err != nil {
+		return err
+	}
 	s := slotFrom(ctx)
 	if s == nil {
 		return nil // not an HTTP request (CLI, job): nothing to record
@@ -188,7 +191,27 @@ func Answering[T, Resp any](ctx context.Context, status int, out *Resp, render f
 // if any (calls from the CLI or jobs have none).
 func Answer(ctx context.Context, tx *store.Tx, result any) error {
 	if f, ok := ctx.Value(answerKey{}).(answerFunc); ok {
-		return f(ctx, tx, result)
+		return f(ctx, tx, result) // Reply runs the answer hook
+	}
+	return runAnswerHook(ctx, tx)
+}
+
+// WithAnswerHook returns ctx under which a write that answers from inside
+// its transaction (Answer or Reply, the write contract above) also runs
+// hook in that transaction, just before its answer: the back office writes
+// the audit row of an action with the action's effects, through the very
+// service method the API calls. hook runs once per attempt of the
+// transaction (a retried one runs it again on its new Tx); an error from it
+// rolls the write back.
+func WithAnswerHook(ctx context.Context, hook func(ctx context.Context, tx *store.Tx) error) context.Context {
+	return context.WithValue(ctx, hookKey{}, hook)
+}
+
+type hookKey struct{}
+
+func runAnswerHook(ctx context.Context, tx *store.Tx) error {
+	if h, ok := ctx.Value(hookKey{}).(func(ctx context.Context, tx *store.Tx) error); ok {
+		return h(ctx, tx)
 	}
 	return nil
 }

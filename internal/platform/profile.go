@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -82,6 +83,9 @@ type AdminUserSpec struct {
 	Timezone string // IANA name (required)
 	Name     string // optional, at most 200 characters
 	Email    string // optional e-mail address
+	// Role is the user's role in the back office ("": owner, which the
+	// main administrator CREATE ADMIN USER makes is).
+	Role Role
 	// OnlyFirst refuses (Conflict) when the tenant has an admin user already:
 	// "the main administrator of your business".
 	OnlyFirst bool
@@ -94,6 +98,12 @@ func (spec *AdminUserSpec) normalize() error {
 	}
 	if err := validateAdmin(spec.Username, spec.Password, spec.PIN, spec.Timezone); err != nil {
 		return err
+	}
+	if spec.Role == "" {
+		spec.Role = RoleOwner
+	}
+	if !spec.Role.Valid() {
+		return apperr.InvalidField("role", "role must be %q or %q", RoleOwner, RoleAgent)
 	}
 	if utf8.RuneCountInString(spec.Name) > 200 {
 		return apperr.InvalidField("name", "name must be at most 200 characters")
@@ -108,7 +118,9 @@ func (spec *AdminUserSpec) normalize() error {
 
 // CreateAdminUser adds an admin user to a tenant whose business profile
 // exists (otherwise Conflict: "create the business profile first"). The
-// username is unique within the tenant (Conflict).
+// username is unique within the tenant (Conflict). It answers from inside
+// its transaction (httpx.Answer, the AdminUser), so a caller's answer hook
+// (the back office's audit row) commits with the user.
 func (s *Service) CreateAdminUser(ctx context.Context, tenantID string, spec AdminUserSpec) (AdminUser, error) {
 	if err := spec.normalize(); err != nil {
 		return AdminUser{}, err
@@ -117,7 +129,10 @@ func (s *Service) CreateAdminUser(ctx context.Context, tenantID string, spec Adm
 	if err != nil {
 		return AdminUser{}, err
 	}
+	row.role = spec.Role
 	now := s.clk.Now()
+	out := AdminUser{ID: row.id, TenantID: tenantID, Username: spec.Username, Name: spec.Name, Email: spec.Email,
+		Timezone: spec.Timezone, Role: spec.Role, HasPIN: spec.PIN != "", CreatedAt: fromMicros(micros(now))}
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		t, err := s.tenant(ctx, tx, tenantID, true) // serialises the tenant's admin-user creations
 		if err != nil {
@@ -135,7 +150,10 @@ func (s *Service) CreateAdminUser(ctx context.Context, tenantID string, spec Adm
 				return apperr.New(apperr.Conflict, "the admin user exists already")
 			}
 		}
-		return row.insert(ctx, tx, t.ID, now)
+		if err := row.insert(ctx, tx, t.ID, now); err != nil {
+			return err
+		}
+		return httpx.Answer(ctx, tx, out) // the answer (and a caller's audit row) commits with the user
 	})
 	if store.IsUniqueViolation(err) {
 		return AdminUser{}, apperr.InvalidField("adminUsername", "username %q is taken in this business", spec.Username)
@@ -143,14 +161,13 @@ func (s *Service) CreateAdminUser(ctx context.Context, tenantID string, spec Adm
 	if err != nil {
 		return AdminUser{}, wrapStore("create admin user", err)
 	}
-	s.log.InfoContext(ctx, "admin user created", "tenant", tenantID, "user", row.id)
-	return AdminUser{ID: row.id, TenantID: tenantID, Username: spec.Username, Name: spec.Name, Email: spec.Email,
-		Timezone: spec.Timezone, HasPIN: spec.PIN != "", CreatedAt: fromMicros(micros(now))}, nil
+	s.log.InfoContext(ctx, "admin user created", "tenant", tenantID, "user", row.id, "role", spec.Role)
+	return out, nil
 }
 
 // AdminUsers returns a tenant's admin users, oldest first.
 func (s *Service) AdminUsers(ctx context.Context, tenantID string) ([]AdminUser, error) {
-	rows, err := s.db.Reader(ctx).QueryContext(ctx, `SELECT id, tenant_id, username, name, email, timezone, pin_hash, created_at
+	rows, err := s.db.Reader(ctx).QueryContext(ctx, `SELECT id, tenant_id, username, name, email, timezone, role, pin_hash, created_at
 		FROM admin_users WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("platform: list admin users: %w", err)
@@ -161,7 +178,7 @@ func (s *Service) AdminUsers(ctx context.Context, tenantID string) ([]AdminUser,
 		var u AdminUser
 		var pin sql.NullString
 		var created int64
-		if err := rows.Scan(&u.ID, &u.TenantID, &u.Username, &u.Name, &u.Email, &u.Timezone, &pin, &created); err != nil {
+		if err := rows.Scan(&u.ID, &u.TenantID, &u.Username, &u.Name, &u.Email, &u.Timezone, &u.Role, &pin, &created); err != nil {
 			return nil, fmt.Errorf("platform: list admin users: %w", err)
 		}
 		u.HasPIN, u.CreatedAt = pin.Valid, fromMicros(created)
@@ -174,7 +191,8 @@ func (s *Service) AdminUsers(ctx context.Context, tenantID string) ([]AdminUser,
 // transaction (argon2id is slow and must not run again on a retry).
 type adminRow struct {
 	id, username, pwHash, zone, name, email string
-	pinHash                                 any // nil: no PIN
+	role                                    Role // "": owner
+	pinHash                                 any  // nil: no PIN
 }
 
 func (s *Service) newAdminRow(username, password, pin, zone, name, email string) (adminRow, error) {
@@ -194,9 +212,13 @@ func (s *Service) newAdminRow(username, password, pin, zone, name, email string)
 }
 
 func (r adminRow) insert(ctx context.Context, tx *store.Tx, tenantID string, now time.Time) error {
+	role := r.role
+	if role == "" {
+		role = RoleOwner
+	}
 	_, err := tx.ExecContext(ctx,
-		`INSERT INTO admin_users (id, tenant_id, username, password_hash, pin_hash, timezone, name, email, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		r.id, tenantID, r.username, r.pwHash, r.pinHash, r.zone, r.name, r.email, micros(now))
+		`INSERT INTO admin_users (id, tenant_id, username, password_hash, pin_hash, timezone, name, email, role, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.id, tenantID, r.username, r.pwHash, r.pinHash, r.zone, r.name, r.email, string(role), micros(now))
 	return err
 }

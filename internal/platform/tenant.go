@@ -55,6 +55,7 @@ type AdminUser struct {
 	Name      string // "" when not given
 	Email     string // "" when not given
 	Timezone  string // IANA name; timestamps shown to this user use it
+	Role      Role   // owner or agent (the back office's roles)
 	HasPIN    bool
 	CreatedAt time.Time
 }
@@ -380,8 +381,8 @@ func (s *Service) AdminUser(ctx context.Context, tenantID, userID string) (Admin
 	var pin sql.NullString
 	var created int64
 	err := s.db.Read().QueryRowContext(ctx,
-		`SELECT id, tenant_id, username, name, email, timezone, pin_hash, created_at FROM admin_users WHERE tenant_id = $1 AND id = $2`,
-		tenantID, userID).Scan(&u.ID, &u.TenantID, &u.Username, &u.Name, &u.Email, &u.Timezone, &pin, &created)
+		`SELECT id, tenant_id, username, name, email, timezone, role, pin_hash, created_at FROM admin_users WHERE tenant_id = $1 AND id = $2`,
+		tenantID, userID).Scan(&u.ID, &u.TenantID, &u.Username, &u.Name, &u.Email, &u.Timezone, &u.Role, &pin, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return AdminUser{}, apperr.New(apperr.NotFound, "user not found")
 	}

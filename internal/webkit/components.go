@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"html/template"
 	"io/fs"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -107,7 +106,8 @@ type Table struct {
 // Cell is one table cell.
 type Cell struct {
 	Text string
-	Mono bool // code-like text (ids, keys)
+	Mono bool   // code-like text (ids, keys)
+	Href string // the cell's text links there ("" for none)
 }
 
 // Pager is one page of a list: its number, the number of pages and the
@@ -144,16 +144,18 @@ func Paginate(r *http.Request, total, size int) (p Pager, from, to int) {
 	return p, from, min(total, from+size)
 }
 
-// AssetRoute serves the kit's embedded assets at /web/assets/{file}: Pico CSS
-// and kit.css (revalidated with an ETag, so a new binary's files are seen at
-// once).
+// AssetRoute serves the kit's embedded assets at /web/assets/{file}: Pico CSS,
+// kit.css, and the scripts a few pages add (uPlot and kit-chart.js, the
+// charts over the tables of figures), revalidated with an ETag, so a new
+// binary's files are seen at once.
 func AssetRoute() httpx.Route {
 	static, _ := fs.Sub(files, "assets")
 	return httpx.Route{Method: http.MethodGet, Path: "/web/assets/{file}", API: httpx.APIPublic,
-		Summary: "Style sheets of the web pages (Pico CSS, kit.css)",
+		Summary: "Style sheets and scripts of the web pages (Pico CSS, kit.css, uPlot)",
 		Handler: func(w http.ResponseWriter, r *http.Request) {
 			name := path.Base(r.PathValue("file"))
-			if !strings.HasSuffix(name, ".css") {
+			ext := path.Ext(name)
+			if ext != ".css" && ext != ".js" {
 				http.NotFound(w, r)
 				return
 			}
@@ -162,7 +164,11 @@ func AssetRoute() httpx.Route {
 				http.NotFound(w, r)
 				return
 			}
-			w.Header().Set("Content-Type", mime.TypeByExtension(".css"))
+			ctype := "text/css; charset=utf-8"
+			if ext == ".js" {
+				ctype = "text/javascript; charset=utf-8"
+			}
+			w.Header().Set("Content-Type", ctype)
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Header().Set("ETag", etag(b))
 			w.Header().Set("X-Content-Type-Options", "nosniff")

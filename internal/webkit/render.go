@@ -28,6 +28,12 @@ type View struct {
 	Data    any
 	CSRF    string // this browser's token: {{template "csrf" $}} in every form
 	Flash   string // the message of the previous request, shown once
+	// Scripts are the kit's assets (file names under /web/assets/) the page
+	// loads, deferred, for what it adds on top of its HTML (a chart over
+	// the table of its figures); a page without them runs no JavaScript.
+	Scripts []string
+	// Styles are the kit's style sheets the page loads after kit.css.
+	Styles []string
 }
 
 // NavItem is a link of the navigation.
@@ -81,6 +87,19 @@ func (b *baseTemplates) page(fsys fs.FS, file string) (*Page, error) {
 // "table" templates).
 func (k *Kit) Page(fsys fs.FS, file string) (*Page, error) { return k.base.page(fsys, file) }
 
+// With returns a copy of the page that also has the templates of the files
+// matching patterns in fsys (the partials a page set shares).
+func (p *Page) With(fsys fs.FS, patterns ...string) (*Page, error) {
+	t, err := p.t.Clone()
+	if err == nil {
+		t, err = t.ParseFS(fsys, patterns...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webkit: partials %v: %w", patterns, err)
+	}
+	return &Page{t: t}, nil
+}
+
 // Render writes the page with status. Pages are never cached, may not be
 // framed and load nothing from other sites.
 func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, p *Page, v View) {
@@ -95,7 +114,7 @@ func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, p *Page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	pageHeaders(w)
+	pageHeaders(w, len(v.Scripts) > 0)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -107,10 +126,16 @@ func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, msg stri
 		Nav: []NavItem{{Label: "Home", Href: "/"}}})
 }
 
-func pageHeaders(w http.ResponseWriter) {
+// pageHeaders sets the headers of every page; scripts allows the page's
+// own scripts from this site (never inline ones).
+func pageHeaders(w http.ResponseWriter, scripts bool) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	src := "'none'"
+	if scripts {
+		src = "'self'"
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src "+src+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")

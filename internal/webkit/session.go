@@ -35,6 +35,13 @@ func hashToken(token string) string {
 // (if any) deleted, in one transaction. A token planted before login
 // (session fixation) therefore never becomes a signed-in session.
 func (k *Kit) StartSession(ctx context.Context, w http.ResponseWriter, r *http.Request, kind, subject string) error {
+	return k.StartSessionTx(ctx, w, r, kind, subject, nil)
+}
+
+// StartSessionTx is StartSession that also runs inTx (when not nil) in the
+// session's transaction: a sign-in's audit row commits with its session.
+func (k *Kit) StartSessionTx(ctx context.Context, w http.ResponseWriter, r *http.Request, kind, subject string,
+	inTx func(ctx context.Context, tx *store.Tx) error) error {
 	token := "cgs_" + k.gen.Secret(32)
 	now := k.now()
 	exp := now.Add(k.cfg.SessionTTL)
@@ -48,9 +55,14 @@ func (k *Kit) StartSession(ctx context.Context, w http.ResponseWriter, r *http.R
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO web_sessions (token_hash, kind, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			hashToken(token), kind, subject, now.UnixMicro(), exp.UnixMicro())
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO web_sessions (token_hash, kind, subject_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			hashToken(token), kind, subject, now.UnixMicro(), exp.UnixMicro()); err != nil {
+			return err
+		}
+		if inTx != nil {
+			return inTx(ctx, tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("webkit: start session: %w", err)
@@ -87,14 +99,25 @@ func (k *Kit) CurrentSession(ctx context.Context, r *http.Request, kind string) 
 // is worthless from now on, wherever a copy of it is) and the cookie
 // cleared.
 func (k *Kit) EndSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	return k.EndSessionTx(ctx, w, r, nil)
+}
+
+// EndSessionTx is EndSession that also runs inTx (when not nil) in the
+// transaction that deletes the session, when the browser holds one.
+func (k *Kit) EndSessionTx(ctx context.Context, w http.ResponseWriter, r *http.Request, inTx func(ctx context.Context, tx *store.Tx) error) error {
 	k.setCookie(w, r, SessionCookie, "", -1)
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
 		return nil
 	}
 	err = k.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = $1`, hashToken(c.Value))
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = $1`, hashToken(c.Value)); err != nil {
+			return err
+		}
+		if inTx != nil {
+			return inTx(ctx, tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("webkit: end session: %w", err)
