@@ -50,6 +50,9 @@ type Options struct {
 	// Log, when set, receives every log line (debug and up, with request
 	// ids) instead of the test's log.
 	Log io.Writer
+	// LogAll, when set, also receives every line the app logs, at every
+	// level, as JSON (a test that proves what is never logged reads it).
+	LogAll io.Writer
 }
 
 // App is a running cashgate under test.
@@ -85,10 +88,14 @@ func New(t testing.TB, e storetest.Engine, opt Options) *App {
 	}
 	clk := clock.NewFake(Epoch)
 	// Warnings and errors of the app go to the test's log, shown when it fails.
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var handler slog.Handler = slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})
 	if opt.Log != nil {
-		log = slog.New(telemetry.LogHandler(slog.NewTextHandler(opt.Log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		handler = slog.NewTextHandler(opt.Log, &slog.HandlerOptions{Level: slog.LevelDebug})
 	}
+	if opt.LogAll != nil {
+		handler = slog.NewMultiHandler(handler, slog.NewJSONHandler(opt.LogAll, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	log := slog.New(telemetry.LogHandler(handler))
 	a, err := app.Open(context.Background(), cfg, app.Options{Log: log, Clock: clk, Rand: rand.NewChaCha8([32]byte{opt.Seed}),
 		StrictWriteContract: true, Tracer: opt.Tracer})
 	if err != nil {

@@ -153,6 +153,18 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 // tenant's configuration and, when the request carries a card, processes
 // its payment as far as it can go without the shopper.
 func (s *Service) Create(ctx context.Context, tenantID, configID string, req CreatePaymentJobRequest) (*job, error) {
+	return s.create(ctx, tenantID, configID, req, createOpts{})
+}
+
+// createOpts are what the gateway's own pages add to a job they create
+// through Create's path: a payment link (links.go) or a Virtual Terminal
+// payment (terminal.go).
+type createOpts struct {
+	link     *linkSpec // the job is a payment link: flagged, listed in gateway_links
+	terminal bool      // an agent's MOTO payment in the back office (flags.virtualTerminal)
+}
+
+func (s *Service) create(ctx context.Context, tenantID, configID string, req CreatePaymentJobRequest, co createOpts) (*job, error) {
 	now := s.now()
 	if req.Type != "" && !strings.EqualFold(req.Type, "Payment") {
 		return nil, apperr.InvalidField("type", "type must be Payment.")
@@ -231,7 +243,8 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	if err != nil {
 		return nil, err
 	}
-	if st.RefuseDirectCards && req.Parameters != nil && req.Parameters.CardNumber != "" {
+	// The Virtual Terminal is cashgate's own page, as the hosted pages are.
+	if st.RefuseDirectCards && !co.terminal && req.Parameters != nil && req.Parameters.CardNumber != "" {
 		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
 	}
 	var ci cardInput
@@ -265,6 +278,13 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 	}
 	if ci.present {
 		flags["direct"] = true
+	}
+	if co.terminal {
+		flags["virtualTerminal"] = true
+	}
+	if co.link != nil {
+		flags["paymentLink"] = true
+		params.Description = co.link.Description
 	}
 	j := &job{
 		Ref: s.IDs.Digits(18), TenantID: tenantID, ConfigID: configID, TraceRef: s.IDs.Digits(18), Type: "Payment", Locale: locale,
@@ -342,6 +362,11 @@ func (s *Service) Create(ctx context.Context, tenantID, configID string, req Cre
 		}
 		if !ci.present || out.NeedsChallenge() {
 			if err := insertPayment(ctx, tx, &pp); err != nil {
+				return err
+			}
+		}
+		if co.link != nil {
+			if err := insertLink(ctx, tx, &jj, pp.PageToken); err != nil {
 				return err
 			}
 		}

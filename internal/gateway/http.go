@@ -11,12 +11,13 @@ import (
 
 // Routes are the gateway's routes: the API under /api/gateway/ (errw: the
 // gateway's error format), the hosted pages and assets (public), and the
-// tenant's settings under /platform/gateway/ (platformErrs).
+// tenant's settings and payment links under /platform/gateway/
+// (platformErrs).
 func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 	h := handlers{s: s, errw: errw}
 	const job = "/api/gateway/payment-jobs/{paymentJobReference}"
 	const pay = job + "/payments/{paymentReference}"
-	return []httpx.Route{
+	return append([]httpx.Route{
 		{Method: "POST", Path: "/api/gateway/payment-jobs", API: httpx.APIGateway, Summary: "Create a payment job (and process its card payment)",
 			Request: CreatePaymentJobRequest{}, Response: PaymentJobResponse{}, Status: http.StatusCreated, Handler: handle(h, http.StatusCreated, h.create)},
 		{Method: "GET", Path: job, API: httpx.APIGateway, Summary: "Retrieve a payment job", Response: PaymentJobResponse{}, Handler: handle(h, http.StatusOK, h.get)},
@@ -39,7 +40,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 			Response: GatewaySettings{}, Handler: settingsHandler(s, platformErrs, false)},
 		{Method: "PUT", Path: "/platform/gateway/settings", API: httpx.APIPlatform, Summary: "Replace the card gateway settings",
 			Request: GatewaySettings{}, Response: GatewaySettings{}, Handler: settingsHandler(s, platformErrs, true)},
-	}
+	}, s.linkRoutes(platformErrs)...)
 }
 
 type handlers struct {

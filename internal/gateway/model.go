@@ -27,6 +27,8 @@ type jobParams struct {
 	Recipient *Recipient `json:"recipient,omitempty"`
 	// Recurrence: the recurrenceCriteria of a recurring parent or child.
 	Recurrence *recurrence `json:"recurrence,omitempty"`
+	// Description: what a payment link is for, shown on its hosted page.
+	Description string `json:"description,omitempty"`
 }
 
 type job struct {
@@ -167,10 +169,14 @@ func savePayment(ctx context.Context, tx *store.Tx, p *payment) error {
 }
 
 // saveJob writes a job's state; a job that is over (Cancelled, Expired)
-// leaves migration 18's index and so frees its order number.
+// leaves migration 18's index and so frees its order number. A payment
+// link's status is copied to its row in gateway_links (links.go).
 func saveJob(ctx context.Context, tx *store.Tx, j *job) error {
 	_, err := tx.ExecContext(ctx, `UPDATE gateway_jobs SET status = $1, collected = $2, paid_at = $3, updated_at = $4 WHERE reference = $5`,
 		j.Status, j.Collected, nullable(j.PaidAt), j.UpdatedAt.UnixMicro(), j.Ref)
+	if err == nil && j.isLink() {
+		_, err = tx.ExecContext(ctx, `UPDATE gateway_links SET status = $1 WHERE job_reference = $2`, j.Status, j.Ref)
+	}
 	if err != nil {
 		return fmt.Errorf("gateway: update job: %w", err)
 	}

@@ -32,6 +32,7 @@ const KindCard = "card"
 // officePages are the gateway's parsed back-office pages.
 type officePages struct {
 	job, confirm, settings *webkit.Page
+	terminal, links, link  *webkit.Page // office_terminal.go, office_links.go
 }
 
 // office is the gateway's back-office module.
@@ -47,7 +48,8 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	for _, pg := range []struct {
 		dst  **webkit.Page
 		file string
-	}{{&m.pages.job, "job"}, {&m.pages.confirm, "confirm"}, {&m.pages.settings, "settings"}} {
+	}{{&m.pages.job, "job"}, {&m.pages.confirm, "confirm"}, {&m.pages.settings, "settings"},
+		{&m.pages.terminal, "terminal"}, {&m.pages.links, "links"}, {&m.pages.link, "link"}} {
 		p, err := o.Page(officeFiles, "office/"+pg.file+".html")
 		if err != nil {
 			return backoffice.Module{}, err
@@ -58,8 +60,9 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	const pay = job + "/payments/{pay}"
 	return backoffice.Module{
 		Name: "gateway",
-		Nav:  []backoffice.NavItem{{Label: "Card settings", Href: "/office/gateway/settings", Order: 70}},
-		Routes: []backoffice.Route{
+		Nav: []backoffice.NavItem{{Label: "Virtual Terminal", Href: "/office/gateway/terminal", Order: 20},
+			{Label: "Payment links", Href: "/office/gateway/links", Order: 30}, {Label: "Card settings", Href: "/office/gateway/settings", Order: 70}},
+		Routes: append([]backoffice.Route{
 			{Method: http.MethodGet, Path: job, Summary: "card payment job: payments, timeline, notifications and actions", Handler: m.jobPage},
 			{Method: http.MethodPost, Path: pay + "/capture", Summary: "capture a card payment (confirmed first)", Handler: m.capture},
 			{Method: http.MethodPost, Path: pay + "/refund", Summary: "refund a card payment, all or part (confirmed first)", Handler: m.refund},
@@ -67,7 +70,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 			{Method: http.MethodPost, Path: job + "/cancel", Summary: "cancel a card payment job (confirmed first)", Handler: m.cancelJob},
 			{Method: http.MethodGet, Path: "/office/gateway/settings", Summary: "card settings (read-only for agents)", Handler: m.settingsPage},
 			{Method: http.MethodPost, Path: "/office/gateway/settings", Summary: "change the card settings (owners only)", Owner: true, Handler: m.saveSettings},
-		},
+		}, append(m.terminalRoutes(), m.linkRoutes()...)...),
 		Payments: officeSource{s},
 	}, nil
 }

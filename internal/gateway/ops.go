@@ -388,23 +388,28 @@ func (s *Service) reopen(ctx context.Context, tx *store.Tx, j *job, cancelled *p
 // payments are cancelled. Completed payments stay (cancel or refund them).
 func (s *Service) CancelJob(ctx context.Context, tenantID, jobRef string) (*job, error) {
 	return s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
-		switch j.Status {
-		case StPending:
-		case StAuthorised:
-			return MsgJobNotCancellable.Err(apperr.Conflict)
-		default:
-			return MsgJobFinal.Err(apperr.Conflict)
-		}
-		for _, p := range j.Payments {
-			if p.Status == StPending {
-				if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
-					return err
-				}
+		return s.cancelJob(ctx, tx, j, st, now)
+	})
+}
+
+// cancelJob cancels the locked job j in tx (CancelJob, CancelLink).
+func (s *Service) cancelJob(ctx context.Context, tx *store.Tx, j *job, st settings, now time.Time) error {
+	switch j.Status {
+	case StPending:
+	case StAuthorised:
+		return MsgJobNotCancellable.Err(apperr.Conflict)
+	default:
+		return MsgJobFinal.Err(apperr.Conflict)
+	}
+	for _, p := range j.Payments {
+		if p.Status == StPending {
+			if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
+				return err
 			}
 		}
-		j.Status, j.UpdatedAt = StCancelled, now
-		return saveJob(ctx, tx, j)
-	})
+	}
+	j.Status, j.UpdatedAt = StCancelled, now
+	return saveJob(ctx, tx, j)
 }
 
 // findPage returns the tenant and job of the hosted page ref token (every

@@ -22,6 +22,8 @@ var pageTmpl = template.Must(template.ParseFS(files, "templates/page.html"))
 
 type pageData struct {
 	Title, Amount, Currency, OrderNumber, Ref, Mode, Masked, Status, Error string
+	// Description is a payment link's; Notice says that a link is over.
+	Description, Notice string
 	// Attempt is the payment the card form was shown for: a form sent twice
 	// (a double click, a reload) makes one attempt, not two.
 	Attempt string
@@ -95,7 +97,7 @@ func retryMessage(p *payment) string {
 
 func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, msg string) {
 	d := pageData{Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
-		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref}
+		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref, Description: j.Params.Description}
 	switch mode {
 	case "":
 		switch {
@@ -106,6 +108,8 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 		}
 	case "card":
 		d.Title, d.Amount, d.Masked = "Pay by card", amount(j.Amount, j.Currency), ""
+	case "over":
+		d.Title, d.Mode, d.Notice, d.Error = "Payment link", "none", msg, ""
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -129,6 +133,8 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case linkOver(j, s.now()) != "":
+		s.renderPage(w, j, p, "over", linkOver(j, s.now()))
 	case p.Status == StPending && j.Status == StPending:
 		s.renderPage(w, j, p, "", "")
 	case j.retryable(p, s.now()):
@@ -141,6 +147,24 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
 	}
+}
+
+// linkOver says why the payment link j takes no more payments; "" while it
+// does, and for a job that is not a link (its page sends the shopper to the
+// shop's return URL).
+func linkOver(j *job, now time.Time) string {
+	if !j.isLink() {
+		return ""
+	}
+	switch linkStatus(j, now) {
+	case StCancelled:
+		return "This payment link has been cancelled."
+	case StExpired:
+		return "This payment link has expired."
+	case StPaid, StAuthorised:
+		return "This payment link has been paid."
+	}
+	return ""
 }
 
 func (s *Service) viewFor(r *http.Request, j *job) (viewCtx, error) {
@@ -194,6 +218,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 		return
 	}
 	now := s.now()
+	if !now.Before(j.ExpiresAt) {
+		s.pageError(w, http.StatusConflict, msgPageExpired)
+		return
+	}
 	fresh := p.Status == StPending && p.ThreeDS == "" && j.Status == StPending
 	if !fresh && !j.retryable(p, now) {
 		s.pageError(w, http.StatusConflict, MsgJobFinal.Message)
@@ -229,6 +257,9 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 		if attempt != "" && attempt != p.Ref {
 			return MsgJobFinal.Err(apperr.Conflict)
 		}
+		if !now.Before(j.ExpiresAt) {
+			return apperr.New(apperr.Invalid, msgPageExpired)
+		}
 		switch {
 		case p.Status == StPending && p.ThreeDS == "" && j.Status == StPending:
 		case j.retryable(p, now):
@@ -257,6 +288,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	})
 	s.afterPage(w, r, j.Ref, token, err)
 }
+
+// msgPageExpired answers a card sent to the page of a job past its expiry
+// (before the expiry job has run).
+const msgPageExpired = "This payment has expired."
 
 // retryPayment adds a new attempt to the payment link j after its failed or
 // cancelled payment prev, in tx: same amount and page ref, a later creation

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -9,7 +10,9 @@ import (
 
 // TestListQueryPlans checks that GET /api/gateway/payment-jobs/{ref} reads
 // the job's payments and their steps, captures and refunds through indexes
-// on both engines (the gateway API has no list of jobs or payments).
+// on both engines (the gateway API has no list of jobs or payments), and
+// that GET /platform/gateway/payment-links walks the tenant's links from
+// the cursor with every filter.
 func TestListQueryPlans(t *testing.T) {
 	const ref = "745018700000000001"
 	var cases []storetest.PlanCase
@@ -17,6 +20,24 @@ func TestListQueryPlans(t *testing.T) {
 		{"job payments", sqlJobPayments}, {"job steps", sqlJobSteps}, {"job captures", sqlJobCaptures}, {"job refunds", sqlJobRefunds},
 	} {
 		cases = append(cases, storetest.PlanCase{Name: c.name, SQL: c.sql, Args: []any{ref}, Bound: []string{"job_reference"}})
+	}
+	cursor := linkCursor(&job{Ref: ref, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	for _, l := range []struct {
+		name  string
+		f     LinkFilter
+		bound []string
+	}{
+		{"newest", LinkFilter{}, nil},
+		{"status", LinkFilter{Status: "paid"}, []string{"status"}},
+		{"cursor", LinkFilter{After: cursor}, []string{"created_at"}},
+		{"status and cursor", LinkFilter{Status: StPending, After: cursor}, []string{"status", "created_at"}},
+	} {
+		if err := l.f.check(); err != nil {
+			t.Fatalf("links %s: %v", l.name, err)
+		}
+		q, args := l.f.query("ten_a")
+		cases = append(cases, storetest.PlanCase{Name: "links " + l.name, SQL: q, Args: args, Paged: true,
+			Bound: append([]string{"tenant_id"}, l.bound...)})
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		storetest.CheckPlans(t, db, nil, cases)
