@@ -69,6 +69,7 @@ type App struct {
 	Gateway GatewayProduct
 	Wallet  WalletProduct
 	Remote  RemoteProduct
+	Cashier CashierProduct
 	// Portal is the web kit and the developer portal (portal.go).
 	Portal PortalProduct
 
@@ -222,7 +223,11 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
-	for _, p := range []product{gw, wl, rp, pt} {
+	cs, err := a.buildCashier(ctx, kek)
+	if err != nil {
+		return fmt.Errorf("cashier: %w", err)
+	}
+	for _, p := range []product{gw, wl, rp, pt, cs} {
 		rs = append(rs, p.routes...)
 		for api, mw := range p.middleware {
 			if _, dup := middleware[api]; dup {
