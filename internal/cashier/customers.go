@@ -294,7 +294,7 @@ func viewCustomer(c *customer) Customer {
 		return format(v, c.Currency)
 	}
 	return Customer{ID: c.ID, Name: c.Name, Email: c.Email, Country: c.Country, Currency: c.Currency, Status: c.Status, KYCLevel: c.KYCLevel,
-		Limits: Limits{MaxDeposit: f(c.MaxDeposit), DailyDeposits: f(c.DailyDeposit), MaxPayout: f(c.MaxPayout), DailyPayouts: f(c.DailyPayout)},
+		Limits:    Limits{MaxDeposit: f(c.MaxDeposit), DailyDeposits: f(c.DailyDeposit), MaxPayout: f(c.MaxPayout), DailyPayouts: f(c.DailyPayout)},
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 

@@ -18,7 +18,7 @@ func (s *Service) Routes(errw httpx.ErrorWriter) []httpx.Route {
 	rs := append(s.platformRoutes(errw), s.paymentRoutes(errw)...)
 	rs = append(rs, s.agentRoutes(errw)...)
 	return append(rs, httpx.Route{Method: "POST", Path: "/cashier/v1/psp/{psp}/notifications", API: httpx.APIPublic,
-		Summary: "A PSP's asynchronous notification (signed by the PSP; duplicates and stale ones change nothing)",
+		Summary:  "A PSP's asynchronous notification (signed by the PSP; duplicates and stale ones change nothing)",
 		Response: NotificationAnswer{}, Handler: s.notificationHandler(errw)})
 }
 
@@ -39,7 +39,9 @@ func tenantHandler[Req, Resp any](errw httpx.ErrorWriter, status int, fn func(r 
 func (s *Service) platformRoutes(errw httpx.ErrorWriter) []httpx.Route {
 	C := httpx.APICashier
 	settings := func(put bool) http.HandlerFunc {
-		h := tenantHandler(errw, http.StatusOK, func(r *http.Request, tid string, _ httpx.NoBody) (SettingsView, error) { return s.Settings(r.Context(), tid) })
+		h := tenantHandler(errw, http.StatusOK, func(r *http.Request, tid string, _ httpx.NoBody) (SettingsView, error) {
+			return s.Settings(r.Context(), tid)
+		})
 		if put {
 			h = tenantHandler(errw, http.StatusOK, func(r *http.Request, tid string, in Settings) (SettingsView, error) {
 				return s.PutSettings(r.Context(), tid, in)

@@ -163,15 +163,23 @@ func (b basePSP) unsupported(what string) error {
 	return apperr.New(apperr.Conflict, "PSP %s does not support %s", b.name, what)
 }
 
-func (b basePSP) Authorise(context.Context, Op, Recorder) error { return b.unsupported("authorisation and capture") }
-func (b basePSP) Capture(context.Context, Op, Recorder) error   { return b.unsupported("authorisation and capture") }
-func (b basePSP) Void(context.Context, Op, Recorder) error      { return b.unsupported("authorisation and capture") }
-func (b basePSP) Refund(context.Context, Op, Recorder) error    { return b.unsupported("refunds") }
-func (b basePSP) Payout(context.Context, Op, Recorder) error    { return b.unsupported("payouts") }
+func (b basePSP) Authorise(context.Context, Op, Recorder) error {
+	return b.unsupported("authorisation and capture")
+}
+func (b basePSP) Capture(context.Context, Op, Recorder) error {
+	return b.unsupported("authorisation and capture")
+}
+func (b basePSP) Void(context.Context, Op, Recorder) error {
+	return b.unsupported("authorisation and capture")
+}
+func (b basePSP) Refund(context.Context, Op, Recorder) error { return b.unsupported("refunds") }
+func (b basePSP) Payout(context.Context, Op, Recorder) error { return b.unsupported("payouts") }
 func (b basePSP) CheckDestination(context.Context, Destination) (Destination, error) {
 	return Destination{}, b.unsupported("payouts")
 }
-func (b basePSP) Status(context.Context, Op) (Result, error) { return Result{}, b.unsupported("status queries") }
+func (b basePSP) Status(context.Context, Op) (Result, error) {
+	return Result{}, b.unsupported("status queries")
+}
 func (b basePSP) ParseNotification(context.Context, http.Header, []byte) (Notification, error) {
 	return Notification{}, apperr.New(apperr.NotFound, "PSP %s sends no notifications", b.name)
 }
