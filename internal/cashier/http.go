@@ -43,7 +43,11 @@ func (s *Service) platformRoutes(errw httpx.ErrorWriter) []httpx.Route {
 			return s.Settings(r.Context(), tid)
 		})
 		if put {
-			h = tenantHandler(errw, http.StatusOK, func(r *http.Request, tid string, in Settings) (SettingsView, error) {
+			h = tenantHandler(errw, http.StatusOK, func(r *http.Request, tid string, _ httpx.NoBody) (SettingsView, error) {
+				in := DefaultSettings() // what the body leaves out
+				if _, err := httpx.Decode(r, &in, httpx.DecodeOptions{}); err != nil {
+					return SettingsView{}, err
+				}
 				return s.PutSettings(r.Context(), tid, in)
 			})
 		}

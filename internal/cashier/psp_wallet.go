@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/walletpay"
 )
@@ -29,7 +30,8 @@ func (p *walletPSP) Info() Info {
 // balance decline the deposit.
 func (p *walletPSP) Deposit(ctx context.Context, op Op, rec Recorder) error {
 	w := op.Wallet
-	sess, err := p.s.wallets.OpenSession(ctx, w.Username, w.Password, op.ClientAddr)
+	// The login and logout are the wallet's own writes, not the deposit's answer.
+	sess, err := p.s.wallets.OpenSession(httpx.WithoutAnswer(ctx), w.Username, w.Password, op.ClientAddr)
 	if apperr.Is(err, apperr.Unauthenticated) || apperr.Is(err, apperr.Forbidden) {
 		return p.s.record(ctx, rec, Result{Status: DepositDeclined, Reason: "wallet_login_refused"})
 	}
@@ -37,7 +39,7 @@ func (p *walletPSP) Deposit(ctx context.Context, op Op, rec Recorder) error {
 		return err
 	}
 	defer func() {
-		if err := p.s.wallets.Logout(context.WithoutCancel(ctx), sess.Token); err != nil {
+		if err := p.s.wallets.Logout(httpx.WithoutAnswer(context.WithoutCancel(ctx)), sess.Token); err != nil {
 			p.s.log.WarnContext(ctx, "cashier: wallet logout", "err", err)
 		}
 	}()
