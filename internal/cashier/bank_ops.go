@@ -41,6 +41,9 @@ func (s *Service) CreditBankTransfer(ctx context.Context, tenantID string, in Ba
 		if err != nil {
 			return err
 		}
+		if d.Status != DepositPending {
+			return apperr.New(apperr.Conflict, "deposit %s of reference %s is %s: only a pending bank transfer can be credited", d.ID, ref, d.Status)
+		}
 		amount, err := parseAmount("amount", in.Amount, d.Currency)
 		if err != nil {
 			return err

@@ -42,15 +42,7 @@ func newEnv(t *testing.T, e storetest.Engine, seed byte) *env {
 	t.Helper()
 	a := apptest.New(t, e, apptest.Options{Seed: seed, Config: func(c *app.Config) { c.CashierSimSeed = int(seed) }})
 	v := &env{App: a, t: t, key: a.Tenant.APIKey, crm: newCRM(t, a.Clock.Now)}
-	form := "grant_type=password&username=" + url.QueryEscape(a.Tenant.AdminUsername) + "&password=" + url.QueryEscape(a.Tenant.AdminPassword)
-	r := a.Do("POST", "/auth/oauth/token", []byte(form), map[string]string{"api-key": v.key, "Content-Type": "application/x-www-form-urlencoded"})
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if r.Status != 200 || json.Unmarshal(r.Body, &tok) != nil {
-		t.Fatalf("agent token: %d %s", r.Status, r.Body)
-	}
-	v.agent = tok.AccessToken
+	v.login()
 	v.hooks = newHookSink(t)
 	ep := v.call("POST", "/platform/webhooks/endpoints", `{"url":"`+v.hooks.srv.URL+`","eventTypes":["cashier.*"]}`)
 	var created struct {
@@ -61,6 +53,21 @@ func newEnv(t *testing.T, e storetest.Engine, seed byte) *env {
 	}
 	v.hooks.verify(t, created.Secret)
 	return v
+}
+
+// login gets the agent a new access token (the tenant's admin user).
+func (v *env) login() {
+	v.t.Helper()
+	a := v.App
+	form := "grant_type=password&username=" + url.QueryEscape(a.Tenant.AdminUsername) + "&password=" + url.QueryEscape(a.Tenant.AdminPassword)
+	r := a.Do("POST", "/auth/oauth/token", []byte(form), map[string]string{"api-key": v.key, "Content-Type": "application/x-www-form-urlencoded"})
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if r.Status != 200 || json.Unmarshal(r.Body, &tok) != nil {
+		v.t.Fatalf("agent token: %d %s", r.Status, r.Body)
+	}
+	v.agent = tok.AccessToken
 }
 
 func hdrs(base map[string]string, kv []string) map[string]string {
