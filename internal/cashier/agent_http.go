@@ -109,14 +109,10 @@ func (s *Service) exportHandler(errw httpx.ErrorWriter) http.HandlerFunc {
 		if err == nil {
 			batch, n, err = s.ExportPayouts(r.Context(), tid, ag)
 		}
-		if err == nil && n == 0 {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if err == nil {
+		if err == nil && n > 0 {
 			w.Header().Set("Cashier-Batch-Id", batch)
 			w.Header().Set("Cashier-Batch-Count", strconv.Itoa(n))
 		}
-		httpx.Respond(w, r, errw, http.StatusOK, nil, err)
+		httpx.Respond(w, r, errw, http.StatusNoContent, nil, err) // the committed answer: the file, or 204
 	}
 }

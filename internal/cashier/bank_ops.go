@@ -72,7 +72,7 @@ func (s *Service) CreditBankTransfer(ctx context.Context, tenantID string, in Ba
 // one pain.001 file paid from its bank account, marks them exported under
 // the file's id and answers the file (application/xml, headers
 // Cashier-Batch-Id and Cashier-Batch-Count) from inside that transaction.
-// It returns the batch id and count, 0 when nothing waits (no answer).
+// It returns the batch id and count; 0 when nothing waits (answered 204).
 func (s *Service) ExportPayouts(ctx context.Context, tenantID string, ag Agent) (string, int, error) {
 	st, err := s.settings(ctx, s.db.Read(), tenantID)
 	if err != nil {
@@ -87,7 +87,10 @@ func (s *Service) ExportPayouts(ctx context.Context, tenantID string, ag Agent) 
 		ps, err := s.payoutsToExport(ctx, tx, tenantID)
 		if err != nil || len(ps) == 0 {
 			batch, n = "", 0
-			return err
+			if err != nil {
+				return err
+			}
+			return httpx.ReplyRaw(ctx, tx, httpx.Response{Status: http.StatusNoContent})
 		}
 		now := s.now()
 		batch, n = "CGB"+now.Format("20060102")+s.ids.Digits(8), len(ps)
