@@ -104,14 +104,13 @@ func (s *Service) agentRoutes(errw httpx.ErrorWriter) []httpx.Route {
 func (s *Service) exportHandler(errw httpx.ErrorWriter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tid, ag, err := s.agentOf(r)
-		var batch string
-		var n int
+		var x Export
 		if err == nil {
-			batch, n, err = s.ExportPayouts(r.Context(), tid, ag)
+			x, err = s.ExportPayouts(r.Context(), tid, ag)
 		}
-		if err == nil && n > 0 {
-			w.Header().Set("Cashier-Batch-Id", batch)
-			w.Header().Set("Cashier-Batch-Count", strconv.Itoa(n))
+		if err == nil && x.Count > 0 {
+			w.Header().Set("Cashier-Batch-Id", x.BatchID)
+			w.Header().Set("Cashier-Batch-Count", strconv.Itoa(x.Count))
 		}
 		httpx.Respond(w, r, errw, http.StatusNoContent, nil, err) // the committed answer: the file, or 204
 	}

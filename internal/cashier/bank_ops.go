@@ -68,32 +68,37 @@ func (s *Service) CreditBankTransfer(ctx context.Context, tenantID string, in Ba
 	return out, err
 }
 
+// Export is a pain.001 file of bank payouts.
+type Export struct {
+	BatchID string `json:"batchId"`
+	Count   int    `json:"count"`
+	XML     []byte `json:"-"`
+}
+
 // ExportPayouts writes the tenant's bank payouts waiting to be sent into
 // one pain.001 file paid from its bank account, marks them exported under
-// the file's id and answers the file (application/xml, headers
-// Cashier-Batch-Id and Cashier-Batch-Count) from inside that transaction.
-// It returns the batch id and count; 0 when nothing waits (answered 204).
-func (s *Service) ExportPayouts(ctx context.Context, tenantID string, ag Agent) (string, int, error) {
+// the file's id and answers the file (application/xml) from inside that
+// transaction; with none waiting it answers 204 and Count is 0.
+func (s *Service) ExportPayouts(ctx context.Context, tenantID string, ag Agent) (Export, error) {
 	st, err := s.settings(ctx, s.db.Read(), tenantID)
 	if err != nil {
-		return "", 0, err
+		return Export{}, err
 	}
 	if st.BankAccount.IBAN == "" {
-		return "", 0, apperr.New(apperr.Conflict, "the tenant has no bank account (settings.bankAccount) to pay bank payouts from")
+		return Export{}, apperr.New(apperr.Conflict, "the tenant has no bank account (settings.bankAccount) to pay bank payouts from")
 	}
-	var batch string
-	var n int
+	var out Export
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		ps, err := s.payoutsToExport(ctx, tx, tenantID)
 		if err != nil || len(ps) == 0 {
-			batch, n = "", 0
+			out = Export{}
 			if err != nil {
 				return err
 			}
 			return httpx.ReplyRaw(ctx, tx, httpx.Response{Status: http.StatusNoContent})
 		}
 		now := s.now()
-		batch, n = "CGB"+now.Format("20060102")+s.ids.Digits(8), len(ps)
+		batch, n := "CGB"+now.Format("20060102")+s.ids.Digits(8), len(ps)
 		b := sepa.Batch{MsgID: batch, Created: now, Execution: now.Format("2006-01-02"),
 			Debtor: sepa.Party{Name: st.BankAccount.Name, IBAN: st.BankAccount.IBAN, BIC: st.BankAccount.BIC}}
 		for _, p := range ps {
@@ -111,9 +116,10 @@ func (s *Service) ExportPayouts(ctx context.Context, tenantID string, ag Agent) 
 		if err := s.audit(ctx, tx, tenantID, ag, "payouts.export", batch, fmt.Sprintf("%d payouts", n)); err != nil {
 			return err
 		}
+		out = Export{BatchID: batch, Count: n, XML: doc}
 		return httpx.ReplyRaw(ctx, tx, httpx.Response{Status: http.StatusOK, ContentType: "application/xml", Body: doc})
 	})
-	return batch, n, err
+	return out, err
 }
 
 // payoutsToExport locks the bank payouts processing and not exported yet.

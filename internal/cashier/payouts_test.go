@@ -2,6 +2,7 @@ package cashier_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,8 @@ func TestPayoutsThroughEachPSP(t *testing.T) {
 				t.Fatalf("export: %d %v %s", x.Status, x.Header, x.Body)
 			}
 			if e.Name == "sqlite" {
-				apptest.Golden(t, *update, "payouts_pain001.xml", x.Body)
+				// The batch's digits are drawn after jobs that ran at once: in no fixed order.
+				apptest.Golden(t, *update, "payouts_pain001.xml", regexp.MustCompile(`CGB\d{16}`).ReplaceAll(x.Body, []byte("CGB#")))
 			}
 			if r := v.agentCall("POST", "/cashier/v1/agent/payouts/export", ""); r.Status != 204 {
 				t.Fatalf("nothing more to export: %d %s", r.Status, r.Body)
