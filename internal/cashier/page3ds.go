@@ -15,7 +15,9 @@ import (
 // (cashgate's simulator of the issuer's page, on the web kit): the
 // customer authenticates or fails; the page then shows the outcome with a
 // link back to the Platform (the deposit's returnUrl, or its session's,
-// with depositId and status added to its query).
+// with depositId and status added to its query). Its form needs no cookie
+// (the challenge's token is its credential; pagePost refuses other
+// origins), so it works inside the hosted cashier's iframe.
 
 //go:embed templates
 var templates embed.FS
@@ -24,6 +26,7 @@ var templates embed.FS
 type Pages struct {
 	kit     *webkit.Kit
 	threeDS *webkit.Page
+	cashier *webkit.Page
 }
 
 // NewPages parses the pages on the kit.
@@ -32,7 +35,11 @@ func NewPages(kit *webkit.Kit) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{kit: kit, threeDS: p}, nil
+	c, err := kit.Page(templates, "templates/cashier.html")
+	if err != nil {
+		return nil, err
+	}
+	return &Pages{kit: kit, threeDS: p, cashier: c}, nil
 }
 
 type challengeView struct {
@@ -43,11 +50,11 @@ type challengeView struct {
 // PageRoutes are the cashier's pages (API public).
 func (s *Service) PageRoutes(pg *Pages) []httpx.Route {
 	P := httpx.APIPublic
-	return []httpx.Route{
+	return append([]httpx.Route{
 		{Method: "GET", Path: "/cashier/3ds/{id}", API: P, Summary: "The 3-D Secure challenge of a card deposit (simulator)", Handler: s.show3DS(pg)},
 		{Method: "POST", Path: "/cashier/3ds/{id}", API: P, Summary: "Complete or fail the 3-D Secure challenge of a card deposit",
-			Handler: pg.kit.Protect(s.post3DS(pg))},
-	}
+			Handler: s.pagePost(pg, s.post3DS(pg))},
+	}, s.cashierRoutes(pg)...)
 }
 
 func (s *Service) show3DS(pg *Pages) http.HandlerFunc {
@@ -67,7 +74,11 @@ func (s *Service) show3DS(pg *Pages) http.HandlerFunc {
 		} else {
 			v = s.outcome(r.Context(), d, v)
 		}
-		pg.kit.Render(w, r, http.StatusOK, pg.threeDS, webkit.View{Title: "3-D Secure", Data: v})
+		var frames []string // framed where the tenant's hosted cashier may be
+		if st, err := s.settings(r.Context(), s.db.Read(), d.TenantID); err == nil {
+			frames = st.FrameAncestors
+		}
+		pg.kit.Render(w, r, http.StatusOK, pg.threeDS, webkit.View{Title: "3-D Secure", Data: v, FrameAncestors: frames})
 	}
 }
 

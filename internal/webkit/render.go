@@ -28,6 +28,10 @@ type View struct {
 	Data    any
 	CSRF    string // this browser's token: {{template "csrf" $}} in every form
 	Flash   string // the message of the previous request, shown once
+	// FrameAncestors are the origins that may embed the page (a hosted
+	// page in a merchant's iframe): its CSP's frame-ancestors. Empty: the
+	// page may not be framed at all (and says so with X-Frame-Options too).
+	FrameAncestors []string
 }
 
 // NavItem is a link of the navigation.
@@ -95,7 +99,7 @@ func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, p *Page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	pageHeaders(w)
+	pageHeaders(w, v.FrameAncestors)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -107,11 +111,16 @@ func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, msg stri
 		Nav: []NavItem{{Label: "Home", Href: "/"}}})
 }
 
-func pageHeaders(w http.ResponseWriter) {
+func pageHeaders(w http.ResponseWriter, ancestors []string) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
+	frames := "'none'"
+	if len(ancestors) > 0 {
+		frames = strings.Join(ancestors, " ")
+	} else {
+		h.Set("X-Frame-Options", "DENY")
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors "+frames+"; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 }
