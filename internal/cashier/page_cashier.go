@@ -37,6 +37,7 @@ type cashierView struct {
 type methodView struct {
 	Name, Label, Button string
 	Fields              []inputView
+	Open                bool // the first method is open
 }
 
 type inputView struct {
@@ -141,6 +142,7 @@ func (s *Service) cashierForm(ctx context.Context, x *session, st Settings, tok,
 	}
 	for _, name := range psps {
 		if m, ok := methodOf(x.Intent, name); ok {
+			m.Open = len(v.Methods) == 0
 			v.Methods = append(v.Methods, m)
 		}
 	}
