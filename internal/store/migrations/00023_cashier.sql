@@ -62,8 +62,8 @@ CREATE TABLE cashier_deposits (
     captured_at     BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX cashier_deposits_list ON cashier_deposits (tenant_id, created_at, id);
-CREATE INDEX cashier_deposits_customer ON cashier_deposits (tenant_id, customer_id, created_at);
-CREATE INDEX cashier_deposits_status ON cashier_deposits (tenant_id, status, created_at);
+CREATE INDEX cashier_deposits_customer ON cashier_deposits (tenant_id, customer_id, created_at, id);
+CREATE INDEX cashier_deposits_status ON cashier_deposits (tenant_id, status, created_at, id);
 CREATE UNIQUE INDEX cashier_deposits_reference ON cashier_deposits (tenant_id, reference) WHERE reference <> '';
 CREATE INDEX cashier_deposits_session ON cashier_deposits (session_id) WHERE session_id <> '';
 CREATE UNIQUE INDEX cashier_deposits_psp_ref ON cashier_deposits (psp, psp_reference) WHERE psp_reference <> '';
@@ -96,8 +96,8 @@ CREATE TABLE cashier_payouts (
     CHECK (from_balance + from_platform = amount)
 );
 CREATE INDEX cashier_payouts_list ON cashier_payouts (tenant_id, created_at, id);
-CREATE INDEX cashier_payouts_customer ON cashier_payouts (tenant_id, customer_id, created_at);
-CREATE INDEX cashier_payouts_status ON cashier_payouts (tenant_id, status, created_at);
+CREATE INDEX cashier_payouts_customer ON cashier_payouts (tenant_id, customer_id, created_at, id);
+CREATE INDEX cashier_payouts_status ON cashier_payouts (tenant_id, status, created_at, id);
 CREATE INDEX cashier_payouts_batch ON cashier_payouts (tenant_id, batch_id) WHERE batch_id <> '';
 CREATE UNIQUE INDEX cashier_payouts_reference ON cashier_payouts (tenant_id, reference) WHERE reference <> '';
 
