@@ -52,6 +52,7 @@ func newRootCmd(getenv func(string) string, stdout, stderr io.Writer) (*cobra.Co
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.tenantCmd(), e.keysCmd(), e.benchCmd(), e.ledgerCmd(), e.clockCmd(), e.operatorCmd(), e.openapiCmd())
 	root.AddCommand(e.gatewayCmds()...) // gateway.go
 	root.AddCommand(e.walletCmds()...)  // wallet.go
+	root.AddCommand(e.cashierCmds()...) // cashier.go
 	root.AddCommand(e.backupCmds()...)  // backup.go
 	return root, nil
 }

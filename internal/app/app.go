@@ -69,6 +69,7 @@ type App struct {
 	Gateway GatewayProduct
 	Wallet  WalletProduct
 	Remote  RemoteProduct
+	Cashier CashierProduct
 	// Portal is the web kit and the developer portal (portal.go).
 	Portal PortalProduct
 	// Office is the merchant back office on the same kit (office.go).
@@ -239,7 +240,11 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("back office: %w", err)
 	}
-	for _, p := range []product{gw, wl, rp, pt, of} {
+	cs, err := a.buildCashier(ctx, kek)
+	if err != nil {
+		return fmt.Errorf("cashier: %w", err)
+	}
+	for _, p := range []product{gw, wl, rp, pt, of, cs} {
 		rs = append(rs, p.routes...)
 		for api, mw := range p.middleware {
 			if _, dup := middleware[api]; dup {

@@ -57,6 +57,9 @@ type Config struct {
 	DBAcquireTimeout time.Duration // CASHGATE_DB_ACQUIRE_TIMEOUT: longest wait for a connection or commit slot before 503, default 5s
 	BlockedEndpoints []string      // CASHGATE_BLOCKED_ENDPOINTS: comma-separated "METHOD /path" refused with 403
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
+	// CashierSimSeed chooses which notifications of the cashier's simulated
+	// PSP are delayed, duplicated or reordered. CASHGATE_CASHIER_SIM_SEED.
+	CashierSimSeed   int
 	OTLPEndpoint     string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
 	Sandbox          bool          // CASHGATE_SANDBOX: a sandbox installation with a clock that can be moved forward
 	UsageFlush       time.Duration // CASHGATE_USAGE_FLUSH: how often the requests counted per APP key and day are written (a crash loses at most that much), default 5s
@@ -132,6 +135,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	integer("CASHGATE_SANDBOX_RPM", &c.SandboxRPM)
 	integer("CASHGATE_PRODUCTION_RPM", &c.ProductionRPM)
 	integer("CASHGATE_WORKERS", &c.Workers)
+	integer("CASHGATE_CASHIER_SIM_SEED", &c.CashierSimSeed)
 	duration("CASHGATE_TOKEN_TTL", &c.TokenTTL)
 	duration("CASHGATE_IDEMPOTENCY_LEASE", &c.IdempotencyLease)
 	integer("CASHGATE_DB_MAX_CONNS", &c.DBMaxConns)

@@ -74,6 +74,13 @@ func WithIdemSlot(ctx context.Context, record Recorder, log *slog.Logger) (conte
 	return context.WithValue(ctx, slotKey{}, s), s
 }
 
+// WithoutAnswer returns ctx under which Reply records and answers nothing:
+// for a write of another service made on the way (a wallet login or logout
+// inside a cashier deposit), whose answer is not the request's.
+func WithoutAnswer(ctx context.Context) context.Context {
+	return context.WithValue(ctx, slotKey{}, (*IdemSlot)(nil))
+}
+
 func slotFrom(ctx context.Context) *IdemSlot {
 	s, _ := ctx.Value(slotKey{}).(*IdemSlot)
 	return s

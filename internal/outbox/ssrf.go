@@ -132,6 +132,11 @@ func (w *Webhooks) checkURL(ctx context.Context, raw string) (string, error) {
 	return u.String(), nil
 }
 
+// Client is the HTTP client deliveries use (no redirects; unless private
+// targets are allowed, it dials only public addresses): for products that
+// call a merchant's URL synchronously, under the same SSRF rules.
+func (w *Webhooks) Client() *http.Client { return w.client }
+
 // errTargetRefused marks a connection refused by the SSRF guard.
 var errTargetRefused = errors.New("refused by the SSRF guard")
 

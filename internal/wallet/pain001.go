@@ -1,9 +1,7 @@
 package wallet
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"strings"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/outbox"
+	"github.com/cashgate/cashgate/internal/sepa"
 	"github.com/cashgate/cashgate/internal/store"
 )
 
@@ -27,112 +26,6 @@ type Export struct {
 	Count   int    `json:"count"`
 	Total   string `json:"total"` // EUR
 	XML     []byte `json:"-"`
-}
-
-// pain.001.001.03 (ISO 20022 customer credit transfer initiation, the EPC
-// SEPA credit transfer format) — only the elements a SEPA payout needs.
-type painDocument struct {
-	XMLName xml.Name `xml:"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03 Document"`
-	Init    painInit `xml:"CstmrCdtTrfInitn"`
-}
-
-type painInit struct {
-	GrpHdr painGroupHeader `xml:"GrpHdr"`
-	PmtInf painPmtInf      `xml:"PmtInf"`
-}
-
-type painGroupHeader struct {
-	MsgID    string    `xml:"MsgId"`
-	CreDtTm  string    `xml:"CreDtTm"`
-	NbOfTxs  int       `xml:"NbOfTxs"`
-	CtrlSum  string    `xml:"CtrlSum"`
-	InitgPty painParty `xml:"InitgPty"`
-}
-
-type painParty struct {
-	Nm string `xml:"Nm"`
-}
-
-type painAccount struct {
-	IBAN string `xml:"Id>IBAN"`
-}
-
-// painAgent is a financial institution, identified by its BIC or, without
-// one, by Othr/Id NOTPROVIDED. The optional elements are pointers or
-// omitempty leaves of their own: encoding/xml writes the parents of an
-// omitted "a>b" path anyway, and an empty element (<Othr></Othr>) breaks
-// the schema, which makes a bank reject the whole file.
-type painAgent struct {
-	FinInstnID painFinInstn `xml:"FinInstnId"`
-}
-
-type painFinInstn struct {
-	BIC  string     `xml:"BIC,omitempty"`
-	Othr *painOther `xml:"Othr,omitempty"`
-}
-
-type painOther struct {
-	ID string `xml:"Id"`
-}
-
-// agentOf identifies the agent by bic, or says NOTPROVIDED without one.
-func agentOf(bic string) painAgent {
-	if bic == "" {
-		return painAgent{FinInstnID: painFinInstn{Othr: &painOther{ID: "NOTPROVIDED"}}}
-	}
-	return painAgent{FinInstnID: painFinInstn{BIC: bic}}
-}
-
-type painPmtInf struct {
-	PmtInfID    string         `xml:"PmtInfId"`
-	PmtMtd      string         `xml:"PmtMtd"`
-	BtchBookg   bool           `xml:"BtchBookg"`
-	NbOfTxs     int            `xml:"NbOfTxs"`
-	CtrlSum     string         `xml:"CtrlSum"`
-	SvcLvl      string         `xml:"PmtTpInf>SvcLvl>Cd"`
-	ReqdExctnDt string         `xml:"ReqdExctnDt"`
-	Dbtr        painParty      `xml:"Dbtr"`
-	DbtrAcct    painAccount    `xml:"DbtrAcct"`
-	DbtrAgt     painAgent      `xml:"DbtrAgt"`
-	ChrgBr      string         `xml:"ChrgBr"`
-	Txs         []painTransfer `xml:"CdtTrfTxInf"`
-}
-
-type painTransfer struct {
-	EndToEndID string      `xml:"PmtId>EndToEndId"`
-	Amt        painAmount  `xml:"Amt>InstdAmt"`
-	CdtrAgt    *painAgent  `xml:"CdtrAgt,omitempty"`
-	Cdtr       painParty   `xml:"Cdtr"`
-	CdtrAcct   painAccount `xml:"CdtrAcct"`
-	// RmtInf is omitted without a remittance text (an empty Ustrd is invalid).
-	RmtInf *painRemittance `xml:"RmtInf,omitempty"`
-}
-
-type painRemittance struct {
-	Ustrd string `xml:"Ustrd"`
-}
-
-type painAmount struct {
-	Ccy   string `xml:"Ccy,attr"`
-	Value string `xml:",chardata"`
-}
-
-// sepaText keeps the SEPA character set (Latin letters, digits and
-// / - ? : ( ) . , ' + space), replacing anything else, and cuts to max.
-func sepaText(s string, max int) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("/-?:().,'+ ", r):
-			b.WriteRune(r)
-		default:
-			b.WriteByte('.')
-		}
-		if b.Len() >= max {
-			break
-		}
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // ExportPayouts writes every requested payout (withdrawals and 2-cent
@@ -159,9 +52,8 @@ WHERE kind IN ('withdrawal', 'verification') AND status = 'requested' ORDER BY c
 		if err != nil {
 			return err
 		}
-		var txs []painTransfer
+		var txs []sepa.Transfer
 		var ids []string
-		var total int64
 		for rows.Next() {
 			var id, iban, bic, name, desc, ref string
 			var amount int64
@@ -169,22 +61,8 @@ WHERE kind IN ('withdrawal', 'verification') AND status = 'requested' ORDER BY c
 				rows.Close()
 				return err
 			}
-			if ref = sepaText(ref, 35); ref == "" {
-				ref = "NOTPROVIDED"
-			}
-			t := painTransfer{EndToEndID: ref, Amt: painAmount{Ccy: Currency, Value: cents(amount)},
-				Cdtr: painParty{Nm: sepaText(name, 70)}, CdtrAcct: painAccount{IBAN: iban}}
-			if u := sepaText(desc, 140); u != "" {
-				t.RmtInf = &painRemittance{Ustrd: u}
-			}
-			if bic != "" {
-				// Without a BIC the creditor agent is left out (IBAN-only SEPA).
-				a := agentOf(bic)
-				t.CdtrAgt = &a
-			}
-			txs = append(txs, t)
+			txs = append(txs, sepa.Transfer{EndToEndID: ref, Amount: amount, Creditor: sepa.Party{Name: name, IBAN: iban, BIC: bic}, Remittance: desc})
 			ids = append(ids, id)
-			total += amount
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -201,22 +79,13 @@ WHERE kind IN ('withdrawal', 'verification') AND status = 'requested' ORDER BY c
 				return err
 			}
 		}
-		doc := painDocument{Init: painInit{
-			GrpHdr: painGroupHeader{MsgID: batch, CreDtTm: now.Format("2006-01-02T15:04:05"), NbOfTxs: len(txs), CtrlSum: cents(total),
-				InitgPty: painParty{Nm: sepaText(debtor.Name, 70)}},
-			PmtInf: painPmtInf{PmtInfID: batch + "-1", PmtMtd: "TRF", BtchBookg: true, NbOfTxs: len(txs), CtrlSum: cents(total),
-				SvcLvl: "SEPA", ReqdExctnDt: execution.In(s.cfg.Location).Format("2006-01-02"), Dbtr: painParty{Nm: sepaText(debtor.Name, 70)},
-				DbtrAcct: painAccount{IBAN: iban}, DbtrAgt: agentOf(bic), ChrgBr: "SLEV", Txs: txs},
-		}}
-		var buf bytes.Buffer
-		buf.WriteString(xml.Header)
-		enc := xml.NewEncoder(&buf)
-		enc.Indent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return fmt.Errorf("wallet: pain.001: %w", err)
+		b := sepa.Batch{MsgID: batch, Created: now, Execution: execution.In(s.cfg.Location).Format("2006-01-02"),
+			Debtor: sepa.Party{Name: debtor.Name, IBAN: iban, BIC: bic}, Transfers: txs}
+		xmlDoc, err := sepa.Pain001(b)
+		if err != nil {
+			return fmt.Errorf("wallet: %w", err)
 		}
-		buf.WriteByte('\n')
-		out = Export{BatchID: batch, Count: len(txs), Total: cents(total), XML: buf.Bytes()}
+		out = Export{BatchID: batch, Count: len(txs), Total: cents(b.Total()), XML: xmlDoc}
 		return nil
 	})
 	return out, err

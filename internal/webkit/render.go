@@ -34,6 +34,10 @@ type View struct {
 	Scripts []string
 	// Styles are the kit's style sheets the page loads after kit.css.
 	Styles []string
+	// FrameAncestors are the origins that may embed the page (a hosted
+	// page in a merchant's iframe): its CSP's frame-ancestors. Empty: the
+	// page may not be framed at all (and says so with X-Frame-Options too).
+	FrameAncestors []string
 }
 
 // NavItem is a link of the navigation.
@@ -116,7 +120,7 @@ func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, p *Page
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	pageHeaders(w, len(v.Scripts) > 0)
+	pageHeaders(w, len(v.Scripts) > 0, v.FrameAncestors)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -129,16 +133,22 @@ func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, msg stri
 }
 
 // pageHeaders sets the headers of every page; scripts allows the page's
-// own scripts from this site (never inline ones).
-func pageHeaders(w http.ResponseWriter, scripts bool) {
+// own scripts from this site (never inline ones); ancestors are the
+// origins that may frame it (none: it may not be framed).
+func pageHeaders(w http.ResponseWriter, scripts bool, ancestors []string) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	src := "'none'"
 	if scripts {
 		src = "'self'"
 	}
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src "+src+"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Frame-Options", "DENY")
+	frames := "'none'"
+	if len(ancestors) > 0 {
+		frames = strings.Join(ancestors, " ")
+	} else {
+		h.Set("X-Frame-Options", "DENY")
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src "+src+"; form-action 'self'; frame-ancestors "+frames+"; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 }
