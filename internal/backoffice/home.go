@@ -29,9 +29,10 @@ type homeData struct {
 	Balances    webkit.Table
 	Today       string // today's date in the user's zone
 	TodayVolume []string
-	SuccessRate string // "96.7 % (29 of 30)" or "—"
-	Currency    string // the chart's currency
-	Chart       string // the chart's data (JSON, for kit-chart.js)
+	SuccessRate string   // "96.7 % (29 of 30)" or "—"
+	Currency    string   // the chart's currency
+	Currencies  []string // the currencies with volume, each a choice of the chart's
+	Chart       string   // the chart's data (JSON, for kit-chart.js)
 	Days        webkit.Table
 }
 
@@ -59,7 +60,7 @@ func (o *Office) homePage(w http.ResponseWriter, r *http.Request, a *Admin) {
 		d.TodayVolume = append(d.TodayVolume, FormatAmount(today.Volume[c], c))
 	}
 	d.SuccessRate = successRate(today.Succeeded, today.Declined)
-	d.Currency = chartCurrency(days, r.URL.Query().Get("currency"))
+	d.Currency, d.Currencies = chartCurrency(days, r.URL.Query().Get("currency"))
 	if d.Chart, err = chartJSON(days, d.Currency); err != nil {
 		o.Fail(w, r, a, "chart", err)
 		return
@@ -160,25 +161,28 @@ func successRate(ok, declined int) string {
 	return fmt.Sprintf("%d.%d %% (%d of %d)", tenths/10, tenths%10, ok, n)
 }
 
-// chartCurrency is the chart's currency: asked for (when it has volume),
-// else the one with the most volume over the period, else "".
-func chartCurrency(days []day, asked string) string {
-	total := map[string]int64{}
+// chartCurrency is the chart's currency: the one asked for when it has
+// volume, else the one with volume on the most days of the period (amounts
+// of different currencies do not compare; ties go to the first code), else
+// ""; and every currency with volume.
+func chartCurrency(days []day, asked string) (string, []string) {
+	count := map[string]int{}
 	for _, d := range days {
-		for c, v := range d.Volume {
-			total[c] += v
+		for c := range d.Volume {
+			count[c]++
 		}
 	}
-	if _, ok := total[asked]; ok {
-		return asked
+	all := sortedKeys(count)
+	if _, ok := count[asked]; ok {
+		return asked, all
 	}
 	best := ""
-	for _, c := range sortedKeys(total) {
-		if best == "" || total[c] > total[best] {
+	for _, c := range all {
+		if best == "" || count[c] > count[best] {
 			best = c
 		}
 	}
-	return best
+	return best, all
 }
 
 // chartJSON is the chart's data for kit-chart.js: the days (Unix seconds)
@@ -190,6 +194,7 @@ func chartJSON(days []day, currency string) (string, error) {
 		Values   []int64 `json:"values"`
 		Decimals int     `json:"decimals"`
 		Axis     string  `json:"axis"` // "left" or "right"
+		Bars     bool    `json:"bars,omitempty"`
 	}
 	exp := 0
 	if c, err := money.ParseCurrency(currency); err == nil {
@@ -199,7 +204,7 @@ func chartJSON(days []day, currency string) (string, error) {
 	if currency != "" {
 		vol.Label = "Volume (" + currency + ")"
 	}
-	dec := series{Label: "Declines", Axis: "right"}
+	dec := series{Label: "Declines", Axis: "right", Bars: true}
 	var x []int64
 	for _, d := range days {
 		x = append(x, d.Start.Unix())

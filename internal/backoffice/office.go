@@ -203,8 +203,9 @@ func (o *Office) nav(current string) []webkit.NavItem {
 	slices.SortStableFunc(items, func(a, b NavItem) int { return a.Order - b.Order })
 	out := make([]webkit.NavItem, 0, len(items))
 	best := ""
-	for _, it := range items { // the longest Href the path is under is current
-		if (current == it.Href || strings.HasPrefix(current, it.Href+"/")) && len(it.Href) > len(best) {
+	for _, it := range items { // the longest Href the path is under is current (Home only on itself)
+		under := current == it.Href || (it.Href != "/office" && strings.HasPrefix(current, it.Href+"/"))
+		if under && len(it.Href) > len(best) {
 			best = it.Href
 		}
 	}

@@ -2,7 +2,7 @@
 // data-chart="…"> gets a uPlot chart (uplot.iife.min.js, loaded before this
 // file). data-chart is JSON: {"x": [Unix seconds…], "series": [{"label",
 // "values": [integers…], "decimals": n (values are divided by 10^n),
-// "axis": "left"|"right"}]}. The figures stay in the page's table; the
+// "axis": "left"|"right", "bars": true for bars instead of a line}]}. The figures stay in the page's table; the
 // chart is hidden from assistive technology (aria-hidden on the figure).
 (function () {
   "use strict";
@@ -19,10 +19,18 @@
       var scale = s.axis === "right" ? "right" : "left";
       var div = Math.pow(10, s.decimals || 0);
       cols.push(s.values.map(function (v) { return v / div; }));
-      series.push({ label: s.label, scale: scale, stroke: colours[i % colours.length], width: 2,
-        fill: i === 0 ? "rgba(60,120,216,0.12)" : undefined, points: { show: false } });
+      var colour = colours[i % colours.length];
+      var one = { label: s.label, scale: scale, stroke: colour, width: 2, points: { show: false } };
+      if (s.bars && uPlot.paths && uPlot.paths.bars) {
+        one.paths = uPlot.paths.bars({ size: [0.5, 24] });
+        one.fill = colour;
+        one.width = 0;
+      } else {
+        one.fill = "rgba(60,120,216,0.12)";
+      }
+      series.push(one);
       axes.push({ scale: scale, side: scale === "right" ? 1 : 3, grid: { show: scale === "left" },
-        label: s.label, size: 60 });
+        label: s.label, size: 56, incrs: scale === "right" ? [1, 2, 5, 10, 20, 50, 100, 1000] : undefined });
     });
     var opts = {
       width: Math.max(280, fig.clientWidth),
@@ -30,7 +38,7 @@
       legend: { show: false },
       cursor: { show: false },
       scales: { x: { time: true }, left: { range: function (u, lo, hi) { return [0, Math.max(1, hi)]; } },
-        right: { range: function (u, lo, hi) { return [0, Math.max(1, hi)]; } } },
+        right: { range: function (u, lo, hi) { return [0, Math.max(4, Math.ceil(hi * 1.25))]; } } },
       series: series,
       axes: axes
     };
