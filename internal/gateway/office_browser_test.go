@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image/png"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +14,6 @@ import (
 	"github.com/cashgate/cashgate/internal/browsertest"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
-
-// EnvScreenshots names the directory the browser tests write their
-// screenshots to (nothing is written when it is unset).
-const EnvScreenshots = "CASHGATE_SCREENSHOTS"
 
 // TestBrowserTerminalAndLinks drives the back office in headless Chromium:
 // an agent signs in, takes a Virtual Terminal payment (success shown) and
@@ -36,7 +30,7 @@ func TestBrowserTerminalAndLinks(t *testing.T) {
 			officetest.Owner(t, h.App).AddUser("agent", "ann.agent", "agent password 1")
 			shots := func(string) {}
 			if e.Name == "sqlite" { // one set of screenshots
-				shots = screenshotter(t, ctx)
+				shots = browsertest.Screenshotter(t, ctx, "gateway-office-")
 			}
 			b := &officeBrowser{t: t, ctx: ctx, base: h.Server.URL, shots: shots}
 			b.signIn(h.Tenant.BusinessCode, "ann.agent", "agent password 1")
@@ -78,7 +72,7 @@ func (b *officeBrowser) text(sel string) string {
 func (b *officeBrowser) check(name string) {
 	b.t.Helper()
 	browsertest.CheckAxe(b.t, b.ctx, name)
-	b.shots("gateway-office-" + name)
+	b.shots(name)
 }
 
 func (b *officeBrowser) html() string {
@@ -177,44 +171,4 @@ func (b *officeBrowser) payLink() {
 	b.check("10-link-paid")
 	b.step("payment links", chromedp.Navigate(b.base+"/office/gateway/links"), chromedp.WaitVisible(css("#create-link")))
 	b.check("11-links")
-}
-
-// screenshotter returns a function that writes full-page PNGs of the
-// current page at 1280 and 390 pixels wide into $CASHGATE_SCREENSHOTS.
-func screenshotter(t *testing.T, ctx context.Context) func(name string) {
-	dir := os.Getenv(EnvScreenshots)
-	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return func(name string) {
-		t.Helper()
-		if dir == "" {
-			return
-		}
-		for _, vp := range []struct {
-			label         string
-			width, height int64
-			mobile        bool
-		}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
-			opts := []chromedp.EmulateViewportOption{}
-			if vp.mobile {
-				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulatePortrait)
-			}
-			if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height, opts...)); err != nil {
-				t.Fatal(err)
-			}
-			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name+"-"+vp.label+".png"), shot, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
