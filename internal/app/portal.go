@@ -51,7 +51,11 @@ func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error
 	if err != nil {
 		return product{}, err
 	}
-	for _, sec := range []operator.Section{svc.ConsoleSection(), walletSection} {
+	ledgerSection, err := a.ledgerSection(kit)
+	if err != nil {
+		return product{}, err
+	}
+	for _, sec := range []operator.Section{svc.ConsoleSection(), walletSection, ledgerSection} {
 		if err := console.Register(sec); err != nil {
 			return product{}, err
 		}

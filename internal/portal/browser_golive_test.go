@@ -120,6 +120,12 @@ func operatorApproves(d driver, h *apptest.App) {
 	d.shot("17-operator-approved")
 	d.step("e-wallet operations", chromedp.Click(css(`nav a[href="/operator/wallet"]`)), chromedp.WaitVisible(css("#credit-topup")))
 	d.shot("17-operator-wallet")
+	d.step("ledger check", chromedp.Click(css(`nav a[href="/operator/ledger"]`)), chromedp.WaitVisible(css("#run-check")),
+		chromedp.Click(css("#run-check")), chromedp.WaitVisible(css("#flash")))
+	if !strings.Contains(d.text("#check-status"), "The books balance") {
+		d.t.Fatalf("after running the ledger check: %q", d.text("#check-status"))
+	}
+	d.shot("17-operator-ledger")
 }
 
 func productionKeys(d driver, h *apptest.App) {
