@@ -85,7 +85,13 @@ func (g *Gen) Bytes(n int) []byte {
 
 // Digits returns a uniformly random decimal string of n digits whose first
 // digit is not 0 (rejection sampling, no modulo bias).
-func (g *Gen) Digits(n int) string {
+func (g *Gen) Digits(n int) string { return g.digits(n, true) }
+
+// AnyDigits returns a uniformly random decimal string of n digits, any of
+// which may be 0.
+func (g *Gen) AnyDigits(n int) string { return g.digits(n, false) }
+
+func (g *Gen) digits(n int, nonZeroFirst bool) string {
 	out := make([]byte, 0, n)
 	buf := make([]byte, 32)
 	for len(out) < n {
@@ -95,7 +101,7 @@ func (g *Gen) Digits(n int) string {
 				continue
 			}
 			d := c % 10
-			if len(out) == 0 && d == 0 {
+			if nonZeroFirst && len(out) == 0 && d == 0 {
 				continue
 			}
 			out = append(out, '0'+d)
