@@ -29,6 +29,8 @@ type jobParams struct {
 	Recurrence *recurrence `json:"recurrence,omitempty"`
 	// Description: what a payment link is for, shown on its hosted page.
 	Description string `json:"description,omitempty"`
+	// Customer: the request's customerReference (customers.go).
+	Customer string `json:"customer,omitempty"`
 }
 
 type job struct {
@@ -43,6 +45,9 @@ type job struct {
 	Status, Parent                                  string
 	ExpiresAt, DueAt, PaidAt, CreatedAt, UpdatedAt  time.Time
 	Payments                                        []*payment
+	// Warnings are the guide's warnings about the request being answered
+	// (not stored: a later read of the job has none).
+	Warnings []Warning
 }
 
 type payment struct {

@@ -327,13 +327,23 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 	return s.notify(ctx, tx, j, p, st)
 }
 
-// CancelPayment cancels one payment (PATCH …/payments/{ref}/cancel).
+// CancelPayment cancels one payment (PATCH …/payments/{ref}/cancel). A
+// payment cancelled already is answered as it is, with the guide's warning
+// "Payment has an unexpected status.".
 func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef string) (*job, *payment, error) {
 	var out *payment
 	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
 		p, err := j.payment(payRef)
 		if err != nil {
 			return err
+		}
+		if p.Status == StCancelled {
+			// Cancelled already (a retry, the job's cancel, the shopper):
+			// what was asked holds; nothing changes, and the answer says
+			// so with the guide's warning.
+			out = p
+			j.Warnings = append(j.Warnings, MsgUnexpectedStatus.warning(""))
+			return nil
 		}
 		if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
 			return err

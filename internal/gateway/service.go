@@ -191,14 +191,19 @@ var (
 	MsgCommunication      = GuideMsg{Code: "CommunicationError", Message: "Error while communicating."}
 )
 
-// The guide's messages no code path produces yet, with the codes the
-// gateway answers them with: a later producer uses these.
+// More of the guide's messages: capture's (Capture), direct card refusal
+// (Create, Tokenise); "Refund has an invalid status." no code path produces
+// yet (a refund completes or is refused in its request).
 var (
 	MsgCaptureInvalidStatus = GuideMsg{Code: "CaptureInvalidStatus", Message: "Capture has an invalid status."}
 	MsgRefundInvalidStatus  = GuideMsg{Code: "RefundInvalidStatus", Message: "Refund has an invalid status."}
-	MsgUnexpectedStatus     = GuideMsg{Code: "PaymentUnexpectedStatus", Message: "Payment has an unexpected status."}
-	MsgInvalidCustomerRef   = GuideMsg{Code: "InvalidCustomerReference", Message: "Invalid customer reference provided."}
 	MsgDirectCardForbidden  = GuideMsg{Code: "DirectCardPaymentsNotAllowed", Message: "Direct card payments are not allowed."}
+)
+
+// The guide's messages of customers and warnings (customers.go, CancelPayment).
+var (
+	MsgUnexpectedStatus   = GuideMsg{Code: "PaymentUnexpectedStatus", Message: "Payment has an unexpected status."}
+	MsgInvalidCustomerRef = GuideMsg{Code: "InvalidCustomerReference", Message: "Invalid customer reference provided."}
 )
 
 // ---- settings ----
@@ -241,6 +246,9 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 		ReturnURLSuccess: st.ReturnSuccess, ReturnURLFailed: st.ReturnFailed, ReturnURLCancelled: st.ReturnCancel,
 		WebhookURL: st.WebhookURL, RequireHMAC: st.RequireHMAC, RequireHMACBodylessWrites: st.RequireHMACBodyless,
 		RefuseDirectCardPayments: st.RefuseDirectCards}
+	if out.MaxStoredTokensPerCustomer, err = maxCustomerTokens(ctx, s.DB.Read(), tenantID); err != nil {
+		return GatewaySettings{}, err
+	}
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -275,6 +283,9 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			}
 		}
 	}
+	if n := in.MaxStoredTokensPerCustomer; n < 0 || n > MaxCustomerTokensLimit {
+		return GatewaySettings{}, apperr.InvalidField("maxStoredTokensPerCustomer", "maxStoredTokensPerCustomer must be between 1 and %d (0 or left out: unchanged).", MaxCustomerTokensLimit)
+	}
 	now := s.now().UnixMicro()
 	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
@@ -290,6 +301,9 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			tenantID, in.AutoCapture, in.FeeBasisPoints, in.FeeFixedMinor, in.ReturnURLSuccess, in.ReturnURLFailed,
 			in.ReturnURLCancelled, in.WebhookURL, in.RequireHMAC, now, in.RequireHMACBodylessWrites, in.RefuseDirectCardPayments)
 		if err != nil {
+			return err
+		}
+		if err := putMaxCustomerTokens(ctx, tx, tenantID, in.MaxStoredTokensPerCustomer); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings
