@@ -6,7 +6,8 @@
 // State machines
 //
 //	payment job: Pending → Authorised | Paid | Cancelled | Expired
-//	             Authorised → Paid | Cancelled | Expired;  Paid → Cancelled
+//	             Authorised → Paid | Expired;  Authorised, Paid → Pending (its payment
+//	             cancelled: the job takes more payments) | Cancelled (a recurring child)
 //	payment:     Pending (awaiting the hosted page or 3-D Secure)
 //	               → Authorised (auto capture off) | Paid | Failed | Cancelled | Expired
 //	             Authorised → Paid (capture) | Cancelled | Expired (7 days, nothing captured)
@@ -16,7 +17,10 @@
 // A payment link (a job created without card details) stays Pending after a
 // Failed or Cancelled payment: the shopper's next attempt on the link is a
 // new payment of the same job (pages.go), until the job is paid, cancelled
-// or expired. Card tokens (tokens.go), recurring parents and children
+// or expired. A job that came with its card takes that payment: declined or
+// abandoned at 3-D Secure, it is Cancelled; cancelled by the merchant, the
+// job stays usable with a hosted card page for its next payment
+// (openForMore). Card tokens (tokens.go), recurring parents and children
 // (recurring.go) and recipientDetails (recipient.go) are described where
 // they are implemented; cache.go says what the hot path caches.
 //
