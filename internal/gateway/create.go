@@ -236,6 +236,9 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if params.Customer, err = parseCustomerRef(req.CustomerReference); err != nil {
 		return nil, err
 	}
+	if params.FrameDomains, err = s.jobFrameDomains(ctx, tenantID, req.ParentFrameDomains); err != nil {
+		return nil, err
+	}
 	locale := req.Locale
 	if locale == "" {
 		locale = "en_GB"

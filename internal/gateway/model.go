@@ -31,6 +31,8 @@ type jobParams struct {
 	Description string `json:"description,omitempty"`
 	// Customer: the request's customerReference (customers.go).
 	Customer string `json:"customer,omitempty"`
+	// FrameDomains: the request's parentFrameDomains (embed.go).
+	FrameDomains []string `json:"frameDomains,omitempty"`
 }
 
 type job struct {
@@ -48,6 +50,9 @@ type job struct {
 	// Warnings are the guide's warnings about the request being answered
 	// (not stored: a later read of the job has none).
 	Warnings []Warning
+	// frames are the origins its hosted page may be framed by now (set
+	// where the page is read: pageJob).
+	frames []string
 }
 
 type payment struct {

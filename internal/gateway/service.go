@@ -253,6 +253,11 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 	if out.MaxStoredTokensPerCustomer, err = maxCustomerTokens(ctx, s.DB.Read(), tenantID); err != nil {
 		return GatewaySettings{}, err
 	}
+	frames, err := embedDomains(ctx, s.DB.Read(), tenantID)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	out.EmbeddingDomains = &frames
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -287,6 +292,13 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			}
 		}
 	}
+	if in.EmbeddingDomains != nil {
+		d, err := parseFrameDomains("embeddingDomains", *in.EmbeddingDomains)
+		if err != nil {
+			return GatewaySettings{}, err
+		}
+		in.EmbeddingDomains = &d
+	}
 	if n := in.MaxStoredTokensPerCustomer; n < 0 || n > MaxCustomerTokensLimit {
 		return GatewaySettings{}, apperr.InvalidField("maxStoredTokensPerCustomer", "maxStoredTokensPerCustomer must be between 1 and %d (0 or left out: unchanged).", MaxCustomerTokensLimit)
 	}
@@ -308,6 +320,9 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			return err
 		}
 		if err := putMaxCustomerTokens(ctx, tx, tenantID, in.MaxStoredTokensPerCustomer); err != nil {
+			return err
+		}
+		if err := putEmbedDomains(ctx, tx, tenantID, in.EmbeddingDomains); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings

@@ -58,7 +58,7 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 	out := PaymentJob{
 		Reference: j.Ref, CreateDateTimeUtc: formatTime(j.CreatedAt), Type: j.Type, TraceReference: j.TraceRef,
 		ConfigurationID: j.ConfigID, Domain: "cashgate", Locale: j.Locale, TimeZone: v.zone, OrderHistory: []any{},
-		ParentPaymentJobReference: j.Parent, RecurrenceCriteria: j.Params.Recurrence.criteria(), CustomerReference: j.Params.Customer, PaymentMethodsToUse: j.Methods, Currency: j.Currency.Code(),
+		ParentPaymentJobReference: j.Parent, RecurrenceCriteria: j.Params.Recurrence.criteria(), CustomerReference: j.Params.Customer, ParentFrameDomains: j.Params.FrameDomains, PaymentMethodsToUse: j.Methods, Currency: j.Currency.Code(),
 		AmountToCollect: amount(j.Amount, j.Currency), ExpirationDateTimeUtc: formatTime(j.ExpiresAt),
 		DueDateTimeUtc: formatTime(j.DueAt), LastUpdateTimeUtc: formatTime(j.UpdatedAt), LastProcessedTimeUtc: formatTime(j.UpdatedAt),
 		Flags: j.Flags, Attributes: map[string]any{}, PaymentStatus: j.Status, Payments: []GatewayPayment{},

@@ -85,6 +85,10 @@ type CreatePaymentJobRequest struct {
 	// CustomerEmail is the guide's optional customerEmail; it is kept in
 	// the order (order.customerEmail, which may carry it too) and echoed.
 	CustomerEmail string `json:"customerEmail,omitempty"`
+	// ParentFrameDomains are the origins (https://shop.example) whose pages
+	// may embed this job's hosted payment page: within the tenant's
+	// embeddingDomains (embed.go).
+	ParentFrameDomains *[]string `json:"parentFrameDomains,omitempty"`
 }
 
 // RequestParameters are the "parameters" of a payment job request: card
@@ -252,6 +256,7 @@ type PaymentJob struct {
 	ParentPaymentJobReference string              `json:"parentPaymentJobReference,omitempty"`
 	RecurrenceCriteria        *RecurrenceCriteria `json:"recurrenceCriteria,omitempty"`
 	CustomerReference         string              `json:"customerReference,omitempty"`
+	ParentFrameDomains        []string            `json:"parentFrameDomains,omitempty"`
 	PaymentMethodsToUse       []string            `json:"paymentMethodsToUse"`
 	Currency                  string              `json:"currency"`
 	AmountToCollect           string              `json:"amountToCollect"`
@@ -365,4 +370,8 @@ type GatewaySettings struct {
 	// works but is not stored for the customer, with the guide's warning
 	// "The maximum number of stored tokens for a customer has been reached.".
 	MaxStoredTokensPerCustomer int64 `json:"maxStoredTokensPerCustomer,omitempty"`
+	// EmbeddingDomains are the parent-frame origins (https://shop.example,
+	// https://*.shop.example) the hosted payment pages may be embedded in
+	// (CSP frame-ancestors); none by default. Left out in a PUT: unchanged.
+	EmbeddingDomains *[]string `json:"embeddingDomains,omitempty"`
 }

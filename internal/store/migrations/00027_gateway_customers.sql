@@ -23,8 +23,12 @@ CREATE TABLE gateway_customer_tokens (
 );
 CREATE INDEX gateway_customer_tokens_customer ON gateway_customer_tokens (tenant_id, customer_reference, created_at, token);
 ALTER TABLE gateway_settings ADD COLUMN max_customer_tokens INTEGER NOT NULL DEFAULT 10;
+-- The parent-frame origins a tenant's hosted payment pages may be embedded
+-- in (a JSON array; CSP frame-ancestors): none by default.
+ALTER TABLE gateway_settings ADD COLUMN embed_domains TEXT NOT NULL DEFAULT '[]';
 
 -- +goose Down
+ALTER TABLE gateway_settings DROP COLUMN embed_domains;
 ALTER TABLE gateway_settings DROP COLUMN max_customer_tokens;
 DROP TABLE gateway_customer_tokens;
 DROP TABLE gateway_customers;
