@@ -184,6 +184,20 @@ func TestCustomerStoredCards(t *testing.T) {
 			if c := h.customerCards("cust-1"); len(c) != 2 {
 				t.Errorf("cards after a new one: %v", c)
 			}
+
+			// The guide's GenerateToken example (through 3-D Secure) for a
+			// customer: the token is stored once the challenge succeeded.
+			d1t := `{"type":"Payment","customerReference":"cust-3","paymentMethodsToUse":["creditcard"],"parameters":{"cardNumber":"4000000000000002","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"28","cardHolderName":"Jon Snow"},"order":{"orderNumber":"Payment ref D1T3"},"options":["GenerateToken"],"currency":"GBP","amountToCollect":"10.00"}`
+			m = h.must("POST", "/api/gateway/payment-jobs", d1t, 201)
+			if c := h.customerCards("cust-3"); len(c) != 0 {
+				t.Errorf("a token before 3-D Secure: %v", c)
+			}
+			h.complete3DS(actionURL(m), "success")
+			jobRef, payRef := refs(m)
+			p := data(h.must("GET", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef, "", 200))
+			if c := h.customerCards("cust-3"); len(c) != 1 || c[0]["token"] != attrs(p)["token"] || c[0]["truncatedCardNumber"] != "400000******0002" {
+				t.Errorf("token after 3-D Secure: %v (payment %v)", c, attrs(p)["token"])
+			}
 		})
 	}
 }
