@@ -200,16 +200,14 @@ func (s *Service) DeleteToken(ctx context.Context, tenantID, customer, token str
 	}
 	var out CardToken
 	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		var cardID string
-		err := tx.QueryRowContext(ctx, `SELECT card_id FROM gateway_customer_tokens WHERE tenant_id = $1 AND customer_reference = $2 AND token = $3`+s.DB.ForUpdate(),
-			tenantID, customer, token).Scan(&cardID)
+		var cardID, masked string
+		var month, year int
+		err := tx.QueryRowContext(ctx, `SELECT t.card_id, v.masked_pan, v.expiry_month, v.expiry_year FROM gateway_customer_tokens t
+			JOIN card_vault v ON v.id = t.card_id WHERE t.tenant_id = $1 AND t.customer_reference = $2 AND t.token = $3`+s.DB.ForUpdateOf("t"),
+			tenantID, customer, token).Scan(&cardID, &masked, &month, &year)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound
 		}
-		if err != nil {
-			return err
-		}
-		st, _, err := s.Vault.Open(ctx, tx, tenantID, cardID)
 		if err != nil {
 			return err
 		}
@@ -223,8 +221,8 @@ func (s *Service) DeleteToken(ctx context.Context, tenantID, customer, token str
 		if err := s.Vault.Untokenise(ctx, tx, tenantID, cardID); err != nil {
 			return err
 		}
-		out = CardToken{Token: token, CardExpiryMonth: fmt.Sprintf("%02d", st.ExpiryMonth), CardExpiryYear: fmt.Sprintf("%02d", st.ExpiryYear%100),
-			TruncatedCardNumber: st.MaskedPAN, CustomerReference: customer}
+		out = CardToken{Token: token, CardExpiryMonth: fmt.Sprintf("%02d", month), CardExpiryYear: fmt.Sprintf("%02d", year%100),
+			TruncatedCardNumber: masked, CustomerReference: customer}
 		return httpx.Answer(ctx, tx, out)
 	})
 	return out, err
