@@ -164,6 +164,15 @@ func TestCustomerStoredCards(t *testing.T) {
 			if r := h.call("DELETE", "/api/gateway/customers/cust-2/tokens/"+tok1, ""); r.Status != 404 {
 				t.Errorf("delete under another customer: %d %s", r.Status, r.Body)
 			}
+			// Signed with the plain Hash, which binds no URL, a deletion is
+			// refused where the tenant requires HMAC for body-less writes.
+			h.settings(gateway.GatewaySettings{AutoCapture: true, RequireHMACBodylessWrites: true})
+			for _, body := range []string{"", "{}"} {
+				if r := h.call("DELETE", "/api/gateway/customers/cust-1/tokens/"+tok1, body); r.Status != 401 {
+					t.Errorf("plain delete %q with the setting: %d %s", body, r.Status, r.Body)
+				}
+			}
+			h.settings(gateway.GatewaySettings{AutoCapture: true})
 			r = h.call("DELETE", "/api/gateway/customers/cust-1/tokens/"+tok1, "")
 			if r.Status != 200 {
 				t.Fatalf("delete: %d %s", r.Status, r.Body)
