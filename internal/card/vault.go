@@ -158,6 +158,16 @@ func (v *Vault) Tokenise(ctx context.Context, tx *store.Tx, tenantID, id string)
 	return t, nil
 }
 
+// Untokenise takes the token away from the tenant's vaulted card id, in
+// tx: the token no longer finds it (OpenToken), while the card stays for
+// the payments that hold its id (a recurring parent's children).
+func (v *Vault) Untokenise(ctx context.Context, tx *store.Tx, tenantID, id string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE card_vault SET token = $1 WHERE id = $2 AND tenant_id = $3`, untokenised(id), id, tenantID); err != nil {
+		return fmt.Errorf("card: untokenise: %w", err)
+	}
+	return nil
+}
+
 // Forget deletes a stored card of the tenant (its PAN is gone for good).
 func (v *Vault) Forget(ctx context.Context, tx *store.Tx, tenantID, id string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM card_vault WHERE id = $1 AND tenant_id = $2`, id, tenantID); err != nil {

@@ -173,13 +173,14 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 // unboundWrite tells whether a write is one the plain Hash cannot bind to
 // its target: a body-less write (every body-less request, GETs included,
 // carries the same Hash, SHA-512 of the key alone, so a Hash seen on any GET
-// would cancel any payment job) or a PATCH (the cancels, whose body is
-// ignored: the Hash of any body seen, a capture's say, would do as well).
+// would cancel any payment job) or a PATCH or DELETE (the cancels and the
+// token deletion, whose body is ignored: the Hash of any body seen, a
+// capture's say, would do as well).
 func unboundWrite(method string, body []byte) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return false
-	case http.MethodPatch:
+	case http.MethodPatch, http.MethodDelete:
 		return true
 	}
 	return len(body) == 0

@@ -230,6 +230,15 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 			return nil, apperr.InvalidField("orderNumber", "orderNumber must be at most 100 characters.")
 		}
 	}
+	if order.CustomerEmail, err = customerEmailOf(req, order.CustomerEmail); err != nil {
+		return nil, err
+	}
+	if params.Customer, err = parseCustomerRef(req.CustomerReference); err != nil {
+		return nil, err
+	}
+	if params.FrameDomains, err = s.jobFrameDomains(ctx, tenantID, req.ParentFrameDomains); err != nil {
+		return nil, err
+	}
 	locale := req.Locale
 	if locale == "" {
 		locale = "en_GB"
@@ -263,6 +272,9 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 			return nil, err
 		}
 	} else if ci, err = s.parseCard(ctx, tenantID, req.Parameters, o, now); err != nil {
+		return nil, err
+	}
+	if err := s.checkTokenCustomer(ctx, tenantID, ci, params.Customer); err != nil {
 		return nil, err
 	}
 
@@ -458,6 +470,15 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 			return err
 		}
 		p.Token = tok
+		if c := j.Params.Customer; c != "" {
+			stored, err := storeForCustomer(ctx, tx, p.TenantID, c, tok, p.CardID, now)
+			if err != nil {
+				return err
+			}
+			if !stored {
+				j.Warnings = append(j.Warnings, MsgMaxStoredTokens.warning("customerReference"))
+			}
+		}
 	}
 	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: declineMsg(out.Declined).Message, CreatedAt: now}
 	p.Steps = append(p.Steps, stp)
@@ -558,4 +579,41 @@ func recurrenceOf(req CreatePaymentJobRequest, o options, now time.Time) (*recur
 		return nil, apperr.InvalidField("recurrenceCriteria", "recurrenceCriteria apply only to a recurring parent (option IsRecurringPaymentJobParent) or a recurring child (parentPaymentJobReference).")
 	}
 	return parseRecurrence(req.RecurrenceCriteria, now)
+}
+
+// customerEmailOf is the job's customerEmail: the request's (top level) or
+// its order's; given in both, they must agree.
+func customerEmailOf(req CreatePaymentJobRequest, inOrder string) (string, error) {
+	top, err := parseEmail(req.CustomerEmail)
+	if err != nil {
+		return "", err
+	}
+	ord, err := parseEmail(inOrder)
+	if err != nil {
+		return "", err
+	}
+	if top != "" && ord != "" && !strings.EqualFold(top, ord) {
+		return "", apperr.InvalidField("customerEmail", "customerEmail is given twice (at the top level and in order) with different values.")
+	}
+	if top != "" {
+		return top, nil
+	}
+	return ord, nil
+}
+
+// checkTokenCustomer refuses a token stored for a customer other than the
+// job's (when the job names one): the guide's "Invalid customer reference
+// provided.".
+func (s *Service) checkTokenCustomer(ctx context.Context, tenantID string, ci cardInput, customer string) error {
+	if customer == "" || ci.stored == nil || ci.stored.Token == "" {
+		return nil
+	}
+	owner, err := tokenOwner(ctx, s.DB.Read(), tenantID, ci.stored.Token)
+	if err != nil {
+		return err
+	}
+	if owner != "" && owner != customer {
+		return MsgInvalidCustomerRef.Invalid("customerReference")
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func TestGuideErrorCodes(t *testing.T) {
 			"CommunicationError", "Error while communicating.", ""},
 		{"guide text only wrapping a cause", apperr.Wrap(errors.New("acquirer down"), apperr.Unavailable, "%s", gateway.MsgCommunication.Message), 503,
 			"InternalError", "Error while communicating.", ""},
-		{"not yet produced guide message", gateway.MsgUnexpectedStatus.Err(apperr.Conflict), 400, "PaymentUnexpectedStatus", "Payment has an unexpected status.", ""},
+		{"guide warning as an error", gateway.MsgUnexpectedStatus.Err(apperr.Conflict), 400, "PaymentUnexpectedStatus", "Payment has an unexpected status.", ""},
 		{"API code on any message", &apperr.Error{Code: apperr.NotFound, Message: "Payment job not found.", APICode: "SomeCode"}, 404, "SomeCode", "Payment job not found.", ""},
 		{"plain error", apperr.New(apperr.NotFound, "Payment job not found."), 404, "NotFound", "Payment job not found.", ""},
 	}

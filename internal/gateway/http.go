@@ -28,7 +28,10 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 		{Method: "POST", Path: pay + "/refunds", API: httpx.APIGateway, Summary: "Refund a paid payment", Request: RefundPaymentRequest{}, Response: PaymentRefundResponse{}, Status: http.StatusCreated, Handler: handle(h, http.StatusCreated, h.refund)},
 		{Method: "POST", Path: "/api/gateway/card-tokenisation", API: httpx.APIGateway, Summary: "Store a card in the vault and return its token",
 			Request: CardTokenisationRequest{}, Response: CardTokenisationResponse{}, Status: http.StatusCreated, Handler: handle(h, http.StatusCreated, h.tokenise)},
-		{Method: "GET", Path: "/api/gateway/supported-payment-methods", API: httpx.APIGateway, Summary: "List the payment methods the configuration may use", Response: SupportedPaymentMethodsResponse{}, Handler: handle(h, http.StatusOK, h.methods)},
+		{Method: "GET", Path: "/api/gateway/supported-payment-methods", API: httpx.APIGateway, Summary: "List the payment methods the configuration may use (with a customer's stored cards: ?customerReference=)",
+			Query: []string{"customerReference"}, Response: SupportedPaymentMethodsResponse{}, Handler: handle(h, http.StatusOK, h.methods)},
+		{Method: "DELETE", Path: "/api/gateway/customers/{customerReference}/tokens/{token}", API: httpx.APIGateway, Summary: "Delete a card token stored for a customer",
+			Response: DeleteCardTokenResponse{}, Handler: handle(h, http.StatusOK, h.deleteToken)},
 
 		{Method: "GET", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: card form (payment link) or 3-D Secure simulator", Query: []string{"ref"}, Handler: s.handlePage},
 		{Method: "POST", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: submit the card", Query: []string{"ref"}, Handler: s.pageForm(16<<10, s.handleCardForm)},
@@ -135,7 +138,7 @@ func (h handlers) paymentView(ctx context.Context, r *http.Request, j *job, payR
 	return GatewayPaymentResponse{Data: v.payment(j, p), Links: GatewayLinks{
 		Data:   &GatewayLink{URL: v.base + "/api/gateway/payment-jobs/" + j.Ref + "/payments/" + p.Ref, Type: "application/json"},
 		Action: &GatewayLink{URL: v.actionURL(j, p), Type: "text/html"},
-	}}, nil
+	}, Warnings: j.Warnings}, nil
 }
 
 func (h handlers) create(r *http.Request, p httpx.Principal, req CreatePaymentJobRequest) (PaymentJobResponse, error) {
@@ -204,12 +207,25 @@ func (h handlers) refund(r *http.Request, p httpx.Principal, req RefundPaymentRe
 	return out, err
 }
 
-func (h handlers) methods(r *http.Request, _ httpx.Principal, _ httpx.NoBody) (SupportedPaymentMethodsResponse, error) {
+func (h handlers) methods(r *http.Request, p httpx.Principal, _ httpx.NoBody) (SupportedPaymentMethodsResponse, error) {
 	logo := h.s.PublicURL + "/assets/payment-method-card.svg"
+	cards := []TokenizedCard{}
+	if q := r.URL.Query(); q.Has("customerReference") {
+		customer, err := parseCustomerRef(q.Get("customerReference"))
+		if err == nil && customer == "" {
+			err = MsgInvalidCustomerRef.Invalid("customerReference")
+		}
+		if err != nil {
+			return SupportedPaymentMethodsResponse{}, err
+		}
+		if cards, err = h.s.CustomerCards(r.Context(), p.TenantID, customer); err != nil {
+			return SupportedPaymentMethodsResponse{}, err
+		}
+	}
 	out := SupportedPaymentMethodsResponse{}
 	for _, m := range []string{"Card", "CreditCard"} {
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,
-			TokenizedCards: []any{}, Currencies: AcceptedCurrencies(), Description: "Card Simulator"})
+			TokenizedCards: cards, Currencies: AcceptedCurrencies(), Description: "Card Simulator"})
 	}
 	return out, nil
 }

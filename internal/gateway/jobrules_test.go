@@ -194,3 +194,85 @@ func (h *harness) getSettings() gateway.GatewaySettings {
 	}
 	return out
 }
+
+// TestDirectJobAfterPaymentCancel: the guide's "Cancellation requests" with
+// its example job "Payment ref D1C" (a card payment through 3-D Secure,
+// paid, then cancelled the same day): cancelling the payment is not
+// cancelling the job — the job is Pending again, holds its order number,
+// and its links.action opens a hosted card page that takes the next
+// payment; cancelling the job then ends it. A payment cancelled while it
+// waits for 3-D Secure leaves its job usable the same way; a recurring
+// child, which has no page, is Cancelled.
+func TestDirectJobAfterPaymentCancel(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			job := func(ref string) map[string]any { return h.must("GET", "/api/gateway/payment-jobs/"+ref, "", 200) }
+			d1c := strings.Replace(threeDSBody, "Payment ref D1", "Payment ref D1C", 1)
+			m := h.must("POST", "/api/gateway/payment-jobs", d1c, 201)
+			jobRef, payRef := refs(m)
+			h.complete3DS(actionURL(m), "success")
+			if d := data(job(jobRef)); d["paymentStatus"] != "Paid" {
+				t.Fatalf("after 3-D Secure: %v", d["paymentStatus"])
+			}
+			r := h.call("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/cancel", "")
+			if r.Status != 200 {
+				t.Fatalf("cancel payment: %d %s", r.Status, r.Body)
+			}
+			p := data(r.JSON(t))
+			var actions []string
+			for _, s := range p["steps"].([]any) {
+				actions = append(actions, s.(map[string]any)["action"].(string)+":"+s.(map[string]any)["status"].(string))
+			}
+			if p["status"] != "Cancelled" || p["paidAmount"] != "10.00" || strings.Join(actions, " ") != "Start:Pending Process:Paid Cancel:Cancelled" {
+				t.Errorf("the guide's cancelled payment: %v %v %v", p["status"], p["paidAmount"], actions)
+			}
+			m = job(jobRef)
+			pays := data(m)["payments"].([]any)
+			if data(m)["paymentStatus"] != "Pending" || len(pays) != 2 || pays[1].(map[string]any)["status"] != "Pending" {
+				t.Fatalf("job after its payment was cancelled: %v, %d payments", data(m)["paymentStatus"], len(pays))
+			}
+			action := actionURL(m)
+			if !strings.Contains(action, "/payment/form-post?ref=") {
+				t.Fatalf("no hosted page for the next payment: %s", action)
+			}
+			if r := h.call("POST", "/api/gateway/payment-jobs", d1c); r.Status != 400 || !bytes.Contains(r.Body, []byte("The supplied order reference is not unique.")) {
+				t.Errorf("the job still holds its order: %d %s", r.Status, r.Body)
+			}
+			if loc := payOnLink(t, h, action, "4000000000000010"); !strings.HasPrefix(loc, "https://www.mywebshop.com?status=success") {
+				t.Fatalf("next payment on the job's page: %s", loc)
+			}
+			if d := data(job(jobRef)); d["paymentStatus"] != "Paid" || d["amountCollected"] != "10.00" || len(d["payments"].([]any)) != 2 {
+				t.Errorf("job paid by its next payment: %v %v", d["paymentStatus"], d["amountCollected"])
+			}
+
+			// Cancelled while waiting for 3-D Secure; then the job is cancelled.
+			m = h.must("POST", "/api/gateway/payment-jobs", strings.Replace(threeDSBody, "Payment ref D1", "Payment ref D1C2", 1), 201)
+			jobRef, payRef = refs(m)
+			h.must("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef+"/cancel", "", 200)
+			m = job(jobRef)
+			if data(m)["paymentStatus"] != "Pending" || !strings.Contains(actionURL(m), "/payment/form-post?ref=") {
+				t.Fatalf("job after its 3-D Secure payment was cancelled: %v %s", data(m)["paymentStatus"], actionURL(m))
+			}
+			m = h.must("PATCH", "/api/gateway/payment-jobs/"+jobRef+"/cancel", "", 200)
+			if d := data(m); d["paymentStatus"] != "Cancelled" || d["payments"].([]any)[1].(map[string]any)["status"] != "Cancelled" {
+				t.Errorf("job cancelled: %v", d)
+			}
+			if _, ok := m["links"].(map[string]any)["action"]; ok {
+				t.Errorf("a cancelled job offers an action: %v", m["links"])
+			}
+
+			// A recurring child has no page: its job ends.
+			h.settings(gateway.GatewaySettings{AutoCapture: false})
+			parent := h.must("POST", "/api/gateway/payment-jobs", `{"options":["IsRecurringPaymentJobParent","IsMoto"],"currency":"GBP","amountToCollect":"1.00",
+"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"29"},"recurrenceCriteria":{"recurrenceType":"Unscheduled"}}`, 201)
+			parentRef, _ := refs(parent)
+			child := h.must("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"10.00","currency":"GBP","parentPaymentJobReference":"`+parentRef+`","order":{"orderNumber":"Payment 2"}}`, 201)
+			childRef, childPay := refs(child)
+			h.must("PATCH", "/api/gateway/payment-jobs/"+childRef+"/payments/"+childPay+"/cancel", "", 200)
+			if d := data(job(childRef)); d["paymentStatus"] != "Cancelled" || len(d["payments"].([]any)) != 1 {
+				t.Errorf("child after its payment was cancelled: %v", d["paymentStatus"])
+			}
+		})
+	}
+}

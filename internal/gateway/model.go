@@ -29,6 +29,10 @@ type jobParams struct {
 	Recurrence *recurrence `json:"recurrence,omitempty"`
 	// Description: what a payment link is for, shown on its hosted page.
 	Description string `json:"description,omitempty"`
+	// Customer: the request's customerReference (customers.go).
+	Customer string `json:"customer,omitempty"`
+	// FrameDomains: the request's parentFrameDomains (embed.go).
+	FrameDomains []string `json:"frameDomains,omitempty"`
 }
 
 type job struct {
@@ -43,6 +47,12 @@ type job struct {
 	Status, Parent                                  string
 	ExpiresAt, DueAt, PaidAt, CreatedAt, UpdatedAt  time.Time
 	Payments                                        []*payment
+	// Warnings are the guide's warnings about the request being answered
+	// (not stored: a later read of the job has none).
+	Warnings []Warning
+	// frames are the origins its hosted page may be framed by now (set
+	// where the page is read: pageJob).
+	frames []string
 }
 
 type payment struct {

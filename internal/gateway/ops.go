@@ -327,7 +327,9 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 	return s.notify(ctx, tx, j, p, st)
 }
 
-// CancelPayment cancels one payment (PATCH …/payments/{ref}/cancel).
+// CancelPayment cancels one payment (PATCH …/payments/{ref}/cancel). A
+// payment cancelled already is answered as it is, with the guide's warning
+// "Payment has an unexpected status.".
 func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef string) (*job, *payment, error) {
 	var out *payment
 	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
@@ -335,12 +337,27 @@ func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef st
 		if err != nil {
 			return err
 		}
+		if p.Status == StCancelled {
+			// Cancelled already (a retry, the job's cancel, the shopper):
+			// what was asked holds; nothing changes, and the answer says
+			// so with the guide's warning.
+			out = p
+			j.Warnings = append(j.Warnings, MsgUnexpectedStatus.warning(""))
+			return nil
+		}
 		if err := s.cancelPayment(ctx, tx, j, p, st, now); err != nil {
 			return err
 		}
 		out = p
-		if j.Status == StPaid || j.Status == StAuthorised {
+		switch j.Status {
+		case StPaid, StAuthorised:
 			if err := s.reopen(ctx, tx, j, p, now); err != nil {
+				return err
+			}
+		case StPending:
+			// A payment waiting for 3-D Secure, cancelled by the merchant:
+			// the job stays usable, on its hosted page.
+			if err := s.openForMore(ctx, tx, j, p, now); err != nil {
 				return err
 			}
 		}
@@ -354,10 +371,9 @@ func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef st
 // other payments make it: Paid or Authorised while one of them still holds
 // money, else Pending again — the guide: "If you cancel a payment but not
 // the payment job, you can still use the payment job for submitting more
-// payments" (a payment link takes a new attempt on its page; a job that
-// came with its card has no page and is Cancelled: closeDirect). A job
-// reopened to Pending gets its expiry scheduled again (a job paid at
-// creation had none); one past its expiry becomes Expired.
+// payments" (openForMore). A job reopened to Pending gets its expiry
+// scheduled again (a job paid at creation had none); one past its expiry
+// becomes Expired.
 func (s *Service) reopen(ctx context.Context, tx *store.Tx, j *job, cancelled *payment, now time.Time) error {
 	j.Collected = max(0, j.Collected-cancelled.Captured)
 	j.Status = StPending
@@ -374,14 +390,52 @@ func (s *Service) reopen(ctx context.Context, tx *store.Tx, j *job, cancelled *p
 		return nil
 	}
 	j.PaidAt = time.Time{}
-	if j.closeDirect() {
-		return nil
-	}
 	if !now.Before(j.ExpiresAt) {
 		j.Status = StExpired
 		return nil
 	}
+	if err := s.openForMore(ctx, tx, j, cancelled, now); err != nil {
+		return err
+	}
+	if j.Status != StPending {
+		return nil
+	}
 	return s.scheduleJobExpiry(ctx, tx, j)
+}
+
+// openForMore keeps the Pending job j usable for more payments after the
+// merchant cancelled its payment cancelled, in tx (the guide's
+// "Cancellation requests"). A payment link takes the next attempt on its
+// page as it is (retryable). A job that came with its card gets a hosted
+// card page for its next payment: a new Pending payment (the step
+// DisplayHostedPage) that links.action points to, taken like a link's, once
+// (declined, the job is Cancelled: closeDirect). A recurring child charges
+// its parent's card and has no page: it is Cancelled (a new child is the
+// next payment).
+func (s *Service) openForMore(ctx context.Context, tx *store.Tx, j *job, cancelled *payment, now time.Time) error {
+	switch {
+	case j.Status != StPending || !j.Flags["direct"]:
+		return nil
+	case j.Parent != "":
+		j.closeDirect()
+		return nil
+	}
+	created := now
+	if !created.After(cancelled.CreatedAt) {
+		created = cancelled.CreatedAt.Add(time.Microsecond)
+	}
+	token := cancelled.PageToken
+	if token == "" {
+		token = s.IDs.Secret(32)
+	}
+	p := &payment{Ref: s.IDs.Digits(18), JobRef: j.Ref, TenantID: j.TenantID, Status: StPending, Currency: j.Currency, Amount: j.Amount,
+		PageToken: token, CreatedAt: created, UpdatedAt: now}
+	p.Steps = []step{{Ref: s.IDs.Digits(18), Action: "DisplayHostedPage", Status: StPending, Amount: j.Amount, CreatedAt: now}}
+	if err := insertPayment(ctx, tx, p); err != nil {
+		return err
+	}
+	j.Payments = append(j.Payments, p)
+	return nil
 }
 
 // CancelJob cancels a job (PATCH …/cancel): no more payments; its pending

@@ -45,6 +45,9 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 	if p == nil {
 		return nil, nil, MsgPageNotFound.Err(apperr.NotFound)
 	}
+	if j.frames, err = s.frameAncestors(ctx, j); err != nil {
+		return nil, nil, err
+	}
 	return j, p, nil
 }
 
@@ -113,8 +116,11 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; form-action 'self' http: https:")
-	w.Header().Set("X-Frame-Options", "DENY")
+	csp, deny := pageCSP(j.frames)
+	w.Header().Set("Content-Security-Policy", csp)
+	if deny {
+		w.Header().Set("X-Frame-Options", "DENY")
+	}
 	if err := pageTmpl.Execute(w, d); err != nil {
 		s.Log.Error("gateway: render page", "err", err)
 	}

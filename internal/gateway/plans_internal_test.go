@@ -12,7 +12,7 @@ import (
 // the job's payments and their steps, captures and refunds through indexes
 // on both engines (the gateway API has no list of jobs or payments), and
 // that GET /platform/gateway/payment-links walks the tenant's links from
-// the cursor with every filter.
+// the cursor with every filter, and a customer's stored cards.
 func TestListQueryPlans(t *testing.T) {
 	const ref = "745018700000000001"
 	var cases []storetest.PlanCase
@@ -39,6 +39,10 @@ func TestListQueryPlans(t *testing.T) {
 		cases = append(cases, storetest.PlanCase{Name: "links " + l.name, SQL: q, Args: args, Paged: true,
 			Bound: append([]string{"tenant_id"}, l.bound...)})
 	}
+	// A customer's stored cards (supported-payment-methods?customerReference=)
+	// walk the customer's index in order and find each card by its id.
+	cases = append(cases, storetest.PlanCase{Name: "customer cards", SQL: sqlCustomerCards, Args: []any{"ten_a", "cust-1"}, Paged: true,
+		Bound: []string{"tenant_id", "customer_reference"}})
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		storetest.CheckPlans(t, db, nil, cases)
 	})

@@ -20,7 +20,8 @@ import (
 //     the parent's vaulted card at once, without the shopper (no 3-D
 //     Secure, no card details in the request); its recurrenceCriteria are
 //     optional and, when given, must match the parent's type (and number of
-//     instalments);
+//     instalments); an Instalment recurrence's Instalments must match its
+//     recurringFrequency, as the guide says;
 //   - a child is refused when the parent is not a recurring parent ("Cannot
 //     recur on a non recurring parent."), has no successful payment yet,
 //     its recurrence expired (recurringExpiry), or — Instalment — every
@@ -102,6 +103,11 @@ func parseRecurrence(rc *RecurrenceCriteria, now time.Time) (*recurrence, error)
 		r.Instalments = n
 	} else if r.Type == RecurInstalment {
 		return nil, apperr.InvalidField(recurrenceField("instalments"), "instalments is required for an Instalment recurrence: the number of payments.")
+	}
+	// The guide: Instalments "must match the value of" recurringFrequency
+	// (its instalment examples send 13 and 13).
+	if r.Type == RecurInstalment && r.Instalments != r.Frequency {
+		return nil, apperr.InvalidField(recurrenceField("instalments"), "instalments must match recurringFrequency (%d).", r.Frequency)
 	}
 	return r, nil
 }

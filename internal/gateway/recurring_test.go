@@ -101,7 +101,7 @@ func TestRecurring(t *testing.T) {
 
 			// Instalments: a MOTO parent paying the first, at most 3 children
 			// even when 10 are asked for at once.
-			m = h.must("POST", "/api/gateway/payment-jobs", `{"options":["IsRecurringPaymentJobParent","IsMoto"],"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"29"},"currency":"GBP","amountToCollect":"5.00","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"30","Instalments":"3"}}`, 201)
+			m = h.must("POST", "/api/gateway/payment-jobs", `{"options":["IsRecurringPaymentJobParent","IsMoto"],"parameters":{"cardNumber":"4000000000000010","cardCvc":"123","cardExpiryMonth":"05","cardExpiryYear":"29"},"currency":"GBP","amountToCollect":"5.00","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"3","Instalments":"3"}}`, 201)
 			inst, _ := refs(m)
 			if data(m)["paymentStatus"] != "Paid" {
 				t.Fatalf("instalment parent: %v", data(m))
@@ -111,7 +111,7 @@ func TestRecurring(t *testing.T) {
 			statuses := map[int]int{}
 			for range 10 {
 				wg.Go(func() {
-					r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"30","instalments":"3"}}`)
+					r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"3","instalments":"3"}}`)
 					mu.Lock()
 					statuses[r.Status]++
 					mu.Unlock()
@@ -124,7 +124,7 @@ func TestRecurring(t *testing.T) {
 			if statuses[201] != 3 || statuses[400] != 7 {
 				t.Errorf("instalment children: %v, want 3 created and 7 refused", statuses)
 			}
-			if r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"30","instalments":"4"}}`); r.Status != 400 || !bytes.Contains(r.Body, []byte("instalments must match the parent payment job's: 3.")) {
+			if r := h.call("POST", "/api/gateway/payment-jobs", `{"amountToCollect":"5.00","currency":"GBP","parentPaymentJobReference":"`+inst+`","recurrenceCriteria":{"recurrenceType":"Instalment","recurringExpiry":"2027-12-08","recurringFrequency":"4","instalments":"4"}}`); r.Status != 400 || !bytes.Contains(r.Body, []byte("instalments must match the parent payment job's: 3.")) {
 				t.Errorf("instalments mismatch: %d %s", r.Status, r.Body)
 			}
 
@@ -165,6 +165,7 @@ func TestRecurrenceCriteriaValidation(t *testing.T) {
 		{"frequency too long", parent(`{"recurrenceType":"Instalment","recurringExpiry":"2034-11-08","recurringFrequency":400,"instalments":3}`), "recurrenceCriteria.recurringFrequency", "recurringFrequency must be a whole number"},
 		{"instalments missing", parent(`{"recurrenceType":"Instalment","recurringExpiry":"2034-11-08","recurringFrequency":"13"}`), "recurrenceCriteria.instalments", "instalments is required for an Instalment recurrence"},
 		{"instalments zero", parent(`{"recurrenceType":"Instalment","recurringExpiry":"2034-11-08","recurringFrequency":"13","Instalments":"0"}`), "recurrenceCriteria.instalments", "instalments must be a whole number of payments from 1 to 999."},
+		{"instalments not matching recurringFrequency", parent(`{"recurrenceType":"Instalment","recurringExpiry":"2034-11-08","recurringFrequency":"28","Instalments":"13"}`), "recurrenceCriteria.instalments", "instalments must match recurringFrequency (28)."},
 		{"instalments for subscription", parent(`{"recurrenceType":"Subscription","recurringExpiry":"2034-11-08","recurringFrequency":"13","Instalments":"13"}`), "recurrenceCriteria.instalments", "instalments applies only to the Instalment recurrence type."},
 		{"instalment expiry missing", parent(`{"recurrenceType":"Instalment","recurringFrequency":"13","Instalments":"13"}`), "recurrenceCriteria.recurringExpiry", "recurringExpiry is required for a Instalment recurrence"},
 		{"criteria on a plain job", `{` + card + `,"recurrenceCriteria":{"recurrenceType":"Unscheduled"}}`, "recurrenceCriteria", "recurrenceCriteria apply only to a recurring parent"},

@@ -6,7 +6,8 @@
 // State machines
 //
 //	payment job: Pending → Authorised | Paid | Cancelled | Expired
-//	             Authorised → Paid | Cancelled | Expired;  Paid → Cancelled
+//	             Authorised → Paid | Expired;  Authorised, Paid → Pending (its payment
+//	             cancelled: the job takes more payments) | Cancelled (a recurring child)
 //	payment:     Pending (awaiting the hosted page or 3-D Secure)
 //	               → Authorised (auto capture off) | Paid | Failed | Cancelled | Expired
 //	             Authorised → Paid (capture) | Cancelled | Expired (7 days, nothing captured)
@@ -16,7 +17,10 @@
 // A payment link (a job created without card details) stays Pending after a
 // Failed or Cancelled payment: the shopper's next attempt on the link is a
 // new payment of the same job (pages.go), until the job is paid, cancelled
-// or expired. Card tokens (tokens.go), recurring parents and children
+// or expired. A job that came with its card takes that payment: declined or
+// abandoned at 3-D Secure, it is Cancelled; cancelled by the merchant, the
+// job stays usable with a hosted card page for its next payment
+// (openForMore). Card tokens (tokens.go), recurring parents and children
 // (recurring.go) and recipientDetails (recipient.go) are described where
 // they are implemented; cache.go says what the hot path caches.
 //
@@ -191,14 +195,19 @@ var (
 	MsgCommunication      = GuideMsg{Code: "CommunicationError", Message: "Error while communicating."}
 )
 
-// The guide's messages no code path produces yet, with the codes the
-// gateway answers them with: a later producer uses these.
+// More of the guide's messages: capture's (Capture), direct card refusal
+// (Create, Tokenise); "Refund has an invalid status." no code path produces
+// yet (a refund completes or is refused in its request).
 var (
 	MsgCaptureInvalidStatus = GuideMsg{Code: "CaptureInvalidStatus", Message: "Capture has an invalid status."}
 	MsgRefundInvalidStatus  = GuideMsg{Code: "RefundInvalidStatus", Message: "Refund has an invalid status."}
-	MsgUnexpectedStatus     = GuideMsg{Code: "PaymentUnexpectedStatus", Message: "Payment has an unexpected status."}
-	MsgInvalidCustomerRef   = GuideMsg{Code: "InvalidCustomerReference", Message: "Invalid customer reference provided."}
 	MsgDirectCardForbidden  = GuideMsg{Code: "DirectCardPaymentsNotAllowed", Message: "Direct card payments are not allowed."}
+)
+
+// The guide's messages of customers and warnings (customers.go, CancelPayment).
+var (
+	MsgUnexpectedStatus   = GuideMsg{Code: "PaymentUnexpectedStatus", Message: "Payment has an unexpected status."}
+	MsgInvalidCustomerRef = GuideMsg{Code: "InvalidCustomerReference", Message: "Invalid customer reference provided."}
 )
 
 // ---- settings ----
@@ -241,6 +250,14 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 		ReturnURLSuccess: st.ReturnSuccess, ReturnURLFailed: st.ReturnFailed, ReturnURLCancelled: st.ReturnCancel,
 		WebhookURL: st.WebhookURL, RequireHMAC: st.RequireHMAC, RequireHMACBodylessWrites: st.RequireHMACBodyless,
 		RefuseDirectCardPayments: st.RefuseDirectCards}
+	if out.MaxStoredTokensPerCustomer, err = maxCustomerTokens(ctx, s.DB.Read(), tenantID); err != nil {
+		return GatewaySettings{}, err
+	}
+	frames, err := embedDomains(ctx, s.DB.Read(), tenantID)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
+	out.EmbeddingDomains = &frames
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -275,6 +292,16 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			}
 		}
 	}
+	if in.EmbeddingDomains != nil {
+		d, err := parseFrameDomains("embeddingDomains", *in.EmbeddingDomains)
+		if err != nil {
+			return GatewaySettings{}, err
+		}
+		in.EmbeddingDomains = &d
+	}
+	if n := in.MaxStoredTokensPerCustomer; n < 0 || n > MaxCustomerTokensLimit {
+		return GatewaySettings{}, apperr.InvalidField("maxStoredTokensPerCustomer", "maxStoredTokensPerCustomer must be between 1 and %d (0 or left out: unchanged).", MaxCustomerTokensLimit)
+	}
 	now := s.now().UnixMicro()
 	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
@@ -290,6 +317,12 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			tenantID, in.AutoCapture, in.FeeBasisPoints, in.FeeFixedMinor, in.ReturnURLSuccess, in.ReturnURLFailed,
 			in.ReturnURLCancelled, in.WebhookURL, in.RequireHMAC, now, in.RequireHMACBodylessWrites, in.RefuseDirectCardPayments)
 		if err != nil {
+			return err
+		}
+		if err := putMaxCustomerTokens(ctx, tx, tenantID, in.MaxStoredTokensPerCustomer); err != nil {
+			return err
+		}
+		if err := putEmbedDomains(ctx, tx, tenantID, in.EmbeddingDomains); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings

@@ -58,12 +58,12 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 	out := PaymentJob{
 		Reference: j.Ref, CreateDateTimeUtc: formatTime(j.CreatedAt), Type: j.Type, TraceReference: j.TraceRef,
 		ConfigurationID: j.ConfigID, Domain: "cashgate", Locale: j.Locale, TimeZone: v.zone, OrderHistory: []any{},
-		ParentPaymentJobReference: j.Parent, RecurrenceCriteria: j.Params.Recurrence.criteria(), PaymentMethodsToUse: j.Methods, Currency: j.Currency.Code(),
+		ParentPaymentJobReference: j.Parent, RecurrenceCriteria: j.Params.Recurrence.criteria(), CustomerReference: j.Params.Customer, ParentFrameDomains: j.Params.FrameDomains, PaymentMethodsToUse: j.Methods, Currency: j.Currency.Code(),
 		AmountToCollect: amount(j.Amount, j.Currency), ExpirationDateTimeUtc: formatTime(j.ExpiresAt),
 		DueDateTimeUtc: formatTime(j.DueAt), LastUpdateTimeUtc: formatTime(j.UpdatedAt), LastProcessedTimeUtc: formatTime(j.UpdatedAt),
 		Flags: j.Flags, Attributes: map[string]any{}, PaymentStatus: j.Status, Payments: []GatewayPayment{},
 	}
-	if j.Order.OrderNumber != "" || j.Order.BillingAddress != nil || j.Order.BillingIdentity != nil || j.Order.ShippingAddress != nil {
+	if j.Order.OrderNumber != "" || j.Order.CustomerEmail != "" || j.Order.BillingAddress != nil || j.Order.BillingIdentity != nil || j.Order.ShippingAddress != nil {
 		o := j.Order
 		o.CreateDateTimeUtc = formatTime(j.CreatedAt)
 		if o.OrderLines == nil {
@@ -94,7 +94,7 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 			links.Action.URL = v.base + "/payment/form-post?ref=" + last.PageToken
 		}
 	}
-	return PaymentJobResponse{Data: out, Links: links}
+	return PaymentJobResponse{Data: out, Links: links, Warnings: j.Warnings}
 }
 
 func (v viewCtx) payment(j *job, p *payment) GatewayPayment {

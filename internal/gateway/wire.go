@@ -78,6 +78,17 @@ type CreatePaymentJobRequest struct {
 	// RecipientDetails may also come here rather than in parameters (see
 	// RequestParameters.RecipientDetails).
 	RecipientDetails json.RawMessage `json:"recipientDetails,omitempty"`
+	// CustomerReference names the merchant's customer: a token the job's
+	// card gets (GenerateToken) is stored for them, and a token they pay
+	// with must be theirs (customers.go).
+	CustomerReference string `json:"customerReference,omitempty"`
+	// CustomerEmail is the guide's optional customerEmail; it is kept in
+	// the order (order.customerEmail, which may carry it too) and echoed.
+	CustomerEmail string `json:"customerEmail,omitempty"`
+	// ParentFrameDomains are the origins (https://shop.example) whose pages
+	// may embed this job's hosted payment page: within the tenant's
+	// embeddingDomains (embed.go).
+	ParentFrameDomains *[]string `json:"parentFrameDomains,omitempty"`
 }
 
 // RequestParameters are the "parameters" of a payment job request: card
@@ -107,6 +118,7 @@ type RequestParameters struct {
 type PaymentOrder struct {
 	OrderNumber       string            `json:"orderNumber,omitempty"`
 	CreateDateTimeUtc string            `json:"createDateTimeUtc,omitempty"`
+	CustomerEmail     string            `json:"customerEmail,omitempty"`
 	BillingAddress    json.RawMessage   `json:"billingAddress,omitempty"`
 	BillingIdentity   json.RawMessage   `json:"billingIdentity,omitempty"`
 	ShippingAddress   json.RawMessage   `json:"shippingAddress,omitempty"`
@@ -130,11 +142,26 @@ type CardTokenisationRequest struct {
 	CardExpiryYear  Flex   `json:"cardExpiryYear"`
 	CardExpiryMonth Flex   `json:"cardExpiryMonth"`
 	CardCvc         Flex   `json:"cardCvc"`
+	// CustomerReference stores the token for that customer: it is listed
+	// in supported-payment-methods?customerReference= (tokenizedCards).
+	CustomerReference string `json:"customerReference,omitempty"`
 }
 
 // CardTokenisationResponse is the envelope of a new card token.
 type CardTokenisationResponse struct {
 	Data CardToken `json:"data"`
+	// Warnings are the guide's warning messages about the request, which
+	// went through (e.g. "The maximum number of stored tokens for a
+	// customer has been reached."); left out when there are none.
+	Warnings []Warning `json:"warnings,omitempty"`
+}
+
+// Warning is one of the guide's warning messages ("Cashflows Gateway
+// warning messages") in an answer that succeeded.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 // CardToken is a tokenised card: the token to send as parameters.token
@@ -144,6 +171,23 @@ type CardToken struct {
 	CardExpiryMonth     string `json:"cardExpiryMonth"`
 	CardExpiryYear      string `json:"cardExpiryYear"`
 	TruncatedCardNumber string `json:"truncatedCardNumber"`
+	CustomerReference   string `json:"customerReference,omitempty"` // the customer it is stored for
+}
+
+// TokenizedCard is a customer's stored card in supported-payment-methods:
+// the token to pay with, the masked number and the expiry.
+type TokenizedCard struct {
+	Token               string `json:"token"`
+	TruncatedCardNumber string `json:"truncatedCardNumber"`
+	CardExpiryMonth     string `json:"cardExpiryMonth"`
+	CardExpiryYear      string `json:"cardExpiryYear"`
+}
+
+// DeleteCardTokenResponse is the answer of DELETE
+// /api/gateway/customers/{customerReference}/tokens/{token}: the token
+// removed, which no payment can use any more.
+type DeleteCardTokenResponse struct {
+	Data CardToken `json:"data"`
 }
 
 // CapturePaymentRequest is the body of POST …/payments/{ref}/captures.
@@ -175,12 +219,16 @@ type GatewayLinks struct {
 type PaymentJobResponse struct {
 	Data  PaymentJob   `json:"data"`
 	Links GatewayLinks `json:"links"`
+	// Warnings: the guide's warnings about this request (see Warning).
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // GatewayPaymentResponse is the envelope of one payment.
 type GatewayPaymentResponse struct {
 	Data  GatewayPayment `json:"data"`
 	Links GatewayLinks   `json:"links"`
+	// Warnings: the guide's warnings about this request (see Warning).
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // PaymentCaptureResponse is the envelope of a capture.
@@ -207,6 +255,8 @@ type PaymentJob struct {
 	OrderHistory              []any               `json:"orderHistory"`
 	ParentPaymentJobReference string              `json:"parentPaymentJobReference,omitempty"`
 	RecurrenceCriteria        *RecurrenceCriteria `json:"recurrenceCriteria,omitempty"`
+	CustomerReference         string              `json:"customerReference,omitempty"`
+	ParentFrameDomains        []string            `json:"parentFrameDomains,omitempty"`
 	PaymentMethodsToUse       []string            `json:"paymentMethodsToUse"`
 	Currency                  string              `json:"currency"`
 	AmountToCollect           string              `json:"amountToCollect"`
@@ -281,13 +331,13 @@ type SupportedPaymentMethodsResponse struct {
 
 // SupportedPaymentMethod is one payment method the tenant may use.
 type SupportedPaymentMethod struct {
-	PaymentMethod        string   `json:"paymentMethod"`
-	Logo                 string   `json:"logo"`
-	IssuerList           []any    `json:"issuerList"`
-	SupportsTokenisation bool     `json:"supportsTokenisation"`
-	TokenizedCards       []any    `json:"tokenizedCards"`
-	Currencies           []string `json:"currencies"`
-	Description          string   `json:"description"`
+	PaymentMethod        string          `json:"paymentMethod"`
+	Logo                 string          `json:"logo"`
+	IssuerList           []any           `json:"issuerList"`
+	SupportsTokenisation bool            `json:"supportsTokenisation"`
+	TokenizedCards       []TokenizedCard `json:"tokenizedCards"` // the customer's (?customerReference=), else empty
+	Currencies           []string        `json:"currencies"`
+	Description          string          `json:"description"`
 }
 
 // GatewaySettings are a tenant's gateway settings (GET and PUT
@@ -314,4 +364,14 @@ type GatewaySettings struct {
 	// jobs with cardNumber, card tokenisation): cards are taken on the
 	// hosted pages only. Tokens and recurring children still charge.
 	RefuseDirectCardPayments bool `json:"refuseDirectCardPayments"`
+	// MaxStoredTokensPerCustomer is how many tokens one customer may have
+	// stored (1 to 100, 10 by default; 0 or left out in a PUT: unchanged).
+	// A token made beyond it still
+	// works but is not stored for the customer, with the guide's warning
+	// "The maximum number of stored tokens for a customer has been reached.".
+	MaxStoredTokensPerCustomer int64 `json:"maxStoredTokensPerCustomer,omitempty"`
+	// EmbeddingDomains are the parent-frame origins (https://shop.example,
+	// https://*.shop.example) the hosted payment pages may be embedded in
+	// (CSP frame-ancestors); none by default. Left out in a PUT: unchanged.
+	EmbeddingDomains *[]string `json:"embeddingDomains,omitempty"`
 }
