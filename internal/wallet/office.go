@@ -47,7 +47,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 		return backoffice.Module{}, err
 	}
 	const req = "/office/wallet/requests/{id}"
-	return backoffice.Module{
+	return m.withAccount(backoffice.Module{ // office_account.go: the corporate wallet's page
 		Name: "wallet",
 		Routes: []backoffice.Route{
 			{Method: http.MethodGet, Path: req, Summary: "money request: timeline, callbacks and refund", Handler: m.requestPage},
@@ -55,7 +55,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 		},
 		Payments: officeSource{s},
 		Balances: officeSource{s},
-	}, nil
+	})
 }
 
 // officeSource is the tenant's money requests and wallet balances.
