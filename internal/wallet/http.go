@@ -3,6 +3,8 @@ package wallet
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,6 +197,9 @@ type (
 func txFilter(r *http.Request) (TxFilter, error) {
 	q := r.URL.Query()
 	var f TxFilter
+	if err := unknownFilter(q); err != nil {
+		return f, err
+	}
 	for _, tp := range []struct {
 		name string
 		dst  **time.Time
@@ -232,6 +237,22 @@ func txFilter(r *http.Request) (TxFilter, error) {
 		f.Limit = n
 	}
 	return f, nil
+}
+
+// unknownFilter refuses a query parameter the transaction list does not
+// know (a misspelt filter would otherwise silently list everything).
+func unknownFilter(q url.Values) error {
+	names := make([]string, 0, len(q))
+	for k := range q {
+		if !slices.Contains(txQuery, k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return apperr.InvalidField(names[0], "unknown filter %q; the filters are %s", names[0], strings.Join(txQuery, ", "))
 }
 
 var txQuery = []string{"from", "to", "type", "status", "minAmount", "maxAmount", "limit", "cursor"}
