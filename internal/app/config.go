@@ -59,13 +59,13 @@ type Config struct {
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
 	// CashierSimSeed chooses which notifications of the cashier's simulated
 	// PSP are delayed, duplicated or reordered. CASHGATE_CASHIER_SIM_SEED.
-	CashierSimSeed   int
-	OTLPEndpoint     string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
-	Sandbox          bool          // CASHGATE_SANDBOX: a sandbox installation with a clock that can be moved forward
-	UsageFlush       time.Duration // CASHGATE_USAGE_FLUSH: how often the requests counted per APP key and day are written (a crash loses at most that much), default 5s
-	ShutdownTimeout  time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
-	LogLevel         string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
-	LogFormat        string        // CASHGATE_LOG_FORMAT: text or json
+	CashierSimSeed  int
+	OTLPEndpoint    string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
+	Sandbox         bool          // CASHGATE_SANDBOX: a sandbox installation with a clock that can be moved forward
+	UsageFlush      time.Duration // CASHGATE_USAGE_FLUSH: how often the requests counted per APP key and day are written (a crash loses at most that much), default 5s
+	ShutdownTimeout time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
+	LogLevel        string        // CASHGATE_LOG_LEVEL: debug, info, warn, error
+	LogFormat       string        // CASHGATE_LOG_FORMAT: text or json
 }
 
 // Defaults returns the configuration with every default set.
