@@ -179,7 +179,9 @@ func ownerSteps(d *driver, h *apptest.App, w *world) {
 	d.page("02-home")
 	d.step("payments", chromedp.Click(css(`nav a[href="/office/payments"]`)), chromedp.WaitVisible(css("#payments")))
 	d.page("03-payments")
-	d.step("search", chromedp.SendKeys(css("#q"), "ORD-1001"), chromedp.Click(css("#apply-filters")), chromedp.WaitVisible(css("#payments")))
+	d.step("search", chromedp.SendKeys(css("#q"), "ORD-1001"), chromedp.Click(css("#apply-filters")),
+		// The filtered page, not the one the click left: its field holds the search.
+		chromedp.WaitVisible(css(`#q[value="ORD-1001"]`)), chromedp.WaitVisible(css("#payments")))
 	d.step("job page", chromedp.Click(css(`a[href="/office/gateway/jobs/`+w.job+`"]`)), chromedp.WaitVisible(css("#job-facts")))
 	d.page("04-job")
 	d.step("refund half", chromedp.SetValue(css("#refund-"+w.pay), "5.00"), chromedp.Click(css("#refund-submit-"+w.pay)),
