@@ -60,6 +60,9 @@ func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSp
 	if err := checkCurrency("currency", spec.Currency); err != nil {
 		return Account{}, err
 	}
+	if err := l.flush(ctx, tx); err != nil {
+		return Account{}, err
+	}
 	// Read first: in the steady state the account exists, and the insert
 	// (which draws an id) is only for the first time.
 	a, err := scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
@@ -73,6 +76,7 @@ func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSp
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: ensure account: %w", err)
 	}
+	l.facts.putAccount(a)
 	if a.AllowOverdraft != spec.AllowOverdraft {
 		return Account{}, apperr.New(apperr.Conflict,
 			"account %s (%s/%s/%s) exists with allow_overdraft=%t", a.ID, spec.Owner, spec.Purpose, spec.Currency, a.AllowOverdraft)
@@ -84,6 +88,9 @@ func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSp
 // and currency with its balance, read through q (NotFound when there is
 // none: nothing is created).
 func (l *Ledger) FindAccount(ctx context.Context, q store.Querier, spec AccountSpec) (Account, error) {
+	if err := l.flushQuerier(ctx, q); err != nil {
+		return Account{}, err
+	}
 	a, err := scanAccount(q.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, apperr.New(apperr.NotFound, "no %s/%s account in %s", spec.Owner, spec.Purpose, spec.Currency)
@@ -91,12 +98,16 @@ func (l *Ledger) FindAccount(ctx context.Context, q store.Querier, spec AccountS
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: find account: %w", err)
 	}
+	l.facts.putAccount(a)
 	return a, nil
 }
 
 // Account returns the tenant's account id with its balance. q is a *store.Tx
 // for a balance consistent with the transaction's writes, or db.Read().
 func (l *Ledger) Account(ctx context.Context, q store.Querier, tenantID, id string) (Account, error) {
+	if err := l.flushQuerier(ctx, q); err != nil {
+		return Account{}, err
+	}
 	a, err := scanAccount(q.QueryRowContext(ctx, sqlAccountByID, id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, apperr.New(apperr.NotFound, "account %s not found", id)
@@ -104,6 +115,7 @@ func (l *Ledger) Account(ctx context.Context, q store.Querier, tenantID, id stri
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: account %s: %w", id, err)
 	}
+	l.facts.putAccount(a)
 	return a, nil
 }
 
@@ -117,6 +129,9 @@ type AccountFilter struct {
 // Accounts lists a tenant's accounts in id order, one page at a time: pass
 // the last id of a page as the next page's After.
 func (l *Ledger) Accounts(ctx context.Context, q store.Querier, tenantID string, f AccountFilter) ([]Account, error) {
+	if err := l.flushQuerier(ctx, q); err != nil {
+		return nil, err
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100

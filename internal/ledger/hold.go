@@ -85,6 +85,9 @@ func (l *Ledger) Hold(ctx context.Context, tx *store.Tx, spec HoldSpec) (Hold, e
 	if spec.From == spec.To {
 		return Hold{}, apperr.InvalidField("to", "cannot hold from an account to itself")
 	}
+	if err := l.flush(ctx, tx); err != nil {
+		return Hold{}, err
+	}
 	legs := []leg{
 		{account: spec.From, currency: spec.Currency, pendingOut: spec.Amount},
 		{account: spec.To, currency: spec.Currency, pendingIn: spec.Amount},
@@ -134,6 +137,9 @@ func (l *Ledger) PostHold(ctx context.Context, tx *store.Tx, tenantID, holdID st
 	if err := checkPositive("amount", amount); err != nil {
 		return "", err
 	}
+	if err := l.flush(ctx, tx); err != nil {
+		return "", err
+	}
 	now := l.now()
 	h, err := scanHold(tx.QueryRowContext(ctx, sqlPostHold, amount, final, now, holdID, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -169,6 +175,9 @@ func (l *Ledger) PostHold(ctx context.Context, tx *store.Tx, tenantID, holdID st
 // hold becomes voided (parts posted before stay posted). Voiding a posted or
 // voided hold is Conflict; an unknown hold is NotFound.
 func (l *Ledger) VoidHold(ctx context.Context, tx *store.Tx, tenantID, holdID string) error {
+	if err := l.flush(ctx, tx); err != nil {
+		return err
+	}
 	h, err := scanHold(tx.QueryRowContext(ctx, sqlVoidHold, l.now(), holdID, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return diagnoseHold(ctx, tx, tenantID, holdID, 0)
@@ -192,6 +201,9 @@ func (l *Ledger) VoidHold(ctx context.Context, tx *store.Tx, tenantID, holdID st
 
 // HoldByID returns the tenant's hold id.
 func (l *Ledger) HoldByID(ctx context.Context, q store.Querier, tenantID, id string) (Hold, error) {
+	if err := l.flushQuerier(ctx, q); err != nil {
+		return Hold{}, err
+	}
 	h, err := scanHold(q.QueryRowContext(ctx, sqlHoldByID, id, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Hold{}, apperr.New(apperr.NotFound, "hold %s not found", id)

@@ -72,14 +72,15 @@ const (
 // Ledger posts journal entries and keeps account balances. It is safe for
 // concurrent use.
 type Ledger struct {
-	db  *store.DB
-	clk clock.Clock
-	gen *ids.Gen
+	db    *store.DB
+	clk   clock.Clock
+	gen   *ids.Gen
+	facts *factCache
 }
 
 // New returns a ledger over db, stamping rows with clk and naming them with gen.
 func New(db *store.DB, clk clock.Clock, gen *ids.Gen) *Ledger {
-	return &Ledger{db: db, clk: clk, gen: gen}
+	return &Ledger{db: db, clk: clk, gen: gen, facts: &factCache{}}
 }
 
 // now returns the current time as stored: Unix microseconds, UTC.

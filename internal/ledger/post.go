@@ -24,7 +24,7 @@ const (
 	sqlPost = `UPDATE ledger_accounts SET posted = posted + $1, posting_count = posting_count + 1
 WHERE id = $2 AND tenant_id = $3 AND currency = $4 AND (allow_overdraft OR posted + $1 >= pending_out)
 AND posted + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
-RETURNING posted, posting_count`
+RETURNING posted, posting_count, allow_overdraft`
 
 	// sqlPostPending is sqlPost for a posting that also moves pending
 	// amounts ($2 to pending_out, $3 to pending_in): the post of a hold.
@@ -34,7 +34,7 @@ WHERE id = $4 AND tenant_id = $5 AND currency = $6 AND (allow_overdraft OR poste
 AND posted + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
 AND pending_out + $2 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
 AND pending_in + $3 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
-RETURNING posted, posting_count`
+RETURNING posted, posting_count, allow_overdraft`
 
 	// sqlUnpost reverts sqlPost or sqlPostPending on an account this
 	// transaction already updated.
@@ -191,21 +191,53 @@ func applyOrder(legs []leg) []int {
 }
 
 // write applies legs to their accounts and writes the entry and its
-// postings. On a domain error it reverts what it applied, so the
+// postings; legs that cannot be refused wait for the commit (see
+// deferred.go). On a domain error it reverts what it applied, so the
 // transaction is left unchanged.
 func (l *Ledger) write(ctx context.Context, tx *store.Tx, e entryRow, legs []leg) error {
-	order := applyOrder(legs)
+	later := l.deferrable(e.tenantID, legs)
+	if later == nil || slices.Contains(later, false) {
+		// A leg applies now: it must see the deferred ones before it.
+		if err := l.flush(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := l.apply(ctx, tx, e.tenantID, legs, later); err != nil {
+		return err
+	}
+	var holdID any
+	if e.holdID != "" {
+		holdID = e.holdID
+	}
+	if _, err := tx.ExecContext(ctx, sqlInsertEntry, e.id, e.tenantID, e.kind, e.reference, e.description, holdID, e.createdAt); err != nil {
+		return fmt.Errorf("ledger: insert entry: %w", err)
+	}
+	if later != nil {
+		l.deferEntry(tx, pendingEntry{row: e, legs: legs, later: later})
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, insertPostingsSQL(len(legs)), postingArgs(e, legs)...); err != nil {
+		return fmt.Errorf("ledger: insert postings: %w", err)
+	}
+	return nil
+}
+
+// apply updates the accounts of the legs not marked in later (nil: all), in
+// applyOrder; when one refuses, it reverts the others and returns why.
+func (l *Ledger) apply(ctx context.Context, tx *store.Tx, tenantID string, legs []leg, later []bool) error {
+	order := slices.DeleteFunc(applyOrder(legs), func(i int) bool { return later != nil && later[i] })
 	for n, i := range order {
 		lg := &legs[i]
 		var row *sql.Row
 		if lg.pendingOut == 0 && lg.pendingIn == 0 {
-			row = tx.QueryRowContext(ctx, sqlPost, lg.amount, lg.account, e.tenantID, lg.currency)
+			row = tx.QueryRowContext(ctx, sqlPost, lg.amount, lg.account, tenantID, lg.currency)
 		} else {
-			row = tx.QueryRowContext(ctx, sqlPostPending, lg.amount, lg.pendingOut, lg.pendingIn, lg.account, e.tenantID, lg.currency)
+			row = tx.QueryRowContext(ctx, sqlPostPending, lg.amount, lg.pendingOut, lg.pendingIn, lg.account, tenantID, lg.currency)
 		}
-		err := row.Scan(&lg.balanceAfter, &lg.accountSeq)
+		var overdraft bool
+		err := row.Scan(&lg.balanceAfter, &lg.accountSeq, &overdraft)
 		if errors.Is(err, sql.ErrNoRows) {
-			refusal := diagnose(ctx, tx, e.tenantID, *lg)
+			refusal := diagnose(ctx, tx, tenantID, *lg)
 			return undo(refusal, func() error {
 				for _, j := range order[:n] {
 					u := legs[j]
@@ -219,16 +251,7 @@ func (l *Ledger) write(ctx context.Context, tx *store.Tx, e entryRow, legs []leg
 		if err != nil {
 			return fmt.Errorf("ledger: update account %s: %w", lg.account, err)
 		}
-	}
-	var holdID any
-	if e.holdID != "" {
-		holdID = e.holdID
-	}
-	if _, err := tx.ExecContext(ctx, sqlInsertEntry, e.id, e.tenantID, e.kind, e.reference, e.description, holdID, e.createdAt); err != nil {
-		return fmt.Errorf("ledger: insert entry: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, insertPostingsSQL(len(legs)), postingArgs(e, legs)...); err != nil {
-		return fmt.Errorf("ledger: insert postings: %w", err)
+		l.facts.put(lg.account, accountFacts{tenantID: tenantID, currency: lg.currency, overdraft: overdraft})
 	}
 	return nil
 }

@@ -112,6 +112,9 @@ func (l *Ledger) Statement(ctx context.Context, q store.Querier, tenantID, accou
 
 // EntryByID returns the tenant's entry id with its postings in their order.
 func (l *Ledger) EntryByID(ctx context.Context, q store.Querier, tenantID, id string) (PostedEntry, error) {
+	if err := l.flushQuerier(ctx, q); err != nil {
+		return PostedEntry{}, err
+	}
 	e := PostedEntry{ID: id, Entry: Entry{TenantID: tenantID}}
 	var created int64
 	err := q.QueryRowContext(ctx, sqlEntryByID, id, tenantID).Scan(&e.Kind, &e.Reference, &e.Description, &e.HoldID, &created)

@@ -101,7 +101,12 @@ func runOne(r *writeReq, tx *Tx) (res writeResult) {
 			res = writeResult{panicked: true, panicVal: p}
 		}
 	}()
-	return writeResult{err: r.fn(withOpenTx(r.ctx, tx.db, tx), tx)}
+	ctx := withOpenTx(r.ctx, tx.db, tx)
+	err := r.fn(ctx, tx)
+	if err == nil {
+		err = tx.finish(ctx)
+	}
+	return writeResult{err: err}
 }
 
 // batch is the callbacks sharing one SQLite transaction.

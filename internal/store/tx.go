@@ -15,8 +15,10 @@ import (
 // Tx is a database transaction handed to a Transact callback.
 type Tx struct {
 	*sql.Tx
-	db       *DB
-	onCommit []func()
+	db           *DB
+	onCommit     []func()
+	beforeCommit []func(ctx context.Context) error
+	locals       map[any]any
 }
 
 // Dialect reports the engine of the transaction.
@@ -29,6 +31,39 @@ func (tx *Tx) DB() *DB { return tx.db }
 // committed (never when it rolls back, and never twice for one attempt: a
 // retried callback registers again on its new Tx).
 func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
+
+// BeforeCommit registers f to run inside the transaction after the
+// callback has returned nil, just before the commit (hooks run in the order
+// they were registered, and a hook may register more). An error from f fails
+// the transaction as if the callback had returned it. The ledger uses it to
+// apply balance updates that cannot be refused as late as possible, so the
+// locks they take on hot account rows are held only through the commit.
+func (tx *Tx) BeforeCommit(f func(ctx context.Context) error) {
+	tx.beforeCommit = append(tx.beforeCommit, f)
+}
+
+// Local returns the value kept under key for this transaction attempt (nil
+// if none): state a package accumulates over one transaction, such as
+// writes it defers to BeforeCommit. A retried callback starts empty.
+func (tx *Tx) Local(key any) any { return tx.locals[key] }
+
+// SetLocal keeps v under key for this transaction attempt.
+func (tx *Tx) SetLocal(key, v any) {
+	if tx.locals == nil {
+		tx.locals = make(map[any]any, 1)
+	}
+	tx.locals[key] = v
+}
+
+// finish runs the BeforeCommit hooks of a callback that returned nil.
+func (tx *Tx) finish(ctx context.Context) error {
+	for i := 0; i < len(tx.beforeCommit); i++ {
+		if err := tx.beforeCommit[i](ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (tx *Tx) committed() {
 	for _, f := range tx.onCommit {
@@ -116,7 +151,11 @@ func (db *DB) transactOnce(ctx context.Context, fn func(ctx context.Context, tx 
 			_ = stx.Rollback()
 		}
 	}()
-	if err = fn(withOpenTx(ctx, db, tx), tx); err != nil {
+	txCtx := withOpenTx(ctx, db, tx)
+	if err = fn(txCtx, tx); err != nil {
+		return err
+	}
+	if err = tx.finish(txCtx); err != nil {
 		return err
 	}
 	if err = stx.Commit(); err != nil {
