@@ -7,8 +7,13 @@
 # 127.0.0.1:5432 when one answers; else starts a throwaway server from the
 # installed PostgreSQL binaries in a temporary directory (removed on exit;
 # CASHGATE_TEST_THROWAWAY_PG=1 forces this even when :5432 answers).
+# Redis: uses CASHGATE_TEST_REDIS_URL when set; else the server on
+# 127.0.0.1:6379 when one answers PING; else starts a throwaway
+# redis-server (no persistence) on a free port, installing Debian's
+# redis-server package when it is missing (CASHGATE_TEST_THROWAWAY_REDIS=1
+# forces this even when :6379 answers).
 # Chromium: installs Debian's chromium package when it is missing.
-# Both halves are then required: a test that cannot reach them fails.
+# All of them are then required: a test that cannot reach them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +21,12 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 cleanup_cmds=()
 cleanup() { for c in "${cleanup_cmds[@]}"; do eval "$c" || true; done; }
 trap cleanup EXIT
+
+apt_install() { # package
+  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "$1" >/dev/null 2>&1 || {
+    "${sudo[@]}" apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "$1" >/dev/null; }
+}
 
 pg_answers() { # host port
   if command -v pg_isready >/dev/null 2>&1; then
@@ -66,12 +77,48 @@ if [ -z "${CASHGATE_TEST_POSTGRES_URL:-}" ]; then
 fi
 export CASHGATE_TEST_REQUIRE_POSTGRES=1
 
+redis_answers() { # host port
+  if command -v redis-cli >/dev/null 2>&1; then
+    [ "$(redis-cli -h "$1" -p "$2" ping 2>/dev/null)" = PONG ]
+  else
+    (exec 3<>"/dev/tcp/$1/$2" && printf 'PING\r\n' >&3 && timeout 3 head -c 5 <&3 | grep -q PONG) 2>/dev/null
+  fi
+}
+
+start_throwaway_redis() {
+  local dir port i
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing Debian's redis-server for the Redis tests"
+    apt_install redis-server
+  fi
+  dir=$(mktemp -d /tmp/cashgate-redis.XXXXXX)
+  port=$(( 20000 + RANDOM % 20000 ))
+  log "starting a throwaway Redis on 127.0.0.1:$port"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/log" >/dev/null
+  cleanup_cmds+=("kill \$(cat '$dir/redis.pid') 2>/dev/null; rm -rf '$dir'")
+  for i in $(seq 50); do
+    redis_answers 127.0.0.1 "$port" && break
+    sleep 0.1
+  done
+  redis_answers 127.0.0.1 "$port" || { log "the throwaway Redis did not answer: $(tail -5 "$dir/log")"; return 1; }
+  export CASHGATE_TEST_REDIS_URL="redis://127.0.0.1:$port"
+}
+
+if [ -z "${CASHGATE_TEST_REDIS_URL:-}" ]; then
+  if [ "${CASHGATE_TEST_THROWAWAY_REDIS:-}" != 1 ] && redis_answers 127.0.0.1 6379; then
+    export CASHGATE_TEST_REDIS_URL="redis://127.0.0.1:6379"
+    log "using Redis on 127.0.0.1:6379"
+  else
+    start_throwaway_redis
+  fi
+fi
+export CASHGATE_TEST_REQUIRE_REDIS=1
+
 if [ -z "${CASHGATE_TEST_CHROMIUM:-}" ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     log "installing Debian's chromium for the browser tests"
-    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q chromium >/dev/null 2>&1 || {
-      "${sudo[@]}" apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q chromium >/dev/null; }
+    apt_install chromium
   fi
   export CASHGATE_TEST_CHROMIUM=$(command -v chromium)
 fi

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/redistest"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
@@ -269,5 +272,83 @@ func clusterDeliveryChecks(ctx context.Context, t *testing.T, db *store.DB, rece
 	}
 	if len(problems) > 0 {
 		t.Errorf("%d of %d deliveries: %s", len(problems), n, strings.Join(problems[:min(5, len(problems))], "; "))
+	}
+}
+
+// TestClusterLimitOnRedis (issue 14): two `cashgate serve` processes on one
+// PostgreSQL with CASHGATE_REDIS_URL keep a sandbox key's limit (60 a
+// minute) in Redis: 100 concurrent requests spread over both admit exactly
+// 60, the rest answer 429 with a Retry-After within the minute, and nothing
+// goes through app_key_windows.
+func TestClusterLimitOnRedis(t *testing.T) {
+	dbURL, redisURL := storetest.PostgresURL(t), redistest.URL(t)
+	ctx := context.Background()
+	vars := map[string]string{
+		"CASHGATE_DATABASE_URL": dbURL, "CASHGATE_DATA_DIR": t.TempDir(), "CASHGATE_LOG_LEVEL": "warn",
+		"CASHGATE_PEPPER": "00112233445566778899aabbccddeeff", "CASHGATE_KEK": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"CASHGATE_REDIS_URL": redisURL,
+	}
+	a, err := testEnv(t, vars).open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := a.Platform.CreateTenant(ctx, platform.TenantSpec{Name: "limited", Mode: platform.Sandbox})
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []*crashChild
+	for i := 0; i < 2; i++ {
+		v := map[string]string{"CASHGATE_ADDR": freeAddr(t)}
+		maps.Copy(v, vars)
+		n := newCrashChild(t, v)
+		n.start()
+		nodes = append(nodes, n)
+	}
+	// The count is per minute of the clock: start well inside one.
+	if now := time.Now(); now.Second() >= 50 {
+		time.Sleep(now.Truncate(time.Minute).Add(time.Minute + 100*time.Millisecond).Sub(now))
+	}
+	start := time.Now()
+	var admitted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 10; w++ {
+		wg.Go(func() {
+			for i := 0; i < 10; i++ {
+				req, _ := http.NewRequest("GET", nodes[(w+i)%2].base+"/dummyapi/status", nil)
+				req.Header.Set("api-key", sb.APIKey)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res.Body.Close()
+				retry, _ := strconv.Atoi(res.Header.Get("Retry-After"))
+				switch {
+				case res.StatusCode == http.StatusOK:
+					admitted.Add(1)
+				case res.StatusCode == http.StatusTooManyRequests && retry >= 1 && retry <= 60:
+					refused.Add(1)
+				default:
+					t.Errorf("%d (Retry-After %q)", res.StatusCode, res.Header.Get("Retry-After"))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if start.Truncate(time.Minute) != time.Now().Truncate(time.Minute) {
+		t.Fatalf("the requests took %v and crossed a minute", time.Since(start))
+	}
+	if admitted.Load() != 60 || refused.Load() != 40 {
+		t.Errorf("two processes admitted %d and refused %d of 100 requests, want exactly the limit (60) and 40", admitted.Load(), refused.Load())
+	}
+	db, err := store.Open(ctx, dbURL, nil, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows int
+	if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM app_key_windows`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("%d app_key_windows rows (%v), want none: the limit is in Redis", rows, err)
 	}
 }

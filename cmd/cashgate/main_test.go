@@ -214,3 +214,32 @@ func TestBadConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// TestServeChecksRedisURL: serve refuses to start on a Redis URL (flag or
+// environment) that does not parse or a Redis that does not answer, naming
+// the setting, never the password; administrative commands leave Redis
+// alone.
+func TestServeChecksRedisURL(t *testing.T) {
+	closed := freeAddr(t) // nothing listens there
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"flag, no answer", map[string]string{}, []string{"serve", "--redis-url", "redis://:s3cret@" + closed}, "redis at " + closed + " does not answer PING"},
+		{"env, bad scheme", map[string]string{"CASHGATE_REDIS_URL": "ftp://:s3cret@" + closed}, []string{"serve"}, "invalid URL scheme: ftp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["CASHGATE_DATA_DIR"], tc.env["CASHGATE_ADDR"] = t.TempDir(), freeAddr(t)
+			_, err := runCmd(t, tc.env, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), "--redis-url (CASHGATE_REDIS_URL)") || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("err = %v, want the setting and %q, without the password", err, tc.want)
+			}
+		})
+	}
+	env := map[string]string{"CASHGATE_DATA_DIR": t.TempDir(), "CASHGATE_REDIS_URL": "redis://" + closed}
+	if _, err := runCmd(t, env, "migrate", "--status"); err != nil {
+		t.Fatalf("migrate --status with an unreachable CASHGATE_REDIS_URL: %v", err)
+	}
+}

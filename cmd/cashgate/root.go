@@ -74,14 +74,23 @@ func (e *env) logger() (*slog.Logger, error) {
 }
 
 // open opens cashgate for an administrative command (migrating first when
-// auto-migrate is on).
-func (e *env) open(ctx context.Context) (*app.App, error) { return e.openWith(ctx, nil) }
+// auto-migrate is on). It serves no APP key requests, so it leaves Redis
+// alone.
+func (e *env) open(ctx context.Context) (*app.App, error) {
+	cfg := e.cfg
+	cfg.RedisURL = ""
+	return e.openConfig(ctx, cfg, nil)
+}
 
-// openWith is open with a tracer provider (serve; nil: no tracing).
+// openWith opens cashgate to serve, with a tracer provider (nil: no tracing).
 func (e *env) openWith(ctx context.Context, tp trace.TracerProvider) (*app.App, error) {
+	return e.openConfig(ctx, e.cfg, tp)
+}
+
+func (e *env) openConfig(ctx context.Context, cfg app.Config, tp trace.TracerProvider) (*app.App, error) {
 	log, err := e.logger()
 	if err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, e.cfg, app.Options{Log: log, Tracer: tp})
+	return app.Open(ctx, cfg, app.Options{Log: log, Tracer: tp})
 }

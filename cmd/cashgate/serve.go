@@ -52,6 +52,7 @@ and stops the workers cleanly.`,
 	f.IntVar(&e.cfg.SandboxRPM, "sandbox-rpm", e.cfg.SandboxRPM, "requests per minute allowed per sandbox APP key (env CASHGATE_SANDBOX_RPM)")
 	f.IntVar(&e.cfg.ProductionRPM, "production-rpm", e.cfg.ProductionRPM, "requests per minute allowed per production APP key (env CASHGATE_PRODUCTION_RPM)")
 	f.BoolVar(&e.cfg.Sandbox, "sandbox", e.cfg.Sandbox, "a sandbox installation: no production tenants, and a clock that cashgate clock advance or POST /platform/sandbox/clock moves forward (env CASHGATE_SANDBOX)")
+	f.StringVar(&e.cfg.RedisURL, "redis-url", e.cfg.RedisURL, "keep the usage limits per APP key in this Redis, e.g. redis://:password@redis:6379/0, exact across processes (default: in the database, within a second) (env CASHGATE_REDIS_URL)")
 	f.StringVar(&e.cfg.OTLPEndpoint, "otlp-endpoint", e.cfg.OTLPEndpoint, "send OpenTelemetry traces over OTLP/HTTP to this collector, e.g. http://collector:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT; default: tracing off)")
 	f.IntVar(&e.cfg.Workers, "workers", e.cfg.Workers, "concurrent background jobs (env CASHGATE_WORKERS)")
 	f.DurationVar(&e.cfg.UsageFlush, "usage-flush-interval", e.cfg.UsageFlush, "how often the requests counted per APP key and day are written to the database; a crash loses at most that much of them (env CASHGATE_USAGE_FLUSH)")

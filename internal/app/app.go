@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cashgate/cashgate/internal/clock"
@@ -44,15 +45,21 @@ type Options struct {
 	// Tracer makes the spans of requests, transactions and webhook
 	// deliveries (nil: none; see internal/telemetry).
 	Tracer trace.TracerProvider
+	// RedisKeyPrefix starts the Redis keys of the usage limits (with
+	// Config.RedisURL; empty: platform.DefaultRedisKeyPrefix). Tests give
+	// each test its own, so seeded ids on one Redis do not meet.
+	RedisKeyPrefix string
 }
 
 // App is an open cashgate: storage, services, HTTP handler and job runner.
 type App struct {
-	Config  Config
-	Log     *slog.Logger
-	Clock   clock.Clock
-	IDs     *ids.Gen
-	DB      *store.DB
+	Config Config
+	Log    *slog.Logger
+	Clock  clock.Clock
+	IDs    *ids.Gen
+	DB     *store.DB
+	// Redis keeps the usage limits when Config.RedisURL is set; else nil.
+	Redis   *redis.Client
 	Handler http.Handler
 	Server  *server.Server
 
@@ -111,25 +118,45 @@ func Open(ctx context.Context, cfg Config, opt Options) (*App, error) {
 		opt.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	a := &App{Config: cfg, Log: opt.Log, Clock: opt.Clock, IDs: ids.NewWithClock(opt.Rand, opt.Clock), metrics: newMetrics(), offset: offset}
+	if err := a.openRedis(ctx); err != nil { // first: a wrong URL changes nothing
+		return nil, err
+	}
 	db, err := store.Open(ctx, cfg.URL(), opt.Log, store.Options{MaxConns: cfg.DBMaxConns, AcquireTimeout: cfg.DBAcquireTimeout, OnBatch: a.metrics.batch,
 		Tracer: opt.Tracer.Tracer("cashgate/store")})
 	if err != nil {
+		if a.Redis != nil {
+			a.Redis.Close()
+		}
 		return nil, err
 	}
 	a.DB = db
 	if err := a.prepareSchema(ctx); err != nil {
-		db.Close()
+		a.Close()
 		return nil, err
 	}
 	if err := a.openSandboxClock(ctx); err != nil {
-		db.Close()
+		a.Close()
 		return nil, err
 	}
 	if err := a.build(ctx, opt); err != nil {
-		db.Close()
+		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// openRedis connects to the Redis of Config.RedisURL, when there is one.
+func (a *App) openRedis(ctx context.Context) error {
+	if a.Config.RedisURL == "" {
+		return nil
+	}
+	rdb, err := platform.OpenRedis(ctx, a.Config.RedisURL)
+	if err != nil {
+		return fmt.Errorf("--redis-url (CASHGATE_REDIS_URL): %w", err)
+	}
+	a.Redis = rdb
+	a.Log.Info("usage limits per APP key kept in Redis", "addr", rdb.Options().Addr)
+	return nil
 }
 
 func (a *App) prepareSchema(ctx context.Context) error {
@@ -169,6 +196,10 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if created {
 		a.Log.Warn("generated a new key-encryption key for stored secrets; back it up with the database", "file", a.Config.DataDir+"/kek")
 	}
+	var limits redis.Scripter // nil: the database
+	if a.Redis != nil {
+		limits = a.Redis
+	}
 	a.Platform, err = platform.New(a.DB, a.Clock, a.IDs, a.Log, platform.Config{
 		Pepper:                      pepper,
 		KeyEncryptionKey:            subkey(kek, "cashgate gateway signing keys"),
@@ -180,6 +211,9 @@ func (a *App) build(ctx context.Context, opt Options) error {
 		BlockedEndpoints:            a.Config.BlockedEndpoints,
 		StrictWriteContract:         opt.StrictWriteContract,
 		SandboxOnly:                 a.Config.Sandbox,
+		Redis:                       limits,
+		RedisKeyPrefix:              opt.RedisKeyPrefix,
+		OnLimitFallback:             a.metrics.limitFallback,
 	})
 	if err != nil {
 		return err
@@ -283,8 +317,14 @@ func requestIDs() func() string {
 	return func() string { return gen.ID("req") }
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and Redis.
+func (a *App) Close() error {
+	var err error
+	if a.Redis != nil {
+		err = a.Redis.Close()
+	}
+	return errors.Join(a.DB.Close(), err)
+}
 
 // Serve serves HTTP on ln and runs the background workers until ctx is
 // cancelled; then it stops accepting, lets in-flight requests finish (up to

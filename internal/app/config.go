@@ -59,8 +59,11 @@ type Config struct {
 	Workers          int           // CASHGATE_WORKERS: concurrent background jobs, default 4
 	// CashierSimSeed chooses which notifications of the cashier's simulated
 	// PSP are delayed, duplicated or reordered. CASHGATE_CASHIER_SIM_SEED.
-	CashierSimSeed  int
-	OTLPEndpoint    string        // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
+	CashierSimSeed int
+	OTLPEndpoint   string // OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector for traces; empty: tracing off
+	// RedisURL, when set, keeps the usage limits per APP key in that Redis
+	// (exact across processes) instead of the database. CASHGATE_REDIS_URL.
+	RedisURL        string
 	Sandbox         bool          // CASHGATE_SANDBOX: a sandbox installation with a clock that can be moved forward
 	UsageFlush      time.Duration // CASHGATE_USAGE_FLUSH: how often the requests counted per APP key and day are written (a crash loses at most that much), default 5s
 	ShutdownTimeout time.Duration // CASHGATE_SHUTDOWN_TIMEOUT: grace for in-flight requests, default 30s
@@ -126,6 +129,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("CASHGATE_ADDR", &c.Addr)
 	str("OTEL_EXPORTER_OTLP_ENDPOINT", &c.OTLPEndpoint)
 	str("CASHGATE_PUBLIC_URL", &c.PublicURL)
+	str("CASHGATE_REDIS_URL", &c.RedisURL)
 	str("CASHGATE_DATABASE_URL", &c.DatabaseURL)
 	str("CASHGATE_DATA_DIR", &c.DataDir)
 	boolean("CASHGATE_AUTO_MIGRATE", &c.AutoMigrate)

@@ -39,6 +39,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"CASHGATE_BLOCKED_ENDPOINTS":      "GET /old, POST /older",
 		"CASHGATE_PEPPER":                 strings.Repeat("01", 16),
 		"CASHGATE_KEK":                    kek,
+		"CASHGATE_REDIS_URL":              "redis://:pw@redis:6379/2",
 	}
 	c := app.Defaults()
 	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
@@ -55,6 +56,7 @@ func TestConfigFromEnv(t *testing.T) {
 	want.BlockedEndpoints = []string{"GET /old", "POST /older"}
 	want.Pepper, _ = hex.DecodeString(strings.Repeat("01", 16))
 	want.KEK, _ = hex.DecodeString(kek)
+	want.RedisURL = "redis://:pw@redis:6379/2"
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("config from env:\n got %+v\nwant %+v", c, want)
 	}

@@ -23,14 +23,17 @@ import (
 //     cashgate_webhook_backlog and cashgate_webhook_oldest_pending_seconds:
 //     read from the jobs table when /metrics is scraped (every pending
 //     webhook delivery is a ready or running job of kind webhook.deliver);
+//   - cashgate_usage_limit_fallbacks_total: requests whose usage limit the
+//     process decided alone because Redis (--redis-url) did not answer;
 //   - cashgate_sqlite_batch_callbacks: the size of SQLite's group commits;
 //   - cashgate_db_pool_*{pool}: connection pool use and waits.
 
 // metrics are the app's own collectors.
 type metrics struct {
-	events   *prometheus.CounterVec
-	attempts *prometheus.CounterVec
-	batches  prometheus.Histogram
+	events    *prometheus.CounterVec
+	attempts  *prometheus.CounterVec
+	batches   prometheus.Histogram
+	fallbacks prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -42,6 +45,8 @@ func newMetrics() *metrics {
 		batches: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cashgate_sqlite_batch_callbacks",
 			Help:    "Transactions per SQLite group commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128}}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{Name: "cashgate_usage_limit_fallbacks_total",
+			Help: "Requests whose APP key usage limit this process decided alone (its own token bucket) because Redis did not answer."}),
 	}
 }
 
@@ -65,9 +70,11 @@ func (m *metrics) attempt(endpoint string, acknowledged bool) {
 
 func (m *metrics) batch(n int) { m.batches.Observe(float64(n)) }
 
+func (m *metrics) limitFallback() { m.fallbacks.Inc() }
+
 // register adds the collectors, with those that read the database.
 func (m *metrics) register(reg prometheus.Registerer, db *store.DB, now func() time.Time) error {
-	for _, c := range []prometheus.Collector{m.events, m.attempts, m.batches, jobsCollector{db: db, now: now}, poolCollector{db: db}} {
+	for _, c := range []prometheus.Collector{m.events, m.attempts, m.batches, m.fallbacks, jobsCollector{db: db, now: now}, poolCollector{db: db}} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/store"
@@ -149,35 +147,36 @@ func (s *Service) isBlocked(r *http.Request) bool {
 	return pattern != ""
 }
 
-// keyUsage is the per-process usage state of one APP key.
+// keyUsage is the per-process bookkeeping of one APP key's use.
 type keyUsage struct {
-	lim       *rate.Limiter // nil: unlimited
-	perMinute int
-	seen      time.Time // last request
-	touched   time.Time // last write of last_used_at by this process
-	// The current minute window (limits.go): requests this process
-	// admitted in it, and the other processes' as of the last sync.
-	window       time.Time
-	mine, others int
+	seen    time.Time // last request
+	touched time.Time // last write of last_used_at by this process
 }
 
-// idleEviction is how long a key's limiter is kept without requests. A
-// limiter refills completely within a minute, so dropping it after that is
-// the same as keeping it.
+// idleEviction is how long a key's token bucket (limits.go) and use
+// bookkeeping are kept without requests. A bucket refills completely within
+// a minute, so dropping it after that is the same as keeping it.
 const idleEviction = 2 * time.Minute
 
 // lastUsedPrecision is how often last_used_at is written per key: at most
 // once a minute, not once per request.
 const lastUsedPrecision = time.Minute
 
-// admit applies the key's usage limit (a token bucket of perMinute tokens
-// refilled at perMinute per minute, driven by the injected clock) and
-// records the use: counted in memory for the usage per day (usage.go),
+// admit applies the key's usage limit (limits.go: a token bucket of
+// perMinute tokens refilled at perMinute per minute, driven by the injected
+// clock and shared through the database, or a count per minute in Redis)
+// and records the use: counted in memory for the usage per day (usage.go),
 // and last_used_at written at most once a minute.
 func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 	per := s.cfg.SandboxRequestsPerMinute
 	if k.mode == Production {
 		per = s.cfg.ProductionRequestsPerMinute
+	}
+	if per > 0 {
+		if ok, retry := s.limits.allow(ctx, k.ID, per, now); !ok {
+			return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: max(1, int(math.Ceil(retry.Seconds()))),
+				Message: fmt.Sprintf("Usage limit of %d requests per minute exceeded for this APP key", per)}
+		}
 	}
 	s.mu.Lock()
 	if now.Sub(s.lastSweep) >= idleEviction {
@@ -189,30 +188,11 @@ func (s *Service) admit(ctx context.Context, k authKey, now time.Time) error {
 		s.lastSweep = now
 	}
 	u := s.usage[k.ID]
-	if u == nil || u.perMinute != per {
-		nu := &keyUsage{perMinute: per}
-		if u != nil {
-			nu.touched, nu.window, nu.mine, nu.others = u.touched, u.window, u.mine, u.others
-		}
-		if per > 0 {
-			nu.lim = rate.NewLimiter(rate.Limit(float64(per)/60), per)
-		}
-		u = nu
+	if u == nil {
+		u = &keyUsage{}
 		s.usage[k.ID] = u
 	}
 	u.seen = now
-	if u.lim != nil {
-		u.roll(now, s.peers, s.peerWindow, k.ID)
-	}
-	if u.lim != nil && !u.lim.AllowN(now, 1) {
-		wait := (1 - u.lim.TokensAt(now)) / (float64(per) / 60)
-		s.mu.Unlock()
-		return &apperr.Error{Code: apperr.RateLimited, RetryAfterSeconds: max(1, int(math.Ceil(wait))),
-			Message: fmt.Sprintf("Usage limit of %d requests per minute exceeded for this APP key", per)}
-	}
-	if u.lim != nil {
-		u.mine++ // in the window roll moved it to (limits.go)
-	}
 	s.countUse(k, now)
 	touch := now.Sub(u.touched) >= lastUsedPrecision && (k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastUsedPrecision)
 	if touch {

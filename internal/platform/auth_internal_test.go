@@ -12,8 +12,9 @@ import (
 // TestAdmitLimitsAndEviction drives the limiter map directly: limits per
 // mode, Retry-After, and eviction of idle limiters.
 func TestAdmitLimitsAndEviction(t *testing.T) {
+	b := newBuckets()
 	s := &Service{cfg: Config{SandboxRequestsPerMinute: 2, ProductionRequestsPerMinute: -1},
-		usage: map[string]*keyUsage{}, log: slog.New(slog.DiscardHandler)}
+		usage: map[string]*keyUsage{}, log: slog.New(slog.DiscardHandler), limits: &dbLimiter{b: b}}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	use := func(id string, mode Mode, now time.Time) error {
 		k := authKey{Key: Key{ID: id, LastUsedAt: &now}, mode: mode} // recently used: no write
@@ -37,14 +38,14 @@ func TestAdmitLimitsAndEviction(t *testing.T) {
 			t.Fatalf("unlimited production key: %v", err)
 		}
 	}
-	if len(s.usage) != 2 {
-		t.Fatalf("%d limiters", len(s.usage))
+	if len(s.usage) != 2 || len(b.m) != 1 {
+		t.Fatalf("%d keys in use, %d buckets; want 2 and 1 (none for the unlimited key)", len(s.usage), len(b.m))
 	}
 	if err := use("key_b", Sandbox, t0.Add(idleEviction+time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.usage["key_a"]; ok || len(s.usage) != 1 {
-		t.Fatalf("idle limiters not evicted: %d left", len(s.usage))
+	if _, ok := s.usage["key_a"]; ok || len(s.usage) != 1 || len(b.m) != 1 {
+		t.Fatalf("idle keys not evicted: %d keys and %d buckets left", len(s.usage), len(b.m))
 	}
 }
 

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cashgate/cashgate/internal/clock"
 	"github.com/cashgate/cashgate/internal/ids"
 	"github.com/cashgate/cashgate/internal/passhash"
@@ -106,6 +108,17 @@ type Config struct {
 	// IdempotencyKEK, when set (32 bytes), seals stored idempotent answers
 	// (AES-256-GCM): they may carry secrets such as new APP keys.
 	IdempotencyKEK []byte
+	// Redis, when set, keeps the usage limits per APP key: every request
+	// counts itself there, so the processes sharing it admit exactly a
+	// key's limit per minute (limits_redis.go; OpenRedis makes the client).
+	// nil: the limits are shared through the database, within a second.
+	Redis redis.Scripter
+	// RedisKeyPrefix starts every Redis key cashgate writes (default
+	// DefaultRedisKeyPrefix).
+	RedisKeyPrefix string
+	// OnLimitFallback, when set, is called for every request whose usage
+	// limit this process decided alone because Redis did not answer.
+	OnLimitFallback func()
 }
 
 // Service is the platform: tenants, users, keys, tokens and the middleware.
@@ -125,16 +138,12 @@ type Service struct {
 	idemKEK cipher.AEAD    // nil: idempotent answers stored as is
 	dummy   string         // a hash verified for unknown users, so timing does not tell them apart
 
+	limits limiter // the usage limits per APP key (limits.go)
+
 	mu        sync.Mutex
 	usage     map[string]*keyUsage // by key id
 	lastSweep time.Time
-	worker    string    // this process, in app_key_windows (limits.go)
-	lastPurge time.Time // of app_key_windows
-	// What the other processes admitted per key in peerWindow, as of the
-	// last sync (limits.go).
-	peers      map[string]int
-	peerWindow time.Time
-	counts     map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
+	counts    map[usageKey]int64 // requests admitted since the last usage flush (usage.go)
 
 	flushMu sync.Mutex // one usage flush at a time; Usage reads between flushes
 
@@ -188,9 +197,8 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 		hasher: passhash.New(cfg.Argon2, cfg.Pepper, runtime.GOMAXPROCS(0)),
 		usage:  make(map[string]*keyUsage),
 		counts: make(map[usageKey]int64),
-		// Its own random source: the seeded ids of tests do not move.
-		worker: "wk_" + ids.New(nil).Secret(8),
 	}
+	s.limits = newLimiter(db, clk, log, cfg)
 	var err error
 	if s.blocked, err = compileBlocked(cfg.BlockedEndpoints); err != nil {
 		return nil, err
