@@ -93,6 +93,18 @@ func (s *Service) declined(ctx context.Context, id, masked string, why cardpay.D
 func (s *Service) holdForChallenge(ctx context.Context, p *payment, d card.Details, out cardpay.Outcome) (string, error) {
 	tok := s.ids.Secret(24)
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		// Marked first, and only while payable: a payment paid or ended
+		// meanwhile has purged its challenges already and gets no new one.
+		res, err := tx.ExecContext(ctx, `UPDATE remote_payments SET challenged = TRUE WHERE id = $1 AND status IN ($2, $3)`,
+			p.ID, StatusPending, StatusRejected)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return apperr.New(apperr.Conflict, "payment %s can no longer be paid", p.ID)
+		}
 		st, err := s.vault.Store(ctx, tx, p.TenantID, d, s.now(), false)
 		if err != nil {
 			return err
@@ -165,6 +177,9 @@ func (s *Service) takeChallenge(ctx context.Context, p *payment, tok string) (ch
 // payment that no longer awaits them (paid, canceled, expired) and their
 // cards from the vault: no card number outlives the attempt it was for.
 func (s *Service) purgeChallenges(ctx context.Context, tx *store.Tx, p *payment) error {
+	if !p.Challenged {
+		return nil
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT card_id FROM remote_card_challenges WHERE payment_id = $1`, p.ID)
 	if err != nil {
 		return err

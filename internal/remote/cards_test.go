@@ -139,5 +139,21 @@ func TestCardNumbersDoNotOutliveTheirAttempt(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM remote_card_challenges`); n != 0 {
 			t.Fatalf("%d challenges left", n)
 		}
+
+		// A challenge opened for a payment read as payable but paid by a
+		// wallet meanwhile is refused and keeps no card.
+		w := e.create(e.a, `{"amount":500,"currency":"EUR"}`)
+		bob := payer("444444444444")
+		if err := e.w.topUp(e.ctx, bob.AccountNumber, "EUR", 500); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.ChallengeAfter(e.ctx, w.ID, testCard("4000000000000002"), func() {
+			if _, err := e.svc.PayWithWallet(e.ctx, w.ID, bob, "1234"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if !apperr.Is(err, apperr.Conflict) || vault() != 0 || e.count(`SELECT COUNT(*) FROM remote_card_challenges`) != 0 {
+			t.Fatalf("challenge after the payment was paid: %v; %d cards kept", err, vault())
+		}
 	})
 }

@@ -41,6 +41,9 @@ type payment struct {
 	UpdatedAt      time.Time
 	PaidAt         time.Time
 	CanceledAt     time.Time
+	// Challenged is set once a 3-D Secure challenge was opened for the
+	// payment: only then can challenges (and vaulted cards) be left to purge.
+	Challenged bool
 }
 
 // payable reports whether an attempt to pay may start.
@@ -49,13 +52,13 @@ func (p *payment) payable(now time.Time) bool {
 }
 
 const paymentCols = `id, tenant_id, amount, currency, note, metadata, status, to_account, payable_to, from_account, method,
-	redirect_url, reject_reason, cancel_reason, refunded_amount, ledger_entry, expires_at, created_at, updated_at, paid_at, canceled_at`
+	redirect_url, reject_reason, cancel_reason, refunded_amount, ledger_entry, expires_at, created_at, updated_at, paid_at, canceled_at, challenged`
 
 func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
 	var p payment
 	var exp, created, updated, paid, canceled int64
 	err := row.Scan(&p.ID, &p.TenantID, &p.Amount, &p.Currency, &p.Note, &p.Metadata, &p.Status, &p.To, &p.PayableTo, &p.From, &p.Method,
-		&p.RedirectURL, &p.RejectReason, &p.CancelReason, &p.RefundedAmount, &p.LedgerEntry, &exp, &created, &updated, &paid, &canceled)
+		&p.RedirectURL, &p.RejectReason, &p.CancelReason, &p.RefundedAmount, &p.LedgerEntry, &exp, &created, &updated, &paid, &canceled, &p.Challenged)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +91,11 @@ func (s *Service) load(ctx context.Context, q store.Querier, tenantID, id string
 
 func insertPayment(ctx context.Context, tx *store.Tx, p *payment) (inserted bool, err error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO remote_payments (`+paymentCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.TenantID, p.Amount, p.Currency, p.Note, p.Metadata, p.Status, p.To, p.PayableTo, p.From, p.Method,
 		p.RedirectURL, p.RejectReason, p.CancelReason, p.RefundedAmount, p.LedgerEntry,
-		micros(p.ExpiresAt), micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt), micros(p.CanceledAt))
+		micros(p.ExpiresAt), micros(p.CreatedAt), micros(p.UpdatedAt), micros(p.PaidAt), micros(p.CanceledAt), p.Challenged)
 	if err != nil {
 		return false, fmt.Errorf("remote: insert payment: %w", err)
 	}
