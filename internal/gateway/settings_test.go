@@ -49,7 +49,9 @@ func TestAutoCaptureRecurring(t *testing.T) {
 			h := newHarness(t, e)
 			parent := h.recurringParent()
 			child := `{"amountToCollect":"3.00","currency":"GBP","parentPaymentJobReference":"` + parent + `"}`
-			status := func(body string) string { return firstPayment(h.must("POST", "/api/gateway/payment-jobs", body, 201))["status"].(string) }
+			status := func(body string) string {
+				return firstPayment(h.must("POST", "/api/gateway/payment-jobs", body, 201))["status"].(string)
+			}
 			put := func(body string) {
 				t.Helper()
 				if r := h.platform(http.MethodPut, "/platform/gateway/settings", body, "Content-Type", "application/json"); r.Status != 200 {
