@@ -37,16 +37,17 @@ func (k *Kit) csrfToken(w http.ResponseWriter, r *http.Request) string {
 		// Later reads of this request see the new cookie.
 		r.AddCookie(&http.Cookie{Name: CSRFCookie, Value: id})
 	}
-	return k.tokenFor(id, sessionBinding(r))
+	return k.tokenFor(id, k.SessionHash(r))
 }
 
 func (k *Kit) tokenFor(browser, session string) string {
 	return base64.RawURLEncoding.EncodeToString(k.mac("csrf", browser, session))
 }
 
-// sessionBinding is what a token is bound to of the session cookie: its
-// hash ("" without one).
-func sessionBinding(r *http.Request) string {
+// SessionHash is what the database keeps of the browser's session token
+// (its SHA-256; "" without a session cookie): what CSRF tokens, and what a
+// page set keeps for one session only, are bound to.
+func (k *Kit) SessionHash(r *http.Request) string {
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
 		return hashToken(c.Value)
 	}
@@ -59,7 +60,7 @@ func (k *Kit) checkCSRF(r *http.Request) bool {
 	if err != nil || len(c.Value) != 32 {
 		return false
 	}
-	want := k.tokenFor(c.Value, sessionBinding(r))
+	want := k.tokenFor(c.Value, k.SessionHash(r))
 	return hmac.Equal([]byte(r.PostForm.Get(CSRFField)), []byte(want))
 }
 
