@@ -21,9 +21,11 @@ import (
 func (e *env) gatewayCmds() []*cobra.Command {
 	var tenant string
 	var s gateway.GatewaySettings
+	var recurring bool
+	var methods []string
 	set := &cobra.Command{
-		Use:   "gateway-settings --tenant ID [--auto-capture=false] [--fee-basis-points N] [--fee-fixed-minor N] [--return-url-success URL] … [--webhook-url URL] [--require-hmac]",
-		Short: "Show or change a tenant's card gateway settings (auto capture, fees, default return and webhook URLs, HMAC requirement)",
+		Use:   "gateway-settings --tenant ID [--auto-capture=false] [--fee-basis-points N] [--fee-fixed-minor N] [--return-url-success URL] … [--webhook-url URL] [--require-hmac] [--auto-capture-recurring=false] [--payment-methods Card,CreditCard]",
+		Short: "Show or change a tenant's card gateway settings (auto capture, recurring auto capture, payment methods, fees, default return and webhook URLs, HMAC requirement)",
 		Long: `Show (no change flags) or replace a tenant's card gateway settings. The same
 settings are available to the merchant at GET/PUT /platform/gateway/settings
 with its APP key. Prints the settings, with the configuration id and signing key.`,
@@ -72,6 +74,13 @@ with its APP key. Prints the settings, with the configuration id and signing key
 				if !f.Changed("refuse-direct-card-payments") {
 					s.RefuseDirectCardPayments = cur.RefuseDirectCardPayments
 				}
+				// Left out, these two stay as they are (nil).
+				if f.Changed("auto-capture-recurring") {
+					s.AutoCaptureRecurring = &recurring
+				}
+				if f.Changed("payment-methods") {
+					s.PaymentMethodsEnabled = &methods
+				}
 				if cur, err = svc.PutSettings(cmd.Context(), t.ID, s); err != nil {
 					return err
 				}
@@ -91,6 +100,8 @@ with its APP key. Prints the settings, with the configuration id and signing key
 	f.BoolVar(&s.RequireHMAC, "require-hmac", false, "require the Signature+Timestamp scheme instead of Hash")
 	f.BoolVar(&s.RequireHMACBodylessWrites, "require-hmac-bodyless-writes", false, "refuse body-less writes (cancel PATCHes) signed with Hash; accept them with Signature+Timestamp")
 	f.BoolVar(&s.RefuseDirectCardPayments, "refuse-direct-card-payments", false, "refuse card details in the API (hosted pages only): \"Direct card payments are not allowed.\"")
+	f.BoolVar(&recurring, "auto-capture-recurring", true, "capture recurring child payments at once (never set: as --auto-capture)")
+	f.StringSliceVar(&methods, "payment-methods", nil, "the payment methods enabled: Card, CreditCard (comma-separated; \"\" for none)")
 	_ = set.MarkFlagRequired("tenant")
 	return []*cobra.Command{set}
 }

@@ -32,9 +32,14 @@ func (a *App) officeModules(o *backoffice.Office) ([]backoffice.Module, error) {
 
 // buildOffice builds the back office on the web kit (buildPortal's, which
 // comes first) and registers the products' modules: /office/login, the
-// kit's pages and every module's routes.
+// kit's pages and every module's routes. Its sessions are its own (cookie
+// cg_office, sent to /office only).
 func (a *App) buildOffice(_ context.Context) (product, error) {
-	o, err := backoffice.New(backoffice.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Kit: a.Portal.Kit,
+	kit, err := a.Portal.Kit.Sessions(OfficeSessionCookie, "/office")
+	if err != nil {
+		return product{}, err
+	}
+	o, err := backoffice.New(backoffice.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Kit: kit,
 		Platform: a.Platform, Ledger: a.Ledger, Webhooks: a.Webhooks, Events: a.Outbox})
 	if err != nil {
 		return product{}, err

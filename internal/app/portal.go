@@ -19,6 +19,14 @@ type PortalProduct struct {
 	Console *operator.Console
 }
 
+// The session cookies of the page sets: the developer portal keeps the
+// kit's (webkit.SessionCookie, path /), the operator console and the back
+// office have their own, sent only to their paths.
+const (
+	OperatorSessionCookie = "cg_operator"
+	OfficeSessionCookie   = "cg_office"
+)
+
 // jobPurgeWeb deletes expired browser sessions and stale login-throttle
 // rows, hourly.
 const jobPurgeWeb = "webkit.purge"
@@ -42,16 +50,23 @@ func (a *App) buildPortal(_ context.Context, kek, pepper []byte) (product, error
 	if err != nil {
 		return product{}, err
 	}
-	console, err := operator.New(operator.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Kit: kit, Tenants: a.Platform},
+	// The console's sessions are its own (cookie cg_operator, sent to
+	// /operator only): an operator and a developer stay signed in side by
+	// side in one browser, and neither's forms are accepted by the other.
+	opKit, err := kit.Sessions(OperatorSessionCookie, "/operator")
+	if err != nil {
+		return product{}, err
+	}
+	console, err := operator.New(operator.Deps{DB: a.DB, Clock: a.Clock, IDs: a.IDs, Log: a.Log, Kit: opKit, Tenants: a.Platform},
 		operator.Config{Pepper: pepper})
 	if err != nil {
 		return product{}, err
 	}
-	walletSection, err := a.Wallet.Service.ConsoleSection(kit)
+	walletSection, err := a.Wallet.Service.ConsoleSection(opKit)
 	if err != nil {
 		return product{}, err
 	}
-	ledgerSection, err := a.ledgerSection(kit)
+	ledgerSection, err := a.ledgerSection(opKit)
 	if err != nil {
 		return product{}, err
 	}

@@ -95,6 +95,9 @@ type PaymentItem struct {
 	Status      string
 	CreatedAt   time.Time
 	DetailURL   string // the item's detail page ("/office/…")
+	// Source is what made the item when a product tells them apart (the
+	// gateway: "API", "Virtual Terminal", "Payment link"); "" when not.
+	Source string
 }
 
 // Figure is a source's count of items created in one bucket of time

@@ -50,7 +50,7 @@ func (o *Office) paymentsPage(w http.ResponseWriter, r *http.Request, a *Admin) 
 	}
 	lf := o.parseFilter(f, r.URL.Query().Get("before"), a)
 	d := paymentsData{Statuses: append([]string{""}, o.statuses()...), Table: webkit.Table{Caption: "Payments",
-		Columns: []string{"Created", "Kind", "Reference", "Order", "Amount", "Status"}, Empty: "No payments match."}}
+		Columns: []string{"Created", "Kind", "Source", "Reference", "Order", "Amount", "Status"}, Empty: "No payments match."}}
 	for _, m := range o.modules {
 		if m.Payments != nil {
 			k := m.Payments.PaymentKind()
@@ -65,7 +65,11 @@ func (o *Office) paymentsPage(w http.ResponseWriter, r *http.Request, a *Admin) 
 			return
 		}
 		for _, it := range items {
-			d.Table.Rows = append(d.Table.Rows, []webkit.Cell{{Text: a.Time(it.CreatedAt)}, {Text: o.kindLabel(it.Kind)},
+			source := it.Source
+			if source == "" {
+				source = "—"
+			}
+			d.Table.Rows = append(d.Table.Rows, []webkit.Cell{{Text: a.Time(it.CreatedAt)}, {Text: o.kindLabel(it.Kind)}, {Text: source},
 				{Text: it.Reference, Mono: true, Href: it.DetailURL}, {Text: it.OrderNumber}, {Text: FormatAmount(it.Amount, it.Currency)},
 				{Text: it.Status}})
 		}

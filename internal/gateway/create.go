@@ -252,6 +252,9 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if err != nil {
 		return nil, err
 	}
+	if err := checkMethodsEnabled(req.PaymentMethodsToUse, st.Methods); err != nil {
+		return nil, err
+	}
 	// The Virtual Terminal is cashgate's own page, as the hosted pages are.
 	if st.RefuseDirectCards && !co.terminal && req.Parameters != nil && req.Parameters.CardNumber != "" {
 		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
@@ -437,7 +440,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		// The tenant's merchant/pending is the destination (SaleSpec.To "").
 		spec := cardpay.SaleSpec{Scope: p.TenantID, Currency: p.Currency.Code(), Amount: p.Amount, Reference: p.Ref}
 		p.Authorised = p.Amount
-		if st.AutoCapture {
+		if st.autoCaptures(j) {
 			if err := s.Cards.Sale(ctx, tx, spec); err != nil {
 				return err
 			}

@@ -222,8 +222,13 @@ func (h handlers) methods(r *http.Request, p httpx.Principal, _ httpx.NoBody) (S
 			return SupportedPaymentMethodsResponse{}, err
 		}
 	}
-	out := SupportedPaymentMethodsResponse{}
-	for _, m := range []string{"Card", "CreditCard"} {
+	// Only the methods the tenant enabled are offered.
+	st, err := h.s.requestSettings(r.Context(), p.TenantID)
+	if err != nil {
+		return SupportedPaymentMethodsResponse{}, err
+	}
+	out := SupportedPaymentMethodsResponse{Data: []SupportedPaymentMethod{}}
+	for _, m := range st.Methods {
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,
 			TokenizedCards: cards, Currencies: AcceptedCurrencies(), Description: "Card Simulator"})
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,8 +122,8 @@ func (s *Service) configurationOf(ctx context.Context, tenantID string) (string,
 }
 
 func insertLink(ctx context.Context, tx *store.Tx, j *job, token string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO gateway_links (job_reference, tenant_id, page_token, status, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		j.Ref, j.TenantID, token, j.Status, j.CreatedAt.UnixMicro())
+	_, err := tx.ExecContext(ctx, `INSERT INTO gateway_links (job_reference, tenant_id, page_token, status, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, j.Ref, j.TenantID, token, j.Status, j.CreatedAt.UnixMicro(), j.ExpiresAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("gateway: insert link: %w", err)
 	}
@@ -270,26 +271,64 @@ func linkCursor(j *job) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(j.CreatedAt.UnixMicro(), 10) + ":" + j.Ref))
 }
 
+// The status filter applies at read time, as the list shows it
+// (linkStatus): a Pending link whose expiry has passed is Expired before
+// the expiry job marks it so. ?status=Pending leaves such links out;
+// ?status=Expired adds them (lateExpiredQuery) to the links marked Expired.
+
 // query is the SELECT of one page (one row more than the limit, to know
 // whether another follows): the tenant's links newest first from
 // gateway_links_tenant (gateway_links_status with a status), each with
 // its job.
-func (f LinkFilter) query(tenantID string) (string, []any) {
+func (f LinkFilter) query(tenantID string, now time.Time) (string, []any) {
 	where, args := []string{"l.tenant_id = $1"}, []any{tenantID}
 	if f.Status != "" {
 		args = append(args, f.Status)
 		where = append(where, "l.status = $"+strconv.Itoa(len(args)))
 	}
-	if f.afterRef != "" {
-		args = append(args, f.afterAt, f.afterRef)
-		where = append(where, fmt.Sprintf("(l.created_at, l.job_reference) < ($%d, $%d)", len(args)-1, len(args)))
+	if f.Status == StPending {
+		args = append(args, now.UnixMicro())
+		where = append(where, "l.expires_at > $"+strconv.Itoa(len(args)))
 	}
+	where, args = f.afterCursor(where, args)
+	return linkSelect() + strings.Join(where, " AND ") + ` ORDER BY l.created_at DESC, l.job_reference DESC LIMIT ` + strconv.Itoa(f.Limit+1), args
+}
+
+// lateExpiredQuery (for ?status=Expired) selects the tenant's links still
+// marked Pending whose expiry has passed through gateway_links_expiry: only
+// those the expiry job has not reached yet, so few whatever the size of the
+// table. The cursor and the order apply to them in Go (afterCursorRow), so
+// that no planner walks the Pending links by creation instead.
+func (f LinkFilter) lateExpiredQuery(tenantID string, now time.Time) (string, []any) {
+	return linkSelect() + "l.tenant_id = $1 AND l.status = $2 AND l.expires_at <= $3", []any{tenantID, StPending, now.UnixMicro()}
+}
+
+// beforeCursor reports whether the link j comes after the page's cursor
+// (newest first).
+func (f LinkFilter) beforeCursor(j *job) bool {
+	if f.afterRef == "" {
+		return true
+	}
+	at := j.CreatedAt.UnixMicro()
+	return at < f.afterAt || at == f.afterAt && j.Ref < f.afterRef
+}
+
+func (f LinkFilter) afterCursor(where []string, args []any) ([]string, []any) {
+	if f.afterRef == "" {
+		return where, args
+	}
+	args = append(args, f.afterAt, f.afterRef)
+	return append(where, fmt.Sprintf("(l.created_at, l.job_reference) < ($%d, $%d)", len(args)-1, len(args))), args
+}
+
+// linkSelect is the SELECT of links with their jobs, up to its WHERE.
+func linkSelect() string {
 	cols := strings.Split(jobCols, ",")
 	for i, c := range cols {
 		cols[i] = "j." + strings.TrimSpace(c)
 	}
 	return `SELECT ` + strings.Join(cols, ", ") + `, l.page_token FROM gateway_links l JOIN gateway_jobs j ON j.reference = l.job_reference
-		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY l.created_at DESC, l.job_reference DESC LIMIT ` + strconv.Itoa(f.Limit+1), args
+		WHERE `
 }
 
 // LinkPage is one page of links with their hosted page refs.
@@ -304,24 +343,60 @@ func (s *Service) ListLinks(ctx context.Context, tenantID string, f LinkFilter) 
 	if err := f.check(); err != nil {
 		return LinkPage{}, err
 	}
-	q, args := f.query(tenantID)
-	rows, err := s.DB.Read().QueryContext(ctx, q, args...)
+	now := s.now()
+	q, args := f.query(tenantID, now)
+	all, err := s.scanLinks(ctx, q, args)
 	if err != nil {
-		return LinkPage{}, fmt.Errorf("gateway: list links: %w", err)
+		return LinkPage{}, err
 	}
-	defer rows.Close()
-	var out LinkPage
-	for rows.Next() {
-		var token string
-		j, err := scanJob(scanPlus{rows, &token})
+	if f.Status == StExpired {
+		q, args = f.lateExpiredQuery(tenantID, now)
+		late, err := s.scanLinks(ctx, q, args)
 		if err != nil {
-			return LinkPage{}, fmt.Errorf("gateway: list links: %w", err)
+			return LinkPage{}, err
 		}
+		for _, l := range late {
+			if f.beforeCursor(l.job) {
+				all = append(all, l)
+			}
+		}
+		slices.SortFunc(all, func(a, b linkRow) int {
+			if c := b.job.CreatedAt.Compare(a.job.CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(b.job.Ref, a.job.Ref)
+		})
+	}
+	var out LinkPage
+	for _, l := range all {
 		if len(out.Jobs) == f.Limit {
 			out.Next = linkCursor(out.Jobs[len(out.Jobs)-1])
 			break
 		}
-		out.Jobs, out.Tokens = append(out.Jobs, j), append(out.Tokens, token)
+		out.Jobs, out.Tokens = append(out.Jobs, l.job), append(out.Tokens, l.token)
+	}
+	return out, nil
+}
+
+// linkRow is a link read by a list query: its job and hosted page ref.
+type linkRow struct {
+	job   *job
+	token string
+}
+
+func (s *Service) scanLinks(ctx context.Context, q string, args []any) ([]linkRow, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: list links: %w", err)
+	}
+	defer rows.Close()
+	var out []linkRow
+	for rows.Next() {
+		var l linkRow
+		if l.job, err = scanJob(scanPlus{rows, &l.token}); err != nil {
+			return nil, fmt.Errorf("gateway: list links: %w", err)
+		}
+		out = append(out, l)
 	}
 	return out, rows.Err()
 }

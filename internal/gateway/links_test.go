@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/cashgate/cashgate/internal/apptest"
+	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/platform"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
@@ -336,6 +338,70 @@ func TestPaymentLinkLifecycle(t *testing.T) {
 			if r := h.platform("POST", linksPath+"/"+soon["id"].(string)+"/cancel", ""); r.Status != 409 {
 				t.Errorf("cancel an expired link = %d %s", r.Status, r.Body)
 			}
+		})
+	}
+}
+
+// TestLinkStatusAtReadTime: a link whose expiry has passed is Expired in
+// the lists and for ?status= at once, before the expiry job marks it (and
+// after): ?status=Expired finds it with the links marked so, in order and
+// paged; ?status=Pending leaves it out; so does the back office's list.
+func TestLinkStatusAtReadTime(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			mk := func(expiresIn time.Duration) string {
+				t.Helper()
+				body := `{"amountToCollect":"5.00","currency":"GBP"}`
+				if expiresIn > 0 {
+					body = fmt.Sprintf(`{"amountToCollect":"5.00","currency":"GBP","expirationDateTimeUtc":%q}`, h.Clock.Now().Add(expiresIn).UTC().Format(time.RFC3339))
+				}
+				id := h.mustPlatform("POST", linksPath, body, 201)["id"].(string)
+				h.Clock.Advance(time.Second)
+				return id
+			}
+			marked := mk(30 * time.Minute)
+			late := mk(time.Hour)
+			later := mk(2 * time.Hour)
+			open := mk(0)
+			h.Clock.Advance(31 * time.Minute)
+			h.RunDue() // marked is marked Expired by its job
+			h.Clock.Advance(30 * time.Minute)
+			ids := func(q string) []string { return linkIDs(h.mustPlatform("GET", linksPath+q, "", 200)) }
+			check := func(when string) {
+				t.Helper()
+				if got := ids("?status=Expired"); !slices.Equal(got, []string{late, marked}) {
+					t.Errorf("%s: Expired = %v, want %v", when, got, []string{late, marked})
+				}
+				if got := ids("?status=Pending"); !slices.Equal(got, []string{open, later}) {
+					t.Errorf("%s: Pending = %v, want %v", when, got, []string{open, later})
+				}
+				page := h.mustPlatform("GET", linksPath+"?status=Expired&limit=1", "", 200)
+				next, _ := page["next"].(string)
+				if got := linkIDs(page); !slices.Equal(got, []string{late}) || next == "" {
+					t.Fatalf("%s: first page of Expired = %v next %q", when, got, next)
+				}
+				page = h.mustPlatform("GET", linksPath+"?status=Expired&limit=1&after="+next, "", 200)
+				if got := linkIDs(page); !slices.Equal(got, []string{marked}) || page["next"] != nil {
+					t.Errorf("%s: second page of Expired = %v next %v", when, got, page["next"])
+				}
+				for _, l := range h.mustPlatform("GET", linksPath, "", 200)["data"].([]any) {
+					if m := l.(map[string]any); m["id"] == late && m["status"] != "Expired" {
+						t.Errorf("%s: the list shows %s %v", when, late, m["status"])
+					}
+				}
+				b := officetest.Owner(t, h.App)
+				if p := b.Get("/office/gateway/links?status=Expired"); !strings.Contains(p.Body, "/office/gateway/links/"+late) {
+					t.Errorf("%s: the office's Expired links lack %s", when, late)
+				}
+				if p := b.Get("/office/gateway/links?status=Pending"); strings.Contains(p.Body, "/office/gateway/links/"+late) ||
+					!strings.Contains(p.Body, "/office/gateway/links/"+later) {
+					t.Errorf("%s: the office's Pending links: %s", when, p.Body)
+				}
+			}
+			check("before the expiry job")
+			h.RunDue()
+			check("after the expiry job")
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -75,6 +76,26 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	}, nil
 }
 
+// Where a payment job came from, as the back office shows it.
+const (
+	SourceAPI             = "API"
+	SourceVirtualTerminal = "Virtual Terminal"
+	SourcePaymentLink     = "Payment link"
+)
+
+// jobSource is what made a job of flags: an agent's Virtual Terminal
+// payment, a payment link (the back office's or the links API's), or the
+// gateway API.
+func jobSource(flags map[string]bool) string {
+	switch {
+	case flags["virtualTerminal"]:
+		return SourceVirtualTerminal
+	case flags["paymentLink"]:
+		return SourcePaymentLink
+	}
+	return SourceAPI
+}
+
 // officeSource is the gateway's payment jobs in the unified list.
 type officeSource struct{ s *Service }
 
@@ -89,7 +110,7 @@ func officeListCols() backoffice.ListColumns {
 	return backoffice.ListColumns{Tenant: "tenant_id", Created: "created_at", Ref: "reference", Status: "status"}
 }
 
-const sqlOfficeJobs = `SELECT reference, order_number, amount, currency, status, created_at FROM gateway_jobs`
+const sqlOfficeJobs = `SELECT reference, order_number, amount, currency, status, created_at, flags FROM gateway_jobs`
 
 // officeListQueries are the SELECTs of one page: newest first, or with a
 // search, one query for the job reference and one for the order number
@@ -157,10 +178,15 @@ func officeItems(ctx context.Context, db store.Querier, q officeQuery) ([]backof
 		it := backoffice.PaymentItem{Kind: KindCard}
 		var order sql.NullString
 		var created int64
-		if err := rows.Scan(&it.Reference, &order, &it.Amount, &it.Currency, &it.Status, &created); err != nil {
+		var flags string
+		if err := rows.Scan(&it.Reference, &order, &it.Amount, &it.Currency, &it.Status, &created, &flags); err != nil {
 			return nil, fmt.Errorf("gateway: office list: %w", err)
 		}
-		it.OrderNumber, it.CreatedAt = order.String, fromMicros(created)
+		f := map[string]bool{}
+		if err := json.Unmarshal([]byte(flags), &f); err != nil {
+			return nil, fmt.Errorf("gateway: office list: flags of %s: %w", it.Reference, err)
+		}
+		it.OrderNumber, it.CreatedAt, it.Source = order.String, fromMicros(created), jobSource(f)
 		it.DetailURL = "/office/gateway/jobs/" + it.Reference
 		out = append(out, it)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/apptest"
 	"github.com/cashgate/cashgate/internal/backoffice/officetest"
@@ -167,6 +168,44 @@ func TestOfficePaymentLinks(t *testing.T) {
 			}
 			if n := len(regexp.MustCompile(`href="/office/gateway/links/\d+"`).FindAllString(agent.Get(links).Body, -1)); n != 1 {
 				t.Errorf("%d links listed", n)
+			}
+		})
+	}
+}
+
+// TestOfficeJobSource: the payments list and a job's page say what made a
+// card payment job: the Virtual Terminal, a payment link (the back office's
+// or the links API's, its page linked) or the gateway API.
+func TestOfficeJobSource(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			b := officetest.Owner(t, h.App)
+			const term, links = "/office/gateway/terminal", "/office/gateway/links"
+			p := b.Post(term, term, url.Values{"amount": {"40.00"}, "currency": {"GBP"}, "cardNumber": {"4000000000000010"}, "expiryMonth": {"12"},
+				"expiryYear": {"30"}, "cvc": {"123"}, "cardHolder": {"Ada Lovelace"}, "orderNumber": {"VT-1"}})
+			vt := strings.TrimPrefix(p.Location, term+"?done=")
+			h.Clock.Advance(time.Second)
+			p = b.Post(links, links, url.Values{"amount": {"12.50"}, "currency": {"GBP"}, "orderNumber": {"INV-7"}})
+			officeLink := strings.TrimPrefix(p.Location, links+"/")
+			h.Clock.Advance(time.Second)
+			apiLink := h.mustPlatform("POST", linksPath, `{"amountToCollect":"3.00","currency":"GBP","orderNumber":"INV-8"}`, 201)["id"].(string)
+			h.Clock.Advance(time.Second)
+			api, _ := h.motoJob("API-1", "1.00")
+			want := map[string]string{vt: "Virtual Terminal", officeLink: "Payment link", apiLink: "Payment link", api: "API"}
+			list := b.Get("/office/payments?kind=card").Body
+			for ref, source := range want {
+				row := regexp.MustCompile(`<td data-label="Source">([^<]*)</td>\s*<td data-label="Reference"[^>]*><a href="/office/gateway/jobs/` + ref + `"`).FindStringSubmatch(list)
+				if row == nil || row[1] != source {
+					t.Errorf("list: job %s source %v, want %s", ref, row, source)
+				}
+				page := b.Get("/office/gateway/jobs/" + ref).Body
+				shown := regexp.MustCompile(`<dd id="job-source">(?:<a href="([^"]+)">)?([^<]+)`).FindStringSubmatch(page)
+				if shown == nil || shown[2] != source {
+					t.Errorf("job page %s: source %v, want %s", ref, shown, source)
+				} else if isLink := source == "Payment link"; isLink != (shown[1] == links+"/"+ref) {
+					t.Errorf("job page %s: link to the payment link's page %q", ref, shown[1])
+				}
 			}
 		})
 	}

@@ -17,6 +17,7 @@ type officeJob struct {
 	backoffice.NotificationsView
 	Ref, Order, Status, Type, Amount, Collected string
 	Created, Expires, Paid, Parent              string
+	Source, SourceHref                          string // jobSource; a payment link's page
 	CanCancel                                   bool
 	Payments                                    []officePayment
 	Message                                     string // why the last action was refused
@@ -70,7 +71,11 @@ func (m *office) renderJob(w http.ResponseWriter, r *http.Request, a *backoffice
 	d := officeJob{NotificationsView: backoffice.NotificationsView{Notifications: notes, Owner: a.Owner(), Back: "/office/gateway/jobs/" + j.Ref},
 		Ref: j.Ref, Order: j.OrderNumber, Status: j.Status, Type: j.Type, Parent: j.Parent, Message: msg,
 		Amount: backoffice.FormatAmount(j.Amount, j.Currency.Code()), Collected: backoffice.FormatAmount(j.Collected, j.Currency.Code()),
-		Created: a.Time(j.CreatedAt), Expires: a.Time(j.ExpiresAt), Paid: a.Time(j.PaidAt), CanCancel: j.Status == StPending}
+		Created: a.Time(j.CreatedAt), Expires: a.Time(j.ExpiresAt), Paid: a.Time(j.PaidAt), CanCancel: j.Status == StPending,
+		Source: jobSource(j.Flags)}
+	if j.isLink() {
+		d.SourceHref = officeLinks + "/" + j.Ref
+	}
 	for _, p := range j.Payments {
 		d.Payments = append(d.Payments, officePaymentOf(a, p))
 	}

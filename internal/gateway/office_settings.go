@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/backoffice"
@@ -16,6 +18,36 @@ type officeSettings struct {
 	Owner           bool
 	ConfigurationID string
 	Checks          []settingCheck
+	Methods         []settingCheck // the payment methods enabled (name "paymentMethods")
+	Schemes         []settingCheck // which signatures are accepted (name "signatureScheme", one On)
+}
+
+// The signature choices of the card settings page: which of the guide's
+// Hash and cashgate's HMAC Signature the API accepts. They are the two
+// switches requireHmac and requireHmacBodylessWrites as one choice.
+const (
+	schemeHash         = "hash"          // Hash or Signature
+	schemeHMACBodyless = "hmac-bodyless" // Signature for body-less writes, Hash elsewhere
+	schemeHMAC         = "hmac"          // Signature only
+)
+
+// schemeOf is the choice the switches of st make.
+func schemeOf(st GatewaySettings) string {
+	switch {
+	case st.RequireHMAC:
+		return schemeHMAC
+	case st.RequireHMACBodylessWrites:
+		return schemeHMACBodyless
+	}
+	return schemeHash
+}
+
+func schemeChoices(current string) []settingCheck {
+	return []settingCheck{
+		{schemeHash, "Hash or Signature", "The guide's Hash header, or the HMAC Signature with its Timestamp. A Hash seen once can be replayed, and any GET's Hash cancels a job.", current == schemeHash},
+		{schemeHMACBodyless, "Signature for body-less writes", "Hash is refused on the cancels and the token DELETE (whose Hash is any GET's); accepted elsewhere.", current == schemeHMACBodyless},
+		{schemeHMAC, "Signature only", "Every request signed with the HMAC Signature and Timestamp; the plain Hash is refused.", current == schemeHMAC},
+	}
 }
 
 // settingCheck is one of the settings' switches.
@@ -34,10 +66,30 @@ func settingsForm(st GatewaySettings) *webkit.Form {
 func settingChecks(st GatewaySettings) []settingCheck {
 	return []settingCheck{
 		{"autoCapture", "Auto capture", "Capture every authorised payment at once; off: authorise only, and capture within 7 days.", st.AutoCapture},
+		{"autoCaptureRecurring", "Auto capture recurring transactions", "The same for recurring child payments, on its own: off, they are authorised only and captured within 7 days.", recurringOn(st)},
 		{"refuseDirectCardPayments", "Refuse direct card payments", "Card details only on the hosted pages, never in API requests.", st.RefuseDirectCardPayments},
-		{"requireHmac", "Require the HMAC signature", "Refuse requests signed with the plain Hash header.", st.RequireHMAC},
-		{"requireHmacBodylessWrites", "Require the HMAC signature for body-less writes", "Refuse cancels signed with the plain Hash (the same as any GET's).", st.RequireHMACBodylessWrites},
 	}
+}
+
+// recurringOn is the recurring switch of st (it follows auto capture while
+// never set).
+func recurringOn(st GatewaySettings) bool {
+	if st.AutoCaptureRecurring != nil {
+		return *st.AutoCaptureRecurring
+	}
+	return st.AutoCapture
+}
+
+// methodChecks are the payment methods' switches.
+func methodChecks(st GatewaySettings) []settingCheck {
+	hints := map[string]string{MethodCard: "Card payments: the hosted card page, the Virtual Terminal, payment jobs asking for card.",
+		MethodCreditCard: "Payment jobs asking for creditcard (the guide's examples do)."}
+	var out []settingCheck
+	for _, m := range PaymentMethods() {
+		on := st.PaymentMethodsEnabled == nil || slices.Contains(*st.PaymentMethodsEnabled, m)
+		out = append(out, settingCheck{m, m, hints[m], on})
+	}
+	return out
 }
 
 func (m *office) settingsPage(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
@@ -50,7 +102,8 @@ func (m *office) settingsPage(w http.ResponseWriter, r *http.Request, a *backoff
 }
 
 func (m *office) renderSettings(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, status int, st GatewaySettings, f *webkit.Form) {
-	d := officeSettings{Owner: a.Owner(), ConfigurationID: st.ConfigurationID, Checks: settingChecks(st)}
+	d := officeSettings{Owner: a.Owner(), ConfigurationID: st.ConfigurationID, Checks: settingChecks(st), Methods: methodChecks(st),
+		Schemes: schemeChoices(schemeOf(st))}
 	m.o.Render(w, r, a, status, m.pages.settings, webkit.View{Title: "Card settings", Data: d, Form: f})
 }
 
@@ -58,10 +111,23 @@ func (m *office) renderSettings(w http.ResponseWriter, r *http.Request, a *backo
 // method PUT /platform/gateway/settings calls.
 func (m *office) saveSettings(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
 	f := webkit.FormOf(r)
+	recurring := f.Get("autoCaptureRecurring") == "on"
+	methods := []string{}
+	for _, v := range f.Values["paymentMethods"] {
+		methods = append(methods, strings.TrimSpace(v))
+	}
 	in := GatewaySettings{AutoCapture: f.Get("autoCapture") == "on", RefuseDirectCardPayments: f.Get("refuseDirectCardPayments") == "on",
-		RequireHMAC: f.Get("requireHmac") == "on", RequireHMACBodylessWrites: f.Get("requireHmacBodylessWrites") == "on",
 		ReturnURLSuccess: f.Get("returnUrlSuccess"), ReturnURLFailed: f.Get("returnUrlFailed"), ReturnURLCancelled: f.Get("returnUrlCancelled"),
-		WebhookURL: f.Get("webhookUrl")}
+		WebhookURL: f.Get("webhookUrl"), AutoCaptureRecurring: &recurring, PaymentMethodsEnabled: &methods}
+	switch f.Get("signatureScheme") {
+	case schemeHash:
+	case schemeHMACBodyless:
+		in.RequireHMACBodylessWrites = true
+	case schemeHMAC:
+		in.RequireHMAC, in.RequireHMACBodylessWrites = true, true
+	default:
+		f.Fail("signatureScheme", "Choose which signatures are accepted.")
+	}
 	var err error
 	for _, n := range []struct {
 		name string
@@ -84,7 +150,7 @@ func (m *office) saveSettings(w http.ResponseWriter, r *http.Request, a *backoff
 			m.o.Fail(w, r, a, "save card settings", err)
 			return
 		}
-		f.FailWith(err, map[string]string{"feeBasisPoints": "feeBasisPoints", "feeFixedMinor": "feeFixedMinor", "returnUrlSuccess": "returnUrlSuccess",
+		f.FailWith(err, map[string]string{"paymentMethodsEnabled": "paymentMethods", "feeBasisPoints": "feeBasisPoints", "feeFixedMinor": "feeFixedMinor", "returnUrlSuccess": "returnUrlSuccess",
 			"returnUrlFailed": "returnUrlFailed", "returnUrlCancelled": "returnUrlCancelled", "webhookUrl": "webhookUrl"})
 	}
 	m.renderSettings(w, r, a, http.StatusUnprocessableEntity, in, f)
@@ -98,7 +164,12 @@ func settingsDetail(in GatewaySettings) string {
 		}
 		return "off"
 	}
-	return "autoCapture " + on(in.AutoCapture) + ", refuseDirectCardPayments " + on(in.RefuseDirectCardPayments) +
+	methods := "none"
+	if in.PaymentMethodsEnabled != nil && len(*in.PaymentMethodsEnabled) > 0 {
+		methods = strings.Join(*in.PaymentMethodsEnabled, " ")
+	}
+	return "autoCapture " + on(in.AutoCapture) + ", autoCaptureRecurring " + on(recurringOn(in)) +
+		", refuseDirectCardPayments " + on(in.RefuseDirectCardPayments) + ", paymentMethods " + methods +
 		", requireHmac " + on(in.RequireHMAC) + ", requireHmacBodylessWrites " + on(in.RequireHMACBodylessWrites) +
 		", fee " + strconv.FormatInt(in.FeeBasisPoints, 10) + " bp + " + strconv.FormatInt(in.FeeFixedMinor, 10)
 }

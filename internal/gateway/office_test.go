@@ -95,7 +95,8 @@ func TestOfficeCaptureAndCancel(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			h := newHarness(t, e)
 			b := officetest.Owner(t, h.App)
-			p := b.Post("/office/gateway/settings", "/office/gateway/settings", url.Values{"feeBasisPoints": {"0"}, "feeFixedMinor": {"0"}})
+			p := b.Post("/office/gateway/settings", "/office/gateway/settings", url.Values{"feeBasisPoints": {"0"}, "feeFixedMinor": {"0"},
+				"paymentMethods": {"Card", "CreditCard"}, "signatureScheme": {"hash"}})
 			if p.Status != http.StatusSeeOther {
 				t.Fatalf("settings: %d %s", p.Status, p.Body)
 			}
@@ -144,7 +145,8 @@ func TestOfficeSettingsOwnerOnly(t *testing.T) {
 				strings.Contains(p.Body, `id="save-settings"`) || !strings.Contains(p.Body, "<fieldset disabled>") {
 				t.Fatalf("settings for an agent: %d %s", p.Status, p.Body)
 			}
-			form := url.Values{"feeBasisPoints": {"250"}, "feeFixedMinor": {"0"}, "returnUrlSuccess": {"https://shop.example/ok"}}
+			form := url.Values{"feeBasisPoints": {"250"}, "feeFixedMinor": {"0"}, "returnUrlSuccess": {"https://shop.example/ok"},
+				"paymentMethods": {"Card"}, "signatureScheme": {"hmac-bodyless"}}
 			if p := agent.Post("/office/gateway/settings", "/office/gateway/settings", form); p.Status != http.StatusForbidden {
 				t.Fatalf("agent saves settings: %d", p.Status)
 			}
@@ -162,8 +164,36 @@ func TestOfficeSettingsOwnerOnly(t *testing.T) {
 				t.Fatalf("owner saves settings: %d %s", p.Status, p.Body)
 			}
 			st, _ = h.app.Gateway.Service.GetSettings(context.Background(), h.Tenant.TenantID)
-			if !st.AutoCapture || st.FeeBasisPoints != 250 || st.ReturnURLSuccess != "https://shop.example/ok" {
+			if !st.AutoCapture || st.FeeBasisPoints != 250 || st.ReturnURLSuccess != "https://shop.example/ok" || *st.AutoCaptureRecurring ||
+				strings.Join(*st.PaymentMethodsEnabled, ",") != "Card" || st.RequireHMAC || !st.RequireHMACBodylessWrites {
 				t.Fatalf("settings after the owner's post: %+v", st)
+			}
+			p := b.Get("/office/gateway/settings")
+			for _, want := range []string{`id="autoCapture" name="autoCapture" checked`, `id="autoCaptureRecurring" name="autoCaptureRecurring" aria-describedby`,
+				`id="method-Card" name="paymentMethods" value="Card" checked`, `id="method-CreditCard" name="paymentMethods" value="CreditCard" aria-describedby`,
+				`id="scheme-hmac-bodyless" name="signatureScheme" value="hmac-bodyless" checked`, `id="hash-scheme"`} {
+				if !strings.Contains(p.Body, want) {
+					t.Errorf("settings page lacks %s", want)
+				}
+			}
+			// The recurring switch, the methods and the signatures each change;
+			// a post without a signature choice is refused beside it.
+			form.Set("autoCaptureRecurring", "on")
+			form["paymentMethods"] = nil
+			form.Set("signatureScheme", "hmac")
+			if p := b.Post("/office/gateway/settings", "/office/gateway/settings", form); p.Status != http.StatusSeeOther {
+				t.Fatalf("owner saves settings again: %d %s", p.Status, p.Body)
+			}
+			st, _ = h.app.Gateway.Service.GetSettings(context.Background(), h.Tenant.TenantID)
+			if !*st.AutoCaptureRecurring || len(*st.PaymentMethodsEnabled) != 0 || !st.RequireHMAC {
+				t.Fatalf("settings after the second post: %+v", st)
+			}
+			form.Del("signatureScheme")
+			if p := b.Post("/office/gateway/settings", "/office/gateway/settings", form); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="signatureScheme-error"`) {
+				t.Fatalf("no signature choice: %d %s", p.Status, p.Body)
+			}
+			if audit := h.count(`SELECT COUNT(*) FROM office_audit WHERE action = 'gateway.settings' AND detail LIKE '%autoCaptureRecurring on, refuseDirectCardPayments off, paymentMethods none%'`); audit != 1 {
+				t.Errorf("audit rows of the second post = %d, want 1", audit)
 			}
 		})
 	}

@@ -138,9 +138,18 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
 		return
 	}
+	st, err := s.requestSettings(r.Context(), j.TenantID)
+	if err != nil {
+		s.pageError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	cardForm := p.Status == StPending && j.Status == StPending && p.ThreeDS != "challenge" || j.retryable(p, s.now())
 	switch {
 	case linkOver(j, s.now()) != "":
 		s.renderPage(w, j, p, "over", linkOver(j, s.now()))
+	case cardForm && len(st.Methods) == 0:
+		// The tenant enabled no payment method: the page offers none.
+		s.renderPage(w, j, p, "over", msgNoMethodOnPage)
 	case p.Status == StPending && j.Status == StPending:
 		s.renderPage(w, j, p, "", "")
 	case j.retryable(p, s.now()):
@@ -266,6 +275,9 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 		if !now.Before(j.ExpiresAt) {
 			return apperr.New(apperr.Invalid, msgPageExpired)
 		}
+		if len(st.Methods) == 0 {
+			return MsgMethodNotAllowed.Err(apperr.Conflict)
+		}
 		switch {
 		case p.Status == StPending && p.ThreeDS == "" && j.Status == StPending:
 		case j.retryable(p, now):
@@ -294,6 +306,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	})
 	s.afterPage(w, r, j.Ref, token, err)
 }
+
+// msgNoMethodOnPage is the hosted page of a tenant that has no payment
+// method enabled (GatewaySettings.PaymentMethodsEnabled).
+const msgNoMethodOnPage = "Card payments are not available here at the moment (Payment method not allowed.)."
 
 // msgPageExpired answers a card sent to the page of a job past its expiry
 // (before the expiry job has run).

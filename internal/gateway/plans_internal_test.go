@@ -31,13 +31,22 @@ func TestListQueryPlans(t *testing.T) {
 		{"status", LinkFilter{Status: "paid"}, []string{"status"}},
 		{"cursor", LinkFilter{After: cursor}, []string{"created_at"}},
 		{"status and cursor", LinkFilter{Status: StPending, After: cursor}, []string{"status", "created_at"}},
+		{"expired", LinkFilter{Status: StExpired}, []string{"status"}},
 	} {
 		if err := l.f.check(); err != nil {
 			t.Fatalf("links %s: %v", l.name, err)
 		}
-		q, args := l.f.query("ten_a")
+		now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		q, args := l.f.query("ten_a", now)
 		cases = append(cases, storetest.PlanCase{Name: "links " + l.name, SQL: q, Args: args, Paged: true,
 			Bound: append([]string{"tenant_id"}, l.bound...)})
+		if l.f.Status == StExpired {
+			// The Pending links past their expiry (?status=Expired) walk
+			// gateway_links_expiry up to now.
+			q, args := l.f.lateExpiredQuery("ten_a", now)
+			cases = append(cases, storetest.PlanCase{Name: "links " + l.name + ": late expired", SQL: q, Args: args,
+				Bound: []string{"tenant_id", "status", "expires_at"}})
+		}
 	}
 	// A customer's stored cards (supported-payment-methods?customerReference=)
 	// walk the customer's index in order and find each card by its id.

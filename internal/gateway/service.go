@@ -221,21 +221,46 @@ type settings struct {
 	RequireHMAC                               bool
 	RequireHMACBodyless                       bool
 	RefuseDirectCards                         bool // card details only on the hosted pages
+	// AutoCaptureRecurring captures recurring children at once; it is
+	// AutoCapture while the tenant never set it (RecurringSet false).
+	AutoCaptureRecurring, RecurringSet bool
+	Methods                            []string // the payment methods enabled (PaymentMethods' names)
 }
 
-func defaultSettings() settings { return settings{AutoCapture: true} }
+func defaultSettings() settings {
+	return settings{AutoCapture: true, AutoCaptureRecurring: true, Methods: PaymentMethods()}
+}
+
+// autoCaptures reports whether a payment of j is captured at once: a
+// recurring child's by the recurring switch, any other's by auto capture.
+func (st settings) autoCaptures(j *job) bool {
+	if j.Parent != "" {
+		return st.AutoCaptureRecurring
+	}
+	return st.AutoCapture
+}
 
 func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string) (settings, error) {
 	st := defaultSettings()
+	var recurring sql.NullBool
+	var methods string
 	err := q.QueryRowContext(ctx, `SELECT auto_capture, fee_basis_points, fee_fixed_minor, return_url_success, return_url_failed,
-		return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless, refuse_direct_cards FROM gateway_settings WHERE tenant_id = $1`, tenantID).
+		return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless, refuse_direct_cards, auto_capture_recurring, payment_methods
+		FROM gateway_settings WHERE tenant_id = $1`, tenantID).
 		Scan(&st.AutoCapture, &st.FeeBasisPoints, &st.FeeFixedMinor, &st.ReturnSuccess, &st.ReturnFailed, &st.ReturnCancel, &st.WebhookURL,
-			&st.RequireHMAC, &st.RequireHMACBodyless, &st.RefuseDirectCards)
+			&st.RequireHMAC, &st.RequireHMACBodyless, &st.RefuseDirectCards, &recurring, &methods)
 	if errors.Is(err, sql.ErrNoRows) {
 		return defaultSettings(), nil
 	}
 	if err != nil {
 		return settings{}, fmt.Errorf("gateway: settings: %w", err)
+	}
+	st.AutoCaptureRecurring, st.RecurringSet = st.AutoCapture, recurring.Valid
+	if recurring.Valid {
+		st.AutoCaptureRecurring = recurring.Bool
+	}
+	if st.Methods, err = decodeMethods(methods); err != nil {
+		return settings{}, err
 	}
 	return st, nil
 }
@@ -249,7 +274,7 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 	out := GatewaySettings{AutoCapture: st.AutoCapture, FeeBasisPoints: st.FeeBasisPoints, FeeFixedMinor: st.FeeFixedMinor,
 		ReturnURLSuccess: st.ReturnSuccess, ReturnURLFailed: st.ReturnFailed, ReturnURLCancelled: st.ReturnCancel,
 		WebhookURL: st.WebhookURL, RequireHMAC: st.RequireHMAC, RequireHMACBodylessWrites: st.RequireHMACBodyless,
-		RefuseDirectCardPayments: st.RefuseDirectCards}
+		RefuseDirectCardPayments: st.RefuseDirectCards, AutoCaptureRecurring: &st.AutoCaptureRecurring, PaymentMethodsEnabled: &st.Methods}
 	if out.MaxStoredTokensPerCustomer, err = maxCustomerTokens(ctx, s.DB.Read(), tenantID); err != nil {
 		return GatewaySettings{}, err
 	}
@@ -299,6 +324,13 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 		}
 		in.EmbeddingDomains = &d
 	}
+	if in.PaymentMethodsEnabled != nil {
+		m, err := parseEnabledMethods(*in.PaymentMethodsEnabled)
+		if err != nil {
+			return GatewaySettings{}, err
+		}
+		in.PaymentMethodsEnabled = &m
+	}
 	if n := in.MaxStoredTokensPerCustomer; n < 0 || n > MaxCustomerTokensLimit {
 		return GatewaySettings{}, apperr.InvalidField("maxStoredTokensPerCustomer", "maxStoredTokensPerCustomer must be between 1 and %d (0 or left out: unchanged).", MaxCustomerTokensLimit)
 	}
@@ -323,6 +355,9 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			return err
 		}
 		if err := putEmbedDomains(ctx, tx, tenantID, in.EmbeddingDomains); err != nil {
+			return err
+		}
+		if err := putSettingsExtras(ctx, tx, tenantID, in); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings

@@ -374,4 +374,16 @@ type GatewaySettings struct {
 	// https://*.shop.example) the hosted payment pages may be embedded in
 	// (CSP frame-ancestors); none by default. Left out in a PUT: unchanged.
 	EmbeddingDomains *[]string `json:"embeddingDomains,omitempty"`
+	// AutoCaptureRecurring is the guide's "Auto Capture Recurring
+	// Transactions": whether recurring child payments are captured at once
+	// (else authorised only, captured within 7 days). Left out in a PUT:
+	// unchanged; never set, it follows autoCapture.
+	AutoCaptureRecurring *bool `json:"autoCaptureRecurring,omitempty"`
+	// PaymentMethodsEnabled are the payment methods the tenant offers (the
+	// names supported-payment-methods gives: Card, CreditCard; both by
+	// default): supported-payment-methods lists only these, a payment job
+	// asking for another is refused ("Payment method not allowed."), and
+	// with none no payment job is made ("Unable to create paymentjob
+	// without payment methods available."). Left out in a PUT: unchanged.
+	PaymentMethodsEnabled *[]string `json:"paymentMethodsEnabled,omitempty"`
 }

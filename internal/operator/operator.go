@@ -178,6 +178,17 @@ func (s Signed) View(title string) webkit.View {
 		Nav: webkit.Nav(current, items...)}
 }
 
+// Render writes a section's page with the console's kit: its forms carry
+// the console's CSRF tokens (the console's session cookie is its own).
+func (s Signed) Render(w http.ResponseWriter, r *http.Request, status int, p *webkit.Page, v webkit.View) {
+	s.console.kit.Render(w, r, status, p, v)
+}
+
+// Error shows the console's error page with msg.
+func (s Signed) Error(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.console.kit.Error(w, r, status, msg)
+}
+
 // Fail logs an unexpected error and shows the kit's error page.
 func (s Signed) Fail(w http.ResponseWriter, r *http.Request, what string, err error) {
 	s.console.log.ErrorContext(r.Context(), "operator console: "+what, "err", err)

@@ -329,6 +329,14 @@ func activeKeys(ctx context.Context, tx *store.Tx, tenantID string, now time.Tim
 // tenant may hold only one active key: a second one is apperr.Conflict
 // (rotate the existing key instead); production tenants may hold several.
 func (s *Service) CreateKey(ctx context.Context, tenant, name string, expiresAt *time.Time, apis []httpx.API) (KeyCreated, error) {
+	return s.CreateKeyWith(ctx, tenant, name, expiresAt, apis, nil)
+}
+
+// CreateKeyWith is CreateKey running inTx (when set) inside the key's
+// transaction, with the key made: the portal keeps the new secret for its
+// one-time reveal in the same commit.
+func (s *Service) CreateKeyWith(ctx context.Context, tenant, name string, expiresAt *time.Time, apis []httpx.API,
+	inTx func(ctx context.Context, tx *store.Tx, k KeyCreated) error) (KeyCreated, error) {
 	name, err := validKeyName(name)
 	if err != nil {
 		return KeyCreated{}, err
@@ -361,6 +369,11 @@ func (s *Service) CreateKey(ctx context.Context, tenant, name string, expiresAt 
 		}
 		out = KeyCreated{APIKey: m.plain, Key: Key{ID: m.id, TenantID: t.ID, Name: name, Prefix: m.prefix, APIs: apis,
 			CreatedAt: fromMicros(micros(now)), ExpiresAt: roundTime(expiresAt)}}
+		if inTx != nil {
+			if err := inTx(ctx, tx, out); err != nil {
+				return err
+			}
+		}
 		return httpx.Answer(ctx, tx, out) // the answer commits with the key
 	})
 	if err != nil {

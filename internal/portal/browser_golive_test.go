@@ -37,6 +37,15 @@ func (d driver) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
+func (d driver) eval(js string) bool {
+	d.t.Helper()
+	v, err := chromedp.Run(d.ctx, chromedp.Evaluate[bool](js))
+	if err != nil {
+		d.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
 func (d driver) shot(name string) {
 	d.t.Helper()
 	browsertest.CheckAxe(d.t, d.ctx, name)
@@ -144,6 +153,21 @@ func productionKeys(d driver, h *apptest.App) {
 		d.t.Fatalf("the new key %q does not work", key)
 	}
 	d.shot("19-key-created")
+	// A reload of that page (the browser's GET of the redirect, not the
+	// post again) shows no secret and makes no key.
+	countKeys := func() int {
+		var n int
+		if err := h.App.DB.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM app_keys`).Scan(&n); err != nil {
+			d.t.Fatal(err)
+		}
+		return n
+	}
+	keys := countKeys()
+	d.step("reload the new key's page", chromedp.Reload(), chromedp.WaitVisible(css("#key-shown")))
+	if d.eval(`document.querySelector("#new-key-value") !== null`) || countKeys() != keys {
+		d.t.Fatalf("after a reload: secret shown again or a key made (%d keys, were %d)", countKeys(), keys)
+	}
+	d.shot("19-key-created-reloaded")
 	d.step("the key's page", chromedp.Click(css(`td a[href^="/dashboard/keys/"]`)), chromedp.WaitVisible(css("#key-id")))
 	if d.text("#key-expires") != "31 Jan 2027 18:00 CET" {
 		d.t.Fatalf("expiry shown: %q (is the newest key first?)", d.text("#key-expires"))

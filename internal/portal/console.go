@@ -48,7 +48,7 @@ func (s *Service) consoleGoLives(w http.ResponseWriter, r *http.Request, op oper
 	v := op.View("Go-live requests")
 	v.Data = consoleListData{Pending: s.goLiveTable("Waiting for a decision", "No request is waiting.", pending),
 		Decided: s.goLiveTable("Decided lately", "None yet.", decided)}
-	s.kit.Render(w, r, http.StatusOK, s.pages.consoleList, v)
+	op.Render(w, r, http.StatusOK, s.pages.consoleList, v)
 }
 
 type consoleItemData struct {
@@ -60,7 +60,7 @@ type consoleItemData struct {
 func (s *Service) consoleItem(w http.ResponseWriter, r *http.Request, op operator.Signed) (webkit.View, *consoleItemData, bool) {
 	g, err := s.goLiveByID(r.Context(), r.PathValue("id"))
 	if apperr.Is(err, apperr.NotFound) {
-		s.kit.Error(w, r, http.StatusNotFound, "There is no such go-live request.")
+		op.Error(w, r, http.StatusNotFound, "There is no such go-live request.")
 		return webkit.View{}, nil, false
 	}
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Service) consoleItem(w http.ResponseWriter, r *http.Request, op operato
 
 func (s *Service) consoleGoLive(w http.ResponseWriter, r *http.Request, op operator.Signed) {
 	if v, _, ok := s.consoleItem(w, r, op); ok {
-		s.kit.Render(w, r, http.StatusOK, s.pages.consoleItem, v)
+		op.Render(w, r, http.StatusOK, s.pages.consoleItem, v)
 	}
 }
 
@@ -121,6 +121,6 @@ func (s *Service) consoleDecide(approve bool) operator.Handler {
 		} else {
 			data.RejectForm = f
 		}
-		s.kit.Render(w, r, http.StatusUnprocessableEntity, s.pages.consoleItem, v)
+		op.Render(w, r, http.StatusUnprocessableEntity, s.pages.consoleItem, v)
 	}
 }

@@ -18,7 +18,7 @@ import (
 // expiry), a sandbox holds one (the platform refuses a second); each key
 // can be rotated (production: with a grace period), given or relieved of
 // an expiry, and revoked after a confirmation. A new key's secret is shown
-// once, on the page answering the post that made it; the key sealed for
+// once, on the page the post that made it redirects to (reveal.go); the key sealed for
 // Settings follows a rotation made here. Every action looks the key up in
 // the developer's own tenants, so another tenant's key id is not found.
 
@@ -40,6 +40,7 @@ type keysData struct {
 	Form      *webkit.Form
 	CanCreate bool                 // production, or a sandbox without a working key
 	Created   *platform.KeyCreated // a key just made: its secret, shown this once
+	Shown     bool                 // the page of a new key, reloaded: its secret was shown already
 }
 
 // keysTable lists keys with links to their pages.
@@ -80,7 +81,15 @@ func (s *Service) keysView(r *http.Request, d developer) (webkit.View, *keysData
 }
 
 func (s *Service) keysPage(w http.ResponseWriter, r *http.Request, d developer) {
-	v, _, err := s.keysView(r, d)
+	v, data, err := s.keysView(r, d)
+	if err != nil {
+		s.fail(w, r, "keys", err)
+		return
+	}
+	keys, err := s.plat.ListKeys(r.Context(), data.Tenant.ID)
+	if err == nil {
+		data.Created, data.Shown, err = s.revealOf(r, d, keys, "")
+	}
 	if err != nil {
 		s.fail(w, r, "keys", err)
 		return
@@ -114,16 +123,15 @@ func (s *Service) createKey(w http.ResponseWriter, r *http.Request, d developer)
 	f.Required("name")
 	expires := parseExpiry(f, data.account)
 	if f.OK() {
-		k, err := s.plat.CreateKey(r.Context(), data.Tenant.ID, f.Get("name"), expires, nil)
+		reveal := ""
+		k, err := s.plat.CreateKeyWith(r.Context(), data.Tenant.ID, f.Get("name"), expires, nil,
+			func(ctx context.Context, tx *store.Tx, k platform.KeyCreated) (err error) {
+				reveal, err = s.stashReveal(ctx, tx, r, d, k)
+				return err
+			})
 		if err == nil {
 			s.log.InfoContext(r.Context(), "portal: APP key created", "developer", d.ID, "key", k.ID)
-			v, data, err = s.keysView(r, d)
-			if err != nil {
-				s.fail(w, r, "keys", err)
-				return
-			}
-			data.Created = &k
-			s.kit.Render(w, r, http.StatusCreated, s.pages.keys, v)
+			s.kit.Redirect(w, r, "/dashboard/keys?"+revealParam+"="+reveal+"#new-key")
 			return
 		}
 		s.logUnexpected(r, "create key", err)
@@ -162,6 +170,7 @@ type keyData struct {
 	RotateForm, ExpiryForm     *webkit.Form
 	Graces                     []graceOption
 	Created                    *platform.KeyCreated // after a rotation: the new key, shown once
+	Shown                      bool                 // that page, reloaded: the secret was shown already
 	Sealed                     bool                 // the key Settings reveals
 	Live, CanRotate, CanRevoke bool
 }
@@ -207,9 +216,16 @@ func (s *Service) isSealed(d developer, k platform.Key) bool {
 }
 
 func (s *Service) keyPage(w http.ResponseWriter, r *http.Request, d developer) {
-	if v, _, ok := s.keyView(w, r, d, r.PathValue("id")); ok {
-		s.kit.Render(w, r, http.StatusOK, s.pages.key, v)
+	v, data, ok := s.keyView(w, r, d, r.PathValue("id"))
+	if !ok {
+		return
 	}
+	var err error
+	if data.Created, data.Shown, err = s.revealOf(r, d, []platform.Key{data.Key}, data.Key.ID); err != nil {
+		s.fail(w, r, "key", err)
+		return
+	}
+	s.kit.Render(w, r, http.StatusOK, s.pages.key, v)
 }
 
 // rotateKey replaces the key and shows the new one once (the old one shows
@@ -229,17 +245,18 @@ func (s *Service) rotateKey(w http.ResponseWriter, r *http.Request, d developer)
 		}
 	}
 	if f.OK() {
+		reveal := ""
 		k, err := s.plat.RotateKeyWith(r.Context(), data.Tenant.ID, data.Key.ID, time.Duration(grace)*time.Second,
-			func(ctx context.Context, tx *store.Tx, k platform.KeyCreated) error {
-				return s.reseal(ctx, tx, d, data.Key, k)
+			func(ctx context.Context, tx *store.Tx, k platform.KeyCreated) (err error) {
+				if err := s.reseal(ctx, tx, d, data.Key, k); err != nil {
+					return err
+				}
+				reveal, err = s.stashReveal(ctx, tx, r, d, k)
+				return err
 			})
 		if err == nil {
 			s.log.InfoContext(r.Context(), "portal: APP key rotated", "developer", d.ID, "key", data.Key.ID, "new", k.ID)
-			v, data, ok = s.keyView(w, r, d, k.ID)
-			if ok {
-				data.Created = &k
-				s.kit.Render(w, r, http.StatusCreated, s.pages.key, v)
-			}
+			s.kit.Redirect(w, r, "/dashboard/keys/"+k.ID+"?"+revealParam+"="+reveal+"#new-key")
 			return
 		}
 		s.logUnexpected(r, "rotate key", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apptest"
 	"github.com/cashgate/cashgate/internal/platform"
+	"github.com/cashgate/cashgate/internal/portal"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
@@ -74,9 +75,9 @@ func TestSandboxKeys(t *testing.T) {
 			if page.status != 200 || strings.Contains(page.body, `id="grace"`) || !strings.Contains(page.body, `id="rotate-key"`) {
 				t.Fatalf("key page: %d %s", page.status, page.body)
 			}
-			rot := b.post("/dashboard/keys/"+ids[0], "/dashboard/keys/"+ids[0]+"/rotate", url.Values{})
+			rot := b.follow(b.post("/dashboard/keys/"+ids[0], "/dashboard/keys/"+ids[0]+"/rotate", url.Values{}))
 			m := newKeyRE.FindStringSubmatch(rot.body)
-			if rot.status != 201 || m == nil || apiStatus(h, m[1]) != 200 || apiStatus(h, old) != 401 {
+			if rot.status != 200 || m == nil || apiStatus(h, m[1]) != 200 || apiStatus(h, old) != 401 {
 				t.Fatalf("rotation: %d %s", rot.status, rot.body)
 			}
 			newID := keyIDRE.FindStringSubmatch(rot.body)[1]
@@ -202,6 +203,90 @@ func TestKeyUsageInPortal(t *testing.T) {
 			if !strings.Contains(page, "8 in all") || !strings.Contains(page, `<td data-label="Day (UTC)">2026-11-21</td><td data-label="Requests">7</td>`) ||
 				!strings.Contains(page, `<td data-label="Day (UTC)">2026-11-22</td><td data-label="Requests">1</td>`) {
 				t.Fatalf("usage on the key page: %s", page)
+			}
+		})
+	}
+}
+
+// TestNewKeyShownOnce: the post that makes a key redirects to the page that
+// shows its secret (POST-redirect-GET); that page shows it once: a reload
+// shows no secret and makes no key. Until then the secret is kept sealed
+// (never in plaintext), for this browser's session only, for RevealTTL.
+func TestNewKeyShownOnce(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			b := newBrowser(t, h)
+			b.signup("ada@example.com", "correct horse battery")
+			first := keyIDs(b.get("/dashboard/keys").body)[0]
+			if p := b.post("/dashboard/keys/"+first+"/revoke", "/dashboard/keys/"+first+"/revoke", url.Values{}); p.status != 303 {
+				t.Fatalf("revoke: %d %s", p.status, p.body)
+			}
+			count := func(q string) int {
+				t.Helper()
+				var n int
+				if err := h.App.DB.Read().QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			keys := count(`SELECT COUNT(*) FROM app_keys`)
+			made := b.post("/dashboard/keys", "/dashboard/keys", url.Values{"name": {"second"}})
+			if made.status != 303 || !strings.Contains(made.location, "/dashboard/keys?reveal=") || newKeyRE.MatchString(made.body) {
+				t.Fatalf("create: %d %q %s", made.status, made.location, made.body)
+			}
+			var sealed string
+			if err := h.App.DB.Read().QueryRowContext(context.Background(), `SELECT sealed FROM portal_key_reveals`).Scan(&sealed); err != nil {
+				t.Fatal(err)
+			}
+			// Another session of the same developer does not get it.
+			other := newBrowser(t, h)
+			if p := other.post("/login", "/login", url.Values{"email": {"ada@example.com"}, "password": {"correct horse battery"}}); p.status != 303 {
+				t.Fatalf("second sign-in: %d", p.status)
+			}
+			if p := other.follow(made); newKeyRE.MatchString(p.body) || !strings.Contains(p.body, `id="key-shown"`) {
+				t.Fatalf("another session sees the new key: %s", p.body)
+			}
+			shown := b.follow(made)
+			m := newKeyRE.FindStringSubmatch(shown.body)
+			if shown.status != 200 || m == nil || apiStatus(h, m[1]) != 200 || strings.Contains(shown.body, `id="key-shown"`) {
+				t.Fatalf("the page after the post: %d %s", shown.status, shown.body)
+			}
+			if strings.Contains(sealed, m[1]) || strings.Contains(sealed, m[1][strings.LastIndexByte(m[1], '_')+1:]) {
+				t.Fatal("the kept secret is in plaintext")
+			}
+			reload := b.follow(made)
+			if reload.status != 200 || newKeyRE.MatchString(reload.body) || !strings.Contains(reload.body, `id="key-shown"`) {
+				t.Fatalf("reload: %d %s", reload.status, reload.body)
+			}
+			if n := count(`SELECT COUNT(*) FROM app_keys`); n != keys+1 {
+				t.Fatalf("keys after the post and two loads: %d, want %d", n, keys+1)
+			}
+			if n := count(`SELECT COUNT(*) FROM portal_key_reveals`); n != 0 {
+				t.Fatalf("%d reveals kept after the page", n)
+			}
+
+			// A rotation's page, opened after RevealTTL, shows nothing.
+			id := keyIDs(reload.body)[0]
+			if id == first {
+				id = keyIDs(reload.body)[1]
+			}
+			rot := b.post("/dashboard/keys/"+id, "/dashboard/keys/"+id+"/rotate", url.Values{})
+			if rot.status != 303 || !strings.Contains(rot.location, "?reveal=") {
+				t.Fatalf("rotate: %d %q", rot.status, rot.location)
+			}
+			h.Clock.Advance(portal.RevealTTL)
+			if p := b.follow(rot); newKeyRE.MatchString(p.body) || !strings.Contains(p.body, `id="key-shown"`) {
+				t.Fatalf("reveal after its TTL: %s", p.body)
+			}
+			// The next key made purges the stale reveal.
+			id = keyIDRE.FindStringSubmatch(b.follow(rot).body)[1]
+			rot = b.post("/dashboard/keys/"+id, "/dashboard/keys/"+id+"/rotate", url.Values{})
+			if n := count(`SELECT COUNT(*) FROM portal_key_reveals`); n != 1 {
+				t.Fatalf("reveals after a stale one and a new one: %d, want 1", n)
+			}
+			if p := b.follow(rot); !newKeyRE.MatchString(p.body) {
+				t.Fatalf("the rotation's page: %s", p.body)
 			}
 		})
 	}

@@ -43,7 +43,8 @@ type Platform interface {
 	AdminUsers(ctx context.Context, tenantID string) ([]platform.AdminUser, error)
 	ListKeys(ctx context.Context, tenant string) ([]platform.Key, error)
 	Key(ctx context.Context, tenant, keyID string) (platform.Key, error)
-	CreateKey(ctx context.Context, tenant, name string, expiresAt *time.Time, apis []httpx.API) (platform.KeyCreated, error)
+	CreateKeyWith(ctx context.Context, tenant, name string, expiresAt *time.Time, apis []httpx.API,
+		inTx func(context.Context, *store.Tx, platform.KeyCreated) error) (platform.KeyCreated, error)
 	RevokeKey(ctx context.Context, tenant, keyID string) (platform.Key, error)
 	RotateKeyWith(ctx context.Context, tenant, keyID string, grace time.Duration, inTx func(context.Context, *store.Tx, platform.KeyCreated) error) (platform.KeyCreated, error)
 	SetKeyExpiry(ctx context.Context, tenant, keyID string, expiresAt *time.Time) (platform.Key, error)

@@ -74,6 +74,15 @@ func (b *browser) send(method, path string, form url.Values, site string) page {
 	return page{status: resp.StatusCode, body: string(out), location: resp.Header.Get("Location")}
 }
 
+// follow loads the page a redirect sends the browser to (on the public URL).
+func (b *browser) follow(p page) page {
+	b.t.Helper()
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, b.h.Server.URL+"/") {
+		b.t.Fatalf("not a redirect to this site: %d %q %s", p.status, p.location, p.body)
+	}
+	return b.get(strings.TrimPrefix(p.location, b.h.Server.URL))
+}
+
 func (b *browser) signup(email, password string) page {
 	b.t.Helper()
 	return b.post("/signup", "/signup", url.Values{"email": {email}, "password": {password}, "name": {"Ada Lovelace"}})

@@ -13,10 +13,11 @@ import (
 //     another host) is refused; SameSite=Lax keeps the session cookie off
 //     cross-site posts as well;
 //  2. the form's "csrf" field must be the token of this browser: an HMAC
-//     under the kit's key of the browser's random cg_csrf cookie and of the
-//     session cookie it holds. A token taken from another browser or
-//     another session does not verify, and a new session (login) makes new
-//     tokens.
+//     under the kit's key of the browser's random cg_csrf cookie, of the
+//     name of the page set's session cookie (Kit.Sessions) and of the
+//     session it holds. A token taken from another browser, another session
+//     or another page set does not verify, and a new session (login) makes
+//     new tokens.
 
 // CSRFCookie names the per-browser cookie the tokens are bound to.
 const CSRFCookie = "cg_csrf"
@@ -37,17 +38,20 @@ func (k *Kit) csrfToken(w http.ResponseWriter, r *http.Request) string {
 		// Later reads of this request see the new cookie.
 		r.AddCookie(&http.Cookie{Name: CSRFCookie, Value: id})
 	}
-	return k.tokenFor(id, sessionBinding(r))
+	return k.tokenFor(id, k.SessionHash(r))
 }
 
+// tokenFor binds a token to the browser, to the name of the kit's session
+// cookie (a page set's tokens are refused by another's) and to its session.
 func (k *Kit) tokenFor(browser, session string) string {
-	return base64.RawURLEncoding.EncodeToString(k.mac("csrf", browser, session))
+	return base64.RawURLEncoding.EncodeToString(k.mac("csrf", browser, k.sess.name, session))
 }
 
-// sessionBinding is what a token is bound to of the session cookie: its
-// hash ("" without one).
-func sessionBinding(r *http.Request) string {
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+// SessionHash is what the database keeps of the browser's session token
+// (its SHA-256; "" without a session cookie): what CSRF tokens, and what a
+// page set keeps for one session only, are bound to.
+func (k *Kit) SessionHash(r *http.Request) string {
+	if c, err := r.Cookie(k.sess.name); err == nil && c.Value != "" {
 		return hashToken(c.Value)
 	}
 	return ""
@@ -59,7 +63,7 @@ func (k *Kit) checkCSRF(r *http.Request) bool {
 	if err != nil || len(c.Value) != 32 {
 		return false
 	}
-	want := k.tokenFor(c.Value, sessionBinding(r))
+	want := k.tokenFor(c.Value, k.SessionHash(r))
 	return hmac.Equal([]byte(r.PostForm.Get(CSRFField)), []byte(want))
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/cashgate/cashgate/internal/store"
 )
 
-// SessionCookie names the session cookie of every page set.
+// SessionCookie names the session cookie of a kit made by New (the
+// developer portal's); Kit.Sessions gives a page set a cookie of its own.
 const SessionCookie = "cg_session"
 
 // Session is a signed-in browser: who (Kind and Subject, e.g. "developer"
@@ -46,7 +47,7 @@ func (k *Kit) StartSessionTx(ctx context.Context, w http.ResponseWriter, r *http
 	now := k.now()
 	exp := now.Add(k.cfg.SessionTTL)
 	old := ""
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+	if c, err := r.Cookie(k.sess.name); err == nil && c.Value != "" {
 		old = hashToken(c.Value)
 	}
 	err := k.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
@@ -67,14 +68,14 @@ func (k *Kit) StartSessionTx(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return fmt.Errorf("webkit: start session: %w", err)
 	}
-	k.setCookie(w, r, SessionCookie, token, int(k.cfg.SessionTTL/time.Second))
+	k.setCookieAt(w, r, k.sess.name, token, k.sess.path, int(k.cfg.SessionTTL/time.Second))
 	return nil
 }
 
 // CurrentSession returns the browser's session of kind, if it holds a valid
 // one (one indexed read by the token's hash).
 func (k *Kit) CurrentSession(ctx context.Context, r *http.Request, kind string) (Session, bool, error) {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(k.sess.name)
 	if err != nil || c.Value == "" {
 		return Session{}, false, nil
 	}
@@ -105,8 +106,8 @@ func (k *Kit) EndSession(ctx context.Context, w http.ResponseWriter, r *http.Req
 // EndSessionTx is EndSession that also runs inTx (when not nil) in the
 // transaction that deletes the session, when the browser holds one.
 func (k *Kit) EndSessionTx(ctx context.Context, w http.ResponseWriter, r *http.Request, inTx func(ctx context.Context, tx *store.Tx) error) error {
-	k.setCookie(w, r, SessionCookie, "", -1)
-	c, err := r.Cookie(SessionCookie)
+	k.setCookieAt(w, r, k.sess.name, "", k.sess.path, -1)
+	c, err := r.Cookie(k.sess.name)
 	if err != nil || c.Value == "" {
 		return nil
 	}

@@ -72,7 +72,12 @@ type Kit struct {
 	cop   *http.CrossOriginProtection
 	base  *baseTemplates
 	throt *Throttle
+	// sess is the session cookie of the page set this kit serves (Sessions).
+	sess sessionCookie
 }
+
+// sessionCookie names a page set's session cookie and the path it is sent to.
+type sessionCookie struct{ name, path string }
 
 // New returns a Kit on db.
 func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Config) (*Kit, error) {
@@ -99,7 +104,8 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 	if err != nil {
 		return nil, err
 	}
-	k := &Kit{cfg: cfg, db: db, clk: clk, gen: gen, log: log, cop: http.NewCrossOriginProtection(), base: base}
+	k := &Kit{cfg: cfg, db: db, clk: clk, gen: gen, log: log, cop: http.NewCrossOriginProtection(), base: base,
+		sess: sessionCookie{name: SessionCookie, path: "/"}}
 	// Behind a proxy the request's Host may not be the public one: a post
 	// whose Origin is the public URL's is this site's own.
 	if u, err := url.Parse(cfg.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
@@ -110,6 +116,23 @@ func New(db *store.DB, clk clock.Clock, gen *ids.Gen, log *slog.Logger, cfg Conf
 	k.throt = &Throttle{db: db, clk: clk, window: cfg.ThrottleWindow}
 	return k, nil
 }
+
+// Sessions returns the kit for a page set of its own sessions: the same
+// database, templates, throttle and keys, with the session cookie name
+// (sent to path and below). Two page sets with their own cookies keep their
+// sessions side by side in one browser, and a form's CSRF token, bound to
+// the cookie's name and session, is refused by the other page set.
+func (k *Kit) Sessions(name, path string) (*Kit, error) {
+	if name == "" || name == CSRFCookie || name == FlashCookie || !strings.HasPrefix(path, "/") {
+		return nil, fmt.Errorf("webkit: session cookie %q at %q", name, path)
+	}
+	c := *k
+	c.sess = sessionCookie{name: name, path: path}
+	return &c, nil
+}
+
+// SessionCookieName is the name of the kit's session cookie.
+func (k *Kit) SessionCookieName() string { return k.sess.name }
 
 // Throttle returns the kit's login throttle.
 func (k *Kit) Throttle() *Throttle { return k.throt }
@@ -142,7 +165,12 @@ func (k *Kit) mac(purpose string, parts ...string) []byte {
 // setCookie sets a kit cookie: Path /, HttpOnly, SameSite=Lax, Secure per
 // configuration; maxAge < 0 deletes it.
 func (k *Kit) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+	k.setCookieAt(w, r, name, value, "/", maxAge)
+}
+
+// setCookieAt is setCookie for the cookie sent to path and below.
+func (k *Kit) setCookieAt(w http.ResponseWriter, r *http.Request, name, value, path string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: k.secure(r), SameSite: http.SameSiteLaxMode})
 }
 

@@ -467,3 +467,41 @@ func TestTableWithPager(t *testing.T) {
 		t.Errorf("last page: %s", body)
 	}
 }
+
+// TestSessionsCookie: a page set's kit (Kit.Sessions) signs in with its own
+// cookie, sent to its path only; it reads no other kit's session, and the
+// kit's own cookie names are refused as session cookies.
+func TestSessionsCookie(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db)
+		for _, bad := range []struct{ name, path string }{{"", "/x"}, {webkit.CSRFCookie, "/x"}, {webkit.FlashCookie, "/x"}, {"cg_x", "x"}} {
+			if _, err := h.kit.Sessions(bad.name, bad.path); err == nil {
+				t.Errorf("Sessions(%q, %q) accepted", bad.name, bad.path)
+			}
+		}
+		ops, err := h.kit.Sessions("cg_ops", "/ops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, h.srv.URL+"/ops/login", nil)
+		if err := ops.StartSession(context.Background(), w, r, "operator", "op_1"); err != nil {
+			t.Fatal(err)
+		}
+		cookies := w.Result().Cookies()
+		if len(cookies) != 1 || cookies[0].Name != "cg_ops" || cookies[0].Path != "/ops" || !cookies[0].HttpOnly || ops.SessionCookieName() != "cg_ops" {
+			t.Fatalf("session cookie = %+v", cookies)
+		}
+		signed := httptest.NewRequest(http.MethodGet, h.srv.URL+"/ops", nil)
+		signed.AddCookie(cookies[0])
+		if _, ok, err := ops.CurrentSession(context.Background(), signed, "operator"); err != nil || !ok {
+			t.Fatalf("the page set's own session: %v %v", ok, err)
+		}
+		if _, ok, _ := h.kit.CurrentSession(context.Background(), signed, "operator"); ok {
+			t.Fatal("the root kit reads another page set's session")
+		}
+		if h.kit.SessionHash(signed) != "" || ops.SessionHash(signed) == "" {
+			t.Fatal("SessionHash reads another page set's cookie")
+		}
+	})
+}

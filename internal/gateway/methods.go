@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Payment methods a tenant enables (seed 003: "Before you can display any
+// payment methods on a checkout page, you need to enable them in Cashflows
+// Portal."). cashgate's methods are the two supported-payment-methods
+// gives, both cards of the card simulator: a tenant enables either, both
+// or none. A payment job's paymentMethodsToUse must name enabled ones
+// ("card" and "debitcard" ask for Card, "creditcard" for CreditCard); a
+// job that names none takes whichever are enabled; with none enabled no
+// payment job is made, and the hosted card page of an existing one takes
+// no card.
+const (
+	MethodCard       = "Card"
+	MethodCreditCard = "CreditCard"
+)
+
+// PaymentMethods are the payment methods a tenant can enable, in the order
+// supported-payment-methods lists them.
+func PaymentMethods() []string { return []string{MethodCard, MethodCreditCard} }
+
+// MsgNoMethodsAvailable is the guide's error for a payment job of a tenant
+// that has no payment method enabled.
+var MsgNoMethodsAvailable = GuideMsg{Code: "NoPaymentMethodsAvailable", Message: "Unable to create paymentjob without payment methods available."}
+
+// methodAsked is the payment method a paymentMethodsToUse entry asks for.
+func methodAsked(s string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "card", "debitcard":
+		return MethodCard, true
+	case "creditcard":
+		return MethodCreditCard, true
+	}
+	return "", false
+}
+
+// parseEnabledMethods checks the paymentMethodsEnabled of a PUT: known
+// names (any case), each once, returned in PaymentMethods' order.
+func parseEnabledMethods(in []string) ([]string, error) {
+	out := []string{}
+	for _, m := range PaymentMethods() {
+		for _, v := range in {
+			if strings.EqualFold(strings.TrimSpace(v), m) {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	for _, v := range in {
+		if !slices.ContainsFunc(out, func(m string) bool { return strings.EqualFold(strings.TrimSpace(v), m) }) {
+			return nil, apperr.InvalidField("paymentMethodsEnabled", "paymentMethodsEnabled may hold %s (supported-payment-methods lists them); %q is not one of them.",
+				strings.Join(PaymentMethods(), " and "), v)
+		}
+	}
+	return out, nil
+}
+
+// checkMethodsEnabled refuses a payment job asking for a method the tenant
+// has not enabled (asked nil: the job takes the enabled ones).
+func checkMethodsEnabled(asked *[]string, enabled []string) error {
+	if len(enabled) == 0 {
+		return MsgNoMethodsAvailable.Invalid("paymentMethodsToUse")
+	}
+	if asked == nil {
+		return nil
+	}
+	for _, v := range *asked {
+		if m, ok := methodAsked(v); !ok || !slices.Contains(enabled, m) {
+			return MsgMethodNotAllowed.Invalid("paymentMethodsToUse")
+		}
+	}
+	return nil
+}
+
+// decodeMethods reads the payment_methods column.
+func decodeMethods(raw string) ([]string, error) {
+	out := []string{}
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, fmt.Errorf("gateway: payment methods: %w", err)
+	}
+	return out, nil
+}
+
+// putSettingsExtras sets, in tx after the settings row was written, the
+// settings a PUT may leave out: the recurring auto-capture switch and the
+// enabled payment methods (nil: unchanged).
+func putSettingsExtras(ctx context.Context, tx *store.Tx, tenantID string, in GatewaySettings) error {
+	if in.AutoCaptureRecurring != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE gateway_settings SET auto_capture_recurring = $1 WHERE tenant_id = $2`, *in.AutoCaptureRecurring, tenantID); err != nil {
+			return fmt.Errorf("gateway: recurring auto capture: %w", err)
+		}
+	}
+	if in.PaymentMethodsEnabled != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE gateway_settings SET payment_methods = $1 WHERE tenant_id = $2`, mustJSON(*in.PaymentMethodsEnabled), tenantID); err != nil {
+			return fmt.Errorf("gateway: payment methods: %w", err)
+		}
+	}
+	return nil
+}
