@@ -3,6 +3,7 @@ package cashier
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/backoffice"
@@ -43,12 +44,14 @@ func officeListQueries(kind, tenantID string, q backoffice.PaymentQuery) []offic
 		s, args := backoffice.ListQuery(officeItemsSQL[kind], cols, tenantID, q, "")
 		return []officeQuery{{s, args}}
 	}
-	var out []officeQuery
-	for _, col := range []string{"id", "reference"} {
-		s, args := backoffice.ListQuery(officeItemsSQL[kind], cols, tenantID, q, col)
-		out = append(out, officeQuery{s, args})
-	}
-	return out
+	byID, idArgs := backoffice.ListQuery(officeItemsSQL[kind], cols, tenantID, q, "id")
+	// The reference's index is partial (reference <> ''): the query says so
+	// too, for both engines to use it; a reference is unique per tenant, so
+	// its one row needs no order (which would have the engines walk the
+	// list's index instead).
+	byRef, refArgs := backoffice.ListQuery(officeItemsSQL[kind], cols, tenantID, q, "reference <> '' AND reference")
+	byRef, _, _ = strings.Cut(byRef, " ORDER BY ")
+	return []officeQuery{{byID, idArgs}, {byRef + " LIMIT 2", refArgs}}
 }
 
 type officeQuery struct {

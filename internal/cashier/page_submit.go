@@ -71,11 +71,16 @@ func pendingText(d Deposit) string {
 	return "its PSP confirms it shortly."
 }
 
+// sqlLiveDeposit is a session's deposit still under way
+// (cashier_deposits_session, a partial index: the query names its
+// condition); a session has one at most (sessionFree).
+const sqlLiveDeposit = `SELECT ` + depositCols + ` FROM cashier_deposits WHERE session_id = $1 AND session_id <> ''
+AND tenant_id = $2 AND status IN ('created', 'pending') LIMIT 1`
+
 // liveDeposit is the deposit of open session x its PSP has yet to
 // complete (created or pending), nil when none.
 func (s *Service) liveDeposit(ctx context.Context, x *session) (*deposit, error) {
-	d, err := scanDeposit(s.db.Read().QueryRowContext(ctx, `SELECT `+depositCols+` FROM cashier_deposits WHERE session_id = $1
-		AND tenant_id = $2 AND status IN ('created', 'pending') ORDER BY created_at DESC, id DESC LIMIT 1`, x.ID, x.TenantID))
+	d, err := scanDeposit(s.db.Read().QueryRowContext(ctx, sqlLiveDeposit, x.ID, x.TenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
