@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -123,8 +124,22 @@ func (m *office) view(a *backoffice.Admin, current, back string) officeView {
 // entry is one line of a timeline.
 type entry struct {
 	at         time.Time
+	rank       int // the order of lines at one instant: the state machine's
 	When, What string
 }
+
+// lifecycle orders the statuses of deposits and payouts, for lines of a
+// timeline at one instant (a fake clock's, or one transaction's).
+var lifecycle = []string{DepositCreated, PayoutRequested, DepositPending, DepositAuthorised, PayoutApproved, PayoutRejected,
+	PayoutProcessing, DepositCaptured, DepositVoided, DepositDeclined, DepositFailed, PayoutPaid, PayoutReturned, DepositRefunded}
+
+// actionLeadsTo is the status an agent's action moves its object to.
+var actionLeadsTo = map[string]string{"deposit.capture": DepositCaptured, "deposit.void": DepositVoided, "deposit.refund": DepositRefunded,
+	"deposit.moto": DepositCreated, "deposit.offline": DepositCreated, "bank_transfer.credit": DepositCaptured,
+	"payout.approved": PayoutApproved, "payout.rejected": PayoutRejected, "payout.returned": PayoutReturned, "payouts.paid": PayoutPaid}
+
+// rankOf is a status's line's rank; the action leading to it comes just before.
+func rankOf(status string) int { return 2*slices.Index(lifecycle, status) + 1 }
 
 // timeline is an object's life: the events the cashier emitted about it
 // (each state change) and the agents' actions on it, oldest first.
@@ -136,7 +151,7 @@ func (m *office) timeline(ctx context.Context, a *backoffice.Admin, id string, s
 	var tl []entry
 	for _, ev := range evs {
 		b, _ := ev.Data.(json.RawMessage)
-		tl = append(tl, entry{at: ev.CreatedAt, What: say(ev.Type, b)})
+		tl = append(tl, entry{at: ev.CreatedAt, rank: rankOf(ev.Type[strings.LastIndexByte(ev.Type, '.')+1:]), What: say(ev.Type, b)})
 	}
 	acts, err := m.s.auditOf(ctx, a.TenantID, id)
 	if err != nil {
@@ -147,9 +162,14 @@ func (m *office) timeline(ctx context.Context, a *backoffice.Admin, id string, s
 		if x.Detail != "" {
 			what += " (" + x.Detail + ")"
 		}
-		tl = append(tl, entry{at: x.CreatedAt, What: what})
+		tl = append(tl, entry{at: x.CreatedAt, rank: rankOf(actionLeadsTo[x.Action]) - 1, What: what})
 	}
-	slices.SortStableFunc(tl, func(x, y entry) int { return x.at.Compare(y.at) })
+	slices.SortStableFunc(tl, func(x, y entry) int {
+		if c := x.at.Compare(y.at); c != 0 {
+			return c
+		}
+		return x.rank - y.rank
+	})
 	for i := range tl {
 		tl[i].When = a.Time(tl[i].at)
 	}

@@ -94,7 +94,7 @@ func (m *office) payoutView(a *backoffice.Admin, p *payout, manage bool) payoutV
 // destinationText says where a payout goes.
 func destinationText(psp string, d Destination) string {
 	if d.IBAN != "" {
-		s := d.Name + ", IBAN " + d.IBAN
+		s := "bank account of " + d.Name + ", IBAN " + d.IBAN
 		if d.BIC != "" {
 			s += " (BIC " + d.BIC + ")"
 		}
