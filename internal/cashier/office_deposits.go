@@ -10,6 +10,7 @@ import (
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/backoffice"
+	"github.com/cashgate/cashgate/internal/httpx"
 	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/webkit"
@@ -73,6 +74,14 @@ func (m *office) depositsPage(w http.ResponseWriter, r *http.Request, a *backoff
 
 // checkDepositFilter refuses a filter beside its fields.
 func checkDepositFilter(f *webkit.Form, flt Filter) {
+	for _, k := range []string{"q", "status", "psp", "customer"} {
+		if httpx.CheckText(k, f.Get(k)) != nil {
+			f.Fail(k, "This field holds a control character (such as a tab or a NUL), which is not accepted.")
+		}
+	}
+	if !f.OK() {
+		return
+	}
 	if len(flt.Q) > 100 {
 		f.Fail("q", "At most 100 characters.")
 	}

@@ -3,6 +3,7 @@ package cashier_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -196,8 +197,11 @@ func TestOfficeDeposits(t *testing.T) {
 					t.Fatalf("deposits%s: %d %s", q, p.Status, p.Body)
 				}
 			}
-			if p := agent.Get("/office/cashier/deposits?status=nonsense"); p.Status != http.StatusUnprocessableEntity {
-				t.Fatalf("a bad filter: %d", p.Status)
+			for _, q := range []string{"?status=nonsense", "?q=" + url.QueryEscape("ORD\x00"), "?customer=" + url.QueryEscape("c\t1"),
+				"?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("1:cdp_\x00"))} {
+				if p := agent.Get("/office/cashier/deposits" + q); p.Status != http.StatusUnprocessableEntity && p.Status != http.StatusBadRequest {
+					t.Fatalf("a bad filter %q: %d %s", q, p.Status, p.Body)
+				}
 			}
 			for _, q := range []string{"?q=" + a.ID, "?q=ORD-D1", "?kind=deposit&status=authorised"} {
 				if p := agent.Get("/office/payments" + q); !strings.Contains(p.Body, `href="/office/cashier/deposits/`+a.ID+`"`) || strings.Contains(p.Body, bank.ID) {
