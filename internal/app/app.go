@@ -270,13 +270,13 @@ func (a *App) build(ctx context.Context, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
-	of, err := a.buildOffice(ctx)
-	if err != nil {
-		return fmt.Errorf("back office: %w", err)
-	}
 	cs, err := a.buildCashier(ctx, kek)
 	if err != nil {
 		return fmt.Errorf("cashier: %w", err)
+	}
+	of, err := a.buildOffice(ctx) // after every product with back-office pages
+	if err != nil {
+		return fmt.Errorf("back office: %w", err)
 	}
 	for _, p := range []product{gw, wl, rp, pt, of, cs} {
 		rs = append(rs, p.routes...)

@@ -41,6 +41,7 @@ func (a *App) buildCashier(_ context.Context, kek []byte) (product, error) {
 	a.Cashier = CashierProduct{Service: svc}
 	a.Runner.Handle(cashier.JobSendPayout, svc.SendPayout)
 	a.Runner.Handle(cashier.JobStale, svc.Stale)
+	a.Runner.Handle(cashier.JobSubmitDeposit, svc.ResubmitDeposit)
 	a.Runner.Handle(cashier.JobExpireAuth, svc.ExpireAuthorisation)
 	a.Runner.Handle(cashier.JobSimNotify, svc.SimNotify)
 	errs := httpx.PlatformErrors(a.Log)

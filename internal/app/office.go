@@ -20,6 +20,7 @@ func (a *App) officeModules(o *backoffice.Office) ([]backoffice.Module, error) {
 		a.Gateway.Service.OfficeModule,
 		a.Wallet.Service.OfficeModule,
 		a.Remote.Service.OfficeModule,
+		a.Cashier.Service.OfficeModule,
 	} {
 		m, err := build(o)
 		if err != nil {

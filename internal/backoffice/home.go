@@ -119,11 +119,8 @@ func (o *Office) days(ctx context.Context, a *Admin) ([]day, error) {
 		days[i] = day{Start: time.Date(y, m, dd-ChartDays+1+i, 0, 0, 0, 0, loc), Volume: map[string]int64{}}
 	}
 	from, to := days[0].Start, time.Date(y, m, dd+1, 0, 0, 0, 0, loc)
-	for _, mod := range o.modules {
-		if mod.Payments == nil {
-			continue
-		}
-		figs, err := mod.Payments.PaymentFigures(ctx, a.TenantID, from, to)
+	for _, src := range o.sources() {
+		figs, err := src.PaymentFigures(ctx, a.TenantID, from, to)
 		if err != nil {
 			return nil, err
 		}

@@ -17,8 +17,19 @@ type Module struct {
 	// Payments, when set, adds the module's items to the unified payments
 	// list and to the home page's figures.
 	Payments PaymentSource
+	// MorePayments are the module's further kinds of items, for a product
+	// with more than one (the cashier's deposits and payouts).
+	MorePayments []PaymentSource
 	// Balances, when set, adds balances to the home page.
 	Balances BalanceSource
+}
+
+// sources are the module's payment sources, Payments first.
+func (m Module) sources() []PaymentSource {
+	if m.Payments == nil {
+		return m.MorePayments
+	}
+	return append([]PaymentSource{m.Payments}, m.MorePayments...)
 }
 
 // NavItem is a link of the navigation; items are shown by Order (the

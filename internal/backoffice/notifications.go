@@ -59,3 +59,18 @@ func (o *Office) Notifications(ctx context.Context, a *Admin, subjects ...string
 	}
 	return out, nil
 }
+
+// Events returns the tenant's events about subject (a payment's
+// reference), oldest first, at most 50: a detail page's timeline of the
+// state changes its product emitted.
+func (o *Office) Events(ctx context.Context, tenantID, subject string) ([]outbox.Event, error) {
+	evs, err := o.events.ListEvents(ctx, tenantID, outbox.EventFilter{Subject: subject, PageRequest: outbox.PageRequest{Limit: maxNotifications}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outbox.Event, 0, len(evs.Items))
+	for i := len(evs.Items) - 1; i >= 0; i-- {
+		out = append(out, evs.Items[i])
+	}
+	return out, nil
+}

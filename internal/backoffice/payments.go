@@ -51,11 +51,9 @@ func (o *Office) paymentsPage(w http.ResponseWriter, r *http.Request, a *Admin) 
 	lf := o.parseFilter(f, r.URL.Query().Get("before"), a)
 	d := paymentsData{Statuses: append([]string{""}, o.statuses()...), Table: webkit.Table{Caption: "Payments",
 		Columns: []string{"Created", "Kind", "Source", "Reference", "Order", "Amount", "Status"}, Empty: "No payments match."}}
-	for _, m := range o.modules {
-		if m.Payments != nil {
-			k := m.Payments.PaymentKind()
-			d.Kinds = append(d.Kinds, kindOption{Kind: k.Kind, Label: k.Label, Selected: k.Kind == lf.kind})
-		}
+	for _, src := range o.sources() {
+		k := src.PaymentKind()
+		d.Kinds = append(d.Kinds, kindOption{Kind: k.Kind, Label: k.Label, Selected: k.Kind == lf.kind})
 	}
 	status := http.StatusOK
 	if f.OK() {
@@ -166,11 +164,7 @@ func parseListCursor(s string) (*listCursor, bool) {
 // a kind after it at its time included.
 func (o *Office) listPayments(r *http.Request, tenantID string, lf listFilter) ([]PaymentItem, bool, error) {
 	var lists [][]PaymentItem
-	for _, m := range o.modules {
-		src := m.Payments
-		if src == nil {
-			continue
-		}
+	for _, src := range o.sources() {
 		k := src.PaymentKind()
 		if (lf.kind != "" && k.Kind != lf.kind) || (lf.status != "" && !slices.Contains(k.Statuses, lf.status)) {
 			continue
@@ -198,9 +192,9 @@ func (o *Office) listPayments(r *http.Request, tenantID string, lf listFilter) (
 
 // source returns the payments source of kind, or nil.
 func (o *Office) source(kind string) PaymentSource {
-	for _, m := range o.modules {
-		if m.Payments != nil && m.Payments.PaymentKind().Kind == kind {
-			return m.Payments
+	for _, src := range o.sources() {
+		if src.PaymentKind().Kind == kind {
+			return src
 		}
 	}
 	return nil
@@ -213,13 +207,20 @@ func (o *Office) kindLabel(kind string) string {
 	return kind
 }
 
+// sources are every module's payment sources.
+func (o *Office) sources() []PaymentSource {
+	var out []PaymentSource
+	for _, m := range o.modules {
+		out = append(out, m.sources()...)
+	}
+	return out
+}
+
 // statuses are every source's statuses, sorted, once each.
 func (o *Office) statuses() []string {
 	var out []string
-	for _, m := range o.modules {
-		if m.Payments != nil {
-			out = append(out, m.Payments.PaymentKind().Statuses...)
-		}
+	for _, src := range o.sources() {
+		out = append(out, src.PaymentKind().Statuses...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

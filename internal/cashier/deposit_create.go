@@ -322,8 +322,9 @@ func (s *Service) sessionFree(ctx context.Context, tx *store.Tx, sessionID strin
 }
 
 // submitDeposit asks the PSP and answers with what it said. A PSP that
-// cannot be reached, or refuses the request, fails the deposit (its
-// refusal is the answer).
+// cannot be reached is asked again later when the deposit carries no
+// card or wallet login (deferDeposit), else it fails the deposit; a PSP
+// that refuses the request fails it (its refusal is the answer).
 func (s *Service) submitDeposit(ctx context.Context, pl *depositPlan) (Deposit, error) {
 	var out Deposit
 	rec := s.depositRecorder(pl.d.TenantID, pl.d.ID, pl.c, http.StatusCreated, &out, nil)
@@ -337,6 +338,9 @@ func (s *Service) submitDeposit(ctx context.Context, pl *depositPlan) (Deposit, 
 		return out, nil
 	}
 	code := apperr.CodeOf(err)
+	if code == apperr.Unavailable && resubmittable(pl.op) {
+		return s.deferDeposit(ctx, pl.d) // asked again later (deposit_retry.go)
+	}
 	if code == apperr.Unavailable {
 		return out, s.record(ctx, rec, Result{Status: DepositFailed, Reason: "psp_unavailable"})
 	}
@@ -371,7 +375,6 @@ func (s *Service) depositRecorder(tenantID, id string, c Connector, status int, 
 		if res.Action != "" {
 			out.Action = &Action{Type: "redirect", URL: res.Action}
 		}
-		out.Instructions = res.Instructions
 		if status == 0 {
 			return nil
 		}

@@ -3,12 +3,14 @@ package cashier
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/cardpay"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/outbox"
 	"github.com/cashgate/cashgate/internal/store"
@@ -59,21 +61,32 @@ type deposit struct {
 	Amount, CapturedAmount                 int64
 	Currency, Status, Reference, SessionID string
 	PSPRef, HoldID, Reason, Payer, Agent   string
-	ReturnURL                              string
+	ReturnURL, RefundRef                   string
+	Instructions                           *Instructions // a bank transfer's, as the customer was told
 	PSPSeq                                 int64
+	Attempts                               int // calls to the PSP of a deposit submitted again (JobSubmitDeposit)
 	CreatedAt, UpdatedAt                   time.Time
 	AuthorisedAt, CapturedAt               time.Time
 }
 
 const depositCols = `id, tenant_id, customer_id, psp, channel, amount, captured_amount, currency, status, reference, session_id,
-	psp_reference, hold_id, reason, payer, agent, return_url, psp_seq, created_at, updated_at, authorised_at, captured_at`
+	psp_reference, hold_id, reason, payer, agent, return_url, psp_seq, created_at, updated_at, authorised_at, captured_at,
+	instructions, refund_reference, attempts`
 
 func scanDeposit(row interface{ Scan(...any) error }) (*deposit, error) {
 	var d deposit
 	var created, updated, auth, capt int64
+	var instr string
 	if err := row.Scan(&d.ID, &d.TenantID, &d.CustomerID, &d.PSP, &d.Channel, &d.Amount, &d.CapturedAmount, &d.Currency, &d.Status,
-		&d.Reference, &d.SessionID, &d.PSPRef, &d.HoldID, &d.Reason, &d.Payer, &d.Agent, &d.ReturnURL, &d.PSPSeq, &created, &updated, &auth, &capt); err != nil {
+		&d.Reference, &d.SessionID, &d.PSPRef, &d.HoldID, &d.Reason, &d.Payer, &d.Agent, &d.ReturnURL, &d.PSPSeq, &created, &updated, &auth, &capt,
+		&instr, &d.RefundRef, &d.Attempts); err != nil {
 		return nil, err
+	}
+	if instr != "" {
+		d.Instructions = &Instructions{}
+		if err := json.Unmarshal([]byte(instr), d.Instructions); err != nil {
+			return nil, fmt.Errorf("cashier: deposit instructions: %w", err)
+		}
 	}
 	d.CreatedAt, d.UpdatedAt, d.AuthorisedAt, d.CapturedAt = fromMicros(created), fromMicros(updated), fromMicros(auth), fromMicros(capt)
 	return &d, nil
@@ -99,9 +112,10 @@ func (s *Service) loadDeposit(ctx context.Context, q store.Querier, tenantID, id
 // is a Conflict.
 func insertDeposit(ctx context.Context, tx *store.Tx, d *deposit) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO cashier_deposits (`+depositCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT DO NOTHING`,
 		d.ID, d.TenantID, d.CustomerID, d.PSP, d.Channel, d.Amount, d.CapturedAmount, d.Currency, d.Status, d.Reference, d.SessionID,
-		d.PSPRef, d.HoldID, d.Reason, d.Payer, d.Agent, d.ReturnURL, d.PSPSeq, micros(d.CreatedAt), micros(d.UpdatedAt), micros(d.AuthorisedAt), micros(d.CapturedAt))
+		d.PSPRef, d.HoldID, d.Reason, d.Payer, d.Agent, d.ReturnURL, d.PSPSeq, micros(d.CreatedAt), micros(d.UpdatedAt), micros(d.AuthorisedAt), micros(d.CapturedAt),
+		instructionsJSON(d.Instructions), d.RefundRef, d.Attempts)
 	if err != nil {
 		return fmt.Errorf("cashier: insert deposit: %w", err)
 	}
@@ -114,10 +128,21 @@ func insertDeposit(ctx context.Context, tx *store.Tx, d *deposit) error {
 	return nil
 }
 
+// instructionsJSON is the stored form of a deposit's instructions ("" for none).
+func instructionsJSON(in *Instructions) string {
+	if in == nil {
+		return ""
+	}
+	b, _ := json.Marshal(in)
+	return string(b)
+}
+
 func saveDeposit(ctx context.Context, tx *store.Tx, d *deposit) error {
 	_, err := tx.ExecContext(ctx, `UPDATE cashier_deposits SET status = $1, captured_amount = $2, psp_reference = $3, hold_id = $4, reason = $5,
-		payer = $6, psp_seq = $7, updated_at = $8, authorised_at = $9, captured_at = $10 WHERE id = $11`,
-		d.Status, d.CapturedAmount, d.PSPRef, d.HoldID, d.Reason, d.Payer, d.PSPSeq, micros(d.UpdatedAt), micros(d.AuthorisedAt), micros(d.CapturedAt), d.ID)
+		payer = $6, psp_seq = $7, updated_at = $8, authorised_at = $9, captured_at = $10, instructions = $11, refund_reference = $12, attempts = $13
+		WHERE id = $14`,
+		d.Status, d.CapturedAmount, d.PSPRef, d.HoldID, d.Reason, d.Payer, d.PSPSeq, micros(d.UpdatedAt), micros(d.AuthorisedAt), micros(d.CapturedAt),
+		instructionsJSON(d.Instructions), d.RefundRef, d.Attempts, d.ID)
 	if err != nil {
 		return fmt.Errorf("cashier: save deposit: %w", err)
 	}
@@ -137,6 +162,12 @@ func (s *Service) applyDeposit(ctx context.Context, tx *store.Tx, d *deposit, c 
 	}
 	if res.Payer != "" {
 		d.Payer = res.Payer
+	}
+	if res.Instructions != nil {
+		d.Instructions = res.Instructions
+	}
+	if res.RefundRef != "" {
+		d.RefundRef = res.RefundRef
 	}
 	if res.Status == DepositCaptured && res.Amount > 0 {
 		d.CapturedAmount = res.Amount
@@ -218,14 +249,22 @@ func (s *Service) captureMoney(ctx context.Context, tx *store.Tx, d *deposit, c 
 	return err
 }
 
-// refundMoney takes a captured deposit back from the customer's balance.
+// refundMoney takes a captured deposit back from the customer's balance
+// to its PSP's clearing: a card deposit through the payments core's card
+// refund (cardpay: to the card scheme's clearing, entry card_refund), as
+// the card gateway and remote payments refund cards.
 func (s *Service) refundMoney(ctx context.Context, tx *store.Tx, d *deposit, c Connector) error {
 	to, from, err := s.depositAccounts(ctx, tx, d, c)
 	if err != nil {
 		return err
 	}
-	_, err = s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: d.TenantID, From: from, To: to, Currency: d.Currency,
-		Amount: d.CapturedAmount, Kind: KindRefund, Reference: d.ID})
+	if c.Info().Name == PSPCard {
+		err = s.cards.Refund(ctx, tx, cardpay.RefundSpec{Scope: d.TenantID, Currency: d.Currency, Reference: d.ID,
+			Amount: d.CapturedAmount, From: from})
+	} else {
+		_, err = s.ledger.Transfer(ctx, tx, ledger.TransferSpec{TenantID: d.TenantID, From: from, To: to, Currency: d.Currency,
+			Amount: d.CapturedAmount, Kind: KindRefund, Reference: d.ID})
+	}
 	if apperr.Is(err, apperr.InsufficientFunds) {
 		return apperr.New(apperr.InsufficientFunds, "customer %s's balance no longer holds the %s %s of deposit %s (it was withdrawn)",
 			d.CustomerID, format(d.CapturedAmount, d.Currency), d.Currency, d.ID)
@@ -266,10 +305,17 @@ type Deposit struct {
 	UpdatedAt      time.Time  `json:"updatedAt"`
 	AuthorisedAt   *time.Time `json:"authorisedAt"`
 	CapturedAt     *time.Time `json:"capturedAt"`
+	// RefundReference is the acquirer's refund transaction of a refunded
+	// card deposit.
+	RefundReference *string `json:"refundReference"`
+	// Attempts counts the calls to a PSP that could not be reached, for a
+	// deposit submitted again later (0: it answered the first time).
+	Attempts int `json:"attempts"`
 	// Action is where the customer goes next (a 3-D Secure challenge): in
 	// the answer that created the deposit only.
 	Action *Action `json:"action,omitempty"`
-	// Instructions say how to pay a bank transfer: in the creating answer.
+	// Instructions say how to pay a bank transfer: in every answer about
+	// the deposit, as the customer was first told.
 	Instructions *Instructions `json:"instructions,omitempty"`
 }
 
@@ -283,7 +329,8 @@ func viewDeposit(d *deposit) Deposit {
 	return Deposit{ID: d.ID, CustomerID: d.CustomerID, PSP: d.PSP, Channel: d.Channel, Status: d.Status,
 		Amount: format(d.Amount, d.Currency), CapturedAmount: format(d.CapturedAmount, d.Currency), Currency: d.Currency,
 		Reference: opt(d.Reference), SessionID: opt(d.SessionID), PSPReference: opt(d.PSPRef), Reason: opt(d.Reason), Payer: opt(d.Payer),
-		Agent: opt(d.Agent), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, AuthorisedAt: optTime(d.AuthorisedAt), CapturedAt: optTime(d.CapturedAt)}
+		Agent: opt(d.Agent), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, AuthorisedAt: optTime(d.AuthorisedAt), CapturedAt: optTime(d.CapturedAt),
+		RefundReference: opt(d.RefundRef), Attempts: d.Attempts, Instructions: d.Instructions}
 }
 
 func opt(s string) *string {

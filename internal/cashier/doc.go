@@ -18,7 +18,15 @@
 // by the operator; payouts exported as pain.001) and "sim" (a simulated
 // external PSP answering by signed asynchronous notifications, some
 // delayed, duplicated or reordered, its API failing for some amounts).
-// "offline" books an agent's manual deposit.
+// "offline" books an agent's manual deposit. A PSP that cannot be reached
+// is asked again later when the deposit can be sent without the customer
+// (deposit_retry.go).
+//
+// # Back office
+//
+// The cashier's pages in the merchant back office (office*.go): the payout
+// approval queue, the deposits, the MOTO and offline deposit forms and the
+// customer view, each action the Agent API's method via the back office.
 //
 // # State machines
 //
@@ -41,6 +49,7 @@
 //	captured     the hold posted (or a transfer when not held)
 //	voided       the hold released
 //	refunded     customer balance → PSP clearing                   cashier_refund
+//	             (a card's: the payments core's card refund)         card_refund
 //	requested    customer balance (+ the Platform's funds) → customer payouts  cashier_payout
 //	paid         customer payouts → PSP clearing
 //	rejected, failed, returned   customer payouts → back where it came from

@@ -40,7 +40,15 @@ type env struct {
 
 func newEnv(t *testing.T, e storetest.Engine, seed byte) *env {
 	t.Helper()
-	a := apptest.New(t, e, apptest.Options{Seed: seed, Config: func(c *app.Config) { c.CashierSimSeed = int(seed) }})
+	return newEnvWith(t, e, apptest.Options{Seed: seed})
+}
+
+// newEnvWith is newEnv with the app's options (opt.Seed seeds the sim too).
+func newEnvWith(t *testing.T, e storetest.Engine, opt apptest.Options) *env {
+	t.Helper()
+	seed := opt.Seed
+	opt.Config = func(c *app.Config) { c.CashierSimSeed = int(seed) }
+	a := apptest.New(t, e, opt)
 	v := &env{App: a, t: t, key: a.Tenant.APIKey, crm: newCRM(t, a.Clock.Now)}
 	v.login()
 	v.hooks = newHookSink(t)

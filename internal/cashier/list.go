@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/httpx"
 )
 
 // Filter selects deposits or payouts of a tenant, newest first.
@@ -35,7 +36,7 @@ func (p *Page) keyset() (keyset, error) {
 	}
 	at, id, ok := strings.Cut(raw, ":")
 	n, perr := strconv.ParseInt(at, 10, 64)
-	if !ok || perr != nil || id == "" {
+	if !ok || perr != nil || id == "" || httpx.CheckText("cursor", id) != nil {
 		return keyset{}, apperr.InvalidField("cursor", "cursor is not one this API gave out")
 	}
 	return keyset{at: n, id: id}, nil

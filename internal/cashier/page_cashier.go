@@ -115,6 +115,18 @@ func (s *Service) showCashier(pg *Pages) sessionPage {
 			s.render(w, r, pg, st, http.StatusOK, s.completed(r.Context(), x))
 			return
 		}
+		if x.Intent == IntentDeposit {
+			d, err := s.liveDeposit(r.Context(), x)
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "cashier: hosted page", "err", err)
+				pg.kit.Error(w, r, http.StatusInternalServerError, "Something went wrong; try again.")
+				return
+			}
+			if d != nil { // a bank transfer's instructions again, or a PSP yet to confirm
+				s.render(w, r, pg, st, http.StatusOK, s.underWay(s.base(r.Context(), x), x, viewDeposit(d)))
+				return
+			}
+		}
 		s.render(w, r, pg, st, http.StatusOK, s.cashierForm(r.Context(), x, st, r.PathValue("token"), ""))
 	}
 }

@@ -2,6 +2,8 @@ package cashier
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -27,10 +29,8 @@ func (s *Service) cashierDeposit(pg *Pages) sessionPage {
 		case err == nil && (d.Status == DepositCaptured || d.Status == DepositAuthorised):
 			http.Redirect(w, r, "/cashier/s/"+r.PathValue("token"), http.StatusSeeOther)
 			return
-		case err == nil && d.Status == DepositPending:
-			v.Done, v.Instructions, v.Back = true, d.Instructions, backURL(x, "deposit", d.ID, d.Status)
-			v.Text = "Your deposit of " + d.Amount + " " + d.Currency + " is pending: " + pendingText(d)
-			s.render(w, r, pg, st, http.StatusOK, v)
+		case err == nil && (d.Status == DepositPending || d.Status == DepositCreated):
+			s.render(w, r, pg, st, http.StatusOK, s.underWay(v, x, d))
 			return
 		case err == nil:
 			s.render(w, r, pg, st, http.StatusOK, s.cashierForm(r.Context(), x, st, r.PathValue("token"), "The deposit was not accepted ("+reasonText(d)+"). You can try again."))
@@ -55,11 +55,36 @@ func depositForm(r *http.Request, x *session) DepositRequest {
 	return in
 }
 
+// underWay is the page of session x whose deposit d its PSP has yet to
+// complete: a bank transfer's instructions (shown again whenever the
+// page is opened), or the PSP's confirmation to come.
+func (s *Service) underWay(v cashierView, x *session, d Deposit) cashierView {
+	v.Done, v.Instructions, v.Back = true, d.Instructions, backURL(x, "deposit", d.ID, d.Status)
+	v.Text = "Your deposit of " + d.Amount + " " + d.Currency + " is pending: " + pendingText(d)
+	return v
+}
+
 func pendingText(d Deposit) string {
 	if d.Instructions != nil {
 		return "transfer the amount with the reference below."
 	}
 	return "its PSP confirms it shortly."
+}
+
+// sqlLiveDeposit is a session's deposit still under way
+// (cashier_deposits_session, a partial index: the query names its
+// condition); a session has one at most (sessionFree).
+const sqlLiveDeposit = `SELECT ` + depositCols + ` FROM cashier_deposits WHERE session_id = $1 AND session_id <> ''
+AND tenant_id = $2 AND status IN ('created', 'pending') LIMIT 1`
+
+// liveDeposit is the deposit of open session x its PSP has yet to
+// complete (created or pending), nil when none.
+func (s *Service) liveDeposit(ctx context.Context, x *session) (*deposit, error) {
+	d, err := scanDeposit(s.db.Read().QueryRowContext(ctx, sqlLiveDeposit, x.ID, x.TenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return d, err
 }
 
 func reasonText(d Deposit) string {

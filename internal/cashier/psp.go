@@ -124,6 +124,7 @@ type Result struct {
 	// Action is where the customer must go next (a 3-D Secure challenge).
 	Action       string
 	Instructions *Instructions
+	RefundRef    string // the PSP's id of a refund
 }
 
 // Instructions tell the customer how to pay a bank-transfer deposit.

@@ -42,7 +42,9 @@ func (p *cardPSP) Authorise(ctx context.Context, op Op, rec Recorder) error {
 }
 
 // The acquirer keeps nothing of an authorisation the simulator is asked to
-// capture, void or refund: these are the ledger's.
+// capture or void: these are the ledger's. A refund is the payments core's
+// card refund (Cards.Refund, in the recording transaction: depositMoney),
+// named by the acquirer's refund transaction, as the card gateway's are.
 func (p *cardPSP) Capture(ctx context.Context, op Op, rec Recorder) error {
 	return p.s.record(ctx, rec, Result{Status: DepositCaptured, Amount: op.Amount})
 }
@@ -52,7 +54,7 @@ func (p *cardPSP) Void(ctx context.Context, _ Op, rec Recorder) error {
 }
 
 func (p *cardPSP) Refund(ctx context.Context, _ Op, rec Recorder) error {
-	return p.s.record(ctx, rec, Result{Status: DepositRefunded})
+	return p.s.record(ctx, rec, Result{Status: DepositRefunded, RefundRef: p.s.cards.TransactionID(cardpay.TxnRefund)})
 }
 
 // charge assesses the card; approved is the status of an approved card.

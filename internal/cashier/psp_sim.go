@@ -38,7 +38,8 @@ import (
 // notification id), some sent before the intermediate one (reordered). The
 // amount decides the outcome: minor units ending in 13 are declined (a
 // payout fails); ending in 42, the PSP's API is unavailable the first two
-// times it is asked (then accepts). Everything else is approved.
+// times it is asked (then accepts); ending in 99, it is never available.
+// Everything else is approved.
 //
 // Notifications are signed like the Platform's callbacks, header
 // Sim-Signature: t=<Unix seconds>,v1=<hex HMAC-SHA256(key, t + "." + body)>,
@@ -129,13 +130,19 @@ func (p *simPSP) call(ctx context.Context, kind string, op Op) (string, error) {
 	return o.id, err
 }
 
-// failing: an amount ending in 42 fails the first two calls.
-func failing(amount int64, calls int) bool { return amount%100 == 42 && calls <= 2 }
+// failing: an amount ending in 42 fails the first two calls, one ending
+// in 99 every call.
+func failing(amount int64, calls int) bool {
+	return (amount%100 == 42 && calls <= 2) || amount%100 == 99
+}
 
-// firstAccepted is the call that the PSP first accepts.
+// firstAccepted is the call that the PSP first accepts (0: none).
 func firstAccepted(amount int64) int {
-	if amount%100 == 42 {
+	switch amount % 100 {
+	case 42:
 		return 3
+	case 99:
+		return 0
 	}
 	return 1
 }

@@ -39,6 +39,10 @@ type Cards interface {
 	Assess(ctx context.Context, ch cardpay.Charge) (cardpay.Outcome, error)
 	Complete3DS(ctx context.Context, challenge cardpay.Outcome, ch cardpay.Charge, passed bool) (cardpay.Outcome, error)
 	Clearing(ctx context.Context, tx *store.Tx, scope, currency string) (string, error)
+	// Refund gives a card payment back: the customer's balance → the card
+	// scheme's clearing (From), entry kind card_refund.
+	Refund(ctx context.Context, tx *store.Tx, s cardpay.RefundSpec) error
+	TransactionID(k cardpay.TxnKind) string
 }
 
 // Vault keeps a card while its 3-D Secure challenge runs (card.Vault).
