@@ -95,7 +95,7 @@ func TestClusterOnOnePostgreSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clusterLimit(t, sandboxKey, nodes[:2])
+	clusterLimit(ctx, t, dbURL, sandboxKey, nodes[:2])
 	reqs, killed := clusterLoad(ctx, t, wd, nodes)
 	db, err := store.Open(ctx, dbURL, nil, store.Options{})
 	if err != nil {
@@ -126,7 +126,12 @@ func TestClusterOnOnePostgreSQL(t *testing.T) {
 // processes, 50 requests on the first, then — once they synced — 30 on the
 // second: together they admit the limit plus the bucket's refill (one a
 // second) while it ran, not 60 each.
-func clusterLimit(t *testing.T, key string, nodes []*crashChild) {
+func clusterLimit(ctx context.Context, t *testing.T, dbURL, key string, nodes []*crashChild) {
+	// One minute window for the whole check: a window that turns over
+	// midway would rightly admit more.
+	if left := time.Minute - time.Duration(time.Now().UnixNano()%int64(time.Minute)); left < 20*time.Second {
+		time.Sleep(left + 100*time.Millisecond)
+	}
 	start := time.Now()
 	admitted := 0
 	hit := func(node *crashChild, n int) {
@@ -144,7 +149,8 @@ func clusterLimit(t *testing.T, key string, nodes []*crashChild) {
 		}
 	}
 	hit(nodes[0], 50)
-	time.Sleep(2500 * time.Millisecond) // both processes sync (every second)
+	awaitWindowCount(ctx, t, dbURL, start, 50) // the first process wrote its count
+	time.Sleep(2500 * time.Millisecond)        // and the second read it (every second)
 	hit(nodes[1], 30)
 	if most := 60 + int(time.Since(start).Seconds()) + 2; admitted > most || admitted < 50 {
 		t.Errorf("a sandbox key admitted %d requests on two processes in %v, want 50 to %d", admitted, time.Since(start).Round(time.Millisecond), most)
@@ -351,4 +357,26 @@ func TestClusterLimitOnRedis(t *testing.T) {
 	if err := db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM app_key_windows`).Scan(&rows); err != nil || rows != 0 {
 		t.Errorf("%d app_key_windows rows (%v), want none: the limit is in Redis", rows, err)
 	}
+}
+
+// awaitWindowCount waits (up to 15 s, the machine may be loaded) until the
+// processes have written at least n admitted requests for the minute of at.
+func awaitWindowCount(ctx context.Context, t *testing.T, dbURL string, at time.Time, n int64) {
+	t.Helper()
+	db, err := store.Open(ctx, dbURL, nil, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	window := at.UTC().Truncate(time.Minute).UnixMicro()
+	var got int64
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := db.Read().QueryRowContext(ctx, `SELECT COALESCE(SUM(requests), 0) FROM app_key_windows WHERE window_start = $1`, window).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got >= n {
+			return
+		}
+	}
+	t.Fatalf("after 15 s the processes recorded %d requests of the window, want %d", got, n)
 }
