@@ -5,7 +5,7 @@
 #   scripts/bench.sh [--quick] [--runs N] [--duration D] [--preload N]
 #                    [--no-postgres] [--write-readme]
 #
-# Scenarios transfers (1,000 accounts), moto, sends and remote at 8 and 64
+# Scenarios transfers (1,000 accounts), moto, sends, remote and deposits (1,000 customers) at 8 and 64
 # clients, then moto at 64 clients on 8 tenants beside its one-tenant row;
 # each figure is the median by requests/s of --runs runs (default 3) of
 # --duration (default 10s), every run on a fresh database with cashgate
@@ -115,11 +115,13 @@ cell() {
 
 # The runs: name|clients|bench arguments.
 rows=()
-for sc in transfers moto sends remote; do
+for sc in transfers moto sends remote deposits; do
   for c in 8 64; do
     args="--scenario $sc --clients $c"
     [ "$sc" = transfers ] && args+=" --accounts 1000"
+    [ "$sc" = deposits ] && args+=" --accounts 1000"
     name=$sc; [ "$sc" = transfers ] && name="transfers (1,000 accounts)"
+    [ "$sc" = deposits ] && name="cashier deposits (1,000 customers)"
     [ "$sc$c" = moto64 ] && moto64=${#rows[@]}
     rows+=("$name|$c|$args")
   done

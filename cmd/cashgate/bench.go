@@ -95,12 +95,13 @@ type appScenario interface {
 type scenarioFactory func(o benchOptions) (scenario, error)
 
 // benchScenarios lists every scenario by name: the core's (benchtransfers.go),
-// each product's from its file (gateway.go, wallet.go, remote.go).
+// each product's from its file (gateway.go, wallet.go, remote.go, benchdeposits.go).
 func benchScenarios() map[string]scenarioFactory {
 	all := map[string]scenarioFactory{"transfers": newTransfersScenario}
 	maps.Copy(all, gatewayScenarios())
 	maps.Copy(all, walletScenarios())
 	maps.Copy(all, remoteScenarios())
+	maps.Copy(all, cashierScenarios())
 	return all
 }
 
@@ -140,6 +141,9 @@ Scenarios:
   remote      a remote payment per op: created with a tenant's APP key, paid
               from a wallet on the hosted page with the PIN, re-read by id (one
               wallet per client)
+  deposits    POST /cashier/v1/deposits with an Idempotency-Key: a card deposit
+              captured at once for one of --accounts cashier customers of a
+              tenant (customers' limits checked with their row locked)
 
 --tenants N spreads the load over N tenants, each with its own APP key and its
 own accounts, gateway configuration or receiving wallet; each op picks one at
@@ -156,7 +160,7 @@ included, without --target; the process --server-pid names with --target.`
 func (e *env) benchCmd() *cobra.Command {
 	o := benchOptions{scenario: "transfers", clients: 8, duration: 10 * time.Second, accounts: 8, tenants: 1}
 	cmd := &cobra.Command{
-		Use:   "bench [--scenario transfers|moto|sends|remote] [--clients 8] [--duration 10s] [--tenants 1] [--preload N] [--target URL --api-key KEY [--server-pid PID]]",
+		Use:   "bench [--scenario transfers|moto|sends|remote|deposits] [--clients 8] [--duration 10s] [--tenants 1] [--preload N] [--target URL --api-key KEY [--server-pid PID]]",
 		Short: "Load-test cashgate over HTTP and report requests/s and p50/p99 latency",
 		Long:  benchLong,
 		Args:  cobra.NoArgs,
@@ -168,7 +172,7 @@ func (e *env) benchCmd() *cobra.Command {
 	f.StringVar(&o.target, "target", "", "base URL of a running cashgate (default: start one in-process)")
 	f.StringVar(&o.apiKey, "api-key", "", "production APP key of the first tenant, for --target")
 	f.IntVar(&o.serverPID, "server-pid", 0, "process id of the --target server, to report its peak memory (rssMB)")
-	f.StringVar(&o.scenario, "scenario", o.scenario, "load to generate: transfers, moto, sends or remote")
+	f.StringVar(&o.scenario, "scenario", o.scenario, "load to generate: transfers, moto, sends, remote or deposits")
 	f.IntVar(&o.clients, "clients", o.clients, "concurrent clients")
 	f.IntVar(&o.clients, "concurrency", o.clients, "alias of --clients")
 	f.DurationVar(&o.duration, "duration", o.duration, "how long to run")

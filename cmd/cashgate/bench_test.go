@@ -54,9 +54,11 @@ func TestBenchScenarios(t *testing.T) {
 		{"moto", 1},
 		{"sends", 1},
 		{"remote", 1},
+		{"deposits", 1},
 		{"transfers", 2},
 		{"moto", 2},
 		{"remote", 2},
+		{"deposits", 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.scenario+"/tenants="+strconv.Itoa(tc.tenants), func(t *testing.T) {
@@ -159,6 +161,7 @@ func TestBenchAgainstTarget(t *testing.T) {
 		{"transfers", nil, 1, false},
 		{"sends", nil, 1, true},
 		{"remote", nil, 1, true},
+		{"deposits", nil, 1, false},
 		{"moto", []string{"--tenants", "2"}, 2, true},
 		{"transfers", []string{"--preload", "300"}, 1, true},
 	}
