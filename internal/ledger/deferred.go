@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/cashgate/cashgate/internal/store"
@@ -84,25 +83,25 @@ type deferredWrites struct {
 }
 
 // deferrable reports, per leg, whether it can wait for the commit: nil when
-// none can. A leg waits only on an account that sorts after every account
-// the entry updates now: accounts are then still locked in id order within
-// each entry, as without deferral, so deferral adds no deadlock. (A leg on an
-// account the entry updates now is updated now too, so the entry is judged
-// on its net effect per account.)
+// none can. A leg waits only on an account that comes after every account
+// the entry updates now in lockOrder: accounts are then still locked in
+// that order within each entry, as without deferral, so deferral adds no
+// deadlock. (A leg on an account the entry updates now is updated now too,
+// so the entry is judged on its net effect per account.)
 func (l *Ledger) deferrable(tenantID string, legs []leg) []bool {
 	can := make([]bool, len(legs))
-	last := "" // the greatest account id updated now
+	last := "" // the account updated now that comes last in lockOrder
 	for i, lg := range legs {
 		f, ok := l.facts.get(lg.account)
 		can[i] = ok && lg.pendingOut == 0 && lg.pendingIn == 0 && f.tenantID == tenantID &&
 			f.currency == lg.currency && (lg.amount > 0 || f.overdraft)
-		if !can[i] && lg.account > last {
+		if !can[i] && (last == "" || lockOrder(lg.account, last) > 0) {
 			last = lg.account
 		}
 	}
 	any := false
 	for i, lg := range legs {
-		can[i] = can[i] && lg.account > last
+		can[i] = can[i] && (last == "" || lockOrder(lg.account, last) > 0)
 		any = any || can[i]
 	}
 	if !any {
@@ -152,7 +151,7 @@ func (l *Ledger) flush(ctx context.Context, tx *store.Tx) error {
 	}
 	slices.SortStableFunc(refs, func(a, b ref) int {
 		la, lb := entries[a.e].legs[a.i], entries[b.e].legs[b.i]
-		if c := strings.Compare(la.account, lb.account); c != 0 {
+		if c := lockOrder(la.account, lb.account); c != 0 {
 			return c
 		}
 		return cmp.Compare(lb.amount, la.amount)

@@ -88,8 +88,8 @@ func TestDeferredPostings(t *testing.T) {
 
 // TestDeferralKeepsLockOrder checks the rule that keeps deferral free of
 // deadlocks: in an entry that debits a wallet now, the credit waits only
-// when its account sorts after the wallet, so each entry still takes its
-// account rows in id order.
+// when its account comes after the wallet in the lock order (descending
+// ids), so each entry still takes its account rows in that order.
 func TestDeferralKeepsLockOrder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db)
@@ -102,7 +102,7 @@ func TestDeferralKeepsLockOrder(t *testing.T) {
 			err := db.Transact(f.ctx, func(ctx context.Context, tx *store.Tx) error {
 				id := f.mustTransfer(ctx, t, tx, alice, payee, 1)
 				deferred := postingsOf(ctx, t, tx, id) == 0
-				if want := payee > alice; deferred != want {
+				if want := payee < alice; deferred != want {
 					t.Errorf("payee %s, wallet %s: deferred %t, want %t", payee, alice, deferred, want)
 				}
 				seen[deferred] = true

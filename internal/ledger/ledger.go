@@ -28,8 +28,10 @@
 //
 // Every write takes the caller's *store.Tx, so a product writes its own state
 // change and the entry in one transaction; Standalone runs a single ledger
-// operation in its own transaction. Account rows are updated in account id
-// order so concurrent transactions do not deadlock on PostgreSQL.
+// operation in its own transaction. Within an entry, account rows are
+// updated in one order (descending account id, see lockOrder) so concurrent
+// transactions do not deadlock on PostgreSQL; postings that cannot be
+// refused wait for the commit (deferred.go).
 //
 // A domain error (*apperr.Error: Invalid, NotFound, Conflict,
 // InsufficientFunds) leaves the transaction as it was, so a caller may handle

@@ -172,17 +172,24 @@ func validateEntry(e Entry) error {
 	return nil
 }
 
+// lockOrder compares two account ids in the order every transaction locks
+// account rows, so that concurrent transactions cannot deadlock within an
+// entry: descending. Account ids begin with their creation time, so the
+// accounts created first — clearing, fee and merchant accounts, which
+// every payment credits — are locked last, after the customer's wallet the
+// entry debits, and their credits can wait for the commit (deferred.go).
+func lockOrder(a, b string) int { return strings.Compare(b, a) }
+
 // applyOrder returns the indexes of legs in the order their accounts are
-// updated: by account id, so that concurrent transactions lock rows in the
-// same order and cannot deadlock, and within one account credits before
-// debits, so that an entry is judged on its net effect.
+// updated: in lockOrder, and within one account credits before debits, so
+// that an entry is judged on its net effect.
 func applyOrder(legs []leg) []int {
 	order := make([]int, len(legs))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		if c := strings.Compare(legs[a].account, legs[b].account); c != 0 {
+		if c := lockOrder(legs[a].account, legs[b].account); c != 0 {
 			return c
 		}
 		return cmp.Compare(legs[b].amount, legs[a].amount)
