@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -181,8 +182,43 @@ not exported yet or marked paid are refused and nothing changes.`,
 		}}
 	sandbox.Flags().BoolVar(&on, "enable", true, "on or off")
 
-	root.AddCommand(corp, credit, payouts, upgrades, rates, sandbox)
+	root.AddCommand(corp, credit, payouts, upgrades, rates, sandbox, walletLimitsCmd(svc))
 	return []*cobra.Command{root}
+}
+
+// walletLimitsCmd is `wallet limits`: the private tier's limits, shown or set.
+func walletLimitsCmd(svc func(ctx context.Context, fn func(w *wallet.Service) (any, error)) error) *cobra.Command {
+	limits := &cobra.Command{Use: "limits", Short: "Show the private tier's limits (the corporate tiers have the guide's table)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.PrivateLimits(cmd.Context()) })
+		}}
+	vals := map[string]*int64{}
+	set := &cobra.Command{
+		Use:   "set [--purchases-per-day N] [--max-per-transaction CENTS] …",
+		Short: "Set private users' limits for the installation (counts, or EUR cents; -1 is unlimited); limits not named keep their value",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				l, err := w.PrivateLimits(cmd.Context())
+				if err != nil {
+					return nil, err
+				}
+				for name, v := range vals {
+					if cmd.Flags().Changed(strings.ReplaceAll(name, "_", "-")) {
+						p, _ := l.Field(name)
+						*p = *v
+					}
+				}
+				return w.SetPrivateLimits(cmd.Context(), l)
+			})
+		},
+	}
+	for _, name := range wallet.LimitNames() {
+		vals[name] = new(int64)
+		set.Flags().Int64Var(vals[name], strings.ReplaceAll(name, "_", "-"), 0, name+" (a count, or EUR cents; -1: unlimited)")
+	}
+	limits.AddCommand(set)
+	return limits
 }
 
 // walletScenarios are the e-wallet's load scenarios.

@@ -132,3 +132,36 @@ func TestWalletPayoutCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestWalletLimitsCommand: `wallet limits` shows the private tier's limits
+// (the defaults at first), `wallet limits set` changes the ones named and
+// keeps the others, and refuses limits that cannot apply.
+func TestWalletLimitsCommand(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			env := map[string]string{"CASHGATE_DATABASE_URL": e.URL(t), "CASHGATE_DATA_DIR": t.TempDir(), "CASHGATE_LOG_LEVEL": "warn"}
+			cli := func(args ...string) (map[string]any, error) {
+				t.Helper()
+				out, err := runCmd(t, env, append([]string{"wallet", "limits"}, args...)...)
+				if err != nil {
+					return nil, err
+				}
+				return decodeLine(t, out), nil
+			}
+			l, err := cli()
+			if err != nil || l["PurchasesPerDay"] != float64(10) || l["MaxPerTransaction"] != float64(20000) {
+				t.Fatalf("defaults: %v %v", l, err)
+			}
+			l, err = cli("set", "--purchases-per-day", "4", "--max-per-transaction", "-1")
+			if err != nil || l["PurchasesPerDay"] != float64(4) || l["MaxPerTransaction"] != float64(-1) || l["TransactionsPerDay"] != float64(20) {
+				t.Fatalf("set: %v %v", l, err)
+			}
+			if _, err := cli("set", "--min-per-transaction", "0"); err == nil || !strings.Contains(err.Error(), "min_per_transaction") {
+				t.Fatalf("a zero minimum: %v", err)
+			}
+			if l, err = cli(); err != nil || l["PurchasesPerDay"] != float64(4) || l["MinPerTransaction"] != float64(20) {
+				t.Fatalf("after the refusal: %v %v", l, err)
+			}
+		})
+	}
+}

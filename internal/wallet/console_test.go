@@ -141,6 +141,40 @@ func TestWalletConsole(t *testing.T) {
 			if p := c.do("GET", "/operator/wallet", nil); !strings.Contains(p.body, `<td data-label="Currency">USD</td>`) {
 				t.Fatalf("rates table: %s", p.body)
 			}
+			// Private users' limits: shown with their values, refused beside
+			// the field, set for the installation.
+			limits := url.Values{}
+			for _, n := range wallet.LimitNames() {
+				limits.Set(n, "5")
+			}
+			limits.Set(wallet.LimitMaxPerTransaction, "unlimited")
+			limits.Set(wallet.LimitMinPerTransaction, "0.20")
+			if p := c.do("GET", "/operator/wallet", nil); !strings.Contains(p.body, `name="max_per_transaction"`) || !strings.Contains(p.body, `value="200.00"`) {
+				t.Fatalf("limits form: %s", p.body)
+			}
+			bad := url.Values{}
+			for k, v := range limits {
+				bad[k] = v
+			}
+			bad.Set(wallet.LimitPurchasesPerDay, "many")
+			if r := c.post("/operator/wallet", "/operator/wallet/limits", bad); r.status != 422 || !strings.Contains(r.body, `id="purchases_per_day-error">Enter a whole number, or unlimited.`) {
+				t.Fatalf("a bad limit: %d %s", r.status, r.body)
+			}
+			bad.Set(wallet.LimitPurchasesPerDay, "5")
+			bad.Set(wallet.LimitMaxWithdrawalPerTrans, "0.10")
+			if r := c.post("/operator/wallet", "/operator/wallet/limits", bad); r.status != 422 || !strings.Contains(r.body, `id="max_withdrawal_per_transaction-error">`) {
+				t.Fatalf("a maximum below the minimum: %d %s", r.status, r.body)
+			}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/limits", limits)); msg != "Private users&#39; limits are set." {
+				t.Fatalf("limits: %q", msg)
+			}
+			got, err := w.PrivateLimits(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.PurchasesPerDay != 5 || got.TopUpPerYear != 500 || got.MaxPerTransaction != wallet.Unlimited || got.MinPerTransaction != 20 {
+				t.Fatalf("limits set %+v", got)
+			}
 		})
 	}
 }

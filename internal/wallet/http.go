@@ -634,7 +634,11 @@ func (s *Service) Me(r *http.Request, userID string) (WalletMe, error) {
 	if err != nil {
 		return WalletMe{}, err
 	}
-	m := WalletMe{User: u.public(), Balance: bs[0], Balances: bs, Limits: LimitsOf(u.Tier), Fees: FeesOf(u.Tier)}
+	l, err := s.Limits(ctx, u.Tier)
+	if err != nil {
+		return WalletMe{}, err
+	}
+	m := WalletMe{User: u.public(), Balance: bs[0], Balances: bs, Limits: l, Fees: FeesOf(u.Tier)}
 	if u.Kind == KindCorporate {
 		c, err := s.CorporateOf(ctx, userID)
 		if err != nil {

@@ -76,7 +76,7 @@ func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (Wal
 	if to.ID == from.ID {
 		return WalletTransaction{}, nil, apperr.InvalidField("to", "cannot send money to yourself")
 	}
-	if err := checkAmount(from.Tier, amount); err != nil {
+	if err := s.checkSides(ctx, s.db.Read(), from, to, amount); err != nil {
 		return WalletTransaction{}, nil, err
 	}
 	rfee := int64(0)

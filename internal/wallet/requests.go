@@ -242,8 +242,14 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 		if cust.ID == corp.UserID {
 			return apperr.InvalidField("username", "a merchant cannot request money from itself")
 		}
-		// The payer's per-transaction limits are checked now (and again on approval).
-		if err := checkAmount(cust.Tier, amount); err != nil {
+		merch, err := s.userByID(ctx, tx, corp.UserID)
+		if err != nil {
+			return err
+		}
+		// The amount limits of both sides are checked now (and again on
+		// approval): the customer's on paying it, the merchant's on
+		// receiving it.
+		if err := s.checkSides(ctx, tx, cust, merch, amount); err != nil {
 			return err
 		}
 		now := s.now()
@@ -404,7 +410,7 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 		if err != nil {
 			return err
 		}
-		if err := checkAmount(cust.Tier, x.Amount); err != nil {
+		if err := s.checkSides(ctx, tx, cust, merch, x.Amount); err != nil {
 			return err
 		}
 		if err := s.useOutgoing(ctx, tx, cust, x.Amount, true, now); err != nil {

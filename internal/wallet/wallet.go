@@ -167,6 +167,8 @@ type Service struct {
 	acct struct{ fees, payouts, expenses, clearing string }
 
 	parties parties // wallets by account number, for moves (parties.go)
+
+	privLimits limitsCache // the private tier's limits (limits.go)
 }
 
 // Deps are the core services the wallet uses.
