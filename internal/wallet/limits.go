@@ -2,9 +2,7 @@ package wallet
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -15,65 +13,107 @@ import (
 	"github.com/cashgate/cashgate/internal/store"
 )
 
-// LimitsCacheTTL is how long a process keeps the private tier's limits it
-// read: a change made through another process (SetPrivateLimits there)
-// applies here within it; through this process, at once.
+// LimitsCacheTTL is how long a process keeps the installation's wallet
+// settings it read (the private tier's limits, the API rule): a change
+// made through another process applies here within it; through this
+// process, at once.
 const LimitsCacheTTL = 2 * time.Second
 
-// settingPrivateLimits is the wallet_settings row holding the private
-// tier's limits (JSON of TierLimits); absent: DefaultPrivateLimits.
-const settingPrivateLimits = "private_limits"
+// The wallet_settings rows of the policy: the private tier's limits (JSON
+// of TierLimits; absent: DefaultPrivateLimits) and whether the merchant
+// API is for Corporate+ only ("true"/"false"; absent: true).
+const (
+	settingPrivateLimits = "private_limits"
+	settingAPIPlusOnly   = "api_corporate_plus_only"
+	settingMaxRateAge    = "max_rate_age" // a Go duration; absent: DefaultMaxRateAge
+)
 
-// limitsCache is the process's copy of the private tier's limits.
-type limitsCache struct {
+// policy is the installation's wallet settings that every movement or
+// merchant call consults.
+type policy struct {
+	private     TierLimits
+	apiPlusOnly bool
+	maxRateAge  time.Duration
+}
+
+// policyCache is the process's copy of the policy.
+type policyCache struct {
 	mu    sync.Mutex
-	v     TierLimits
+	v     policy
 	until time.Time // zero: not loaded
 }
 
-// limits returns the limits of tier t: the guide's columns for the
-// corporate tiers, the operator's for private users (read through q when
-// this process's copy is older than LimitsCacheTTL, so inside a
-// transaction pass its tx).
-func (s *Service) limits(ctx context.Context, q store.Querier, t Tier) (TierLimits, error) {
-	if t != TierPrivate {
-		return LimitsOf(t), nil
-	}
+// policy returns the installation's policy, read through q when this
+// process's copy is older than LimitsCacheTTL (inside a transaction pass
+// its tx).
+func (s *Service) policy(ctx context.Context, q store.Querier) (policy, error) {
 	now := s.clk.Now()
-	s.privLimits.mu.Lock()
-	v, fresh := s.privLimits.v, now.Before(s.privLimits.until)
-	s.privLimits.mu.Unlock()
+	s.pol.mu.Lock()
+	v, fresh := s.pol.v, now.Before(s.pol.until)
+	s.pol.mu.Unlock()
 	if fresh {
 		return v, nil
 	}
-	v, err := readPrivateLimits(ctx, q)
+	v, err := readPolicy(ctx, q)
 	if err != nil {
-		return TierLimits{}, err
+		return policy{}, err
 	}
 	s.remember(v, now)
 	return v, nil
 }
 
-func (s *Service) remember(v TierLimits, now time.Time) {
-	s.privLimits.mu.Lock()
-	s.privLimits.v, s.privLimits.until = v, now.Add(LimitsCacheTTL)
-	s.privLimits.mu.Unlock()
+// limits returns the limits of tier t: the guide's columns for the
+// corporate tiers, the operator's for private users.
+func (s *Service) limits(ctx context.Context, q store.Querier, t Tier) (TierLimits, error) {
+	if t != TierPrivate {
+		return LimitsOf(t), nil
+	}
+	p, err := s.policy(ctx, q)
+	return p.private, err
 }
 
-func readPrivateLimits(ctx context.Context, q store.Querier) (TierLimits, error) {
-	var raw string
-	err := q.QueryRowContext(ctx, `SELECT value FROM wallet_settings WHERE name = $1`, settingPrivateLimits).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return DefaultPrivateLimits(), nil
-	}
+func (s *Service) remember(v policy, now time.Time) {
+	s.pol.mu.Lock()
+	s.pol.v, s.pol.until = v, now.Add(LimitsCacheTTL)
+	s.pol.mu.Unlock()
+}
+
+// forget drops the process's copy (after this process changed a setting).
+func (s *Service) forget() {
+	s.pol.mu.Lock()
+	s.pol.until = time.Time{}
+	s.pol.mu.Unlock()
+}
+
+func readPolicy(ctx context.Context, q store.Querier) (policy, error) {
+	p := policy{private: DefaultPrivateLimits(), apiPlusOnly: true, maxRateAge: DefaultMaxRateAge}
+	rows, err := q.QueryContext(ctx, `SELECT name, value FROM wallet_settings WHERE name IN ($1, $2, $3)`, settingPrivateLimits, settingAPIPlusOnly, settingMaxRateAge)
 	if err != nil {
-		return TierLimits{}, fmt.Errorf("wallet: private limits: %w", err)
+		return policy{}, fmt.Errorf("wallet: settings: %w", err)
 	}
-	var v TierLimits
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
-		return TierLimits{}, fmt.Errorf("wallet: private limits: %w", err)
+	defer rows.Close()
+	for rows.Next() {
+		var name, raw string
+		if err := rows.Scan(&name, &raw); err != nil {
+			return policy{}, fmt.Errorf("wallet: settings: %w", err)
+		}
+		switch name {
+		case settingPrivateLimits:
+			if err := json.Unmarshal([]byte(raw), &p.private); err != nil {
+				return policy{}, fmt.Errorf("wallet: private limits: %w", err)
+			}
+		case settingAPIPlusOnly:
+			p.apiPlusOnly = raw != "false"
+		case settingMaxRateAge:
+			if p.maxRateAge, err = time.ParseDuration(raw); err != nil {
+				return policy{}, fmt.Errorf("wallet: max rate age: %w", err)
+			}
+		}
 	}
-	return v, nil
+	if err := rows.Err(); err != nil {
+		return policy{}, fmt.Errorf("wallet: settings: %w", err)
+	}
+	return p, nil
 }
 
 // Limits returns the limits a wallet of tier t has now.
@@ -84,7 +124,8 @@ func (s *Service) Limits(ctx context.Context, t Tier) (TierLimits, error) {
 // PrivateLimits returns the private tier's limits as stored now (not the
 // process's copy).
 func (s *Service) PrivateLimits(ctx context.Context) (TierLimits, error) {
-	return readPrivateLimits(ctx, s.db.Read())
+	p, err := readPolicy(ctx, s.db.Read())
+	return p.private, err
 }
 
 // LimitNames are the limits of a tier by the names the errors use, in the
@@ -156,6 +197,45 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value`, settingPrivateLimits, 
 	if err != nil {
 		return TierLimits{}, err
 	}
-	s.remember(l, s.clk.Now())
+	s.forget()
 	return l, nil
+}
+
+// APIAccess is the installation's rule for the merchant API (seed 000's
+// "Communication via API": Corporate+ only).
+type APIAccess struct {
+	// CorporatePlusOnly refuses merchant API calls of Corporate accounts
+	// (default true, as the guide's table says); false opens the API to
+	// every corporate account.
+	CorporatePlusOnly bool `json:"corporatePlusOnly"`
+}
+
+// APIAccessRule returns the merchant API's rule as stored now.
+func (s *Service) APIAccessRule(ctx context.Context) (APIAccess, error) {
+	p, err := readPolicy(ctx, s.db.Read())
+	return APIAccess{CorporatePlusOnly: p.apiPlusOnly}, err
+}
+
+// SetAPIAccessRule sets the merchant API's rule for the installation (every
+// process follows within LimitsCacheTTL).
+func (s *Service) SetAPIAccessRule(ctx context.Context, a APIAccess) (APIAccess, error) {
+	err := s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_settings (name, value) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value`, settingAPIPlusOnly, fmt.Sprint(a.CorporatePlusOnly))
+		return err
+	})
+	if err != nil {
+		return APIAccess{}, err
+	}
+	s.forget()
+	return a, nil
+}
+
+// errAPINeedsPlus is the refusal of a Corporate account's merchant API call.
+func errAPINeedsPlus(merchantID string) error {
+	return apperr.New(apperr.Forbidden, "communication via API is for Corporate+ accounts (the fee and limit table); merchant %s is Corporate. "+
+		"Upgrade to Corporate+ (free): verify the bank account with the 2-cent transfer, then ask for Corporate+ "+
+		"(wallet app API: POST /wallet/app/v1/bank-account/verification, POST /wallet/app/v1/bank-account/verify with the code, POST /wallet/app/v1/upgrade; "+
+		"or the back office's Wallet page); "+
+		"the issuer approves it after checking the company's documents", merchantID)
 }

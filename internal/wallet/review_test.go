@@ -143,6 +143,7 @@ func TestMerchantTokenBoundToItsMerchant(t *testing.T) {
 				return c
 			}
 			a, b := mk("shopa"), mk("shopb")
+			apiForAll(t, w) // both are Corporate
 			alice, err := w.SignUp(ctx, wallet.SignUp{Username: "alice", Password: "alice-password", PIN: "1234"})
 			ok(t, err)
 			_, err = w.CreditTopUp(ctx, wallet.TopUp{Reference: alice.TopUpReference, Amount: "20.00", BankReference: "B1"})

@@ -168,7 +168,7 @@ type Service struct {
 
 	parties parties // wallets by account number, for moves (parties.go)
 
-	privLimits limitsCache // the private tier's limits (limits.go)
+	pol policyCache // the installation's wallet settings (limits.go)
 }
 
 // Deps are the core services the wallet uses.
