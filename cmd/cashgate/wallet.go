@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -169,7 +170,35 @@ not exported yet or marked paid are refused and nothing changes.`,
 				return map[string]any{"rates": l}, err
 			})
 		}}
-	rates.AddCommand(set, rlist)
+	rimport := &cobra.Command{Use: "import FILE", Short: "Import the ECB's euro reference rates (eurofxref-daily.xml; - reads stdin), dated with the ECB's date",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := cmd.InOrStdin()
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.ImportECBRates(cmd.Context(), in) })
+		}}
+	maxAge := &cobra.Command{Use: "max-age [DURATION]", Short: "Show or set how old a rate may be for a money request in its currency (default 96h)",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				d, err := w.MaxRateAge(cmd.Context())
+				if len(args) == 1 {
+					if d, err = time.ParseDuration(args[0]); err != nil {
+						return nil, fmt.Errorf("want a duration such as 96h: %w", err)
+					}
+					d, err = w.SetMaxRateAge(cmd.Context(), d)
+				}
+				return map[string]string{"maxAge": d.String()}, err
+			})
+		}}
+	rates.AddCommand(set, rlist, rimport, maxAge)
 
 	// sandbox top-ups
 	var on bool
@@ -181,8 +210,109 @@ not exported yet or marked paid are refused and nothing changes.`,
 		}}
 	sandbox.Flags().BoolVar(&on, "enable", true, "on or off")
 
-	root.AddCommand(corp, credit, payouts, upgrades, rates, sandbox)
+	var plusOnly bool
+	apiAccess := &cobra.Command{Use: "api-access [--corporate-plus-only=true|false]",
+		Short: "Show or set who may use the merchant API: Corporate+ only (the guide's table; the default) or every corporate account", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				if !cmd.Flags().Changed("corporate-plus-only") {
+					return w.APIAccessRule(cmd.Context())
+				}
+				return w.SetAPIAccessRule(cmd.Context(), wallet.APIAccess{CorporatePlusOnly: plusOnly})
+			})
+		}}
+	apiAccess.Flags().BoolVar(&plusOnly, "corporate-plus-only", true, "refuse Corporate accounts' merchant API calls")
+
+	// merchant secrets
+	secret := &cobra.Command{Use: "secret", Short: "A corporate's merchant secret: rotate it (with a grace period for the old one) or end that grace"}
+	var grace time.Duration
+	rotate := &cobra.Command{Use: "rotate TENANT_ID|MERCHANT_ID [--grace 24h]",
+		Short: "Replace the merchant secret and print the new one (once); the old one keeps working for --grace (at most 168h; 0: it stops at once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.RotateMerchantSecret(cmd.Context(), args[0], grace) })
+		}}
+	rotate.Flags().DurationVar(&grace, "grace", 0, "how long the old secret keeps working (e.g. 1h, 24h, 168h)")
+	revokePrev := &cobra.Command{Use: "revoke-previous TENANT_ID|MERCHANT_ID", Short: "Stop the rotated (old) merchant secret now, before its grace period ends",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.RevokePreviousSecret(cmd.Context(), args[0]) })
+		}}
+	secret.AddCommand(rotate, revokePrev)
+
+	root.AddCommand(corp, credit, payouts, upgrades, rates, sandbox, walletLimitsCmd(svc), apiAccess, secret, walletUserCmd(svc))
 	return []*cobra.Command{root}
+}
+
+// walletUserCmd is `wallet user`: the operator's reset, suspension and
+// closing of a wallet user's account.
+func walletUserCmd(svc func(ctx context.Context, fn func(w *wallet.Service) (any, error)) error) *cobra.Command {
+	user := &cobra.Command{Use: "user", Short: "A wallet user's account: reset the password or PIN, suspend, reactivate, close"}
+	var password, pin bool
+	reset := &cobra.Command{Use: "reset USERNAME [--password] [--pin]",
+		Short: "Give the user a new random password and/or PIN (printed once), clear its locks and end its sessions", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.ResetCredentials(cmd.Context(), args[0], password, pin) })
+		}}
+	reset.Flags().BoolVar(&password, "password", false, "reset the password")
+	reset.Flags().BoolVar(&pin, "pin", false, "reset the PIN")
+	var reason string
+	suspend := &cobra.Command{Use: "suspend USERNAME --reason TEXT", Short: "Suspend the account: no login, no payment in or out, until reactivated", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				return w.SetAccountStatus(cmd.Context(), args[0], wallet.AccountSuspended, reason)
+			})
+		}}
+	suspend.Flags().StringVar(&reason, "reason", "", "why (kept with the account)")
+	reactivate := &cobra.Command{Use: "reactivate USERNAME", Short: "Lift a suspension", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				return w.SetAccountStatus(cmd.Context(), args[0], wallet.AccountActive, "")
+			})
+		}}
+	var closeReason string
+	closeCmd := &cobra.Command{Use: "close USERNAME [--reason TEXT]", Short: "Close the account for good (its balance must be zero)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.CloseAccount(cmd.Context(), args[0], closeReason) })
+		}}
+	closeCmd.Flags().StringVar(&closeReason, "reason", "", "why (kept with the account)")
+	user.AddCommand(reset, suspend, reactivate, closeCmd)
+	return user
+}
+
+// walletLimitsCmd is `wallet limits`: the private tier's limits, shown or set.
+func walletLimitsCmd(svc func(ctx context.Context, fn func(w *wallet.Service) (any, error)) error) *cobra.Command {
+	limits := &cobra.Command{Use: "limits", Short: "Show the private tier's limits (the corporate tiers have the guide's table)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.PrivateLimits(cmd.Context()) })
+		}}
+	vals := map[string]*int64{}
+	set := &cobra.Command{
+		Use:   "set [--purchases-per-day N] [--max-per-transaction CENTS] …",
+		Short: "Set private users' limits for the installation (counts, or EUR cents; -1 is unlimited); limits not named keep their value",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				l, err := w.PrivateLimits(cmd.Context())
+				if err != nil {
+					return nil, err
+				}
+				for name, v := range vals {
+					if cmd.Flags().Changed(strings.ReplaceAll(name, "_", "-")) {
+						p, _ := l.Field(name)
+						*p = *v
+					}
+				}
+				return w.SetPrivateLimits(cmd.Context(), l)
+			})
+		},
+	}
+	for _, name := range wallet.LimitNames() {
+		vals[name] = new(int64)
+		set.Flags().Int64Var(vals[name], strings.ReplaceAll(name, "_", "-"), 0, name+" (a count, or EUR cents; -1: unlimited)")
+	}
+	limits.AddCommand(set)
+	return limits
 }
 
 // walletScenarios are the e-wallet's load scenarios.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -131,4 +132,111 @@ func TestWalletPayoutCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWalletLimitsCommand: `wallet limits` shows the private tier's limits
+// (the defaults at first), `wallet limits set` changes the ones named and
+// keeps the others, and refuses limits that cannot apply; `wallet
+// api-access` shows and sets the merchant API's rule; `wallet secret`
+// rotates a merchant secret with a grace period and ends it; `wallet user`
+// resets, suspends, reactivates and closes an account; `wallet rates
+// import` reads the ECB's file.
+func TestWalletLimitsCommand(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			env := map[string]string{"CASHGATE_DATABASE_URL": e.URL(t), "CASHGATE_DATA_DIR": t.TempDir(), "CASHGATE_LOG_LEVEL": "warn"}
+			cli := func(args ...string) (map[string]any, error) {
+				t.Helper()
+				out, err := runCmd(t, env, append([]string{"wallet", "limits"}, args...)...)
+				if err != nil {
+					return nil, err
+				}
+				return decodeLine(t, out), nil
+			}
+			l, err := cli()
+			if err != nil || l["PurchasesPerDay"] != float64(10) || l["MaxPerTransaction"] != float64(20000) {
+				t.Fatalf("defaults: %v %v", l, err)
+			}
+			l, err = cli("set", "--purchases-per-day", "4", "--max-per-transaction", "-1")
+			if err != nil || l["PurchasesPerDay"] != float64(4) || l["MaxPerTransaction"] != float64(-1) || l["TransactionsPerDay"] != float64(20) {
+				t.Fatalf("set: %v %v", l, err)
+			}
+			if _, err := cli("set", "--min-per-transaction", "0"); err == nil || !strings.Contains(err.Error(), "min_per_transaction") {
+				t.Fatalf("a zero minimum: %v", err)
+			}
+			if l, err = cli(); err != nil || l["PurchasesPerDay"] != float64(4) || l["MinPerTransaction"] != float64(20) {
+				t.Fatalf("after the refusal: %v %v", l, err)
+			}
+			// wallet api-access: Corporate+ only by default, opened, shown.
+			access := func(args ...string) map[string]any {
+				out, err := runCmd(t, env, append([]string{"wallet", "api-access"}, args...)...)
+				if err != nil {
+					t.Fatalf("wallet api-access %v: %v", args, err)
+				}
+				return decodeLine(t, out)
+			}
+			if a := access(); a["corporatePlusOnly"] != true {
+				t.Fatalf("default: %v", a)
+			}
+			if a := access("--corporate-plus-only=false"); a["corporatePlusOnly"] != false {
+				t.Fatalf("set: %v", a)
+			}
+			if a := access(); a["corporatePlusOnly"] != false {
+				t.Fatalf("after setting: %v", a)
+			}
+			// wallet secret rotate / revoke-previous.
+			corp := walletJSON(t, env, "corporate", "create", "--name", "Shop GmbH", "--username", "shop", "--password", "shop-password", "--pin", "4321",
+				"--iban", "DE89 3704 0044 0532 0130 00", "--bic", "COBADEFFXXX")
+			rot := walletJSON(t, env, "secret", "rotate", corp["merchantId"].(string), "--grace", "1h")
+			if sec, _ := rot["merchantSecret"].(string); !strings.HasPrefix(sec, "cgm_") || sec == corp["merchantSecret"] || rot["previousValidUntil"] == nil {
+				t.Fatalf("rotate: %v", rot)
+			}
+			if st := walletJSON(t, env, "secret", "revoke-previous", corp["tenantId"].(string)); st["previousValidUntil"] != nil {
+				t.Fatalf("revoke-previous: %v", st)
+			}
+			if _, err := runCmd(t, env, "wallet", "secret", "revoke-previous", corp["tenantId"].(string)); err == nil || !strings.Contains(err.Error(), "no previous merchant secret") {
+				t.Fatalf("revoke-previous twice: %v", err)
+			}
+			if _, err := runCmd(t, env, "wallet", "secret", "rotate", corp["tenantId"].(string), "--grace", "169h"); err == nil {
+				t.Fatal("a grace beyond 7 days was accepted")
+			}
+			// wallet user reset / suspend / reactivate / close (the corporate's
+			// login "shop", its wallet empty).
+			if r := walletJSON(t, env, "user", "reset", "shop", "--pin"); len(r["pin"].(string)) != 6 || r["password"] != nil {
+				t.Fatalf("reset: %v", r)
+			}
+			if _, err := runCmd(t, env, "wallet", "user", "suspend", "shop"); err == nil || !strings.Contains(err.Error(), "reason") {
+				t.Fatalf("a suspension without reason: %v", err)
+			}
+			if r := walletJSON(t, env, "user", "suspend", "shop", "--reason", "documents expired"); r["status"] != "suspended" {
+				t.Fatalf("suspend: %v", r)
+			}
+			if r := walletJSON(t, env, "user", "reactivate", "shop"); r["status"] != "active" {
+				t.Fatalf("reactivate: %v", r)
+			}
+			if r := walletJSON(t, env, "user", "close", "shop", "--reason", "company dissolved"); r["status"] != "closed" {
+				t.Fatalf("close: %v", r)
+			}
+			// wallet rates import / max-age.
+			if r := walletJSON(t, env, "rates", "import", "../../internal/wallet/testdata/eurofxref-daily.xml"); r["date"] != "2026-11-20" || len(r["imported"].([]any)) != 3 {
+				t.Fatalf("rates import: %v", r)
+			}
+			if r := walletJSON(t, env, "rates", "max-age", "120h"); r["maxAge"] != "120h0m0s" {
+				t.Fatalf("max-age: %v", r)
+			}
+			if r := walletJSON(t, env, "rates", "list"); !strings.Contains(fmt.Sprint(r["rates"]), "0.92030185901") {
+				t.Fatalf("rates list: %v", r)
+			}
+		})
+	}
+}
+
+// walletJSON runs `cashgate wallet ARGS…` and decodes its one JSON object.
+func walletJSON(t *testing.T, env map[string]string, args ...string) map[string]any {
+	t.Helper()
+	out, err := runCmd(t, env, append([]string{"wallet"}, args...)...)
+	if err != nil {
+		t.Fatalf("cashgate wallet %v: %v", args, err)
+	}
+	return decodeLine(t, out)
 }

@@ -166,14 +166,19 @@ func TestPlatformEndToEnd(t *testing.T) {
 			if b := h.balance(bob); b["posted"] != "7.00" {
 				t.Fatalf("bob = %v", b)
 			}
-			// A bearer token works where the key does.
+			// A bearer token goes with its key (seed 001: the api-key header
+			// is always required), never instead of it.
 			tok := h.do(http.MethodPost, "/auth/oauth/token", []byte("grant_type=client_credentials"), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 			if tok.Status != 200 {
 				t.Fatalf("token = %d %s", tok.Status, tok.Body)
 			}
 			bearer := "Bearer " + tok.JSON(t)["access_token"].(string)
-			if r := h.do(http.MethodGet, "/platform/ledger/accounts/"+bob, nil, map[string]string{"api-key": "", "Authorization": bearer}); r.Status != 200 {
-				t.Fatalf("with bearer token = %d %s", r.Status, r.Body)
+			if r := h.do(http.MethodGet, "/platform/ledger/accounts/"+bob, nil, map[string]string{"Authorization": bearer}); r.Status != 200 {
+				t.Fatalf("with the key and its bearer token = %d %s", r.Status, r.Body)
+			}
+			if r := h.do(http.MethodGet, "/platform/ledger/accounts/"+bob, nil, map[string]string{"api-key": "", "Authorization": bearer}); r.Status != 401 ||
+				!strings.Contains(string(r.Body), "Authorization field missing") {
+				t.Fatalf("with the bearer token alone = %d %s", r.Status, r.Body)
 			}
 			// The statement shows each posting with the balance it left.
 			st := h.do(http.MethodGet, "/platform/ledger/accounts/"+alice+"/statement", nil, nil).JSON(t)["data"].([]any)

@@ -34,6 +34,10 @@ func TestAuthoriseAndCapture(t *testing.T) {
 			if r := v.call("POST", "/cashier/v1/agent/deposits/"+a.ID+"/capture", ""); r.Status != 403 || !strings.Contains(string(r.Body), "back-office agent") {
 				t.Fatalf("capture with the APP key alone: %d %s", r.Status, r.Body)
 			}
+			if r := v.Do("POST", "/cashier/v1/agent/deposits/"+a.ID+"/capture", nil, map[string]string{"Authorization": "Bearer " + v.agent}); r.Status != 401 ||
+				string(r.Body) != `{"error":"Authorization field missing"}`+"\n" {
+				t.Fatalf("capture with the agent's token alone (no api-key): %d %s", r.Status, r.Body)
+			}
 			var c cashier.Deposit
 			v.want(v.agentCall("POST", "/cashier/v1/agent/deposits/"+a.ID+"/capture", `{"amount":"30.00"}`, "Idempotency-Key", "cap-1"), 200, &c)
 			if c.Status != cashier.DepositCaptured || c.CapturedAmount != "30.00" {

@@ -98,10 +98,16 @@ func (v *env) call(method, path, b string, kv ...string) apptest.Reply {
 	return v.Do(method, path, body(b), hdrs(map[string]string{"api-key": v.key}, kv))
 }
 
-// agentCall sends a request as the agent (bearer token).
+// agentCall sends a request as the agent: the APP key and the agent's
+// bearer token (seed 001: the api-key header is always required).
 func (v *env) agentCall(method, path, b string, kv ...string) apptest.Reply {
 	v.t.Helper()
-	return v.Do(method, path, body(b), hdrs(map[string]string{"Authorization": "Bearer " + v.agent}, kv))
+	return v.Do(method, path, body(b), hdrs(v.agentHeaders(), kv))
+}
+
+// agentHeaders are the agent's credentials: the APP key and its token.
+func (v *env) agentHeaders() map[string]string {
+	return map[string]string{"api-key": v.key, "Authorization": "Bearer " + v.agent}
 }
 
 // want fails unless r has status, and decodes its body into out.

@@ -155,7 +155,7 @@ func TestApprovedTwiceSentOnce(t *testing.T) {
 			alice := v.funded()
 			p := v.payout(`{"customerId":"c-1","psp":"wallet","amount":"25.00","destination":{"account":"` + alice.AccountNumber + `"}}`)
 			statuses := v.parallel(8, func(int) apptest.Reply {
-				return v.Do("POST", "/cashier/v1/agent/payouts/"+p.ID+"/approve", nil, map[string]string{"Authorization": "Bearer " + v.agent})
+				return v.Do("POST", "/cashier/v1/agent/payouts/"+p.ID+"/approve", nil, v.agentHeaders())
 			})
 			if statuses[200] != 1 || statuses[409] != 7 {
 				t.Fatalf("approvals: %v", statuses)
@@ -266,7 +266,7 @@ func TestControlCharactersRefused(t *testing.T) {
 			for _, c := range cases {
 				hdr := map[string]string{"api-key": v.key}
 				if strings.Contains(c.path, "/agent/") {
-					hdr = map[string]string{"Authorization": "Bearer " + v.agent}
+					hdr = v.agentHeaders()
 				}
 				r := v.Do(c.method, c.path, []byte(c.body), hdr)
 				if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"error"`) {

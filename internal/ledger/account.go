@@ -161,3 +161,25 @@ func (l *Ledger) Accounts(ctx context.Context, q store.Querier, tenantID string,
 	}
 	return out, nil
 }
+
+// LockOwnerAccounts returns all of an owner's accounts in tx, each row
+// locked for update until tx ends (PostgreSQL; SQLite runs one writer at a
+// time): a posting to any of them waits for tx, so tx can judge their
+// balances (e.g. all zero before an account is closed) knowing that no
+// posting lands in between.
+func (l *Ledger) LockOwnerAccounts(ctx context.Context, tx *store.Tx, tenantID, owner string) ([]Account, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+accountCols+` FROM ledger_accounts WHERE tenant_id = $1 AND owner = $2 ORDER BY id`+l.db.ForUpdate(), tenantID, owner)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

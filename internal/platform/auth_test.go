@@ -49,6 +49,16 @@ func TestAuthenticateResponses(t *testing.T) {
 		}
 		e.clk.Advance(90 * time.Minute)
 		tok := e.token(valid, "grant_type=client_credentials")
+		// A key revoked after its token was issued.
+		later, err := e.svc.CreateKey(ctx, prod.TenantID, "revoked later", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		laterTok := e.token(later.APIKey, "grant_type=client_credentials")
+		if _, err := e.svc.RevokeKey(ctx, prod.TenantID, later.ID); err != nil {
+			t.Fatal(err)
+		}
+		missing := fmt.Sprintf(errBody, "Authorization field missing")
 
 		cases := []struct {
 			name    string
@@ -59,8 +69,16 @@ func TestAuthenticateResponses(t *testing.T) {
 			body    string
 		}{
 			{"valid key", "GET", "/dummyapi/status", []string{apiKey(valid)}, 200, okBody},
-			{"valid token", "GET", "/dummyapi/status", []string{bearer(tok)}, 200, okBody},
+			// Seed 001: the api-key header is always required; a bearer
+			// token comes with it, never instead of it.
+			{"token without its key", "GET", "/dummyapi/status", []string{bearer(tok)}, 401, missing},
+			{"token with an empty api-key", "GET", "/dummyapi/status", []string{"api-key: ", bearer(tok)}, 401, missing},
+			{"garbage token without a key", "GET", "/dummyapi/status", []string{bearer("not.a.jwt")}, 401, missing},
 			{"key and its token", "GET", "/dummyapi/status", []string{apiKey(valid), bearer(tok)}, 200, okBody},
+			{"unknown key with a valid token", "GET", "/dummyapi/status", []string{apiKey("cgk_0123456789abcdef_" + strings.Repeat("ab", 32)), bearer(tok)}, 401, fmt.Sprintf(errBody, "Invalid APP key")},
+			{"wrong secret with its token", "GET", "/dummyapi/status", []string{apiKey(wrongSecret), bearer(tok)}, 401, fmt.Sprintf(errBody, "Invalid APP key")},
+			{"revoked key with its token", "GET", "/dummyapi/status", []string{apiKey(later.APIKey), bearer(laterTok)}, 401, fmt.Sprintf(errBody, "APP key has been revoked")},
+			{"valid key with a revoked key's token", "GET", "/dummyapi/status", []string{apiKey(valid), bearer(laterTok)}, 401, fmt.Sprintf(errBody, "Invalid access token")},
 			{"no credentials", "GET", "/dummyapi/status", nil, 401, fmt.Sprintf(errBody, "Authorization field missing")},
 			{"empty api-key", "GET", "/dummyapi/status", []string{"api-key: "}, 401, fmt.Sprintf(errBody, "Authorization field missing")},
 			{"basic is not a credential here", "GET", "/dummyapi/status", []string{basic("a", "b")}, 401, fmt.Sprintf(errBody, "Authorization field missing")},
@@ -69,7 +87,8 @@ func TestAuthenticateResponses(t *testing.T) {
 			{"unknown key", "GET", "/dummyapi/status", []string{apiKey("cgk_0123456789abcdef_" + strings.Repeat("ab", 32))}, 401, fmt.Sprintf(errBody, "Invalid APP key")},
 			{"malformed key", "GET", "/dummyapi/status", []string{apiKey("fcb6bd81970001eefda1cefd728d2b224d149b8b2ed542719eff")}, 401, fmt.Sprintf(errBody, "Invalid APP key")},
 			{"wrong secret", "GET", "/dummyapi/status", []string{apiKey(wrongSecret)}, 401, fmt.Sprintf(errBody, "Invalid APP key")},
-			{"garbage token", "GET", "/dummyapi/status", []string{bearer("not.a.jwt")}, 401, fmt.Sprintf(errBody, "Invalid access token")},
+			{"key with a garbage token", "GET", "/dummyapi/status", []string{apiKey(valid), bearer("not.a.jwt")}, 401, fmt.Sprintf(errBody, "Invalid access token")},
+			{"key with an empty bearer", "GET", "/dummyapi/status", []string{apiKey(valid), "Authorization: Bearer "}, 401, fmt.Sprintf(errBody, "Invalid access token")},
 			{"token of another key", "GET", "/dummyapi/status", []string{apiKey(remoteOnly.APIKey), bearer(tok)}, 401, fmt.Sprintf(errBody, "Invalid access token")},
 			{"key not allowed on API", "GET", "/dummyapi/status", []string{apiKey(remoteOnly.APIKey)}, 403, fmt.Sprintf(errBody, "Access to this API has been disallowed")},
 			{"key not allowed on cashier", "GET", "/cashier/ping", []string{apiKey(remoteOnly.APIKey)}, 403, fmt.Sprintf(errBody, "Access to this API has been disallowed")},

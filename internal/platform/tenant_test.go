@@ -181,11 +181,11 @@ func TestTenantProfileAndTimeZones(t *testing.T) {
 		}
 		// As the admin user (password grant): the user's zone.
 		tok := e.token(tc.APIKey, "grant_type=password&username=admin&password=correct+horse")
-		r = e.do("GET", "/platform/tenant", "", bearer(tok))
+		r = e.do("GET", "/platform/tenant", "", apiKey(tc.APIKey), bearer(tok))
 		if got := r.json(t)["createdAtLocal"]; got != "2026-03-01T07:00:00-05:00" {
 			t.Fatalf("createdAtLocal for the admin = %v", got)
 		}
-		who := e.whoami(bearer(tok))
+		who := e.whoami(apiKey(tc.APIKey), bearer(tok))
 		if who.KeyID != keyID(tc.APIKey) || who.TenantID != tc.TenantID || who.Mode != "sandbox" || who.UserID == "" {
 			t.Fatalf("principal %+v", who)
 		}

@@ -100,14 +100,17 @@ func TestTokenEndpoint(t *testing.T) {
 					t.Fatalf("token response %v (Cache-Control %q)", m, r.header.Get("Cache-Control"))
 				}
 				tok := m["access_token"].(string)
-				if r := e.do("GET", "/remote/ping", "", bearer(tok)); r.status != 200 {
+				if r := e.do("GET", "/remote/ping", "", c.headers[0], bearer(tok)); r.status != 200 { // with its api-key, as always
+					t.Fatalf("token on remote: %d %s", r.status, r.body)
+				}
+				if r := e.do("GET", "/remote/ping", "", bearer(tok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "Authorization field missing") {
 					t.Fatalf("token on remote: %d %s", r.status, r.body)
 				}
 			})
 		}
 		// A token is limited to its scope, and cannot mint tokens itself.
 		tok := e.token(key, "grant_type=client_credentials&scope=remote")
-		if r := e.do("GET", "/dummyapi/status", "", bearer(tok)); r.status != 403 {
+		if r := e.do("GET", "/dummyapi/status", "", apiKey(key), bearer(tok)); r.status != 403 {
 			t.Fatalf("token beyond its scope: %d", r.status)
 		}
 		full := e.token(key, "grant_type=client_credentials")
@@ -115,7 +118,7 @@ func TestTokenEndpoint(t *testing.T) {
 			r.body != fmt.Sprintf(errBody, "Authorization field missing") {
 			t.Fatalf("token minting tokens: %d %s", r.status, r.body)
 		}
-		who := e.whoami(bearer(full))
+		who := e.whoami(apiKey(key), bearer(full))
 		if who.KeyID != kid || who.UserID != "" || who.Mode != "production" {
 			t.Fatalf("client-credentials principal %+v", who)
 		}
@@ -128,7 +131,7 @@ func TestTokenLifetimeAndRevocation(t *testing.T) {
 		ctx := context.Background()
 		tc := e.tenant(platform.Production, "")
 		tok := e.token(tc.APIKey, "grant_type=password&username=admin&password=correct+horse")
-		if r := e.do("GET", "/dummyapi/status", "", bearer(tok)); r.status != 200 || r.body != okBody {
+		if r := e.do("GET", "/dummyapi/status", "", apiKey(tc.APIKey), bearer(tok)); r.status != 200 || r.body != okBody {
 			t.Fatalf("fresh token: %d %s", r.status, r.body)
 		}
 		// Another process on the same database accepts it: the signing
@@ -139,15 +142,15 @@ func TestTokenLifetimeAndRevocation(t *testing.T) {
 		}
 		srv2 := httptest.NewServer(e.mux(other))
 		defer srv2.Close()
-		if r := e.on(srv2).do("GET", "/dummyapi/status", "", bearer(tok)); r.status != 200 {
+		if r := e.on(srv2).do("GET", "/dummyapi/status", "", apiKey(tc.APIKey), bearer(tok)); r.status != 200 {
 			t.Fatalf("token on a second process: %d %s", r.status, r.body)
 		}
 		e.clk.Advance(14 * time.Minute)
-		if r := e.do("GET", "/dummyapi/status", "", bearer(tok)); r.status != 200 {
+		if r := e.do("GET", "/dummyapi/status", "", apiKey(tc.APIKey), bearer(tok)); r.status != 200 {
 			t.Fatalf("token at 14 min: %d", r.status)
 		}
 		e.clk.Advance(time.Minute)
-		if r := e.do("GET", "/dummyapi/status", "", bearer(tok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "Access token has expired") {
+		if r := e.do("GET", "/dummyapi/status", "", apiKey(tc.APIKey), bearer(tok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "Access token has expired") {
 			t.Fatalf("token at 15 min: %d %s", r.status, r.body)
 		}
 		// Revoking the key kills its tokens at once.
@@ -155,7 +158,7 @@ func TestTokenLifetimeAndRevocation(t *testing.T) {
 		if _, err := e.svc.RevokeKey(ctx, tc.TenantID, keyID(tc.APIKey)); err != nil {
 			t.Fatal(err)
 		}
-		if r := e.do("GET", "/dummyapi/status", "", bearer(tok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "APP key has been revoked") {
+		if r := e.do("GET", "/dummyapi/status", "", apiKey(tc.APIKey), bearer(tok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "APP key has been revoked") {
 			t.Fatalf("token of a revoked key: %d %s", r.status, r.body)
 		}
 		// A token signed with another secret is refused.
@@ -169,7 +172,7 @@ func TestTokenLifetimeAndRevocation(t *testing.T) {
 		srv3 := httptest.NewServer(e.mux(foreign))
 		defer srv3.Close()
 		ftok := e.on(srv3).token(tc2.APIKey, "grant_type=client_credentials")
-		if r := e.do("GET", "/dummyapi/status", "", bearer(ftok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "Invalid access token") {
+		if r := e.do("GET", "/dummyapi/status", "", apiKey(tc2.APIKey), bearer(ftok)); r.status != 401 || r.body != fmt.Sprintf(errBody, "Invalid access token") {
 			t.Fatalf("foreign token: %d %s", r.status, r.body)
 		}
 	})

@@ -95,7 +95,8 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 func securitySchemes() map[string]*huma.SecurityScheme {
 	return map[string]*huma.SecurityScheme{
 		"apiKey": {Type: "apiKey", In: "header", Name: "api-key", Description: "APP key (seed 001)"},
-		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "Access token from POST /auth/oauth/token"},
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT",
+			Description: "Access token from POST /auth/oauth/token, sent together with the api-key header of its APP key (never alone: seed 001's api-key is always required)"},
 		"gatewayConfigurationId": {Type: "apiKey", In: "header", Name: "ConfigurationId",
 			Description: "Card gateway (seed 003): the configuration id; sent with Hash"},
 		"gatewayHash": {Type: "apiKey", In: "header", Name: "Hash",
@@ -111,7 +112,8 @@ func securitySchemes() map[string]*huma.SecurityScheme {
 func security(api httpx.API) []map[string][]string {
 	switch api {
 	case httpx.APIPlatform, httpx.APIRemote, httpx.APICashier:
-		return []map[string][]string{{"apiKey": {}}, {"bearer": {}}}
+		// The APP key alone, or the key with one of its access tokens.
+		return []map[string][]string{{"apiKey": {}}, {"apiKey": {}, "bearer": {}}}
 	case httpx.APIGateway:
 		return []map[string][]string{{"gatewayConfigurationId": {}, "gatewayHash": {}}}
 	case httpx.APIWallet:

@@ -4,9 +4,13 @@ import (
 	"embed"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/money"
 	"github.com/cashgate/cashgate/internal/operator"
 	"github.com/cashgate/cashgate/internal/webkit"
 )
@@ -36,7 +40,7 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 	}
 	c := &consolePage{svc: s, kit: kit, page: p}
 	return operator.Section{Label: "E-wallet", Path: "/operator/wallet",
-		Description: "Credit bank transfers, export payouts as pain.001 and mark them paid or returned, approve Corporate+ upgrades, set conversion rates.",
+		Description: "Credit bank transfers, export payouts as pain.001 and mark them paid or returned, approve Corporate+ upgrades, set conversion rates and private users' limits, manage wallet users.",
 		Routes: []operator.Route{
 			{Method: "GET", Path: "/operator/wallet", Summary: "e-wallet operations", Handler: c.show},
 			{Method: "POST", Path: "/operator/wallet/credit", Summary: "credit a reconciled bank transfer to a wallet", Handler: c.credit},
@@ -45,6 +49,9 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 			{Method: "POST", Path: "/operator/wallet/payouts/return", Summary: "record that the bank returned a batch (or one payout)", Handler: c.returned},
 			{Method: "POST", Path: "/operator/wallet/upgrades/approve", Summary: "approve a Corporate+ upgrade", Handler: c.approve},
 			{Method: "POST", Path: "/operator/wallet/rates", Summary: "set a conversion rate to EUR", Handler: c.setRate},
+			{Method: "POST", Path: "/operator/wallet/limits", Summary: "set private users' limits", Handler: c.setLimits},
+			{Method: "POST", Path: "/operator/wallet/api-access", Summary: "set who may use the merchant API", Handler: c.setAPIAccess},
+			{Method: "POST", Path: "/operator/wallet/users", Summary: "reset a wallet user's password or PIN, suspend, reactivate or close the account", Handler: c.userAction},
 		}}, nil
 }
 
@@ -52,8 +59,16 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 type consoleData struct {
 	Upgrades, Rates                       webkit.Table
 	Credit, Export, Paid, Return, Approve *webkit.Form
-	Rate                                  *webkit.Form
+	Rate, Limits, APIAccess               *webkit.Form
+	APIChoices                            []string
+	User                                  *webkit.Form
+	UserActions                           []string
+	Reset                                 *CredentialReset // credentials just reset, shown this once
+	LimitRows                             [][]limitField   // three to a row
 }
+
+// limitField is one input of the private limits' form.
+type limitField struct{ Name, Label, Hint string }
 
 func (c *consolePage) data(r *http.Request) (*consoleData, error) {
 	ups, err := c.svc.UpgradeRequests(r.Context())
@@ -66,13 +81,33 @@ func (c *consolePage) data(r *http.Request) (*consoleData, error) {
 	}
 	d := &consoleData{Credit: webkit.NewForm(nil), Export: webkit.NewForm(map[string]string{"date": c.svc.clk.Now().Format(time.DateOnly)}),
 		Paid: webkit.NewForm(nil), Return: webkit.NewForm(nil), Approve: webkit.NewForm(nil), Rate: webkit.NewForm(nil)}
+	l, err := c.svc.PrivateLimits(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	d.Limits, d.LimitRows = webkit.NewForm(limitValues(l)), slices.Collect(slices.Chunk(limitFields(), 3))
+	rule, err := c.svc.APIAccessRule(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	who := apiCorporatePlus
+	if !rule.CorporatePlusOnly {
+		who = apiEveryCorporate
+	}
+	d.APIAccess, d.APIChoices = webkit.NewForm(map[string]string{"who": who}), []string{apiCorporatePlus, apiEveryCorporate}
+	d.User, d.UserActions = webkit.NewForm(nil), append([]string{""}, userActions...) // no action chosen at first
 	d.Upgrades = webkit.Table{Caption: "Corporate+ requests", Columns: []string{"Company", "Tenant ID", "Merchant ID", "Bank account verified"}, Empty: "No corporate is waiting."}
 	for _, u := range ups {
 		d.Upgrades.Rows = append(d.Upgrades.Rows, []webkit.Cell{{Text: u.CompanyName}, {Text: u.TenantID, Mono: true}, {Text: u.MerchantID, Mono: true}, {Text: yesNo(u.BankVerified)}})
 	}
-	d.Rates = webkit.Table{Caption: "Conversion rates (1 unit = RATE EUR)", Columns: []string{"Currency", "Rate", "Updated (UTC)"}, Empty: "No rates set."}
+	d.Rates = webkit.Table{Caption: "Conversion rates (1 unit = RATE EUR)", Columns: []string{"Currency", "Rate", "Date", "Source", "Updated (UTC)"}, Empty: "No rates set."}
 	for _, rt := range rates {
-		d.Rates.Rows = append(d.Rates.Rows, []webkit.Cell{{Text: rt.Currency}, {Text: rt.Rate, Mono: true}, {Text: rt.UpdatedAt.UTC().Format("2 Jan 2006 15:04")}})
+		src := rt.Source
+		if rt.Quote != "" {
+			src += " (1 EUR = " + rt.Quote + " " + rt.Currency + ")"
+		}
+		d.Rates.Rows = append(d.Rates.Rows, []webkit.Cell{{Text: rt.Currency}, {Text: rt.Rate, Mono: true}, {Text: rt.Date}, {Text: src},
+			{Text: rt.UpdatedAt.UTC().Format("2 Jan 2006 15:04")}})
 	}
 	return d, nil
 }
@@ -228,4 +263,194 @@ func (c *consolePage) setRate(w http.ResponseWriter, r *http.Request, s operator
 			rt, err := c.svc.SetRate(r.Context(), f.Get("currency"), f.Get("rate"))
 			return fmt.Sprintf("1 %s = %s EUR.", rt.Currency, rt.Rate), err
 		})
+}
+
+// limitLabels are the private limits' form labels, in LimitNames order.
+var limitLabels = map[string]string{
+	LimitTopUpsPerDay: "Top-ups per day", LimitTopUpPerYear: "Top-up amount per year (EUR)",
+	LimitWithdrawalPerYear: "Withdrawal amount per year (EUR)", LimitPurchasesPerDay: "Purchases per day",
+	LimitTransactionsPerDay: "Outgoing payments per day", LimitMaxPerTransaction: "Maximum per payment (EUR)",
+	LimitWithdrawalsPerDay: "Withdrawals per day", LimitMaxWithdrawalPerTrans: "Maximum per withdrawal (EUR)",
+	LimitMinPerTransaction: "Minimum per payment and withdrawal (EUR)",
+}
+
+// isAmountLimit tells the limits in EUR cents from the counts.
+func isAmountLimit(name string) bool {
+	switch name {
+	case LimitTopUpPerYear, LimitWithdrawalPerYear, LimitMaxPerTransaction, LimitMaxWithdrawalPerTrans, LimitMinPerTransaction:
+		return true
+	}
+	return false
+}
+
+func limitFields() []limitField {
+	out := []limitField{}
+	for _, n := range LimitNames() {
+		h := "A number; unlimited for none."
+		if isAmountLimit(n) {
+			h = "EUR, e.g. 200.00; unlimited for none."
+		}
+		if n == LimitMinPerTransaction {
+			h = "EUR, e.g. 0.20."
+		}
+		out = append(out, limitField{Name: n, Label: limitLabels[n], Hint: h})
+	}
+	return out
+}
+
+// limitValues are the form's values of l: counts, EUR amounts, "unlimited".
+func limitValues(l TierLimits) map[string]string {
+	m := map[string]string{}
+	for _, n := range LimitNames() {
+		p, _ := l.Field(n)
+		switch {
+		case *p == Unlimited:
+			m[n] = "unlimited"
+		case isAmountLimit(n):
+			m[n] = cents(*p)
+		default:
+			m[n] = fmt.Sprint(*p)
+		}
+	}
+	return m
+}
+
+// parseLimits reads the form's limits, failing the fields it cannot read.
+func parseLimits(f *webkit.Form) TierLimits {
+	var l TierLimits
+	for _, n := range LimitNames() {
+		p, _ := l.Field(n)
+		v := strings.ToLower(f.Get(n))
+		switch {
+		case v == "unlimited" || v == "-1":
+			*p = Unlimited
+		case isAmountLimit(n):
+			a, err := money.ParseDecimal(v, money.MustParseCurrency(Currency))
+			if err != nil || a.Minor < 0 {
+				f.Fail(n, "Enter an amount in EUR such as 200.00, or unlimited.")
+			}
+			*p = a.Minor
+		default:
+			c, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || c < 0 {
+				f.Fail(n, "Enter a whole number, or unlimited.")
+			}
+			*p = c
+		}
+	}
+	return l
+}
+
+func (c *consolePage) setLimits(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	fields := map[string]string{}
+	for _, n := range LimitNames() {
+		fields[n] = n
+	}
+	f := webkit.FormOf(r)
+	f.Required(LimitNames()...)
+	if f.OK() {
+		if l := parseLimits(f); f.OK() {
+			_, err := c.svc.SetPrivateLimits(r.Context(), l)
+			if err == nil {
+				c.kit.Flash(w, r, "Private users' limits are set.")
+				c.kit.Redirect(w, r, "/operator/wallet#limits")
+				return
+			}
+			c.failed(r, "limits", err, f, fields)
+		}
+	}
+	c.refuse(w, r, s, func(d *consoleData, f *webkit.Form) { d.Limits = f }, f)
+}
+
+// The choices of the merchant API's rule.
+const (
+	apiCorporatePlus  = "Corporate+ accounts only (the guide's table)"
+	apiEveryCorporate = "Every corporate account"
+)
+
+func (c *consolePage) setAPIAccess(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	f := webkit.FormOf(r)
+	f.Required("who")
+	who := f.Get("who")
+	if f.OK() && who != apiCorporatePlus && who != apiEveryCorporate {
+		f.Fail("who", "Choose one of the two.")
+	}
+	if f.OK() {
+		_, err := c.svc.SetAPIAccessRule(r.Context(), APIAccess{CorporatePlusOnly: who == apiCorporatePlus})
+		if err == nil {
+			c.kit.Flash(w, r, "The merchant API is for "+strings.ToLower(who[:1])+who[1:]+" now.")
+			c.kit.Redirect(w, r, "/operator/wallet#api-access")
+			return
+		}
+		c.failed(r, "api-access", err, f, map[string]string{})
+	}
+	c.refuse(w, r, s, func(d *consoleData, f *webkit.Form) { d.APIAccess = f }, f)
+}
+
+// The operator's actions on a wallet user.
+const (
+	actResetPassword = "Reset the password"
+	actResetPIN      = "Reset the PIN"
+	actResetBoth     = "Reset the password and the PIN"
+	actSuspend       = "Suspend"
+	actReactivate    = "Reactivate"
+	actClose         = "Close (zero balance only)"
+)
+
+var userActions = []string{actResetPassword, actResetPIN, actResetBoth, actSuspend, actReactivate, actClose}
+
+// userAction runs the operator's action on a wallet user; a reset shows
+// the new credentials this once, on the page answering the post.
+func (c *consolePage) userAction(w http.ResponseWriter, r *http.Request, s operator.Signed) {
+	f := webkit.FormOf(r)
+	f.Required("username", "action")
+	act, user, reason := f.Get("action"), f.Get("username"), f.Get("reason")
+	if f.OK() && !slices.Contains(userActions, act) {
+		f.Fail("action", "Choose one of the actions offered.")
+	}
+	if f.OK() && act == actSuspend && reason == "" {
+		f.Fail("reason", "Say why the account is suspended.")
+	}
+	fields := map[string]string{"username": "username", "reason": "reason", "balance": "username", "status": "action"}
+	if f.OK() {
+		var err error
+		var msg string
+		var reset CredentialReset
+		switch act {
+		case actResetPassword, actResetPIN, actResetBoth:
+			reset, err = c.svc.ResetCredentials(r.Context(), user, act != actResetPIN, act != actResetPassword)
+		case actSuspend, actReactivate:
+			st := AccountSuspended
+			if act == actReactivate {
+				st = AccountActive
+			}
+			var a AccountState
+			a, err = c.svc.SetAccountStatus(r.Context(), user, st, reason)
+			msg = fmt.Sprintf("The account of %s is %s.", a.Username, a.Status)
+		case actClose:
+			var a AccountState
+			a, err = c.svc.CloseAccount(r.Context(), user, reason)
+			msg = fmt.Sprintf("The account of %s is closed.", a.Username)
+		}
+		switch {
+		case err == nil && msg != "":
+			c.svc.log.InfoContext(r.Context(), "wallet console: user "+act, "user", user, "operator", s.Operator.ID)
+			c.kit.Flash(w, r, msg)
+			c.kit.Redirect(w, r, "/operator/wallet#users")
+			return
+		case err == nil:
+			c.svc.log.InfoContext(r.Context(), "wallet console: credentials reset", "user", user, "operator", s.Operator.ID)
+			d, derr := c.data(r)
+			if derr != nil {
+				s.Fail(w, r, "wallet console", derr)
+				return
+			}
+			d.Reset = &reset
+			w.Header().Set("Cache-Control", "no-store") // the page carries the credentials
+			c.render(w, r, s, http.StatusOK, d)
+			return
+		}
+		c.failed(r, "users", err, f, fields)
+	}
+	c.refuse(w, r, s, func(d *consoleData, f *webkit.Form) { d.User = f }, f)
 }

@@ -141,6 +141,75 @@ func TestWalletConsole(t *testing.T) {
 			if p := c.do("GET", "/operator/wallet", nil); !strings.Contains(p.body, `<td data-label="Currency">USD</td>`) {
 				t.Fatalf("rates table: %s", p.body)
 			}
+			// Private users' limits: shown with their values, refused beside
+			// the field, set for the installation.
+			limits := url.Values{}
+			for _, n := range wallet.LimitNames() {
+				limits.Set(n, "5")
+			}
+			limits.Set(wallet.LimitMaxPerTransaction, "unlimited")
+			limits.Set(wallet.LimitMinPerTransaction, "0.20")
+			if p := c.do("GET", "/operator/wallet", nil); !strings.Contains(p.body, `name="max_per_transaction"`) || !strings.Contains(p.body, `value="200.00"`) {
+				t.Fatalf("limits form: %s", p.body)
+			}
+			bad := url.Values{}
+			for k, v := range limits {
+				bad[k] = v
+			}
+			bad.Set(wallet.LimitPurchasesPerDay, "many")
+			if r := c.post("/operator/wallet", "/operator/wallet/limits", bad); r.status != 422 || !strings.Contains(r.body, `id="purchases_per_day-error">Enter a whole number, or unlimited.`) {
+				t.Fatalf("a bad limit: %d %s", r.status, r.body)
+			}
+			bad.Set(wallet.LimitPurchasesPerDay, "5")
+			bad.Set(wallet.LimitMaxWithdrawalPerTrans, "0.10")
+			if r := c.post("/operator/wallet", "/operator/wallet/limits", bad); r.status != 422 || !strings.Contains(r.body, `id="max_withdrawal_per_transaction-error">`) {
+				t.Fatalf("a maximum below the minimum: %d %s", r.status, r.body)
+			}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/limits", limits)); msg != "Private users&#39; limits are set." {
+				t.Fatalf("limits: %q", msg)
+			}
+			got, err := w.PrivateLimits(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.PurchasesPerDay != 5 || got.TopUpPerYear != 500 || got.MaxPerTransaction != wallet.Unlimited || got.MinPerTransaction != 20 {
+				t.Fatalf("limits set %+v", got)
+			}
+			// The merchant API's rule: Corporate+ only until opened to all.
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/api-access", url.Values{"who": {"Every corporate account"}})); msg != "The merchant API is for every corporate account now." {
+				t.Fatalf("api access: %q", msg)
+			}
+			if rule, err := w.APIAccessRule(ctx); err != nil || rule.CorporatePlusOnly {
+				t.Fatalf("rule %+v %v", rule, err)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/api-access", url.Values{"who": {"everyone"}}); r.status != 422 || !strings.Contains(r.body, `id="who-error">Choose one of the two.`) {
+				t.Fatalf("an unknown choice: %d %s", r.status, r.body)
+			}
+			// Wallet users: a reset shows the new credentials once; a
+			// suspension needs a reason; closing needs a zero balance.
+			r := c.post("/operator/wallet", "/operator/wallet/users", url.Values{"username": {"alice"}, "action": {"Reset the PIN"}})
+			pin := regexp.MustCompile(`id="reset-pin">([0-9]{6})<`).FindStringSubmatch(r.body)
+			if r.status != 200 || pin == nil || r.header.Get("Cache-Control") != "no-store" || strings.Contains(r.body, `id="reset-password"`) {
+				t.Fatalf("reset the PIN: %d %s", r.status, r.body)
+			}
+			if err := w.CheckPIN(ctx, alice.ID, pin[1]); err != nil {
+				t.Fatalf("the new PIN: %v", err)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/users", url.Values{"username": {"alice"}, "action": {"Suspend"}}); r.status != 422 ||
+				!strings.Contains(r.body, `id="reason-error">Say why the account is suspended.`) {
+				t.Fatalf("a suspension without reason: %d %s", r.status, r.body)
+			}
+			if msg := c.flash(c.post("/operator/wallet", "/operator/wallet/users", url.Values{"username": {"alice"}, "action": {"Suspend"}, "reason": {"fraud report"}})); msg != "The account of alice is suspended." {
+				t.Fatalf("suspend: %q", msg)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/users", url.Values{"username": {"alice"}, "action": {"Close (zero balance only)"}}); r.status != 422 ||
+				!strings.Contains(r.body, "withdraw or send the balance first") {
+				t.Fatalf("closing a wallet with money: %d %s", r.status, r.body)
+			}
+			if r := c.post("/operator/wallet", "/operator/wallet/users", url.Values{"username": {"nobody"}, "action": {"Reactivate"}}); r.status != 422 ||
+				!strings.Contains(r.body, `id="username-error">`) {
+				t.Fatalf("an unknown user: %d %s", r.status, r.body)
+			}
 		})
 	}
 }

@@ -85,7 +85,11 @@
 //
 // There is no API key. A merchant has a merchant id (its tenant's business
 // code) and a merchant secret ("cgm_" and 64 hex digits, shown once when
-// the corporate wallet is opened). The secret never travels:
+// the corporate wallet is opened, and once at each rotation:
+// RotateMerchantSecret, with a grace period during which tokens built from
+// the previous secret are accepted too). The merchant API is for
+// Corporate+ accounts unless the installation opens it to Corporate ones
+// (SetAPIAccessRule). The secret never travels:
 //
 //  1. The merchant's backend asks for a salt:
 //     POST /wallet/api/v1/auth/salt {"merchantId":"K7M2QX9A"} answers
@@ -148,7 +152,7 @@
 //	          fee + "\n" + timestamp
 //	control = lower-case hex(HMAC-SHA256(key = merchant secret, message))
 //
-// with each field exactly as it appears in the body. The merchant
+// (the current merchant secret: after a rotation, the new one), with each field exactly as it appears in the body. The merchant
 // recomputes it and compares in constant time (VerifyCallback is the
 // reference implementation), then checks the status with
 // GET /wallet/api/v1/requests/{requestId} if it wants to be sure. Worked

@@ -92,6 +92,16 @@ func (s *stack) must(t *testing.T, want int, method, path, auth string, body any
 }
 
 // merchantToken asks for a salt and builds the token as a merchant backend does.
+// apiForAll opens the merchant API to Corporate accounts too (the
+// installation setting; by default it is Corporate+'s only, as the guide's
+// table says), for the tests whose merchant is a Corporate one.
+func apiForAll(t *testing.T, w *wallet.Service) {
+	t.Helper()
+	if _, err := w.SetAPIAccessRule(t.Context(), wallet.APIAccess{CorporatePlusOnly: false}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (s *stack) merchantToken(t *testing.T, c wallet.CorporateCreated) string {
 	var salt wallet.MerchantSalt
 	s.must(t, 201, "POST", "/wallet/api/v1/auth/salt", "", wallet.MerchantSaltRequest{MerchantID: c.MerchantID}, &salt)
@@ -118,8 +128,14 @@ func TestEndToEnd(t *testing.T) {
 			_, err = w.CreditTopUp(ctx, wallet.TopUp{Reference: alice.TopUpReference, Amount: "20.00", BankReference: "BANK-1"})
 			ok(t, err)
 
-			// Merchant: token, check, request.
+			// Merchant: token, check, request. The shop is Corporate: the API
+			// is Corporate+'s (seed 000's table) until the operator opens it
+			// to every corporate account.
 			tok := s.merchantToken(t, shop)
+			if r := s.call(t, "GET", "/wallet/api/v1/auth/token", tok, nil); r.status != 403 || !strings.Contains(string(r.body), "Corporate+") {
+				t.Fatalf("a Corporate merchant's API call: %d %s", r.status, r.body)
+			}
+			apiForAll(t, w)
 			var m wallet.MerchantAuth
 			s.must(t, 200, "GET", "/wallet/api/v1/auth/token", tok, nil, &m)
 			if m.MerchantID != shop.MerchantID {

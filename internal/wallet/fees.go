@@ -17,8 +17,10 @@ import (
 type Tier string
 
 // The tiers. The guide's table has two columns, Corporate and Corporate+;
-// private users (customers) get the Corporate column, the basic one: the
-// issuer's table is the only one the guide gives and it is the stricter.
+// private users (customers) have a tier of their own whose limits the
+// operator sets (SetPrivateLimits; DefaultPrivateLimits until then) and
+// whose fees are the Corporate column's (the guide gives the send fees by
+// recipient, the same in both columns; a private user pays no receive fee).
 const (
 	TierPrivate       Tier = "private"
 	TierCorporate     Tier = "corporate"
@@ -35,7 +37,7 @@ type TierLimits struct {
 	WithdrawalPerYear     int64 // withdrawal amount per calendar year
 	PurchasesPerDay       int64 // approved money requests per day (as payer)
 	TransactionsPerDay    int64 // outgoing payments (sends and purchases) per day
-	MaxPerTransaction     int64 // amount of one send or purchase
+	MaxPerTransaction     int64 // amount of one send or purchase, paid or received
 	MinPerTransaction     int64 // amount of one send, request, purchase or withdrawal
 	WithdrawalsPerDay     int64 // number of withdrawals per day
 	MaxWithdrawalPerTrans int64 // amount of one withdrawal
@@ -60,30 +62,41 @@ type TierFees struct {
 // 1.5 % of 1.70 € = 2.55 ct → 3 ct. The fixed part is added after rounding.
 const FeeRounding = money.RoundHalfUp
 
-// Table is the guide's fee and limit table, one column per tier.
-var tables = map[Tier]struct {
-	TierLimits TierLimits
-	TierFees   TierFees
-}{
-	TierCorporate: {
-		TierLimits: TierLimits{TopUpsPerDay: 3, TopUpPerYear: 250000, WithdrawalPerYear: 100000, PurchasesPerDay: 3,
-			TransactionsPerDay: 5, MaxPerTransaction: 20000, MinPerTransaction: 20, WithdrawalsPerDay: 1, MaxWithdrawalPerTrans: 100000},
-		TierFees: TierFees{ReceiveFreeBelow: 100, ReceiveBasisPoints: 150, ReceiveFixed: 20, Withdraw: 200, SendPrivate: 25, SendCorporate: 50},
-	},
-	TierCorporatePlus: {
-		TierLimits: TierLimits{TopUpsPerDay: 5, TopUpPerYear: Unlimited, WithdrawalPerYear: Unlimited, PurchasesPerDay: Unlimited,
-			TransactionsPerDay: Unlimited, MaxPerTransaction: Unlimited, MinPerTransaction: 20, WithdrawalsPerDay: 1, MaxWithdrawalPerTrans: Unlimited},
-		TierFees: TierFees{ReceiveFreeBelow: 100, ReceiveBasisPoints: 100, ReceiveFixed: 15, Withdraw: 200, SendPrivate: 25, SendCorporate: 50},
-	},
+// DefaultPrivateLimits are a private user's limits until the operator sets
+// others (SetPrivateLimits). The guide gives private users no column, so
+// these are cashgate's: the amounts of the guide's basic (Corporate)
+// column — 0.20 € to 200 € a payment, 3 top-ups a day and 2,500 € a year,
+// one withdrawal a day of at most 1,000 € and 1,000 € a year — and the
+// daily counts of a shopper rather than of an unverified business: 10
+// purchases (approved money requests) and 20 outgoing payments (sends and
+// purchases) a day.
+func DefaultPrivateLimits() TierLimits {
+	return TierLimits{TopUpsPerDay: 3, TopUpPerYear: 250000, WithdrawalPerYear: 100000, PurchasesPerDay: 10,
+		TransactionsPerDay: 20, MaxPerTransaction: 20000, MinPerTransaction: 20, WithdrawalsPerDay: 1, MaxWithdrawalPerTrans: 100000}
 }
 
-func init() { tables[TierPrivate] = tables[TierCorporate] }
+// LimitsOf returns the limits of a tier: the guide's columns for the
+// corporate tiers, DefaultPrivateLimits for private users (the operator's
+// own are Service.Limits).
+func LimitsOf(t Tier) TierLimits {
+	switch t {
+	case TierCorporatePlus:
+		return TierLimits{TopUpsPerDay: 5, TopUpPerYear: Unlimited, WithdrawalPerYear: Unlimited, PurchasesPerDay: Unlimited,
+			TransactionsPerDay: Unlimited, MaxPerTransaction: Unlimited, MinPerTransaction: 20, WithdrawalsPerDay: 1, MaxWithdrawalPerTrans: Unlimited}
+	case TierCorporate:
+		return TierLimits{TopUpsPerDay: 3, TopUpPerYear: 250000, WithdrawalPerYear: 100000, PurchasesPerDay: 3,
+			TransactionsPerDay: 5, MaxPerTransaction: 20000, MinPerTransaction: 20, WithdrawalsPerDay: 1, MaxWithdrawalPerTrans: 100000}
+	}
+	return DefaultPrivateLimits()
+}
 
-// LimitsOf returns the limits of a tier.
-func LimitsOf(t Tier) TierLimits { return tables[t].TierLimits }
-
-// FeesOf returns the fees of a tier.
-func FeesOf(t Tier) TierFees { return tables[t].TierFees }
+// FeesOf returns the fees of a tier (private users: the Corporate column's).
+func FeesOf(t Tier) TierFees {
+	if t == TierCorporatePlus {
+		return TierFees{ReceiveFreeBelow: 100, ReceiveBasisPoints: 100, ReceiveFixed: 15, Withdraw: 200, SendPrivate: 25, SendCorporate: 50}
+	}
+	return TierFees{ReceiveFreeBelow: 100, ReceiveBasisPoints: 150, ReceiveFixed: 20, Withdraw: 200, SendPrivate: 25, SendCorporate: 50}
+}
 
 // ReceiveFee is the fee a wallet of tier t pays on receiving amount cents
 // from a customer (money request payments and sends to a corporate).
@@ -121,11 +134,18 @@ const (
 	LimitMaxWithdrawalPerTrans = "max_withdrawal_per_transaction"
 )
 
+// The sides of a movement a limit is applied to (LimitError.Side).
+const (
+	SidePayer     = "payer"     // the wallet money leaves: a send's sender, a money request's customer
+	SideRecipient = "recipient" // the wallet money arrives in: a send's recipient, a money request's merchant
+)
+
 // LimitError is the cause of an apperr.LimitExceeded: the limit refused.
 type LimitError struct {
 	Name  string // one of the Limit… names
-	Tier  Tier
-	Limit int64 // the limit's value (a count, or EUR cents)
+	Tier  Tier   // the tier of the wallet whose limit it is
+	Side  string // SidePayer or SideRecipient for the amount limits of a movement; "" for the wallet's own operation
+	Limit int64  // the limit's value (a count, or EUR cents)
 }
 
 func (e *LimitError) Error() string { return "limit " + e.Name + " exceeded" }
@@ -142,16 +162,40 @@ func limitErr(name string, t Tier, limit int64, format string, args ...any) erro
 		"limit %s (%s): %s", name, t, fmt.Sprintf(format, args...))
 }
 
-// checkAmount applies the per-transaction amount limits of a send or purchase.
-func checkAmount(t Tier, amount int64) error {
-	l := LimitsOf(t)
+// checkAmount applies the per-transaction amount limits l (of tier t) of
+// one side of a send or purchase: the payer's limits to what it pays, the
+// recipient's to what it receives.
+func checkAmount(l TierLimits, t Tier, side string, amount int64) error {
+	who := "the payer's"
+	if side == SideRecipient {
+		who = "the recipient's"
+	}
 	if amount < l.MinPerTransaction {
-		return limitErr(LimitMinPerTransaction, t, l.MinPerTransaction, "the minimum amount per transaction is %s", eur(l.MinPerTransaction))
+		return apperr.Wrap(&LimitError{Name: LimitMinPerTransaction, Tier: t, Side: side, Limit: l.MinPerTransaction}, apperr.LimitExceeded,
+			"limit %s (%s, %s): the minimum amount per transaction is %s (%s limit)", LimitMinPerTransaction, t, side, eur(l.MinPerTransaction), who)
 	}
 	if l.MaxPerTransaction != Unlimited && amount > l.MaxPerTransaction {
-		return limitErr(LimitMaxPerTransaction, t, l.MaxPerTransaction, "the maximum amount per transaction is %s", eur(l.MaxPerTransaction))
+		return apperr.Wrap(&LimitError{Name: LimitMaxPerTransaction, Tier: t, Side: side, Limit: l.MaxPerTransaction}, apperr.LimitExceeded,
+			"limit %s (%s, %s): the maximum amount per transaction is %s (%s limit)", LimitMaxPerTransaction, t, side, eur(l.MaxPerTransaction), who)
 	}
 	return nil
+}
+
+// checkSides applies the amount limits of a movement of amount from payer
+// to recipient, each party's own to its own side, read through q.
+func (s *Service) checkSides(ctx context.Context, q store.Querier, payer, recipient user, amount int64) error {
+	pl, err := s.limits(ctx, q, payer.Tier)
+	if err != nil {
+		return err
+	}
+	if err := checkAmount(pl, payer.Tier, SidePayer, amount); err != nil {
+		return err
+	}
+	rl, err := s.limits(ctx, q, recipient.Tier)
+	if err != nil {
+		return err
+	}
+	return checkAmount(rl, recipient.Tier, SideRecipient, amount)
 }
 
 // usage counters: metric names and their periods.
@@ -208,7 +252,10 @@ func (s *Service) use(ctx context.Context, tx *store.Tx, userID, period, metric 
 // useOutgoing counts an outgoing payment (a send, or a purchase when
 // purchase) against the payer's daily limits.
 func (s *Service) useOutgoing(ctx context.Context, tx *store.Tx, u user, amount int64, purchase bool, now time.Time) error {
-	l := LimitsOf(u.Tier)
+	l, err := s.limits(ctx, tx, u.Tier)
+	if err != nil {
+		return err
+	}
 	d := s.day(now)
 	none := func() error { return nil }
 	if purchase && l.PurchasesPerDay != Unlimited {
@@ -232,7 +279,10 @@ func (s *Service) useOutgoing(ctx context.Context, tx *store.Tx, u user, amount 
 // The guide's limits are in EUR: a top-up in another currency (the
 // sandbox's) counts towards the daily number only.
 func (s *Service) useTopUp(ctx context.Context, tx *store.Tx, u user, a money.Amount, now time.Time) error {
-	l := LimitsOf(u.Tier)
+	l, err := s.limits(ctx, tx, u.Tier)
+	if err != nil {
+		return err
+	}
 	none := func() error { return nil }
 	amount := a.Minor
 	if a.Currency.Code() != Currency {
@@ -253,7 +303,10 @@ func (s *Service) useTopUp(ctx context.Context, tx *store.Tx, u user, a money.Am
 
 // useWithdrawal applies the withdrawal limits.
 func (s *Service) useWithdrawal(ctx context.Context, tx *store.Tx, u user, amount int64, now time.Time) error {
-	l := LimitsOf(u.Tier)
+	l, err := s.limits(ctx, tx, u.Tier)
+	if err != nil {
+		return err
+	}
 	if amount < l.MinPerTransaction {
 		return limitErr(LimitMinPerTransaction, u.Tier, l.MinPerTransaction, "the minimum amount per transaction is %s", eur(l.MinPerTransaction))
 	}

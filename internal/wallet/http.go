@@ -31,6 +31,17 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
+// sessionToken is the request's wallet session token (bearer or cookie).
+func sessionToken(r *http.Request) string {
+	if tok := bearer(r); tok != "" {
+		return tok
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
 // Authenticate is the wallet API's authentication middleware. A merchant
 // token (Authorization: Bearer merchantId.salt.signature) authenticates a
 // merchant; a session token (Bearer cgw_…, or the cg_wallet cookie) a
@@ -143,7 +154,11 @@ type (
 	// RefundRequest refunds part (amount) or all (no amount) of a request.
 	MoneyRequestRefund struct {
 		Amount string `json:"amount,omitempty"`
-		Reason string `json:"reason,omitempty"`
+		// Currency is EUR (the default) or the original currency of a
+		// converted request: the amount is then in it, converted at the
+		// request's own rate.
+		Currency string `json:"currency,omitempty"`
+		Reason   string `json:"reason,omitempty"`
 	}
 	// SignUpRequest signs a private user up.
 	WalletSignUp struct {
@@ -165,6 +180,16 @@ type (
 	WalletAmount struct {
 		Amount   string `json:"amount"`
 		Currency string `json:"currency,omitempty"`
+	}
+	// WalletPasswordChange changes the password.
+	WalletPasswordChange struct {
+		OldPassword string `json:"oldPassword"`
+		NewPassword string `json:"newPassword"`
+	}
+	// WalletPINChange changes the PIN.
+	WalletPINChange struct {
+		OldPIN string `json:"oldPin"`
+		NewPIN string `json:"newPin"`
 	}
 	// CodeRequest carries a verification code.
 	WalletCode struct {
@@ -313,6 +338,9 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				var in MoneyRequestRefund
 				if err := decode(r, &in); err != nil {
 					return nil, err
+				}
+				if c := strings.ToUpper(strings.TrimSpace(in.Currency)); c != "" && c != Currency {
+					return s.RefundOriginal(r.Context(), p.TenantID, r.PathValue("id"), in.Amount, c, in.Reason)
 				}
 				var amount int64
 				if in.Amount != "" {
@@ -520,6 +548,45 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				}
 				return s.VerifyBankAccount(r.Context(), p.UserID, in.Code)
 			})},
+		{Method: "POST", Path: app + "/password", API: W, Summary: "Change the password (with the old one; wrong old ones count as wrong logins); the user's other sessions end",
+			Request: WalletPasswordChange{}, Response: WalletOK{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletPasswordChange
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return WalletOK{WalletOK: true}, s.ChangePassword(r.Context(), p.UserID, in.OldPassword, in.NewPassword, httpx.ClientAddr(r), sessionToken(r))
+			})},
+		{Method: "POST", Path: app + "/pin", API: W, Summary: "Change the PIN (with the old one; wrong old ones count towards the PIN lock)",
+			Request: WalletPINChange{}, Response: WalletOK{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletPINChange
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return WalletOK{WalletOK: true}, s.ChangePIN(r.Context(), p.UserID, in.OldPIN, in.NewPIN)
+			})},
+		{Method: "POST", Path: app + "/close", API: W, Summary: "Close the wallet for good, with the PIN (its balance must be zero in every currency)",
+			Request: WalletPIN{}, Response: AccountState{},
+			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
+				p, err := userOf(r)
+				if err != nil {
+					return nil, err
+				}
+				var in WalletPIN
+				if err := decode(r, &in); err != nil {
+					return nil, err
+				}
+				return s.CloseOwnAccount(r.Context(), p.UserID, in.PIN)
+			})},
 		{Method: "POST", Path: app + "/upgrade", API: W, Summary: "Corporate: ask for Corporate+ (an operator approves)", Response: CorporateAccount{},
 			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
 				p, err := userOf(r)
@@ -549,9 +616,17 @@ type PlatformWalletOpen struct {
 
 // PlatformWallet is the tenant's corporate wallet and its balance.
 type PlatformWallet struct {
-	Account  CorporateAccount `json:"account"`
-	Username string           `json:"username"`
-	Balance  WalletBalance    `json:"balance"`
+	Account  CorporateAccount     `json:"account"`
+	Username string               `json:"username"`
+	Balance  WalletBalance        `json:"balance"`
+	Secret   MerchantSecretStatus `json:"secret"` // never the secret itself
+}
+
+// SecretRotate is the optional body of a merchant secret's rotation.
+type SecretRotate struct {
+	// GraceSeconds keeps the previous secret working that long (0 to
+	// 604800, 7 days); 0: it stops at once.
+	GraceSeconds int `json:"graceSeconds,omitempty"`
 }
 
 // platformRoutes let a tenant open and see its corporate wallet with its
@@ -584,6 +659,32 @@ func (s *Service) platformRoutes(errw httpx.ErrorWriter) []httpx.Route {
 					Password: in.Password, PIN: in.PIN, IBAN: in.IBAN, BIC: in.BIC})
 				httpx.Respond(w, r, errw, http.StatusCreated, cw, err) // the answer committed with the wallet
 			}},
+		{Method: "POST", Path: "/platform/wallet/corporate/secret/rotate", API: httpx.APIPlatform, Status: http.StatusCreated,
+			Summary: "Replace the merchant secret; the previous one keeps working for graceSeconds (0 to 604800; 0 or no body: it stops at once); the new secret is shown only in this answer",
+			Request: SecretRotate{}, Response: MerchantSecretRotation{},
+			Handler: httpx.HandleOptionalBody(errw, http.StatusCreated, func(r *http.Request, in SecretRotate) (MerchantSecretRotation, error) {
+				p, ok := httpx.PrincipalFrom(r.Context())
+				if !ok || p.TenantID == "" {
+					return MerchantSecretRotation{}, apperr.New(apperr.Unauthenticated, "Authorization field missing")
+				}
+				if _, err := s.MerchantSecret(r.Context(), p.TenantID); err != nil {
+					return MerchantSecretRotation{}, err // NotFound before the wallet is opened
+				}
+				return s.RotateMerchantSecret(r.Context(), p.TenantID, time.Duration(in.GraceSeconds)*time.Second)
+			})},
+		{Method: "POST", Path: "/platform/wallet/corporate/secret/revoke-previous", API: httpx.APIPlatform,
+			Summary:  "End the grace period of the rotated merchant secret now (to revoke the current secret, rotate with no grace)",
+			Response: MerchantSecretStatus{},
+			Handler: httpx.Handle(errw, http.StatusOK, func(r *http.Request, _ httpx.NoBody) (MerchantSecretStatus, error) {
+				p, ok := httpx.PrincipalFrom(r.Context())
+				if !ok || p.TenantID == "" {
+					return MerchantSecretStatus{}, apperr.New(apperr.Unauthenticated, "Authorization field missing")
+				}
+				if _, err := s.MerchantSecret(r.Context(), p.TenantID); err != nil {
+					return MerchantSecretStatus{}, err
+				}
+				return s.RevokePreviousSecret(r.Context(), p.TenantID)
+			})},
 		{Method: "GET", Path: "/platform/wallet/corporate", API: httpx.APIPlatform,
 			Summary:  "The tenant's corporate wallet: tier, bank account and its verification, upgrade status and balance",
 			Response: PlatformWallet{},
@@ -620,7 +721,11 @@ func (s *Service) PlatformWallet(ctx context.Context, tenantID string) (Platform
 	if err != nil {
 		return PlatformWallet{}, err
 	}
-	return PlatformWallet{Account: acc, Username: u.Username, Balance: b}, nil
+	sec, err := s.MerchantSecret(ctx, tenantID)
+	if err != nil {
+		return PlatformWallet{}, err
+	}
+	return PlatformWallet{Account: acc, Username: u.Username, Balance: b, Secret: sec}, nil
 }
 
 // Me builds the logged-in user's overview.
@@ -634,7 +739,11 @@ func (s *Service) Me(r *http.Request, userID string) (WalletMe, error) {
 	if err != nil {
 		return WalletMe{}, err
 	}
-	m := WalletMe{User: u.public(), Balance: bs[0], Balances: bs, Limits: LimitsOf(u.Tier), Fees: FeesOf(u.Tier)}
+	l, err := s.Limits(ctx, u.Tier)
+	if err != nil {
+		return WalletMe{}, err
+	}
+	m := WalletMe{User: u.public(), Balance: bs[0], Balances: bs, Limits: l, Fees: FeesOf(u.Tier)}
 	if u.Kind == KindCorporate {
 		c, err := s.CorporateOf(ctx, userID)
 		if err != nil {

@@ -22,6 +22,16 @@ func wantLimit(t *testing.T, err error, limit string) {
 	}
 }
 
+// wantSide fails unless err refuses limit of tier's wallet on side.
+func wantSide(t *testing.T, err error, limit string, tier wallet.Tier, side string) {
+	t.Helper()
+	wantLimit(t, err, limit)
+	var le *wallet.LimitError
+	if errors.As(err, &le); le.Tier != tier || le.Side != side {
+		t.Fatalf("%v: the limit of a %s %s, want a %s %s's", err, le.Tier, le.Side, tier, side)
+	}
+}
+
 func ok(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -43,7 +53,7 @@ func TestSendFeesAndTransactionLimits(t *testing.T) {
 		// Minimum per transaction: 0.20 € at the boundary, 0.19 € refused.
 		wantLimit(t, send("bob", "0.19"), wallet.LimitMinPerTransaction)
 		ok(t, send("bob", "0.20"))
-		// Maximum per transaction (private = Corporate column): 200 €.
+		// Maximum per transaction (the private tier's default): 200 €.
 		wantLimit(t, send("bob", "200.01"), wallet.LimitMaxPerTransaction)
 		ok(t, send("bob", "200.00"))
 		// Send to a corporate: the sender pays 0.50 €, the corporate its receive fee.
@@ -61,7 +71,12 @@ func TestSendFeesAndTransactionLimits(t *testing.T) {
 		if got := e.balance(shop.User.ID); got != "9.65" {
 			t.Fatalf("shop has %s", got)
 		}
-		// Transactions per day: 5 (the refused ones did not count).
+		// Transactions per day: the operator lowers the private tier's 20
+		// to 5; the 3 made today (not the refused ones) count at once.
+		lower := wallet.DefaultPrivateLimits()
+		lower.TransactionsPerDay = 5
+		_, err := e.w.SetPrivateLimits(e.ctx, lower)
+		ok(t, err)
 		ok(t, send("bob", "1.00"))
 		ok(t, send("bob", "1.00"))
 		wantLimit(t, send("bob", "1.00"), wallet.LimitTransactionsPerDay)
@@ -75,9 +90,16 @@ func TestSendFeesAndTransactionLimits(t *testing.T) {
 		if len(page.Transactions) != 6 || page.Transactions[0].Fee != "0.25" || page.Transactions[0].Net != "-1.25" {
 			t.Fatalf("alice's sends: %+v", page.Transactions)
 		}
-		// Corporate+ has no maximum per transaction nor daily count.
+		// Corporate+ has no maximum per transaction nor daily count; what a
+		// private user receives is its own limit's (200 € each) until the
+		// operator raises it.
 		plus := e.corporate("plus", true)
 		e.topUp(wallet.WalletUser{ID: plus.User.ID, TopUpReference: plus.User.TopUpReference}, "5000.00")
+		_, err = e.w.Send(e.ctx, plus.User.ID, wallet.WalletSend{To: "bob", Amount: "300.00"})
+		wantSide(t, err, wallet.LimitMaxPerTransaction, wallet.TierPrivate, wallet.SideRecipient)
+		lower.MaxPerTransaction = 50000
+		_, err = e.w.SetPrivateLimits(e.ctx, lower)
+		ok(t, err)
 		for i := 0; i < 7; i++ {
 			_, err := e.w.Send(e.ctx, plus.User.ID, wallet.WalletSend{To: "bob", Amount: "300.00"})
 			ok(t, err)

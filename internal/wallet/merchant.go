@@ -215,14 +215,20 @@ type corporate struct {
 	VerifyFailures                                                     int
 	UpgradeStatus                                                      string
 	UpgradeRequestedAt                                                 int64
+	PrevSecretSealed                                                   string // the rotated secret, while in its grace
+	PrevSecretUntil                                                    int64
 }
 
-const corpCols = `tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, bank_verified, verify_code_hash, verify_failures, upgrade_status, upgrade_requested_at`
+const corpCols = `tenant_id, user_id, merchant_id, secret_sealed, company_name, iban, bic, bank_verified, verify_code_hash, verify_failures, upgrade_status, upgrade_requested_at, ` +
+	`prev_secret_sealed, prev_secret_until`
 
-func scanCorp(r interface{ Scan(...any) error }) (corporate, error) {
+func scanCorp(r interface{ Scan(...any) error }) (corporate, error) { return scanCorpWith(r) }
+
+// scanCorpWith scans a row of corpCols followed by extra columns.
+func scanCorpWith(r interface{ Scan(...any) error }, extra ...any) (corporate, error) {
 	var c corporate
-	err := r.Scan(&c.TenantID, &c.UserID, &c.MerchantID, &c.SecretSealed, &c.CompanyName, &c.IBAN, &c.BIC, &c.BankVerified,
-		&c.VerifyCodeHash, &c.VerifyFailures, &c.UpgradeStatus, &c.UpgradeRequestedAt)
+	err := r.Scan(append([]any{&c.TenantID, &c.UserID, &c.MerchantID, &c.SecretSealed, &c.CompanyName, &c.IBAN, &c.BIC, &c.BankVerified,
+		&c.VerifyCodeHash, &c.VerifyFailures, &c.UpgradeStatus, &c.UpgradeRequestedAt, &c.PrevSecretSealed, &c.PrevSecretUntil}, extra...)...)
 	return c, err
 }
 
@@ -313,6 +319,7 @@ func (s *Service) checkSalt(merchantID, salt string) (time.Time, error) {
 type MerchantAuth struct {
 	TenantID   string    `json:"tenantId"`
 	MerchantID string    `json:"merchantId"`
+	Tier       Tier      `json:"tier"`      // the corporate wallet's: corporate or corporate_plus
 	ExpiresAt  time.Time `json:"expiresAt"` // when the token stops being valid
 }
 
@@ -331,77 +338,40 @@ func (s *Service) AuthenticateMerchant(ctx context.Context, token string) (Merch
 	if err != nil {
 		return MerchantAuth{}, err
 	}
-	c, err := s.corporateOf(ctx, s.db.Read(), "merchant_id", parts[0])
-	if apperr.Is(err, apperr.NotFound) {
+	var tier Tier
+	var status string
+	c, err := scanCorpWith(s.db.Read().QueryRowContext(ctx, `SELECT `+prefixed("c.", corpCols)+`, u.tier, u.status
+FROM wallet_corporates c JOIN wallet_users u ON u.id = c.user_id WHERE c.merchant_id = $1`, parts[0]), &tier, &status)
+	if errors.Is(err, sql.ErrNoRows) {
 		return MerchantAuth{}, errToken("invalid authorization token")
 	}
 	if err != nil {
-		return MerchantAuth{}, err
+		return MerchantAuth{}, fmt.Errorf("wallet: corporate: %w", err)
 	}
-	secret, err := s.open(c.TenantID, c.SecretSealed)
+	match, err := s.tokenMatches(c, parts[1], token)
 	if err != nil {
 		return MerchantAuth{}, err
 	}
-	want := MerchantToken(c.MerchantID, secret, parts[1])
-	if c.MerchantID != parts[0] || !hmac.Equal([]byte(want), []byte(token)) {
+	if c.MerchantID != parts[0] || !match {
 		return MerchantAuth{}, errToken("invalid authorization token")
 	}
-	return MerchantAuth{TenantID: c.TenantID, MerchantID: c.MerchantID, ExpiresAt: exp}, nil
+	if status != AccountActive {
+		return MerchantAuth{}, apperr.New(apperr.Forbidden, "the corporate wallet of merchant %s is %s", c.MerchantID, status)
+	}
+	// Seed 000's table: "Communication via API" is Corporate+'s.
+	if tier != TierCorporatePlus {
+		p, err := s.policy(ctx, s.db.Read())
+		if err != nil {
+			return MerchantAuth{}, err
+		}
+		if p.apiPlusOnly {
+			return MerchantAuth{}, errAPINeedsPlus(c.MerchantID)
+		}
+	}
+	return MerchantAuth{TenantID: c.TenantID, MerchantID: c.MerchantID, Tier: tier, ExpiresAt: exp}, nil
 }
 
 // ---- conversion rates ----
-
-// Rate is a conversion rate to EUR: 1 unit of Currency is Rate EUR.
-type Rate struct {
-	Currency  string    `json:"currency"`
-	Rate      string    `json:"rate"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-// SetRate sets the rate of a currency (decimal text, e.g. "0.9215").
-func (s *Service) SetRate(ctx context.Context, currency, rate string) (Rate, error) {
-	cur, err := money.ParseCurrency(strings.ToUpper(strings.TrimSpace(currency)))
-	if err != nil {
-		return Rate{}, apperr.InvalidField("currency", "%v", err)
-	}
-	if cur.Code() == Currency {
-		return Rate{}, apperr.InvalidField("currency", "EUR needs no rate")
-	}
-	r, ok := parseRate(rate)
-	if !ok {
-		return Rate{}, apperr.InvalidField("rate", "rate %q must be a positive decimal number such as 0.9215 (at most 12 decimals)", rate)
-	}
-	now := s.now()
-	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO wallet_rates (currency, rate, updated_at) VALUES ($1, $2, $3)
-ON CONFLICT (currency) DO UPDATE SET rate = excluded.rate, updated_at = excluded.updated_at`, cur.Code(), r, micros(now))
-		return err
-	})
-	if err != nil {
-		return Rate{}, err
-	}
-	return Rate{Currency: cur.Code(), Rate: r, UpdatedAt: now}, nil
-}
-
-// Rates lists the configured rates.
-func (s *Service) Rates(ctx context.Context) ([]Rate, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT currency, rate, updated_at FROM wallet_rates ORDER BY currency`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Rate
-	for rows.Next() {
-		var r Rate
-		var at int64
-		if err := rows.Scan(&r.Currency, &r.Rate, &at); err != nil {
-			return nil, err
-		}
-		r.UpdatedAt = fromMicros(at)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
 
 // parseRate validates a rate and returns it in canonical decimal form.
 func parseRate(s string) (string, bool) {
@@ -439,15 +409,6 @@ func ToEUR(minor int64, cur money.Currency, rate string) (int64, error) {
 		return 0, apperr.InvalidField("amount", "amount is too large")
 	}
 	return q.Int64(), nil
-}
-
-func (s *Service) rateOf(ctx context.Context, q store.Querier, cur string) (string, error) {
-	var r string
-	err := q.QueryRowContext(ctx, `SELECT rate FROM wallet_rates WHERE currency = $1`, cur).Scan(&r)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", apperr.InvalidField("currency", "%s is not accepted: only EUR, and currencies with a configured conversion rate", cur)
-	}
-	return r, err
 }
 
 // validCallbackURL checks the callback URL's form; the outbox checks where

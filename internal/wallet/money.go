@@ -76,7 +76,13 @@ func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (Wal
 	if to.ID == from.ID {
 		return WalletTransaction{}, nil, apperr.InvalidField("to", "cannot send money to yourself")
 	}
-	if err := checkAmount(from.Tier, amount); err != nil {
+	if err := active("the wallet", from); err != nil {
+		return WalletTransaction{}, nil, err
+	}
+	if err := active("the recipient", to); err != nil {
+		return WalletTransaction{}, nil, err
+	}
+	if err := s.checkSides(ctx, s.db.Read(), from, to, amount); err != nil {
 		return WalletTransaction{}, nil, err
 	}
 	rfee := int64(0)
@@ -108,6 +114,9 @@ func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (Wal
 			return err
 		}
 		if err := s.move(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := s.receiving(ctx, tx, "the recipient", to.ID, false); err != nil {
 			return err
 		}
 		if _, err := s.outbox.Emit(ctx, tx, ev); err != nil {
@@ -209,6 +218,12 @@ func (s *Service) topUp(ctx context.Context, tx *store.Tx, u user, a money.Amoun
 	if err != nil {
 		return WalletTransaction{}, err
 	}
+	if err := s.receiving(ctx, tx, "the wallet", u.ID, true); err != nil {
+		if apperr.Is(err, apperr.Forbidden) {
+			return WalletTransaction{}, apperr.New(apperr.Forbidden, "%s: return the transfer to its sender", apperr.From(err).Message)
+		}
+		return WalletTransaction{}, err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, currency, description, reference, entry_id, created_at, updated_at)
 VALUES ($1, 'topup', 'completed', $2, '', $3, $4, $5, $6, $7, $8, $9, $9)`, id, u.TenantID, u.ID, a.Minor, code, "Top-up by bank transfer", bankRef, entryID, micros(now)); err != nil {
 		return WalletTransaction{}, err
@@ -303,6 +318,9 @@ func (s *Service) Withdraw(ctx context.Context, userID string, spec WalletWithdr
 	}
 	u, err := s.userByID(ctx, s.db.Read(), userID)
 	if err != nil {
+		return WalletTransaction{}, err
+	}
+	if err := active("the wallet", u); err != nil {
 		return WalletTransaction{}, err
 	}
 	var iban, bic, name string

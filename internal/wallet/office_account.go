@@ -60,6 +60,10 @@ func (m *office) withAccount(mod backoffice.Module) (backoffice.Module, error) {
 			Summary: "corporate wallet: enter the bank account's verification code", Handler: acc.verify},
 		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/upgrade", Owner: true,
 			Summary: "corporate wallet: ask for Corporate+", Handler: acc.upgrade},
+		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/secret/rotate", Owner: true,
+			Summary: "corporate wallet: replace the merchant secret (the old one works for a grace period); the new one is shown once", Handler: acc.rotateSecret},
+		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/secret/revoke-previous", Owner: true,
+			Summary: "corporate wallet: stop the old merchant secret now", Handler: acc.revokePrevious},
 	)
 	return mod, nil
 }
@@ -81,7 +85,16 @@ type accountData struct {
 	WithdrawHint     string // the fee and the limits
 	Upgradable       bool
 	PlusFee          string // Corporate+'s receive fee
+	// The merchant secret: its last rotation and the old one's grace (in
+	// the user's zone), the grace choices, and a new secret shown once.
+	SecretRotated, PrevUntil string
+	Graces                   []string
+	Secret                   *webkit.Form
+	NewSecret                string
 }
+
+// The grace choices of a rotation, as the platform keys' page offers them.
+var secretGraces = map[string]time.Duration{"none": 0, "1 hour": time.Hour, "1 day": 24 * time.Hour, "7 days": MaxSecretGrace}
 
 // filterFields are the filter form's fields, in the query string too.
 var filterFields = []string{"from", "to", "type", "status", "minAmount", "maxAmount"}
@@ -93,8 +106,17 @@ func (m *officeAccount) show(w http.ResponseWriter, r *http.Request, a *backoffi
 // render shows the page; wf and vf are a posted withdrawal or verification
 // form to show again with its errors (nil: empty).
 func (m *officeAccount) render(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, status int, wf, vf *webkit.Form) {
+	m.renderWith(w, r, a, status, accountData{Withdraw: wf, Verify: vf})
+}
+
+// renderWith shows the page with d's forms (and new secret) in place.
+func (m *officeAccount) renderWith(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, status int, d accountData) {
 	ctx := r.Context()
-	d := accountData{Owner: a.Owner(), Withdraw: wf, Verify: vf, Types: choices(txTypes), Statuses: choices(txStatuses)}
+	d.Owner, d.Types, d.Statuses = a.Owner(), choices(txTypes), choices(txStatuses)
+	d.Graces = []string{"none", "1 hour", "1 day", "7 days"}
+	if d.Secret == nil {
+		d.Secret = webkit.NewForm(map[string]string{"grace": "1 day"})
+	}
 	if d.Withdraw == nil {
 		d.Withdraw = webkit.NewForm(nil)
 	}
@@ -118,6 +140,17 @@ func (m *officeAccount) render(w http.ResponseWriter, r *http.Request, a *backof
 		return
 	}
 	d.Open, d.TierLabel = true, tierLabel(d.Account.Tier)
+	sec, err := m.s.MerchantSecret(ctx, a.TenantID)
+	if err != nil {
+		m.o.Fail(w, r, a, "merchant secret", err)
+		return
+	}
+	if sec.RotatedAt != nil {
+		d.SecretRotated = a.Time(*sec.RotatedAt)
+	}
+	if sec.PreviousValidUntil != nil {
+		d.PrevUntil = a.Time(*sec.PreviousValidUntil)
+	}
 	d.WithdrawHint, d.PlusFee = withdrawHint(d.Account.Tier), receiveFee(TierCorporatePlus)
 	d.Upgradable = d.Account.Tier != TierCorporatePlus && d.Account.BankVerified && d.Account.UpgradeStatus == "none"
 	f, tf := m.filter(r, a)
@@ -434,4 +467,51 @@ func (m *officeAccount) upgrade(w http.ResponseWriter, r *http.Request, a *backo
 		return
 	}
 	m.o.Refused(w, r, a, "wallet.upgrade", err)
+}
+
+// rotateSecret (owners) replaces the merchant secret (RotateMerchantSecret,
+// the API's and the CLI's method) and shows the new one this once; the old
+// one keeps working for the grace chosen.
+func (m *officeAccount) rotateSecret(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
+	if _, ok := m.corporateUser(w, r, a); !ok {
+		return
+	}
+	f := webkit.FormOf(r)
+	f.Required("grace")
+	grace, known := secretGraces[f.Get("grace")]
+	if f.OK() && !known {
+		f.Fail("grace", "Choose one of the grace periods offered.")
+	}
+	if !f.OK() {
+		m.renderWith(w, r, a, http.StatusUnprocessableEntity, accountData{Secret: f})
+		return
+	}
+	var rot MerchantSecretRotation
+	err := m.o.Do(r, a, backoffice.Action{Name: "wallet.secret.rotate", Subject: a.TenantID, Detail: "grace " + f.Get("grace")}, func(ctx context.Context) error {
+		var err error
+		rot, err = m.s.RotateMerchantSecret(ctx, a.TenantID, grace)
+		return err
+	})
+	if m.o.Refused(w, r, a, "wallet.secret.rotate", err) {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store") // the page carries the secret
+	m.renderWith(w, r, a, http.StatusOK, accountData{NewSecret: rot.MerchantSecret})
+}
+
+// revokePrevious (owners) stops the old merchant secret before its grace
+// ends (RevokePreviousSecret).
+func (m *officeAccount) revokePrevious(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
+	if _, ok := m.corporateUser(w, r, a); !ok {
+		return
+	}
+	err := m.o.Do(r, a, backoffice.Action{Name: "wallet.secret.revoke_previous", Subject: a.TenantID}, func(ctx context.Context) error {
+		_, err := m.s.RevokePreviousSecret(ctx, a.TenantID)
+		return err
+	})
+	if err == nil {
+		m.o.Redirect(w, r, officeAccountPath+"#secret", "The old merchant secret no longer works.")
+		return
+	}
+	m.o.Refused(w, r, a, "wallet.secret.revoke_previous", err)
 }

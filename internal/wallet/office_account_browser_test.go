@@ -90,6 +90,11 @@ func TestBrowserOfficeWallet(t *testing.T) {
 				t.Fatalf("the withdrawal in the list: %q", got)
 			}
 			check("03-withdrawn")
+			run("replace the merchant secret", chromedp.Click(css("#rotate-secret")), chromedp.WaitVisible(css("#new-secret-value")))
+			if got := text("#new-secret-value"); !strings.HasPrefix(got, "cgm_") || !strings.Contains(text("#prev-secret"), "still works until") {
+				t.Fatalf("the new secret %q, the old one %q", got, text("#prev-secret"))
+			}
+			check("04-secret-rotated")
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -218,4 +219,74 @@ func countPrefix(xs []string, p string) int {
 		}
 	}
 	return n
+}
+
+// TestOfficeMerchantSecret: an owner replaces the merchant secret on the
+// wallet page (the new one shown once, the page not cached), the old one
+// works for the grace chosen and is stopped early; an agent cannot; each
+// action is audited.
+func TestOfficeMerchantSecret(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := apptest.New(t, e, apptest.Options{})
+			ctx := context.Background()
+			w := h.App.Wallet.Service
+			owner := officetest.Owner(t, h)
+			cw, err := w.OpenCorporate(ctx, h.Tenant.TenantID, wallet.CorporateSpec{CompanyName: "Acme Ltd", Username: "acme", Password: "acme-password",
+				PIN: "4321", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.ApproveUpgrade(ctx, cw.TenantID, true); err != nil {
+				t.Fatal(err)
+			}
+			works := func(secret string) bool {
+				s, err := w.NewSalt(ctx, cw.MerchantID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = w.AuthenticateMerchant(ctx, wallet.MerchantToken(cw.MerchantID, secret, s.Salt))
+				return err == nil
+			}
+			agent := owner.AddUser("agent", "ann.agent", "agent password 1")
+			if p := agent.Get("/office/wallet"); !strings.Contains(p.Body, "Owners replace the merchant secret.") || strings.Contains(p.Body, `id="rotate-secret"`) {
+				t.Fatalf("agent's page: %s", p.Body)
+			}
+			for _, path := range []string{"/secret/rotate", "/secret/revoke-previous"} {
+				if p := agent.Post("/office/wallet", "/office/wallet"+path, url.Values{"grace": {"none"}}); p.Status != http.StatusForbidden {
+					t.Fatalf("agent's post to %s: %d", path, p.Status)
+				}
+			}
+			if p := owner.Post("/office/wallet", "/office/wallet/secret/rotate", url.Values{"grace": {"forever"}}); p.Status != http.StatusUnprocessableEntity ||
+				!strings.Contains(p.Body, `id="grace-error">Choose one of the grace periods offered.`) {
+				t.Fatalf("an unknown grace: %d %s", p.Status, p.Body)
+			}
+			p := owner.Post("/office/wallet", "/office/wallet/secret/rotate", url.Values{"grace": {"1 day"}})
+			m := regexp.MustCompile(`id="new-secret-value">(cgm_[0-9a-f]+)<`).FindStringSubmatch(p.Body)
+			if p.Status != 200 || m == nil || p.Header.Get("Cache-Control") != "no-store" || !strings.Contains(p.Body, `id="prev-secret"`) {
+				t.Fatalf("rotate: %d %v %s", p.Status, p.Header, p.Body)
+			}
+			if !works(cw.MerchantSecret) || !works(m[1]) {
+				t.Fatal("both secrets should work during the grace")
+			}
+			if again := owner.Get("/office/wallet"); strings.Contains(again.Body, m[1]) {
+				t.Fatal("the new secret is shown again")
+			}
+			if p := owner.Post("/office/wallet", "/office/wallet/secret/revoke-previous", url.Values{}); p.Status != http.StatusSeeOther {
+				t.Fatalf("revoke previous: %d %s", p.Status, p.Body)
+			}
+			if works(cw.MerchantSecret) || !works(m[1]) {
+				t.Fatal("after revoke-previous only the new secret works")
+			}
+			if p := owner.Post("/office/wallet", "/office/wallet/secret/revoke-previous", url.Values{}); p.Status != http.StatusConflict {
+				t.Fatalf("revoke previous twice: %d", p.Status)
+			}
+			acts := officetest.AuditActions(t, h)
+			for _, want := range []string{"wallet.secret.rotate " + cw.TenantID, "wallet.secret.revoke_previous " + cw.TenantID} {
+				if !slices.Contains(acts, want) {
+					t.Fatalf("audit lacks %s: %q", want, acts)
+				}
+			}
+		})
+	}
 }

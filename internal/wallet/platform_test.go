@@ -110,6 +110,7 @@ func TestPlatformOpensCorporateWallet(t *testing.T) {
 			platformError(t, r, 409, "corporate wallet already")
 
 			// The secret builds merchant tokens; the login opens the wallet app.
+			apiForAll(t, s.a.Wallet.Service) // the new wallet is Corporate
 			tok := s.merchantToken(t, wallet.CorporateCreated{MerchantID: cw.MerchantID, MerchantSecret: cw.MerchantSecret})
 			var m wallet.MerchantAuth
 			s.must(t, 200, "GET", "/wallet/api/v1/auth/token", tok, nil, &m)

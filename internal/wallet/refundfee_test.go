@@ -122,6 +122,7 @@ func TestUnfundableRefundNamesItsCause(t *testing.T) {
 			ok(t, err)
 			_, err = w.CreditTopUp(ctx, wallet.TopUp{Reference: alice.TopUpReference, Amount: "20.00", BankReference: "B1"})
 			ok(t, err)
+			apiForAll(t, w) // the shop is Corporate (its fees are the test's)
 			tok := s.merchantToken(t, shop)
 			var req wallet.MoneyRequest
 			s.must(t, 201, "POST", "/wallet/api/v1/requests", tok, wallet.MoneyRequestSpec{Username: "alice", Amount: "10.00", Currency: "EUR",

@@ -242,8 +242,20 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 		if cust.ID == corp.UserID {
 			return apperr.InvalidField("username", "a merchant cannot request money from itself")
 		}
-		// The payer's per-transaction limits are checked now (and again on approval).
-		if err := checkAmount(cust.Tier, amount); err != nil {
+		merch, err := s.userByID(ctx, tx, corp.UserID)
+		if err != nil {
+			return err
+		}
+		if err := active("the customer's wallet", cust); err != nil {
+			return err
+		}
+		if err := active("the merchant's wallet", merch); err != nil {
+			return err
+		}
+		// The amount limits of both sides are checked now (and again on
+		// approval): the customer's on paying it, the merchant's on
+		// receiving it.
+		if err := s.checkSides(ctx, tx, cust, merch, amount); err != nil {
 			return err
 		}
 		now := s.now()
@@ -404,7 +416,13 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 		if err != nil {
 			return err
 		}
-		if err := checkAmount(cust.Tier, x.Amount); err != nil {
+		if err := active("the wallet", cust); err != nil {
+			return err
+		}
+		if err := active("the merchant's wallet", merch); err != nil {
+			return err
+		}
+		if err := s.checkSides(ctx, tx, cust, merch, x.Amount); err != nil {
 			return err
 		}
 		if err := s.useOutgoing(ctx, tx, cust, x.Amount, true, now); err != nil {
@@ -417,6 +435,9 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 		txID := s.txID(now)
 		if err := s.move(ctx, tx, movement{id: txID, kind: "payment", from: cust, to: merch, amount: x.Amount, recipientFee: fee,
 			description: x.Description, requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
+			return err
+		}
+		if err := s.receiving(ctx, tx, "the merchant's wallet", merch.ID, false); err != nil {
 			return err
 		}
 		if err := exec1(ctx, tx, `UPDATE wallet_requests SET status = 'approved', fee = $1, transaction_id = $2, decided_at = $3, updated_at = $3
@@ -566,6 +587,9 @@ WHERE id = $5 AND refunded + $1 <= amount AND fee_refunded + $2 <= fee`, amt, fe
 		if err != nil {
 			return err
 		}
+		if cust.Status == AccountClosed {
+			return apperr.New(apperr.Conflict, "the customer's wallet %s is closed: refund the customer another way", cust.Username)
+		}
 		desc := "Refund: " + x.Description
 		if reason != "" {
 			desc = "Refund: " + reason
@@ -573,6 +597,12 @@ WHERE id = $5 AND refunded + $1 <= amount AND fee_refunded + $2 <= fee`, amt, fe
 		txID := s.txID(now)
 		if err := s.move(ctx, tx, movement{id: txID, kind: "refund", from: merch, to: cust, amount: amt, feeReturned: feeBack, description: desc,
 			requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
+			return err
+		}
+		if err := s.receiving(ctx, tx, "the customer's wallet", cust.ID, true); err != nil {
+			if apperr.Is(err, apperr.Forbidden) {
+				return apperr.New(apperr.Conflict, "%s: refund the customer another way", apperr.From(err).Message)
+			}
 			return err
 		}
 		out, err = s.transaction(ctx, tx, merch.ID, txID)

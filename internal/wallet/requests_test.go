@@ -221,7 +221,12 @@ func TestMoneyRequestDenyExpireAndPurchaseLimit(t *testing.T) {
 		if a3.Fee != "0.00" || a4.Fee != "0.16" {
 			t.Fatalf("fees %s %s", a3.Fee, a4.Fee)
 		}
-		// Purchases per day (the payer is a private user: 3).
+		// Purchases per day: the payer's, a private user's (10 by default;
+		// the operator set 3: two made, one more allowed).
+		three := wallet.DefaultPrivateLimits()
+		three.PurchasesPerDay = 3
+		_, err = e.w.SetPrivateLimits(e.ctx, three)
+		ok(t, err)
 		r5 := request("0.20", 300)
 		_, err = e.w.Approve(e.ctx, alice.ID, r5.ID, "1234")
 		ok(t, err)

@@ -143,6 +143,7 @@ func TestMerchantTokenBoundToItsMerchant(t *testing.T) {
 				return c
 			}
 			a, b := mk("shopa"), mk("shopb")
+			apiForAll(t, w) // both are Corporate
 			alice, err := w.SignUp(ctx, wallet.SignUp{Username: "alice", Password: "alice-password", PIN: "1234"})
 			ok(t, err)
 			_, err = w.CreditTopUp(ctx, wallet.TopUp{Reference: alice.TopUpReference, Amount: "20.00", BankReference: "B1"})
@@ -343,14 +344,15 @@ func TestConcurrentRequestsCannotPassDailyLimits(t *testing.T) {
 			wg.Wait()
 			return okN
 		}
-		// Transactions per day (5; the top-up above is no transaction).
-		if n := results(12, func(int) error {
+		// Transactions per day (the private tier's 20; the top-up above is
+		// no transaction).
+		if n := results(30, func(int) error {
 			_, err := e.w.Send(e.ctx, alice.ID, wallet.WalletSend{To: "bob", Amount: "1.00"})
 			return err
-		}); n != 5 {
-			t.Fatalf("%d concurrent sends passed, want 5", n)
+		}); n != 20 {
+			t.Fatalf("%d concurrent sends passed, want 20", n)
 		}
-		if got := e.balance(alice.ID); got != "93.75" {
+		if got := e.balance(alice.ID); got != "75.00" {
 			t.Fatalf("alice has %s", got)
 		}
 		// Top-ups per day (3; bob has none yet).

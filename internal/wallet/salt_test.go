@@ -50,7 +50,7 @@ func (e *env) rowCounts() map[string]int {
 func TestSaltsAreStateless(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		shop, other := e.corporate("shop", false), e.corporate("other", false)
+		shop, other := e.corporate("shop", true), e.corporate("other", true) // the API is Corporate+'s
 
 		before := e.rowCounts()
 		salts := map[string]bool{}

@@ -22,6 +22,8 @@ func TestUnknownTransactionFilter(t *testing.T) {
 			shop, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Shop", Username: "shop", Password: "shop-password", PIN: "4321",
 				IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
 			ok(t, err)
+			_, err = w.ApproveUpgrade(ctx, shop.TenantID, true) // the API is Corporate+'s
+			ok(t, err)
 			tok := s.merchantToken(t, shop)
 			var sess wallet.WalletSession
 			s.must(t, 200, "POST", "/wallet/app/v1/login", "", wallet.WalletLogin{Username: "shop", Password: "shop-password"}, &sess)

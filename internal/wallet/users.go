@@ -41,9 +41,10 @@ type user struct {
 	// AccountNumber is "" only for a user created before migration 00012
 	// until the service's start has numbered it (assignAccountNumbers).
 	AccountNumber string
+	Status        string // StatusActive, StatusSuspended, StatusClosed (accounts.go)
 }
 
-const userCols = `id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at, account_number`
+const userCols = `id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at, account_number, status`
 
 func scanUser(r interface{ Scan(...any) error }) (user, error) { return scanUserWith(r) }
 
@@ -120,12 +121,15 @@ type WalletUser struct {
 	TenantID      string `json:"tenantId,omitempty"`
 	// TopUpReference is what to write in the reference of a bank transfer
 	// that tops the wallet up.
-	TopUpReference string    `json:"topUpReference"`
-	CreatedAt      time.Time `json:"createdAt"`
+	TopUpReference string `json:"topUpReference"`
+	// Status is active, suspended or closed.
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 func (u user) public() WalletUser {
-	return WalletUser{ID: u.ID, AccountNumber: u.AccountNumber, Username: u.Username, Kind: u.Kind, Tier: u.Tier, TenantID: u.TenantID, TopUpReference: u.TopUpRef, CreatedAt: u.CreatedAt}
+	return WalletUser{ID: u.ID, AccountNumber: u.AccountNumber, Username: u.Username, Kind: u.Kind, Tier: u.Tier, TenantID: u.TenantID, TopUpReference: u.TopUpRef,
+		Status: u.Status, CreatedAt: u.CreatedAt}
 }
 
 // topUpRef makes the reference a customer quotes on a top-up transfer:
@@ -176,7 +180,7 @@ func (s *Service) newUser(kind string, tier Tier, tenantID, username, password, 
 		return user{}, err
 	}
 	return user{ID: s.ids.ID("wus"), Username: name, Kind: kind, Tier: tier, TenantID: tenantID,
-		TopUpRef: s.topUpRef(), PassHash: ph, PINHash: pinh, CreatedAt: s.now()}, nil
+		TopUpRef: s.topUpRef(), PassHash: ph, PINHash: pinh, CreatedAt: s.now(), Status: AccountActive}, nil
 }
 
 // SignUp creates a private user with an empty EUR wallet.
@@ -253,6 +257,10 @@ func (s *Service) LoginFrom(ctx context.Context, username, password, addr string
 		}
 		return WalletSession{}, errLogin()
 	}
+	if err := active("the wallet", u); err != nil { // told only to whoever knows the password
+		_ = s.endLogin(context.WithoutCancel(ctx), u.ID, addr, res, true)
+		return WalletSession{}, err
+	}
 	token := "cgw_" + s.ids.Secret(32)
 	now := s.now()
 	exp := now.Add(s.cfg.SessionTTL)
@@ -316,6 +324,9 @@ func (s *Service) sessionOf(ctx context.Context, token string) (user, error) {
 	if exp <= micros(s.now()) {
 		return user{}, apperr.New(apperr.Unauthenticated, "the session has expired; log in again")
 	}
+	if u.Status != AccountActive { // its sessions ended with the suspension; this one raced it
+		return user{}, apperr.New(apperr.Unauthenticated, "the session has ended: the wallet is %s", u.Status)
+	}
 	return u, nil
 }
 
@@ -342,7 +353,7 @@ func scanUserWith(r interface{ Scan(...any) error }, extra ...any) (user, error)
 	var u user
 	var created int64
 	var number sql.NullString
-	dst := append([]any{&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created, &number}, extra...)
+	dst := append([]any{&u.ID, &u.Username, &u.Kind, &u.Tier, &u.TenantID, &u.AccountID, &u.TopUpRef, &u.PassHash, &u.PINHash, &created, &number, &u.Status}, extra...)
 	err := r.Scan(dst...)
 	u.CreatedAt, u.AccountNumber = fromMicros(created), number.String
 	return u, err

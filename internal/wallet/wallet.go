@@ -167,6 +167,8 @@ type Service struct {
 	acct struct{ fees, payouts, expenses, clearing string }
 
 	parties parties // wallets by account number, for moves (parties.go)
+
+	pol policyCache // the installation's wallet settings (limits.go)
 }
 
 // Deps are the core services the wallet uses.

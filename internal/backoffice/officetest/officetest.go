@@ -36,6 +36,7 @@ type Page struct {
 	Status   int
 	Body     string
 	Location string // the redirect's target, made relative to the server
+	Header   http.Header
 }
 
 // Get loads path.
@@ -81,7 +82,7 @@ func (b *Browser) Send(method, path string, form url.Values, site string) Page {
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	return Page{Status: resp.StatusCode, Body: string(out), Location: strings.TrimPrefix(resp.Header.Get("Location"), b.H.Server.URL)}
+	return Page{Status: resp.StatusCode, Body: string(out), Location: strings.TrimPrefix(resp.Header.Get("Location"), b.H.Server.URL), Header: resp.Header}
 }
 
 // SignIn signs in at /office/login and expects the home page.
