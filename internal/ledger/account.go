@@ -168,6 +168,9 @@ func (l *Ledger) Accounts(ctx context.Context, q store.Querier, tenantID string,
 // balances (e.g. all zero before an account is closed) knowing that no
 // posting lands in between.
 func (l *Ledger) LockOwnerAccounts(ctx context.Context, tx *store.Tx, tenantID, owner string) ([]Account, error) {
+	if err := l.flush(ctx, tx); err != nil {
+		return nil, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+accountCols+` FROM ledger_accounts WHERE tenant_id = $1 AND owner = $2 ORDER BY id`+l.db.ForUpdate(), tenantID, owner)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock accounts: %w", err)

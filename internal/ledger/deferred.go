@@ -122,6 +122,12 @@ func (l *Ledger) deferEntry(tx *store.Tx, e pendingEntry) {
 	d.entries = append(d.entries, e)
 }
 
+// Apply applies now the transaction's postings that wait for the commit,
+// taking their rows' locks: for a check that must come after every posting
+// of the transaction has locked its account (run it in a
+// store.Tx.BeforeCommit hook, so the postings still wait until then).
+func (l *Ledger) Apply(ctx context.Context, tx *store.Tx) error { return l.flush(ctx, tx) }
+
 // flushQuerier applies the deferred postings when q is a transaction, before
 // a read through it.
 func (l *Ledger) flushQuerier(ctx context.Context, q store.Querier) error {

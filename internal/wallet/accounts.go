@@ -307,22 +307,35 @@ func (s *Service) zeroBalance(ctx context.Context, tx *store.Tx, u user) error {
 	return nil
 }
 
-// receiving checks, in the movement's transaction tx and after its
-// ledger posting, that the wallet money went to (userID) is still open. A
-// closing locks the wallet's ledger accounts before it reads their
-// balances (LockOwnerAccounts): a posting to them made before waits for
-// nothing and the closing then sees the money and refuses; a posting
-// after it waits for the closing's commit, and this read, a statement of
-// its own after the posting, then sees the wallet closed and rolls the
-// movement back. So no money lands in a closed wallet, and movements lock
-// no user row (a customer's login or PIN check never holds them up).
-func (s *Service) receiving(ctx context.Context, tx *store.Tx, who, userID string, allowSuspended bool) error {
-	var name, st string
-	if err := tx.QueryRowContext(ctx, `SELECT username, status FROM wallet_users WHERE id = $1`, userID).Scan(&name, &st); err != nil {
-		return fmt.Errorf("wallet: recipient: %w", err)
-	}
-	if st == AccountActive || (allowSuspended && st == AccountSuspended) {
-		return nil
-	}
-	return errInactive(who, user{Username: name, Status: st})
+// receiving checks, in the movement's transaction tx just before it
+// commits, that the wallet money went to (userID) is still open; refused,
+// when not nil, rewords the refusal for the movement. The check runs in a
+// BeforeCommit hook after the ledger has applied the movement's postings
+// (a credit waits for the commit, see ledger/deferred.go), so the wallet's
+// account rows are locked by then. A closing locks those rows before it
+// reads their balances (LockOwnerAccounts): a posting to them made before
+// waits for nothing and the closing then sees the money and refuses; a
+// posting after it waits for the closing's commit, and this read, a
+// statement of its own after the posting, then sees the wallet closed and
+// rolls the movement back. So no money lands in a closed wallet, and
+// movements lock no user row (a customer's login or PIN check never holds
+// them up).
+func (s *Service) receiving(tx *store.Tx, who, userID string, allowSuspended bool, refused func(error) error) {
+	tx.BeforeCommit(func(ctx context.Context) error {
+		if err := s.ledger.Apply(ctx, tx); err != nil {
+			return err
+		}
+		var name, st string
+		if err := tx.QueryRowContext(ctx, `SELECT username, status FROM wallet_users WHERE id = $1`, userID).Scan(&name, &st); err != nil {
+			return fmt.Errorf("wallet: recipient: %w", err)
+		}
+		if st == AccountActive || (allowSuspended && st == AccountSuspended) {
+			return nil
+		}
+		err := errInactive(who, user{Username: name, Status: st})
+		if refused != nil {
+			return refused(err)
+		}
+		return err
+	})
 }

@@ -233,22 +233,34 @@ func TestOperatorResetSuspendClose(t *testing.T) {
 func TestCloseRacesPayment(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		alice, bob := e.customer("alice"), e.customer("bob")
-		e.topUp(alice, "20.00")
-		for i := 0; i < 5; i++ {
-			burst(2, func(j int) error {
-				if j == 0 {
-					_, err := e.w.CloseAccount(e.ctx, "bob", "")
+		// The recipient's wallet opened after the sender's, and before it:
+		// its credit is then applied at once, or waits for the commit
+		// (accounts lock newest first, see ledger/deferred.go).
+		for _, recipientFirst := range []bool{false, true} {
+			var alice, bob wallet.WalletUser
+			if recipientFirst {
+				bob = e.customer(fmt.Sprintf("bob-%t", recipientFirst))
+				alice = e.customer(fmt.Sprintf("alice-%t", recipientFirst))
+			} else {
+				alice = e.customer(fmt.Sprintf("alice-%t", recipientFirst))
+				bob = e.customer(fmt.Sprintf("bob-%t", recipientFirst))
+			}
+			e.topUp(alice, "20.00")
+			for i := 0; i < 8; i++ {
+				burst(2, func(j int) error {
+					if j == 0 {
+						_, err := e.w.CloseAccount(e.ctx, bob.Username, "")
+						return err
+					}
+					_, err := e.w.Send(e.ctx, alice.ID, wallet.WalletSend{To: bob.Username, Amount: "1.00"})
 					return err
-				}
-				_, err := e.w.Send(e.ctx, alice.ID, wallet.WalletSend{To: "bob", Amount: "1.00"})
-				return err
-			})
-		}
-		var status string
-		ok(t, db.Read().QueryRowContext(e.ctx, `SELECT status FROM wallet_users WHERE id = $1`, bob.ID).Scan(&status))
-		if b := e.balance(bob.ID); status == wallet.AccountClosed && b != "0.00" {
-			t.Fatalf("bob's closed wallet holds %s", b)
+				})
+			}
+			var status string
+			ok(t, db.Read().QueryRowContext(e.ctx, `SELECT status FROM wallet_users WHERE id = $1`, bob.ID).Scan(&status))
+			if b := e.balance(bob.ID); status == wallet.AccountClosed && b != "0.00" {
+				t.Fatalf("recipient first %t: bob's closed wallet holds %s", recipientFirst, b)
+			}
 		}
 	})
 }

@@ -116,9 +116,7 @@ func (s *Service) send(ctx context.Context, userID string, spec WalletSend) (Wal
 		if err := s.move(ctx, tx, m); err != nil {
 			return err
 		}
-		if err := s.receiving(ctx, tx, "the recipient", to.ID, false); err != nil {
-			return err
-		}
+		s.receiving(tx, "the recipient", to.ID, false, nil)
 		if _, err := s.outbox.Emit(ctx, tx, ev); err != nil {
 			return err
 		}
@@ -218,12 +216,12 @@ func (s *Service) topUp(ctx context.Context, tx *store.Tx, u user, a money.Amoun
 	if err != nil {
 		return WalletTransaction{}, err
 	}
-	if err := s.receiving(ctx, tx, "the wallet", u.ID, true); err != nil {
+	s.receiving(tx, "the wallet", u.ID, true, func(err error) error {
 		if apperr.Is(err, apperr.Forbidden) {
-			return WalletTransaction{}, apperr.New(apperr.Forbidden, "%s: return the transfer to its sender", apperr.From(err).Message)
+			return apperr.New(apperr.Forbidden, "%s: return the transfer to its sender", apperr.From(err).Message)
 		}
-		return WalletTransaction{}, err
-	}
+		return err
+	})
 	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_transactions (id, kind, status, tenant_id, from_user, to_user, amount, currency, description, reference, entry_id, created_at, updated_at)
 VALUES ($1, 'topup', 'completed', $2, '', $3, $4, $5, $6, $7, $8, $9, $9)`, id, u.TenantID, u.ID, a.Minor, code, "Top-up by bank transfer", bankRef, entryID, micros(now)); err != nil {
 		return WalletTransaction{}, err

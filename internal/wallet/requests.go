@@ -437,9 +437,7 @@ func (s *Service) Approve(ctx context.Context, userID, requestID, pin string) (M
 			description: x.Description, requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
 			return err
 		}
-		if err := s.receiving(ctx, tx, "the merchant's wallet", merch.ID, false); err != nil {
-			return err
-		}
+		s.receiving(tx, "the merchant's wallet", merch.ID, false, nil)
 		if err := exec1(ctx, tx, `UPDATE wallet_requests SET status = 'approved', fee = $1, transaction_id = $2, decided_at = $3, updated_at = $3
 WHERE id = $4 AND status = 'pending'`, fee, txID, micros(now), x.ID); err != nil {
 			return err
@@ -599,12 +597,12 @@ WHERE id = $5 AND refunded + $1 <= amount AND fee_refunded + $2 <= fee`, amt, fe
 			requestID: x.ID, tenantID: x.TenantID, now: now}); err != nil {
 			return err
 		}
-		if err := s.receiving(ctx, tx, "the customer's wallet", cust.ID, true); err != nil {
+		s.receiving(tx, "the customer's wallet", cust.ID, true, func(err error) error {
 			if apperr.Is(err, apperr.Forbidden) {
 				return apperr.New(apperr.Conflict, "%s: refund the customer another way", apperr.From(err).Message)
 			}
 			return err
-		}
+		})
 		out, err = s.transaction(ctx, tx, merch.ID, txID)
 		if err != nil {
 			return err
