@@ -81,6 +81,9 @@ type AuthRequest struct {
 	MOTO      bool
 	ThreeDS   bool // authenticated by 3-D Secure
 	Recurring bool // a recurring child charging a stored card (merchant-initiated, no shopper)
+	// External is the authentication made outside cashgate (ThreeDS is
+	// then true: it was verified, VerifyAuthentication); nil otherwise.
+	External *ExternalAuth
 	// MCC and Recipient: a financial institution's payment (MCC 6012)
 	// names the person receiving the funds. The simulator does not use
 	// them; a real acquirer connector forwards them.
@@ -119,6 +122,11 @@ type Acquirer interface {
 	// code ("200" match, "400" mismatch, "000" not checked); the CVC is not
 	// kept after it.
 	CheckCVC(ctx context.Context, pan, cvc string) (string, error)
+	// VerifyAuthentication checks a 3-D Secure authentication made outside
+	// cashgate (ExternalAuth) for the card and returns its status:
+	// AuthAuthenticated, AuthAttempted or AuthFailed. A real connector
+	// sends the values with the authorisation, where the issuer checks them.
+	VerifyAuthentication(ctx context.Context, pan string, a ExternalAuth) (string, error)
 	// Authorise reserves the amount on the card.
 	Authorise(ctx context.Context, req AuthRequest) (AuthResult, error)
 	// NewTransactionID names a capture ("S"), void ("V") or refund ("R").

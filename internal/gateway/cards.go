@@ -86,5 +86,6 @@ func declineMsg(d cardpay.Decline) GuideMsg {
 // the acquirer's answer).
 func acquiringOf(o cardpay.Outcome) acquiringDetails {
 	return acquiringDetails{ThreeDSecureVersion: o.Secure.Version, ThreeDSecureVersionReason: o.Secure.VersionReason,
-		AuthenticationStatus: o.Secure.AuthenticationStatus, Eci: o.Secure.ECI}
+		AuthenticationStatus: o.Secure.AuthenticationStatus, Eci: o.Secure.ECI,
+		ExternalMpi: o.Secure.External, ThreeDSecureDSTransID: o.Secure.DSTransID, EwalletType: o.Secure.Wallet}
 }

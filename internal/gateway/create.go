@@ -26,6 +26,9 @@ const (
 
 type options struct {
 	moto, generateToken, recurringParent, storedCredentials bool
+	// ewallet: the card is an e-wallet token (parameters.ewalletType), paid
+	// without a CVC (external3ds.go).
+	ewallet bool
 }
 
 func parseOptions(in []string) (options, error) {
@@ -142,7 +145,7 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 		in.details.HolderName = strings.TrimSpace(p.CardHolderName)
 	}
 	in.details.CVC = strings.TrimSpace(string(p.CardCvc))
-	requireCVC := in.stored == nil && !o.storedCredentials
+	requireCVC := in.stored == nil && !o.storedCredentials && !o.ewallet
 	if err := in.details.Validate(now, requireCVC); err != nil {
 		return cardInput{}, err
 	}
@@ -256,6 +259,11 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if st.RefuseDirectCards && !co.terminal && req.Parameters != nil && req.Parameters.CardNumber != "" {
 		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
 	}
+	x, err := parseExternalAuth(req.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	o.ewallet = x != nil && x.Wallet != ""
 	var ci cardInput
 	var parent *job
 	if ref := strings.TrimSpace(req.ParentPaymentJobReference); ref != "" {
@@ -275,6 +283,14 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		return nil, err
 	}
 	if err := s.checkTokenCustomer(ctx, tenantID, ci, params.Customer); err != nil {
+		return nil, err
+	}
+	sp := externalAuthSpec{mpi: st.ExternalMPI, moto: o.moto, child: parent != nil, link: co.link != nil, card: ci, storedCredentials: o.storedCredentials}
+	if req.Parameters != nil {
+		sp.cvc = strings.TrimSpace(string(req.Parameters.CardCvc))
+	}
+	ext, err := externalAuthOf(x, sp)
+	if err != nil {
 		return nil, err
 	}
 
@@ -302,6 +318,7 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		Ref: s.IDs.Digits(18), TenantID: tenantID, ConfigID: configID, TraceRef: s.IDs.Digits(18), Type: "Payment", Locale: locale,
 		OrderNumber: order.OrderNumber, Order: order, Methods: methods, Options: req.Options, Flags: flags, Params: params,
 		Currency: cur, Amount: amt, Status: StPending, ExpiresAt: expires, DueAt: now.Add(DueAfter), CreatedAt: now, UpdatedAt: now,
+		Warnings: pageRefWarnings(req.Parameters),
 	}
 	if j.Options == nil {
 		j.Options = []string{}
@@ -317,7 +334,12 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if ci.present {
 		p.MaskedPAN = card.Mask(ci.details.Number)
 		ch := chargeOf(j, p, ci.details)
-		ch.MerchantInitiated = parent != nil || o.storedCredentials && ci.stored != nil
+		// A stored card paid with UsingStoredCredentials is merchant-initiated
+		// unless the request authenticates it; a PAN paid so (CV2less) must be
+		// authenticated by 3-D Secure v2 (external3ds.go).
+		ch.MerchantInitiated = (parent != nil || o.storedCredentials && ci.stored != nil) && ext == nil
+		ch.External = ext
+		ch.Require3DS = o.storedCredentials && ci.stored == nil && ext == nil
 		out, err = s.assess(ctx, ch)
 		if err != nil {
 			return nil, err

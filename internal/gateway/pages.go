@@ -237,6 +237,17 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	if !fresh {
 		mode = "card"
 	}
+	// With the External MPI Provider flag the merchant authenticates its
+	// payments itself: this page, which would run cashgate's own 3-D
+	// Secure, takes no card (a link made before the flag was set).
+	if st, err := s.cachedSettings(ctx, j.TenantID); err != nil {
+		s.Log.Error("gateway: hosted page: settings", "err", err)
+		s.pageError(w, http.StatusInternalServerError, "internal error")
+		return
+	} else if st.ExternalMPI {
+		s.pageError(w, http.StatusConflict, msgPageNoCards)
+		return
+	}
 	c := card.Details{Number: card.Normalize(r.PostFormValue("cardNumber")), CVC: strings.TrimSpace(r.PostFormValue("cardCvc")),
 		HolderName: strings.TrimSpace(r.PostFormValue("cardHolderName"))}
 	m, y, err := card.ParseExpiry(strings.TrimSpace(r.PostFormValue("cardExpiryMonth")), strings.TrimSpace(r.PostFormValue("cardExpiryYear")))
@@ -298,6 +309,10 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 // msgPageExpired answers a card sent to the page of a job past its expiry
 // (before the expiry job has run).
 const msgPageExpired = "This payment has expired."
+
+// msgPageNoCards answers a card sent to a hosted page of a tenant with the
+// External MPI Provider flag.
+const msgPageNoCards = "Card payments on this page are unavailable: the merchant authenticates its payments with its own 3-D Secure provider."
 
 // retryPayment adds a new attempt to the payment link j after its failed or
 // cancelled payment prev, in tx: same amount and page ref, a later creation

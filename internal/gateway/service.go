@@ -214,6 +214,9 @@ var (
 
 // settings are a tenant's gateway settings.
 type settings struct {
+	// ExternalMPI: the External MPI Provider flag (external3ds.go).
+	ExternalMPI bool
+
 	AutoCapture                               bool
 	FeeBasisPoints, FeeFixedMinor             int64
 	ReturnSuccess, ReturnFailed, ReturnCancel string
@@ -237,6 +240,9 @@ func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string
 	if err != nil {
 		return settings{}, fmt.Errorf("gateway: settings: %w", err)
 	}
+	if st.ExternalMPI, err = externalMPI(ctx, q, tenantID); err != nil {
+		return settings{}, err
+	}
 	return st, nil
 }
 
@@ -258,6 +264,7 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 		return GatewaySettings{}, err
 	}
 	out.EmbeddingDomains = &frames
+	out.ExternalMPIProvider = &st.ExternalMPI
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -323,6 +330,9 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			return err
 		}
 		if err := putEmbedDomains(ctx, tx, tenantID, in.EmbeddingDomains); err != nil {
+			return err
+		}
+		if err := putExternalMPI(ctx, tx, tenantID, in.ExternalMPIProvider); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings

@@ -181,6 +181,11 @@ type acquiringDetails struct {
 	CvvAvsResult              string `json:"CvvAvsResult,omitempty"`
 	AcquirerResponseCode      string `json:"AcquirerResponseCode,omitempty"`
 	TruncatedCardNumber       string `json:"TruncatedCardNumber,omitempty"`
+	// An authentication made outside cashgate (external3ds.go): never its
+	// CAVV or cryptogram.
+	ExternalMpi           bool   `json:"ExternalMpi,omitempty"`
+	ThreeDSecureDSTransID string `json:"ThreeDSecureDSTransId,omitempty"`
+	EwalletType           string `json:"EwalletType,omitempty"`
 }
 
 func authDetails(d *acquiringDetails, r card.AuthResult, masked string) string {
