@@ -246,8 +246,8 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if locale == "" {
 		locale = "en_GB"
 	}
-	if len(locale) > 10 {
-		return nil, apperr.InvalidField("locale", "locale must be a language tag such as en_GB.")
+	if err := checkLocale(locale); err != nil {
+		return nil, err
 	}
 	// A tenant that takes cards only on its hosted pages refuses the card
 	// before anything about it is checked.

@@ -31,6 +31,9 @@ func (v viewCtx) returnURLs(j *job, p *payment) (ok, failed, cancelled string) {
 		case tenant != "":
 			return tenant
 		}
+		if l := langOf(j.Locale); l != pageLangs[0] {
+			return v.base + "/payment/result?locale=" + l.tag.String() // the page speaks the job's language
+		}
 		return v.base + "/payment/result"
 	}
 	ok = returnURL(pick(j.Params.ReturnSuccess, v.st.ReturnSuccess), j.Ref, p.Ref, j.OrderNumber, false)
