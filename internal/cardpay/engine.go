@@ -255,6 +255,18 @@ func (e *Engine) Authorise(ctx context.Context, o Outcome, ch Charge) (Outcome, 
 	return o, nil
 }
 
+// Credit asks the acquirer to pay ch.Amount to ch.Card (a credit payment,
+// named by reference); no CVC or 3-D Secure is involved. The product holds
+// the money first (HoldCredit) and calls this after that transaction
+// committed, never inside one.
+func (e *Engine) Credit(ctx context.Context, ch Charge, reference string) (card.AuthResult, error) {
+	r, err := e.acq.Credit(ctx, card.CreditRequest{PAN: ch.Card.Number, Amount: ch.Amount, Currency: ch.Currency, Reference: reference})
+	if err != nil {
+		return r, unreachable("credit the card", err)
+	}
+	return r, nil
+}
+
 // Complete3DS finishes the 3-D Secure challenge that Assess asked for
 // (challenge is that outcome, or one with its CVCResult, as the product
 // kept it): a passed challenge authorises ch (the card's number is enough),

@@ -25,6 +25,8 @@ type Cards interface {
 	Sale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
 	CancelSale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
 	Hold(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) (string, error)
+	HoldCredit(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) (string, error)
+	Credit(ctx context.Context, ch cardpay.Charge, reference string) (card.AuthResult, error)
 	Capture(ctx context.Context, tx *store.Tx, scope, holdID string, amount int64, final bool) error
 	Void(ctx context.Context, tx *store.Tx, scope, holdID string) error
 	Settle(ctx context.Context, tx *store.Tx, s cardpay.SettleSpec) error

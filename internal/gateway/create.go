@@ -27,8 +27,9 @@ const (
 type options struct {
 	moto, generateToken, recurringParent, storedCredentials bool
 	// ewallet: the card is an e-wallet token (parameters.ewalletType), paid
-	// without a CVC (external3ds.go).
-	ewallet bool
+	// without a CVC (external3ds.go); credit: a credit payment (type
+	// Credit), which needs no CVC either (credit.go).
+	ewallet, credit bool
 }
 
 func parseOptions(in []string) (options, error) {
@@ -145,7 +146,7 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 		in.details.HolderName = strings.TrimSpace(p.CardHolderName)
 	}
 	in.details.CVC = strings.TrimSpace(string(p.CardCvc))
-	requireCVC := in.stored == nil && !o.storedCredentials && !o.ewallet
+	requireCVC := in.stored == nil && !o.storedCredentials && !o.ewallet && !o.credit
 	if err := in.details.Validate(now, requireCVC); err != nil {
 		return cardInput{}, err
 	}
@@ -169,8 +170,9 @@ type createOpts struct {
 
 func (s *Service) create(ctx context.Context, tenantID, configID string, req CreatePaymentJobRequest, co createOpts) (*job, error) {
 	now := s.now()
-	if req.Type != "" && !strings.EqualFold(req.Type, "Payment") {
-		return nil, apperr.InvalidField("type", "type must be Payment.")
+	credit := strings.EqualFold(strings.TrimSpace(req.Type), JobTypeCredit) // credit.go
+	if req.Type != "" && !strings.EqualFold(req.Type, "Payment") && !credit {
+		return nil, apperr.InvalidField("type", "type must be Payment or Credit.")
 	}
 	cur, err := money.ParseCurrency(strings.ToUpper(strings.TrimSpace(req.Currency)))
 	if err != nil {
@@ -264,6 +266,7 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		return nil, err
 	}
 	o.ewallet = x != nil && x.Wallet != ""
+	o.credit = credit
 	var ci cardInput
 	var parent *job
 	if ref := strings.TrimSpace(req.ParentPaymentJobReference); ref != "" {
@@ -289,7 +292,12 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if req.Parameters != nil {
 		sp.cvc = strings.TrimSpace(string(req.Parameters.CardCvc))
 	}
-	ext, err := externalAuthOf(x, sp)
+	var ext *card.ExternalAuth
+	if credit {
+		err = checkCredit(st, creditRequest{req: req, card: ci, ext: x, child: parent != nil, cur: cur, amount: amt})
+	} else {
+		ext, err = externalAuthOf(x, sp)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +337,10 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	p := &payment{Ref: s.IDs.Digits(18), JobRef: j.Ref, TenantID: tenantID, Status: StPending, Currency: cur, Amount: amt,
 		MOTO: o.moto, CreatedAt: now, UpdatedAt: now}
 	j.Payments = []*payment{p}
+	if credit {
+		p.MaskedPAN = card.Mask(ci.details.Number)
+		return s.startCredit(ctx, j, p, ci, st)
+	}
 
 	var out cardpay.Outcome
 	if ci.present {

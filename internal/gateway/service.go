@@ -214,8 +214,10 @@ var (
 
 // settings are a tenant's gateway settings.
 type settings struct {
-	// ExternalMPI: the External MPI Provider flag (external3ds.go).
+	// ExternalMPI: the External MPI Provider flag (external3ds.go);
+	// Credit: the credit payments (credit.go).
 	ExternalMPI bool
+	Credit      creditSettings
 
 	AutoCapture                               bool
 	FeeBasisPoints, FeeFixedMinor             int64
@@ -240,7 +242,7 @@ func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string
 	if err != nil {
 		return settings{}, fmt.Errorf("gateway: settings: %w", err)
 	}
-	if st.ExternalMPI, err = externalMPI(ctx, q, tenantID); err != nil {
+	if st.ExternalMPI, st.Credit, err = mpiAndCredit(ctx, q, tenantID); err != nil {
 		return settings{}, err
 	}
 	return st, nil
@@ -265,6 +267,7 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 	}
 	out.EmbeddingDomains = &frames
 	out.ExternalMPIProvider = &st.ExternalMPI
+	out.CreditPayments = st.Credit.wire()
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -309,8 +312,12 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 	if n := in.MaxStoredTokensPerCustomer; n < 0 || n > MaxCustomerTokensLimit {
 		return GatewaySettings{}, apperr.InvalidField("maxStoredTokensPerCustomer", "maxStoredTokensPerCustomer must be between 1 and %d (0 or left out: unchanged).", MaxCustomerTokensLimit)
 	}
+	credit, err := parseCreditSettings(in.CreditPayments)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
 	now := s.now().UnixMicro()
-	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
 			return_url_success, return_url_failed, return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless,
 			refuse_direct_cards, updated_at)
@@ -333,6 +340,9 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			return err
 		}
 		if err := putExternalMPI(ctx, tx, tenantID, in.ExternalMPIProvider); err != nil {
+			return err
+		}
+		if err := putCredit(ctx, tx, tenantID, credit); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings

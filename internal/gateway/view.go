@@ -89,7 +89,7 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 		Data:          &GatewayLink{URL: v.base + "/api/gateway/payment-jobs/" + j.Ref, Type: "application/json"},
 		Documentation: &GatewayLink{URL: v.base + DocumentationPath, Type: "application/json"},
 	}
-	if n := len(j.Payments); n > 0 && j.Status != StExpired && j.Status != StCancelled {
+	if n := len(j.Payments); n > 0 && j.Status != StExpired && j.Status != StCancelled && j.Type != JobTypeCredit {
 		last := j.Payments[n-1]
 		links.Action = &GatewayLink{URL: v.actionURL(j, last), Type: "text/html"}
 		if j.retryable(last, v.now) {

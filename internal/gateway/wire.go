@@ -399,4 +399,23 @@ type GatewaySettings struct {
 	// payment links are unavailable. Off by default; left out in a PUT:
 	// unchanged.
 	ExternalMPIProvider *bool `json:"externalMpiProvider,omitempty" doc:"External MPI Provider: payments carry the merchant's own 3-D Secure v2 authentication; Virtual Terminal and payment links unavailable (left out: unchanged)"`
+	// CreditPayments (credit.go): whether payment jobs of type Credit may
+	// pay money to a card, from the merchant's available balance, and the
+	// limits per currency. Off by default; left out in a PUT: unchanged.
+	CreditPayments *CreditPaymentSettings `json:"creditPayments,omitempty" doc:"credit payments (type Credit: money to a card) and their limits per currency (left out: unchanged)"`
+}
+
+// CreditPaymentSettings are a tenant's credit payments (credit.go).
+type CreditPaymentSettings struct {
+	Enabled bool `json:"enabled"`
+	// Limits per currency code: a currency not listed cannot be credited.
+	Limits map[string]CreditLimit `json:"limits"`
+}
+
+// CreditLimit bounds the credit payments in one currency (decimal amounts
+// such as "500.00"): each one, and their total per day (the tenant's time
+// zone).
+type CreditLimit struct {
+	PerPayment string `json:"perPayment" example:"500.00"`
+	PerDay     string `json:"perDay" example:"2000.00"`
 }
