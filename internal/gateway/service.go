@@ -21,7 +21,10 @@
 // abandoned at 3-D Secure, it is Cancelled; cancelled by the merchant, the
 // job stays usable with a hosted card page for its next payment
 // (openForMore). Card tokens (tokens.go), recurring parents and children
-// (recurring.go) and recipientDetails (recipient.go) are described where
+// (recurring.go), recipientDetails (recipient.go), external 3-D Secure v2
+// and e-wallet tokens (external3ds.go), credit payments (credit.go: a job
+// of type Credit, Pending → Paid | Failed), payment page references
+// (pagerefs.go) and the pages' languages (locale.go) are described where
 // they are implemented; cache.go says what the hot path caches.
 //
 // Card acceptance itself is the core's card-acceptance engine
@@ -40,6 +43,8 @@
 //	authorise (auto capture off)  hold  card-scheme/clearing → merchant/pending
 //	capture                       post the hold (partial, several; final releases the rest)
 //	sale (auto capture)           card-scheme/clearing → merchant/pending
+//	credit payment                hold merchant/available → card-scheme/clearing, posted once
+//	                              the acquirer paid the card, voided when it refused (credit.go)
 //	cancel                        merchant/pending → card-scheme/clearing; void the hold
 //	authorisation expiry          void the hold
 //	settlement (midnight)         merchant/pending → merchant/available + platform/fees
