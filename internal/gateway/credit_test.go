@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
@@ -123,6 +124,11 @@ func TestCreditPayments(t *testing.T) {
 			}
 			if _, available, _ = h.balances(); available != 1500 {
 				t.Errorf("an operation on a credit changed the balance: %d", available)
+			}
+			// The back office shows the credit with no action to take.
+			if p := officetest.Owner(t, h.App).Get("/office/gateway/jobs/" + paidRef); p.Status != 200 || !strings.Contains(p.Body, "card (credit payment)") ||
+				strings.Contains(p.Body, "cancel-submit-") || strings.Contains(p.Body, "refund-submit-") || strings.Contains(p.Body, `id="cancel-job"`) {
+				t.Errorf("office job page: %d %s", p.Status, p.Body)
 			}
 
 			// The day's limit: 25.00 credited, 25.00 more fits, then nothing.
