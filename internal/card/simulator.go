@@ -81,6 +81,9 @@ type AuthRequest struct {
 	MOTO      bool
 	ThreeDS   bool // authenticated by 3-D Secure
 	Recurring bool // a recurring child charging a stored card (merchant-initiated, no shopper)
+	// External is the authentication made outside cashgate (ThreeDS is
+	// then true: it was verified, VerifyAuthentication); nil otherwise.
+	External *ExternalAuth
 	// MCC and Recipient: a financial institution's payment (MCC 6012)
 	// names the person receiving the funds. The simulator does not use
 	// them; a real acquirer connector forwards them.
@@ -119,8 +122,17 @@ type Acquirer interface {
 	// code ("200" match, "400" mismatch, "000" not checked); the CVC is not
 	// kept after it.
 	CheckCVC(ctx context.Context, pan, cvc string) (string, error)
+	// VerifyAuthentication checks a 3-D Secure authentication made outside
+	// cashgate (ExternalAuth) for the card and returns its status:
+	// AuthAuthenticated, AuthAttempted or AuthFailed. A real connector
+	// sends the values with the authorisation, where the issuer checks them.
+	VerifyAuthentication(ctx context.Context, pan string, a ExternalAuth) (string, error)
 	// Authorise reserves the amount on the card.
 	Authorise(ctx context.Context, req AuthRequest) (AuthResult, error)
+	// Credit pays an amount to the card (a credit payment: an original
+	// credit transaction). Reference names it, so that a real connector
+	// sends it once however often it is asked.
+	Credit(ctx context.Context, req CreditRequest) (AuthResult, error)
 	// NewTransactionID names a capture ("S"), void ("V") or refund ("R").
 	NewTransactionID(kind byte) string
 }
@@ -185,7 +197,28 @@ func (s *Simulator) Authorise(_ context.Context, req AuthRequest) (AuthResult, e
 	return r, nil
 }
 
-// NewTransactionID implements Acquirer: "01" + kind + 8 upper-case hex digits.
+// CreditRequest asks the acquirer to pay an amount to a card.
+type CreditRequest struct {
+	PAN       string
+	Amount    int64
+	Currency  string
+	Reference string // the credit payment's reference: the acquirer's idempotency key
+}
+
+// Credit implements Acquirer: a card the table declines (issuer 05) refuses
+// the credit; every other card takes it.
+func (s *Simulator) Credit(_ context.Context, req CreditRequest) (AuthResult, error) {
+	r := AuthResult{TransactionID: s.NewTransactionID('C')}
+	if c, ok := lookup(req.PAN); ok && c.Outcome == Decline {
+		r.IssuerCode, r.Message, r.AcquirerResponse = "05", "Declined", "D"
+		return r, nil
+	}
+	r.Approved, r.AuthCode, r.IssuerCode, r.Message, r.AcquirerResponse = true, "CREDITOK", "00", "Credited", "A"
+	return r, nil
+}
+
+// NewTransactionID implements Acquirer: "01" + kind + 8 upper-case hex
+// digits (kinds: S sale, V void, R refund, C credit).
 func (s *Simulator) NewTransactionID(kind byte) string {
 	return "01" + string(kind) + strings.ToUpper(s.gen.Secret(4))
 }

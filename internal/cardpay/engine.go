@@ -11,7 +11,11 @@
 // 3-D Secure enrolment decides: enrolled → the shopper must pass a
 // challenge (Complete3DS then authorises, or declines a failed one); not
 // enrolled but required, or the directory unavailable → declined; not
-// enrolled → authorised. The product calls it before the transaction that
+// enrolled → authorised. A charge that carries its own 3-D Secure v2
+// authentication (Charge.External: the merchant's external MPI, or an
+// e-wallet token's cryptogram) skips enrolment and challenge: the acquirer
+// verifies the values (card.Acquirer.VerifyAuthentication) and a verified
+// one is authorised, a failed one declined. The product calls it before the transaction that
 // records the Outcome (the acquirer is outside the database, and a
 // transaction may be retried).
 //
@@ -86,6 +90,16 @@ type Charge struct {
 	// names the person receiving the funds, handed to the acquirer.
 	MCC       string
 	Recipient *card.Recipient
+	// External is a 3-D Secure v2 authentication the merchant made
+	// outside cashgate (an external MPI, or an e-wallet token's
+	// cryptogram): the acquirer verifies it and no challenge is asked for,
+	// whatever the card's enrolment. It takes precedence over MOTO and
+	// MerchantInitiated, which the product does not combine with it.
+	External *card.ExternalAuth
+	// Require3DS: the payment must be authenticated by 3-D Secure (a PAN
+	// paid without its CVC, "PAN CV2less"): a card not enrolled is
+	// declined as one whose issuer requires it.
+	Require3DS bool
 }
 
 // Decline is why a card was refused, in no product's words.
@@ -119,6 +133,12 @@ type Secure struct {
 	VersionReason        string // why 3-D Secure was not used, e.g. "Card not enrolled in 3-D Secure."
 	AuthenticationStatus string // "Y" passed, "N" failed or not enrolled, "U" unavailable
 	ECI                  string // the electronic commerce indicator of an authenticated payment
+	// External: the authentication was made outside cashgate
+	// (Charge.External), with these directory server transaction id and
+	// e-wallet type ("" for a card).
+	External  bool
+	DSTransID string
+	Wallet    string
 }
 
 // Outcome is what happened to a card at the acquirer.
@@ -167,6 +187,9 @@ func (e *Engine) Assess(ctx context.Context, ch Charge) (Outcome, error) {
 		return o, unreachable("check the CVC", err)
 	}
 	o.CVCResult = cvc
+	if ch.External != nil {
+		return e.assessExternal(ctx, o, ch)
+	}
 	if ch.MOTO || ch.MerchantInitiated {
 		return e.Authorise(ctx, o, ch)
 	}
@@ -189,7 +212,29 @@ func (e *Engine) Assess(ctx context.Context, ch Charge) (Outcome, error) {
 		o.Declined, o.Secure.AuthenticationStatus = Decline3DSUnavailable, "U"
 		return o, nil
 	}
+	if ch.Require3DS {
+		o.Declined, o.Secure.AuthenticationStatus = DeclineNo3DS, "N"
+		return o, nil
+	}
 	o.Secure.VersionReason = "Card not enrolled in 3-D Secure."
+	return e.Authorise(ctx, o, ch)
+}
+
+// assessExternal verifies the charge's external authentication with the
+// acquirer and authorises a verified one (authenticated or attempted); a
+// failed one is declined as a failed 3-D Secure, before authorisation.
+func (e *Engine) assessExternal(ctx context.Context, o Outcome, ch Charge) (Outcome, error) {
+	x := ch.External
+	status, err := e.acq.VerifyAuthentication(ctx, ch.Card.Number, *x)
+	if err != nil {
+		return o, unreachable("verify the 3-D Secure authentication", err)
+	}
+	o.Secure = Secure{Version: x.Version, AuthenticationStatus: status, ECI: x.ECI, External: true, DSTransID: x.DSTransID, Wallet: x.Wallet}
+	if status == card.AuthFailed {
+		o.ThreeDS, o.Declined = ThreeDSFailed, Decline3DSFailed
+		return o, nil
+	}
+	o.ThreeDS = ThreeDSPassed
 	return e.Authorise(ctx, o, ch)
 }
 
@@ -197,7 +242,8 @@ func (e *Engine) Assess(ctx context.Context, ch Charge) (Outcome, error) {
 // result and 3-D Secure state), and returns o with the answer.
 func (e *Engine) Authorise(ctx context.Context, o Outcome, ch Charge) (Outcome, error) {
 	req := card.AuthRequest{PAN: ch.Card.Number, CVCResult: o.CVCResult, Amount: ch.Amount, Currency: ch.Currency,
-		MOTO: ch.MOTO, ThreeDS: o.ThreeDS == ThreeDSPassed, Recurring: ch.MerchantInitiated, MCC: ch.MCC, Recipient: ch.Recipient}
+		MOTO: ch.MOTO, ThreeDS: o.ThreeDS == ThreeDSPassed, Recurring: ch.MerchantInitiated, MCC: ch.MCC, Recipient: ch.Recipient,
+		External: ch.External}
 	r, err := e.acq.Authorise(ctx, req)
 	if err != nil {
 		return o, unreachable("authorise", err)
@@ -207,6 +253,18 @@ func (e *Engine) Authorise(ctx context.Context, o Outcome, ch Charge) (Outcome, 
 		o.Declined = DeclineRefused
 	}
 	return o, nil
+}
+
+// Credit asks the acquirer to pay ch.Amount to ch.Card (a credit payment,
+// named by reference); no CVC or 3-D Secure is involved. The product holds
+// the money first (HoldCredit) and calls this after that transaction
+// committed, never inside one.
+func (e *Engine) Credit(ctx context.Context, ch Charge, reference string) (card.AuthResult, error) {
+	r, err := e.acq.Credit(ctx, card.CreditRequest{PAN: ch.Card.Number, Amount: ch.Amount, Currency: ch.Currency, Reference: reference})
+	if err != nil {
+		return r, unreachable("credit the card", err)
+	}
+	return r, nil
 }
 
 // Complete3DS finishes the 3-D Secure challenge that Assess asked for

@@ -18,6 +18,7 @@ const (
 	KindCancel     = "card_cancel"
 	KindSettlement = "card_settlement"
 	KindRefund     = "card_refund"
+	KindCredit     = "card_credit" // a credit payment: money from the merchant to a card
 )
 
 // Accounts are the ledger accounts of card acceptance in one ledger scope
@@ -133,6 +134,22 @@ func (e *Engine) Hold(ctx context.Context, tx *store.Tx, s SaleSpec) (string, er
 	}
 	h, err := e.ledger.Hold(ctx, tx, ledger.HoldSpec{TenantID: s.Scope, From: from, To: to, Currency: s.Currency,
 		Amount: s.Amount, Kind: KindCapture, Reference: s.Reference})
+	return h.ID, err
+}
+
+// HoldCredit reserves a credit payment (money to a card) on
+// merchant/available of the scope: a hold merchant/available →
+// card-scheme/clearing, posted in full (Capture, final) once the acquirer
+// paid the card, released (Void) when it refused. Money is never created:
+// a hold the available balance (less its other holds) cannot fund is
+// apperr InsufficientFunds and changes nothing.
+func (e *Engine) HoldCredit(ctx context.Context, tx *store.Tx, s SaleSpec) (string, error) {
+	set, err := e.Accounts(ctx, tx, s.Scope, s.Currency)
+	if err != nil {
+		return "", err
+	}
+	h, err := e.ledger.Hold(ctx, tx, ledger.HoldSpec{TenantID: s.Scope, From: set.Available, To: set.Clearing, Currency: s.Currency,
+		Amount: s.Amount, Kind: KindCredit, Reference: s.Reference})
 	return h.ID, err
 }
 

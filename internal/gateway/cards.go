@@ -25,6 +25,8 @@ type Cards interface {
 	Sale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
 	CancelSale(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) error
 	Hold(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) (string, error)
+	HoldCredit(ctx context.Context, tx *store.Tx, s cardpay.SaleSpec) (string, error)
+	Credit(ctx context.Context, ch cardpay.Charge, reference string) (card.AuthResult, error)
 	Capture(ctx context.Context, tx *store.Tx, scope, holdID string, amount int64, final bool) error
 	Void(ctx context.Context, tx *store.Tx, scope, holdID string) error
 	Settle(ctx context.Context, tx *store.Tx, s cardpay.SettleSpec) error
@@ -86,5 +88,6 @@ func declineMsg(d cardpay.Decline) GuideMsg {
 // the acquirer's answer).
 func acquiringOf(o cardpay.Outcome) acquiringDetails {
 	return acquiringDetails{ThreeDSecureVersion: o.Secure.Version, ThreeDSecureVersionReason: o.Secure.VersionReason,
-		AuthenticationStatus: o.Secure.AuthenticationStatus, Eci: o.Secure.ECI}
+		AuthenticationStatus: o.Secure.AuthenticationStatus, Eci: o.Secure.ECI,
+		ExternalMpi: o.Secure.External, ThreeDSecureDSTransID: o.Secure.DSTransID, EwalletType: o.Secure.Wallet}
 }

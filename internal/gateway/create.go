@@ -26,6 +26,10 @@ const (
 
 type options struct {
 	moto, generateToken, recurringParent, storedCredentials bool
+	// ewallet: the card is an e-wallet token (parameters.ewalletType), paid
+	// without a CVC (external3ds.go); credit: a credit payment (type
+	// Credit), which needs no CVC either (credit.go).
+	ewallet, credit bool
 }
 
 func parseOptions(in []string) (options, error) {
@@ -142,7 +146,7 @@ func (s *Service) parseCard(ctx context.Context, tenantID string, p *RequestPara
 		in.details.HolderName = strings.TrimSpace(p.CardHolderName)
 	}
 	in.details.CVC = strings.TrimSpace(string(p.CardCvc))
-	requireCVC := in.stored == nil && !o.storedCredentials
+	requireCVC := in.stored == nil && !o.storedCredentials && !o.ewallet && !o.credit
 	if err := in.details.Validate(now, requireCVC); err != nil {
 		return cardInput{}, err
 	}
@@ -166,8 +170,9 @@ type createOpts struct {
 
 func (s *Service) create(ctx context.Context, tenantID, configID string, req CreatePaymentJobRequest, co createOpts) (*job, error) {
 	now := s.now()
-	if req.Type != "" && !strings.EqualFold(req.Type, "Payment") {
-		return nil, apperr.InvalidField("type", "type must be Payment.")
+	credit := strings.EqualFold(strings.TrimSpace(req.Type), JobTypeCredit) // credit.go
+	if req.Type != "" && !strings.EqualFold(req.Type, "Payment") && !credit {
+		return nil, apperr.InvalidField("type", "type must be Payment or Credit.")
 	}
 	cur, err := money.ParseCurrency(strings.ToUpper(strings.TrimSpace(req.Currency)))
 	if err != nil {
@@ -243,8 +248,8 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if locale == "" {
 		locale = "en_GB"
 	}
-	if len(locale) > 10 {
-		return nil, apperr.InvalidField("locale", "locale must be a language tag such as en_GB.")
+	if err := checkLocale(locale); err != nil {
+		return nil, err
 	}
 	// A tenant that takes cards only on its hosted pages refuses the card
 	// before anything about it is checked.
@@ -259,6 +264,12 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if st.RefuseDirectCards && !co.terminal && req.Parameters != nil && req.Parameters.CardNumber != "" {
 		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
 	}
+	x, err := parseExternalAuth(req.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	o.ewallet = x != nil && x.Wallet != ""
+	o.credit = credit
 	var ci cardInput
 	var parent *job
 	if ref := strings.TrimSpace(req.ParentPaymentJobReference); ref != "" {
@@ -278,6 +289,19 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		return nil, err
 	}
 	if err := s.checkTokenCustomer(ctx, tenantID, ci, params.Customer); err != nil {
+		return nil, err
+	}
+	sp := externalAuthSpec{mpi: st.ExternalMPI, moto: o.moto, child: parent != nil, link: co.link != nil, card: ci, storedCredentials: o.storedCredentials}
+	if req.Parameters != nil {
+		sp.cvc = strings.TrimSpace(string(req.Parameters.CardCvc))
+	}
+	var ext *card.ExternalAuth
+	if credit {
+		err = checkCredit(st, creditRequest{req: req, card: ci, ext: x, child: parent != nil, cur: cur, amount: amt})
+	} else {
+		ext, err = externalAuthOf(x, sp)
+	}
+	if err != nil {
 		return nil, err
 	}
 
@@ -305,6 +329,7 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		Ref: s.IDs.Digits(18), TenantID: tenantID, ConfigID: configID, TraceRef: s.IDs.Digits(18), Type: "Payment", Locale: locale,
 		OrderNumber: order.OrderNumber, Order: order, Methods: methods, Options: req.Options, Flags: flags, Params: params,
 		Currency: cur, Amount: amt, Status: StPending, ExpiresAt: expires, DueAt: now.Add(DueAfter), CreatedAt: now, UpdatedAt: now,
+		Warnings: pageRefWarnings(req.Parameters),
 	}
 	if j.Options == nil {
 		j.Options = []string{}
@@ -315,12 +340,21 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	p := &payment{Ref: s.IDs.Digits(18), JobRef: j.Ref, TenantID: tenantID, Status: StPending, Currency: cur, Amount: amt,
 		MOTO: o.moto, CreatedAt: now, UpdatedAt: now}
 	j.Payments = []*payment{p}
+	if credit {
+		p.MaskedPAN = card.Mask(ci.details.Number)
+		return s.startCredit(ctx, j, p, ci, st)
+	}
 
 	var out cardpay.Outcome
 	if ci.present {
 		p.MaskedPAN = card.Mask(ci.details.Number)
 		ch := chargeOf(j, p, ci.details)
-		ch.MerchantInitiated = parent != nil || o.storedCredentials && ci.stored != nil
+		// A stored card paid with UsingStoredCredentials is merchant-initiated
+		// unless the request authenticates it; a PAN paid so (CV2less) must be
+		// authenticated by 3-D Secure v2 (external3ds.go).
+		ch.MerchantInitiated = (parent != nil || o.storedCredentials && ci.stored != nil) && ext == nil
+		ch.External = ext
+		ch.Require3DS = o.storedCredentials && ci.stored == nil && ext == nil
 		out, err = s.assess(ctx, ch)
 		if err != nil {
 			return nil, err

@@ -135,10 +135,14 @@ func (h handlers) paymentView(ctx context.Context, r *http.Request, j *job, payR
 	if err != nil {
 		return GatewayPaymentResponse{}, err
 	}
-	return GatewayPaymentResponse{Data: v.payment(j, p), Links: GatewayLinks{
+	out := GatewayPaymentResponse{Data: v.payment(j, p), Links: GatewayLinks{
 		Data:   &GatewayLink{URL: v.base + "/api/gateway/payment-jobs/" + j.Ref + "/payments/" + p.Ref, Type: "application/json"},
 		Action: &GatewayLink{URL: v.actionURL(j, p), Type: "text/html"},
-	}, Warnings: j.Warnings}, nil
+	}, Warnings: j.Warnings}
+	if j.Type == JobTypeCredit {
+		out.Links.Action = nil // no shopper: nothing to do in a browser
+	}
+	return out, nil
 }
 
 func (h handlers) create(r *http.Request, p httpx.Principal, req CreatePaymentJobRequest) (PaymentJobResponse, error) {

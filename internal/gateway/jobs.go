@@ -22,6 +22,7 @@ func (s *Service) Register(r *outbox.Runner, w interface {
 	r.Handle(KindSettle, s.runSettle)
 	r.Handle(KindAuthExpiry, s.runAuthExpiry)
 	r.Handle(KindJobExpiry, s.runJobExpiry)
+	r.Handle(KindCredit, s.runCredit)
 	r.Handle(KindPurgeSignatures, s.runPurgeSignatures)
 	if w != nil {
 		w.Render("gateway.", Render)

@@ -71,13 +71,17 @@ func (m *office) renderJob(w http.ResponseWriter, r *http.Request, a *backoffice
 	d := officeJob{NotificationsView: backoffice.NotificationsView{Notifications: notes, Owner: a.Owner(), Back: "/office/gateway/jobs/" + j.Ref},
 		Ref: j.Ref, Order: j.OrderNumber, Status: j.Status, Type: j.Type, Parent: j.Parent, Message: msg,
 		Amount: backoffice.FormatAmount(j.Amount, j.Currency.Code()), Collected: backoffice.FormatAmount(j.Collected, j.Currency.Code()),
-		Created: a.Time(j.CreatedAt), Expires: a.Time(j.ExpiresAt), Paid: a.Time(j.PaidAt), CanCancel: j.Status == StPending,
+		Created: a.Time(j.CreatedAt), Expires: a.Time(j.ExpiresAt), Paid: a.Time(j.PaidAt), CanCancel: j.Status == StPending && j.Type != JobTypeCredit,
 		Source: jobSource(j.Flags)}
 	if j.isLink() {
 		d.SourceHref = officeLinks + "/" + j.Ref
 	}
 	for _, p := range j.Payments {
-		d.Payments = append(d.Payments, officePaymentOf(a, p))
+		op := officePaymentOf(a, p)
+		if j.Type == JobTypeCredit { // money to a card: not captured, cancelled or refunded (credit.go)
+			op.Method, op.CanCapture, op.CanRefund, op.CanCancel = "card (credit payment)", false, false, false
+		}
+		d.Payments = append(d.Payments, op)
 	}
 	m.o.Render(w, r, a, status, m.pages.job, webkit.View{Title: "Card payment job " + j.Ref, Data: d})
 }

@@ -33,6 +33,9 @@ func (m *office) terminalRoutes() []backoffice.Route {
 type officeTerminal struct {
 	Currencies []string
 	Result     *TerminalResult // the payment just taken
+	// Unavailable: the External MPI Provider flag is on (external3ds.go),
+	// so the page says so instead of offering the form.
+	Unavailable string
 }
 
 // terminalFields maps the payment job's field names to the form's.
@@ -63,6 +66,12 @@ func (m *office) terminalPage(w http.ResponseWriter, r *http.Request, a *backoff
 
 func (m *office) renderTerminal(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, status int, f *webkit.Form, res *TerminalResult) {
 	d := officeTerminal{Currencies: AcceptedCurrencies(), Result: res}
+	if off, err := m.s.VirtualTerminalUnavailable(r.Context(), a.TenantID); err != nil {
+		m.o.Fail(w, r, a, "virtual terminal", err)
+		return
+	} else if off {
+		d.Unavailable = MsgMPIUnavailable.Message
+	}
 	m.o.Render(w, r, a, status, m.pages.terminal, webkit.View{Title: "Virtual Terminal", Data: d, Form: f})
 }
 

@@ -101,6 +101,9 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 	}
 	var c capture
 	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		if err := creditOp(j, MsgInvalidStatus); err != nil {
+			return err // a credit payment is not captured, refunded or cancelled (credit.go)
+		}
 		p, err := j.payment(payRef)
 		if err != nil {
 			return err
@@ -188,6 +191,9 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 	}
 	var f refund
 	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		if err := creditOp(j, MsgUnableToRefund); err != nil {
+			return err // a credit payment is not captured, refunded or cancelled (credit.go)
+		}
 		p, err := j.payment(payRef)
 		if err != nil {
 			return err
@@ -333,6 +339,9 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 func (s *Service) CancelPayment(ctx context.Context, tenantID, jobRef, payRef string) (*job, *payment, error) {
 	var out *payment
 	j, err := s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		if err := creditOp(j, MsgInvalidStatus); err != nil {
+			return err // a credit payment is not captured, refunded or cancelled (credit.go)
+		}
 		p, err := j.payment(payRef)
 		if err != nil {
 			return err
@@ -442,6 +451,9 @@ func (s *Service) openForMore(ctx context.Context, tx *store.Tx, j *job, cancell
 // payments are cancelled. Completed payments stay (cancel or refund them).
 func (s *Service) CancelJob(ctx context.Context, tenantID, jobRef string) (*job, error) {
 	return s.mutate(ctx, tenantID, jobRef, func(tx *store.Tx, j *job, st settings, now time.Time) error {
+		if err := creditOp(j, MsgJobNotCancellable); err != nil {
+			return err // a credit payment is not captured, refunded or cancelled (credit.go)
+		}
 		return s.cancelJob(ctx, tx, j, st, now)
 	})
 }

@@ -21,6 +21,10 @@ var files embed.FS
 var pageTmpl = template.Must(template.ParseFS(files, "templates/page.html"))
 
 type pageData struct {
+	// L is the page's language (locale.go): the template says every text
+	// through it ({{.L.T "Card number"}}); Title, Error, Notice and Status
+	// are given in English and translated there too.
+	L                                                                      *pageLang
 	Title, Amount, Currency, OrderNumber, Ref, Mode, Masked, Status, Error string
 	// Description is a payment link's; Notice says that a link is over.
 	Description, Notice string
@@ -86,20 +90,28 @@ func (j *job) closeDirect() bool {
 	return true
 }
 
-// retryMessage tells the shopper why the previous attempt did not go through.
-func retryMessage(p *payment) string {
+// retryMessage tells the shopper, in l, why the previous attempt did not go through.
+func retryMessage(l *pageLang, p *payment) string {
 	if p.Status == StCancelled {
-		return "The previous payment was cancelled. You can pay again."
+		return l.T("The previous payment was cancelled. You can pay again.")
 	}
 	msg := MsgRefused.Message
 	if n := len(p.Steps); n > 0 && p.Steps[n-1].Message != "" {
 		msg = p.Steps[n-1].Message
 	}
-	return "The previous payment did not go through (" + msg + ") You can try again."
+	return l.Tf("The previous payment did not go through (%s) You can try again.", l.T(msg))
+}
+
+// Lang is the html lang attribute of the page.
+func (d pageData) Lang() string {
+	if d.L == nil {
+		return "en-GB"
+	}
+	return d.L.tag.String()
 }
 
 func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, msg string) {
-	d := pageData{Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
+	d := pageData{L: langOf(j.Locale), Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
 		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref, Description: j.Params.Description}
 	switch mode {
 	case "":
@@ -114,6 +126,7 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 	case "over":
 		d.Title, d.Mode, d.Notice, d.Error = "Payment link", "none", msg, ""
 	}
+	d.Amount = d.L.amount(d.Amount)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	csp, deny := pageCSP(j.frames)
@@ -126,21 +139,23 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 	}
 }
 
-func (s *Service) pageError(w http.ResponseWriter, status int, msg string) {
+// pageError answers a hosted page with msg, in the language of the job j
+// (nil: of the request, requestLang).
+func (s *Service) pageError(w http.ResponseWriter, r *http.Request, j *job, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, pageData{Title: "Payment", Error: msg, Mode: "none"})
+	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, j), Title: "Payment", Error: msg, Mode: "none"})
 }
 
 func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 	j, p, err := s.pageJob(r.Context(), r.URL.Query().Get("ref"))
 	if err != nil {
-		s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
+		s.pageError(w, r, j, http.StatusNotFound, MsgPageNotFound.Message)
 		return
 	}
 	st, err := s.requestSettings(r.Context(), j.TenantID)
 	if err != nil {
-		s.pageError(w, http.StatusInternalServerError, "internal error")
+		s.pageError(w, r, j, http.StatusInternalServerError, "internal error")
 		return
 	}
 	cardForm := p.Status == StPending && j.Status == StPending && p.ThreeDS != "challenge" || j.retryable(p, s.now())
@@ -153,11 +168,11 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 	case p.Status == StPending && j.Status == StPending:
 		s.renderPage(w, j, p, "", "")
 	case j.retryable(p, s.now()):
-		s.renderPage(w, j, p, "card", retryMessage(p))
+		s.renderPage(w, j, p, "card", retryMessage(langOf(j.Locale), p))
 	default:
 		v, err := s.viewFor(r, j)
 		if err != nil {
-			s.pageError(w, http.StatusInternalServerError, "internal error")
+			s.pageError(w, r, j, http.StatusInternalServerError, "internal error")
 			return
 		}
 		http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
@@ -210,11 +225,11 @@ func (s *Service) pageForm(limit int64, fn func(w http.ResponseWriter, r *http.R
 		token := r.URL.Query().Get("ref")
 		j, p, err := s.pageJob(r.Context(), token)
 		if err != nil {
-			s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
+			s.pageError(w, r, j, http.StatusNotFound, MsgPageNotFound.Message)
 			return
 		}
 		if err := r.ParseForm(); err != nil || httpx.CheckForm(r.PostForm) != nil {
-			s.pageError(w, http.StatusBadRequest, "The form could not be read.")
+			s.pageError(w, r, j, http.StatusBadRequest, "The form could not be read.")
 			return
 		}
 		fn(w, r, token, j, p)
@@ -229,22 +244,33 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	attempt := r.PostFormValue("attempt")
 	if attempt != "" && attempt != p.Ref {
 		// The form of an earlier attempt, sent again: show where it stands.
-		s.afterPage(w, r, j.Ref, token, MsgJobFinal.Err(apperr.Conflict))
+		s.afterPage(w, r, j, token, MsgJobFinal.Err(apperr.Conflict))
 		return
 	}
 	now := s.now()
 	if !now.Before(j.ExpiresAt) {
-		s.pageError(w, http.StatusConflict, msgPageExpired)
+		s.pageError(w, r, j, http.StatusConflict, msgPageExpired)
 		return
 	}
 	fresh := p.Status == StPending && p.ThreeDS == "" && j.Status == StPending
 	if !fresh && !j.retryable(p, now) {
-		s.pageError(w, http.StatusConflict, MsgJobFinal.Message)
+		s.pageError(w, r, j, http.StatusConflict, MsgJobFinal.Message)
 		return
 	}
 	mode := ""
 	if !fresh {
 		mode = "card"
+	}
+	// With the External MPI Provider flag the merchant authenticates its
+	// payments itself: this page, which would run cashgate's own 3-D
+	// Secure, takes no card (a link made before the flag was set).
+	if st, err := s.cachedSettings(ctx, j.TenantID); err != nil {
+		s.Log.Error("gateway: hosted page: settings", "err", err)
+		s.pageError(w, r, j, http.StatusInternalServerError, "internal error")
+		return
+	} else if st.ExternalMPI {
+		s.pageError(w, r, j, http.StatusConflict, msgPageNoCards)
+		return
 	}
 	c := card.Details{Number: card.Normalize(r.PostFormValue("cardNumber")), CVC: strings.TrimSpace(r.PostFormValue("cardCvc")),
 		HolderName: strings.TrimSpace(r.PostFormValue("cardHolderName"))}
@@ -304,7 +330,7 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 		}
 		return s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
 	})
-	s.afterPage(w, r, j.Ref, token, err)
+	s.afterPage(w, r, j, token, err)
 }
 
 // msgNoMethodOnPage is the hosted page of a tenant that has no payment
@@ -314,6 +340,10 @@ const msgNoMethodOnPage = "Card payments are not available here at the moment (P
 // msgPageExpired answers a card sent to the page of a job past its expiry
 // (before the expiry job has run).
 const msgPageExpired = "This payment has expired."
+
+// msgPageNoCards answers a card sent to a hosted page of a tenant with the
+// External MPI Provider flag.
+const msgPageNoCards = "Card payments on this page are unavailable: the merchant authenticates its payments with its own 3-D Secure provider."
 
 // retryPayment adds a new attempt to the payment link j after its failed or
 // cancelled payment prev, in tx: same amount and page ref, a later creation
@@ -346,7 +376,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 			// (the link stays open), back to the shop's cancelled page.
 			v, verr := s.viewFor(r, j)
 			if verr != nil {
-				s.pageError(w, http.StatusInternalServerError, "internal error")
+				s.pageError(w, r, j, http.StatusInternalServerError, "internal error")
 				return
 			}
 			_, _, cancelled := v.returnURLs(j, p)
@@ -369,7 +399,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 			}
 			return nil
 		})
-		s.afterPage(w, r, j.Ref, token, err)
+		s.afterPage(w, r, j, token, err)
 		return
 	case "success":
 		if p.Status != StPending || p.ThreeDS != "challenge" {
@@ -377,22 +407,22 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 		}
 		_, pan, err := s.Vault.Open(ctx, s.DB.Read(), j.TenantID, p.CardID)
 		if err != nil {
-			s.pageError(w, http.StatusInternalServerError, "internal error")
+			s.pageError(w, r, j, http.StatusInternalServerError, "internal error")
 			return
 		}
 		out, err = s.complete3DS(ctx, p, chargeOf(j, p, card.Details{Number: pan}), true)
 		if err != nil {
-			s.pageError(w, http.StatusBadGateway, apperr.From(err).Message)
+			s.pageError(w, r, j, http.StatusBadGateway, apperr.From(err).Message)
 			return
 		}
 	case "failure":
 		var err error
 		if out, err = s.complete3DS(ctx, p, cardpay.Charge{}, false); err != nil {
-			s.pageError(w, http.StatusBadGateway, apperr.From(err).Message)
+			s.pageError(w, r, j, http.StatusBadGateway, apperr.From(err).Message)
 			return
 		}
 	default:
-		s.pageError(w, http.StatusBadRequest, "Unknown 3-D Secure result.")
+		s.pageError(w, r, j, http.StatusBadRequest, "Unknown 3-D Secure result.")
 		return
 	}
 	err := s.transition(ctx, j.TenantID, j.Ref, p.Ref, func(tx *store.Tx, j *job, p *payment, st settings, now time.Time) error {
@@ -402,7 +432,7 @@ func (s *Service) handle3DS(w http.ResponseWriter, r *http.Request, token string
 		p.ThreeDS = string(out.ThreeDS)
 		return s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
 	})
-	s.afterPage(w, r, j.Ref, token, err)
+	s.afterPage(w, r, j, token, err)
 }
 
 // transition runs fn on the locked job and payment.
@@ -419,18 +449,19 @@ func (s *Service) transition(ctx context.Context, tenantID, jobRef, payRef strin
 
 // afterPage sends the shopper on after a page action: to the page again
 // (3-D Secure still to do) or to the return URL of the outcome.
-func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, jobRef, token string, err error) {
+// before is the job as the page found it (its language says the errors).
+func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, before *job, token string, err error) {
 	if err != nil && !apperr.Is(err, apperr.Conflict) {
 		e := apperr.From(err)
 		if e.Code == apperr.Internal {
 			s.Log.Error("gateway: hosted page", "err", err)
 		}
-		s.pageError(w, http.StatusBadRequest, e.Message)
+		s.pageError(w, r, before, http.StatusBadRequest, e.Message)
 		return
 	}
 	j, p, lerr := s.pageJob(r.Context(), token)
 	if lerr != nil {
-		s.pageError(w, http.StatusNotFound, MsgPageNotFound.Message)
+		s.pageError(w, r, before, http.StatusNotFound, MsgPageNotFound.Message)
 		return
 	}
 	if p.Status == StPending && j.Status == StPending {
@@ -440,7 +471,7 @@ func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, jobRef, toke
 	v, verr := s.viewFor(r, j)
 	if verr != nil {
 		s.Log.Error("gateway: hosted page: rendering the outcome", "job", j.Ref, "err", verr)
-		s.pageError(w, http.StatusInternalServerError, "internal error")
+		s.pageError(w, r, j, http.StatusInternalServerError, "internal error")
 		return
 	}
 	http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
@@ -454,7 +485,11 @@ func (s *Service) handleResult(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("status") == "cancelled" {
 		status = "cancelled"
 	}
-	_ = pageTmpl.Execute(w, pageData{Title: "Payment " + status, Mode: "none", Status: status})
+	title := "Payment completed"
+	if status == "cancelled" {
+		title = "Payment cancelled"
+	}
+	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, nil), Title: title, Mode: "none", Status: status})
 }
 
 func (s *Service) handleAsset(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,10 @@
 // abandoned at 3-D Secure, it is Cancelled; cancelled by the merchant, the
 // job stays usable with a hosted card page for its next payment
 // (openForMore). Card tokens (tokens.go), recurring parents and children
-// (recurring.go) and recipientDetails (recipient.go) are described where
+// (recurring.go), recipientDetails (recipient.go), external 3-D Secure v2
+// and e-wallet tokens (external3ds.go), credit payments (credit.go: a job
+// of type Credit, Pending → Paid | Failed), payment page references
+// (pagerefs.go) and the pages' languages (locale.go) are described where
 // they are implemented; cache.go says what the hot path caches.
 //
 // Card acceptance itself is the core's card-acceptance engine
@@ -40,6 +43,8 @@
 //	authorise (auto capture off)  hold  card-scheme/clearing → merchant/pending
 //	capture                       post the hold (partial, several; final releases the rest)
 //	sale (auto capture)           card-scheme/clearing → merchant/pending
+//	credit payment                hold merchant/available → card-scheme/clearing, posted once
+//	                              the acquirer paid the card, voided when it refused (credit.go)
 //	cancel                        merchant/pending → card-scheme/clearing; void the hold
 //	authorisation expiry          void the hold
 //	settlement (midnight)         merchant/pending → merchant/available + platform/fees
@@ -214,6 +219,11 @@ var (
 
 // settings are a tenant's gateway settings.
 type settings struct {
+	// ExternalMPI: the External MPI Provider flag (external3ds.go);
+	// Credit: the credit payments (credit.go).
+	ExternalMPI bool
+	Credit      creditSettings
+
 	AutoCapture                               bool
 	FeeBasisPoints, FeeFixedMinor             int64
 	ReturnSuccess, ReturnFailed, ReturnCancel string
@@ -262,6 +272,9 @@ func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string
 	if st.Methods, err = decodeMethods(methods); err != nil {
 		return settings{}, err
 	}
+	if st.ExternalMPI, st.Credit, err = mpiAndCredit(ctx, q, tenantID); err != nil {
+		return settings{}, err
+	}
 	return st, nil
 }
 
@@ -283,6 +296,8 @@ func (s *Service) GetSettings(ctx context.Context, tenantID string) (GatewaySett
 		return GatewaySettings{}, err
 	}
 	out.EmbeddingDomains = &frames
+	out.ExternalMPIProvider = &st.ExternalMPI
+	out.CreditPayments = st.Credit.wire()
 	var cfg string
 	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM gateway_configurations WHERE tenant_id = $1 ORDER BY created_at, id LIMIT 1`, tenantID).Scan(&cfg)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -334,8 +349,12 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 	if n := in.MaxStoredTokensPerCustomer; n < 0 || n > MaxCustomerTokensLimit {
 		return GatewaySettings{}, apperr.InvalidField("maxStoredTokensPerCustomer", "maxStoredTokensPerCustomer must be between 1 and %d (0 or left out: unchanged).", MaxCustomerTokensLimit)
 	}
+	credit, err := parseCreditSettings(in.CreditPayments)
+	if err != nil {
+		return GatewaySettings{}, err
+	}
 	now := s.now().UnixMicro()
-	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+	err = s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateway_settings (tenant_id, auto_capture, fee_basis_points, fee_fixed_minor,
 			return_url_success, return_url_failed, return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless,
 			refuse_direct_cards, updated_at)
@@ -358,6 +377,12 @@ func (s *Service) PutSettings(ctx context.Context, tenantID string, in GatewaySe
 			return err
 		}
 		if err := putSettingsExtras(ctx, tx, tenantID, in); err != nil {
+			return err
+		}
+		if err := putExternalMPI(ctx, tx, tenantID, in.ExternalMPIProvider); err != nil {
+			return err
+		}
+		if err := putCredit(ctx, tx, tenantID, credit); err != nil {
 			return err
 		}
 		return httpx.Answer(ctx, tx, in) // a caller's answer hook (the back office's audit row) commits with the settings

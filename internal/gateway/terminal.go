@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
 )
 
@@ -43,6 +44,13 @@ func (s *Service) TakeTerminalPayment(ctx context.Context, tenantID string, in T
 			return TerminalResult{}, err
 		}
 	}
+	off, err := s.VirtualTerminalUnavailable(ctx, tenantID)
+	if err != nil {
+		return TerminalResult{}, err
+	}
+	if off {
+		return TerminalResult{}, MsgMPIUnavailable.Err(apperr.Conflict)
+	}
 	cfg, err := s.configurationOf(ctx, tenantID)
 	if err != nil {
 		return TerminalResult{}, err
@@ -68,4 +76,12 @@ func terminalResult(j *job) TerminalResult {
 		out.Message = p.Steps[n-1].Message
 	}
 	return out
+}
+
+// VirtualTerminalUnavailable reports whether the tenant's External MPI
+// Provider flag is on, which makes Virtual Terminal payments and payment
+// links unavailable (external3ds.go).
+func (s *Service) VirtualTerminalUnavailable(ctx context.Context, tenantID string) (bool, error) {
+	on, _, err := mpiAndCredit(ctx, s.DB.Reader(ctx), tenantID)
+	return on, err
 }

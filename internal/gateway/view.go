@@ -31,6 +31,9 @@ func (v viewCtx) returnURLs(j *job, p *payment) (ok, failed, cancelled string) {
 		case tenant != "":
 			return tenant
 		}
+		if l := langOf(j.Locale); l != pageLangs[0] {
+			return v.base + "/payment/result?locale=" + l.tag.String() // the page speaks the job's language
+		}
 		return v.base + "/payment/result"
 	}
 	ok = returnURL(pick(j.Params.ReturnSuccess, v.st.ReturnSuccess), j.Ref, p.Ref, j.OrderNumber, false)
@@ -86,7 +89,7 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 		Data:          &GatewayLink{URL: v.base + "/api/gateway/payment-jobs/" + j.Ref, Type: "application/json"},
 		Documentation: &GatewayLink{URL: v.base + DocumentationPath, Type: "application/json"},
 	}
-	if n := len(j.Payments); n > 0 && j.Status != StExpired && j.Status != StCancelled {
+	if n := len(j.Payments); n > 0 && j.Status != StExpired && j.Status != StCancelled && j.Type != JobTypeCredit {
 		last := j.Payments[n-1]
 		links.Action = &GatewayLink{URL: v.actionURL(j, last), Type: "text/html"}
 		if j.retryable(last, v.now) {
@@ -181,6 +184,11 @@ type acquiringDetails struct {
 	CvvAvsResult              string `json:"CvvAvsResult,omitempty"`
 	AcquirerResponseCode      string `json:"AcquirerResponseCode,omitempty"`
 	TruncatedCardNumber       string `json:"TruncatedCardNumber,omitempty"`
+	// An authentication made outside cashgate (external3ds.go): never its
+	// CAVV or cryptogram.
+	ExternalMpi           bool   `json:"ExternalMpi,omitempty"`
+	ThreeDSecureDSTransID string `json:"ThreeDSecureDSTransId,omitempty"`
+	EwalletType           string `json:"EwalletType,omitempty"`
 }
 
 func authDetails(d *acquiringDetails, r card.AuthResult, masked string) string {

@@ -111,6 +111,22 @@ type RequestParameters struct {
 	// institutions — an object, or (as the guide sends it) a string holding
 	// one: {"lastname", "dateOfBirth", "postcode", "primaryAccountNumber"}.
 	RecipientDetails json.RawMessage `json:"recipientDetails,omitempty"`
+
+	// External 3-D Secure v2 (external3ds.go): the authentication the
+	// merchant made with its own 3-D Secure provider (all four, with the
+	// External MPI Provider flag), or an e-wallet token's cryptogram
+	// (EwalletType ApplePay, GooglePay, SamsungPay or Other, with
+	// ThreeDSecureCavv and ThreeDSecureEci, no CVC). The CAVV is handed to
+	// the acquirer and never stored.
+	ThreeDSecureVersion   string `json:"threeDSecureVersion,omitempty" doc:"external 3-D Secure: the protocol version, 2.x.y (needs the External MPI Provider flag)"`
+	ThreeDSecureCavv      string `json:"threeDSecureCavv,omitempty" doc:"external 3-D Secure: the authentication value (base64), or an e-wallet token's cryptogram; never stored"`
+	ThreeDSecureEci       Flex   `json:"threeDSecureEci,omitempty" doc:"external 3-D Secure: the two-digit electronic commerce indicator"`
+	ThreeDSecureDSTransID string `json:"threeDSecureDSTransId,omitempty" doc:"external 3-D Secure: the directory server's transaction id (UUID)"`
+	EwalletType           string `json:"ewalletType,omitempty" enum:"ApplePay,GooglePay,SamsungPay,Other" example:"ApplePay" doc:"an e-wallet token: no CVC, its cryptogram as threeDSecureCavv (needs the External MPI Provider flag)"`
+	// PaymentPageReference names the hosted payment page the shopper sees
+	// (pagerefs.go); one that does not exist gets the default page and the
+	// guide's warning "Supplied payment page reference does not exists.".
+	PaymentPageReference string `json:"paymentPageReference,omitempty" doc:"the hosted payment page to show (default); another gets the default page and a warning"`
 }
 
 // PaymentOrder is the merchant's order: its number, billing and shipping details
@@ -386,4 +402,32 @@ type GatewaySettings struct {
 	// with none no payment job is made ("Unable to create paymentjob
 	// without payment methods available."). Left out in a PUT: unchanged.
 	PaymentMethodsEnabled *[]string `json:"paymentMethodsEnabled,omitempty"`
+
+	// ExternalMPIProvider is the guide's External MPI Provider flag
+	// (external3ds.go): card payment jobs carry the authentication of the
+	// merchant's own 3-D Secure provider (ThreeDSecureVersion, Cavv, Eci,
+	// DSTransId) and cashgate runs no challenge of its own; every payment
+	// job must carry all its payment details; the Virtual Terminal and
+	// payment links are unavailable. Off by default; left out in a PUT:
+	// unchanged.
+	ExternalMPIProvider *bool `json:"externalMpiProvider,omitempty" doc:"External MPI Provider: payments carry the merchant's own 3-D Secure v2 authentication; Virtual Terminal and payment links unavailable (left out: unchanged)"`
+	// CreditPayments (credit.go): whether payment jobs of type Credit may
+	// pay money to a card, from the merchant's available balance, and the
+	// limits per currency. Off by default; left out in a PUT: unchanged.
+	CreditPayments *CreditPaymentSettings `json:"creditPayments,omitempty" doc:"credit payments (type Credit: money to a card) and their limits per currency (left out: unchanged)"`
+}
+
+// CreditPaymentSettings are a tenant's credit payments (credit.go).
+type CreditPaymentSettings struct {
+	Enabled bool `json:"enabled"`
+	// Limits per currency code: a currency not listed cannot be credited.
+	Limits map[string]CreditLimit `json:"limits"`
+}
+
+// CreditLimit bounds the credit payments in one currency (decimal amounts
+// such as "500.00"): each one, and their total per day (the tenant's time
+// zone).
+type CreditLimit struct {
+	PerPayment string `json:"perPayment" example:"500.00"`
+	PerDay     string `json:"perDay" example:"2000.00"`
 }
