@@ -2,10 +2,7 @@ package gateway
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -185,25 +182,6 @@ func externalAuthOf(x *card.ExternalAuth, sp externalAuthSpec) (*card.ExternalAu
 	}
 	return nil, apperr.InvalidField(fVersion, "ThreeDSecureVersion, ThreeDSecureCavv, ThreeDSecureEci and ThreeDSecureDSTransId are required (or EwalletType with its cryptogram): "+
 		"the External MPI Provider flag is on, so cashgate runs no 3-D Secure of its own.")
-}
-
-// mpiAndCredit reads the tenant's External MPI Provider flag and credit
-// payment settings (credit.go).
-func mpiAndCredit(ctx context.Context, q store.Querier, tenantID string) (bool, creditSettings, error) {
-	var on bool
-	var credit string
-	err := q.QueryRowContext(ctx, `SELECT external_mpi, credit_json FROM gateway_settings WHERE tenant_id = $1`, tenantID).Scan(&on, &credit)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, creditSettings{}, nil
-	}
-	if err != nil {
-		return false, creditSettings{}, fmt.Errorf("gateway: external MPI flag and credit payments: %w", err)
-	}
-	var c creditSettings
-	if err := json.Unmarshal([]byte(credit), &c); err != nil {
-		return false, creditSettings{}, fmt.Errorf("gateway: credit payments: %w", err)
-	}
-	return on, c, nil
 }
 
 // putExternalMPI sets the flag in tx (after the settings row was written);

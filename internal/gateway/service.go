@@ -56,6 +56,7 @@ package gateway
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -253,12 +254,13 @@ func (st settings) autoCaptures(j *job) bool {
 func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string) (settings, error) {
 	st := defaultSettings()
 	var recurring sql.NullBool
-	var methods string
+	var methods, credit string
 	err := q.QueryRowContext(ctx, `SELECT auto_capture, fee_basis_points, fee_fixed_minor, return_url_success, return_url_failed,
-		return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless, refuse_direct_cards, auto_capture_recurring, payment_methods
+		return_url_cancelled, webhook_url, require_hmac, require_hmac_bodyless, refuse_direct_cards, auto_capture_recurring, payment_methods,
+		external_mpi, credit_json
 		FROM gateway_settings WHERE tenant_id = $1`, tenantID).
 		Scan(&st.AutoCapture, &st.FeeBasisPoints, &st.FeeFixedMinor, &st.ReturnSuccess, &st.ReturnFailed, &st.ReturnCancel, &st.WebhookURL,
-			&st.RequireHMAC, &st.RequireHMACBodyless, &st.RefuseDirectCards, &recurring, &methods)
+			&st.RequireHMAC, &st.RequireHMACBodyless, &st.RefuseDirectCards, &recurring, &methods, &st.ExternalMPI, &credit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return defaultSettings(), nil
 	}
@@ -272,8 +274,8 @@ func (s *Service) settings(ctx context.Context, q store.Querier, tenantID string
 	if st.Methods, err = decodeMethods(methods); err != nil {
 		return settings{}, err
 	}
-	if st.ExternalMPI, st.Credit, err = mpiAndCredit(ctx, q, tenantID); err != nil {
-		return settings{}, err
+	if err := json.Unmarshal([]byte(credit), &st.Credit); err != nil {
+		return settings{}, fmt.Errorf("gateway: credit payments: %w", err)
 	}
 	return st, nil
 }

@@ -82,6 +82,6 @@ func terminalResult(j *job) TerminalResult {
 // Provider flag is on, which makes Virtual Terminal payments and payment
 // links unavailable (external3ds.go).
 func (s *Service) VirtualTerminalUnavailable(ctx context.Context, tenantID string) (bool, error) {
-	on, _, err := mpiAndCredit(ctx, s.DB.Reader(ctx), tenantID)
-	return on, err
+	st, err := s.settings(ctx, s.DB.Reader(ctx), tenantID)
+	return st.ExternalMPI, err
 }
