@@ -68,6 +68,8 @@ func settingChecks(st GatewaySettings) []settingCheck {
 		{"autoCapture", "Auto capture", "Capture every authorised payment at once; off: authorise only, and capture within 7 days.", st.AutoCapture},
 		{"autoCaptureRecurring", "Auto capture recurring transactions", "The same for recurring child payments, on its own: off, they are authorised only and captured within 7 days.", recurringOn(st)},
 		{"refuseDirectCardPayments", "Refuse direct card payments", "Card details only on the hosted pages, never in API requests.", st.RefuseDirectCardPayments},
+		{"externalMpiProvider", "External MPI provider", "Your own 3-D Secure provider authenticates card payments and every payment job carries its values; cashgate runs no challenge, and the Virtual Terminal and payment links are unavailable.",
+			st.ExternalMPIProvider != nil && *st.ExternalMPIProvider},
 	}
 }
 
@@ -111,14 +113,15 @@ func (m *office) renderSettings(w http.ResponseWriter, r *http.Request, a *backo
 // method PUT /platform/gateway/settings calls.
 func (m *office) saveSettings(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
 	f := webkit.FormOf(r)
-	recurring := f.Get("autoCaptureRecurring") == "on"
+	recurring, mpi := f.Get("autoCaptureRecurring") == "on", f.Get("externalMpiProvider") == "on"
 	methods := []string{}
 	for _, v := range f.Values["paymentMethods"] {
 		methods = append(methods, strings.TrimSpace(v))
 	}
 	in := GatewaySettings{AutoCapture: f.Get("autoCapture") == "on", RefuseDirectCardPayments: f.Get("refuseDirectCardPayments") == "on",
 		ReturnURLSuccess: f.Get("returnUrlSuccess"), ReturnURLFailed: f.Get("returnUrlFailed"), ReturnURLCancelled: f.Get("returnUrlCancelled"),
-		WebhookURL: f.Get("webhookUrl"), AutoCaptureRecurring: &recurring, PaymentMethodsEnabled: &methods}
+		WebhookURL: f.Get("webhookUrl"), AutoCaptureRecurring: &recurring, PaymentMethodsEnabled: &methods,
+		ExternalMPIProvider: &mpi}
 	switch f.Get("signatureScheme") {
 	case schemeHash:
 	case schemeHMACBodyless:
@@ -171,5 +174,6 @@ func settingsDetail(in GatewaySettings) string {
 	return "autoCapture " + on(in.AutoCapture) + ", autoCaptureRecurring " + on(recurringOn(in)) +
 		", refuseDirectCardPayments " + on(in.RefuseDirectCardPayments) + ", paymentMethods " + methods +
 		", requireHmac " + on(in.RequireHMAC) + ", requireHmacBodylessWrites " + on(in.RequireHMACBodylessWrites) +
-		", fee " + strconv.FormatInt(in.FeeBasisPoints, 10) + " bp + " + strconv.FormatInt(in.FeeFixedMinor, 10)
+		", fee " + strconv.FormatInt(in.FeeBasisPoints, 10) + " bp + " + strconv.FormatInt(in.FeeFixedMinor, 10) +
+		", externalMpiProvider " + on(in.ExternalMPIProvider != nil && *in.ExternalMPIProvider)
 }

@@ -181,11 +181,15 @@ func TestOfficeSettingsOwnerOnly(t *testing.T) {
 			form.Set("autoCaptureRecurring", "on")
 			form["paymentMethods"] = nil
 			form.Set("signatureScheme", "hmac")
+			form.Set("externalMpiProvider", "on")
 			if p := b.Post("/office/gateway/settings", "/office/gateway/settings", form); p.Status != http.StatusSeeOther {
 				t.Fatalf("owner saves settings again: %d %s", p.Status, p.Body)
 			}
+			if p := b.Get("/office/gateway/settings"); !strings.Contains(p.Body, `id="externalMpiProvider" name="externalMpiProvider" checked`) {
+				t.Errorf("settings page does not show the External MPI flag on")
+			}
 			st, _ = h.app.Gateway.Service.GetSettings(context.Background(), h.Tenant.TenantID)
-			if !*st.AutoCaptureRecurring || len(*st.PaymentMethodsEnabled) != 0 || !st.RequireHMAC {
+			if !*st.AutoCaptureRecurring || len(*st.PaymentMethodsEnabled) != 0 || !st.RequireHMAC || !*st.ExternalMPIProvider {
 				t.Fatalf("settings after the second post: %+v", st)
 			}
 			form.Del("signatureScheme")
