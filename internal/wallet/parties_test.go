@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/store"
 	"github.com/cashgate/cashgate/internal/store/storetest"
 	"github.com/cashgate/cashgate/internal/wallet"
@@ -42,6 +43,43 @@ func TestMovesRememberWalletsOnlyOnCommit(t *testing.T) {
 		ok(t, move(wallet.FormatAccountNumber(alice.AccountNumber), nil))
 		if a, b := e.balance(alice.ID), e.balance(bob.ID); a != "8.00" || b != "2.00" {
 			t.Fatalf("alice %s, bob %s after two moves of 1.00", a, b)
+		}
+		e.checkLedger()
+	})
+}
+
+// TestMovesRefuseInactiveRecipients: a payment through the payments core
+// (a remote payment's wallet leg) to a suspended or closed merchant wallet
+// is refused and moves nothing; a refund still reaches a suspended
+// customer.
+func TestMovesRefuseInactiveRecipients(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		alice := e.customer("alice")
+		shop := e.corporate("shop", true)
+		e.topUp(alice, "10.00")
+		move := func(from, to string) error {
+			return db.Transact(e.ctx, func(ctx context.Context, tx *store.Tx) error {
+				_, err := e.w.Move(ctx, tx, walletpay.Transfer{From: from, To: to, Currency: "EUR", Amount: 100, Kind: "test", Reference: "r"})
+				return err
+			})
+		}
+		ok(t, move(alice.AccountNumber, shop.User.AccountNumber))
+		_, err := e.w.SetAccountStatus(e.ctx, "shop", wallet.AccountSuspended, "under review")
+		ok(t, err)
+		if err := move(alice.AccountNumber, shop.User.AccountNumber); !apperr.Is(err, apperr.Forbidden) {
+			t.Fatalf("a payment to a suspended merchant: %v", err)
+		}
+		if a, s := e.balance(alice.ID), e.balance(shop.User.ID); a != "9.00" || s != "1.00" {
+			t.Fatalf("alice %s, shop %s after the refused payment", a, s)
+		}
+		_, err = e.w.SetAccountStatus(e.ctx, "shop", wallet.AccountActive, "")
+		ok(t, err)
+		_, err = e.w.SetAccountStatus(e.ctx, "alice", wallet.AccountSuspended, "card fraud report 7")
+		ok(t, err)
+		ok(t, move(shop.User.AccountNumber, alice.AccountNumber)) // the refund reaches her
+		if a := e.balance(alice.ID); a != "10.00" {
+			t.Fatalf("alice %s after the refund", a)
 		}
 		e.checkLedger()
 	})

@@ -92,7 +92,8 @@ func (s *Service) CheckPIN(ctx context.Context, userID, pin string) error {
 // Move posts t in tx as one ledger entry between the two wallets' accounts
 // in its currency (created when missing) and lists it in both wallets'
 // transactions: a payment ("payment") from the payer, or a refund
-// ("refund") back to it.
+// ("refund") back to it. A payment to a wallet that is not active, or a
+// refund to a closed one, fails the transaction when it commits.
 func (s *Service) Move(ctx context.Context, tx *store.Tx, t walletpay.Transfer) (string, error) {
 	from, err := s.party(ctx, tx, t.From)
 	if err != nil {
@@ -122,6 +123,10 @@ func (s *Service) Move(ctx context.Context, tx *store.Tx, t walletpay.Transfer) 
 	if err != nil {
 		return "", err
 	}
+	// A suspended or closed merchant wallet receives no payment; a refund
+	// still reaches a suspended customer, as the wallet's own refunds do.
+	refund := from.Kind == KindCorporate && to.Kind != KindCorporate
+	s.receiving(tx, "the recipient", to.ID, refund, nil)
 	return entry, s.listMove(ctx, tx, from, to, code, t, entry)
 }
 
