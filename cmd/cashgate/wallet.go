@@ -170,9 +170,20 @@ not exported yet or marked paid are refused and nothing changes.`,
 				return map[string]any{"rates": l}, err
 			})
 		}}
-	rimport := &cobra.Command{Use: "import FILE", Short: "Import the ECB's euro reference rates (eurofxref-daily.xml; - reads stdin), dated with the ECB's date",
-		Args: cobra.ExactArgs(1),
+	var ratesURL string
+	var ratesTimeout time.Duration
+	rimport := &cobra.Command{Use: "import FILE|-|--url URL",
+		Short: "Import the ECB's euro reference rates (eurofxref-daily.xml) from a file, stdin (-) or a URL, dated with the ECB's date",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (ratesURL != "") {
+				return errors.New("give a FILE (- for stdin) or --url URL, not both")
+			}
+			if ratesURL != "" {
+				return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+					return w.ImportECBRatesURL(cmd.Context(), wallet.ECBFetch{URL: ratesURL, Timeout: ratesTimeout})
+				})
+			}
 			in := cmd.InOrStdin()
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
@@ -184,6 +195,8 @@ not exported yet or marked paid are refused and nothing changes.`,
 			}
 			return svc(cmd.Context(), func(w *wallet.Service) (any, error) { return w.ImportECBRates(cmd.Context(), in) })
 		}}
+	rimport.Flags().StringVar(&ratesURL, "url", "", "fetch the rates over HTTP(S), e.g. "+wallet.ECBDailyURL)
+	rimport.Flags().DurationVar(&ratesTimeout, "timeout", wallet.DefaultECBFetchTimeout, "how long the fetch may take in all")
 	maxAge := &cobra.Command{Use: "max-age [DURATION]", Short: "Show or set how old a rate may be for a money request in its currency (default 96h)",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -220,6 +221,18 @@ func TestWalletLimitsCommand(t *testing.T) {
 			// wallet rates import / max-age.
 			if r := walletJSON(t, env, "rates", "import", "../../internal/wallet/testdata/eurofxref-daily.xml"); r["date"] != "2026-11-20" || len(r["imported"].([]any)) != 3 {
 				t.Fatalf("rates import: %v", r)
+			}
+			// wallet rates import --url: the same file over HTTP.
+			ecb := httptest.NewServer(http.FileServer(http.Dir("../../internal/wallet/testdata")))
+			defer ecb.Close()
+			if r := walletJSON(t, env, "rates", "import", "--url", ecb.URL+"/eurofxref-daily.xml", "--timeout", "5s"); r["date"] != "2026-11-20" || len(r["imported"].([]any)) != 3 {
+				t.Fatalf("rates import --url: %v", r)
+			}
+			if _, err := runCmd(t, env, "wallet", "rates", "import", "--url", ecb.URL+"/missing.xml"); err == nil || !strings.Contains(err.Error(), "404 Not Found") {
+				t.Fatalf("rates import --url of a missing file: %v", err)
+			}
+			if _, err := runCmd(t, env, "wallet", "rates", "import", "--url", ecb.URL+"/eurofxref-daily.xml", "x.xml"); err == nil || !strings.Contains(err.Error(), "not both") {
+				t.Fatalf("rates import FILE --url: %v", err)
 			}
 			if r := walletJSON(t, env, "rates", "max-age", "120h"); r["maxAge"] != "120h0m0s" {
 				t.Fatalf("max-age: %v", r)

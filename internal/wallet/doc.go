@@ -133,7 +133,9 @@
 //
 // When the customer approves or denies a money request, or its time frame
 // runs out, the wallet POSTs a JSON object (CallbackBody) to the request's
-// callback URL (set only through the API, with the token):
+// callback URL (set only through the API, with the token; a retail
+// request, MoneyRequestSpec.Retail, may have none: the till polls
+// GET /wallet/api/v1/requests/{id} and nothing is POSTed):
 //
 //	{"requestId":"mrq_…","orderId":"…","status":"approved|denied|expired",
 //	 "amount":"12.50","currency":"EUR","originalAmount":"13.57","originalCurrency":"USD",

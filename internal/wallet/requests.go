@@ -61,11 +61,19 @@ type MoneyRequestSpec struct {
 	Amount      string `json:"amount"`   // decimal in Currency, e.g. "12.50"
 	Currency    string `json:"currency"` // EUR, or a currency with a conversion rate
 	Description string `json:"description"`
-	CallbackURL string `json:"callbackUrl"`
+	// CallbackURL receives the decision (approved, denied, expired). It is
+	// required, except for a retail request, where it is optional.
+	CallbackURL string `json:"callbackUrl,omitempty" doc:"where the decision is sent (approved, denied, expired); required unless retail is true"`
 	// TimeFrame is how long the customer has to decide, in seconds
-	// (default 900, 60 to 604800).
-	TimeFrame int    `json:"timeFrame,omitempty"`
+	// (default 900, 60 to 604800; retail: default and at most
+	// Config.RetailTimeFrame, 300).
+	TimeFrame int    `json:"timeFrame,omitempty" doc:"seconds the customer has to decide: default 900, 60 to 604800; for a retail request default and at most 300"`
 	OrderID   string `json:"orderId,omitempty"` // the merchant's reference, echoed in callbacks
+	// Retail marks a request made at a shop till for a customer standing
+	// there (the guide's "payments in retail outlets by username"): it
+	// needs no callbackUrl (the merchant polls GET /requests/{id}) and has
+	// a short time frame.
+	Retail bool `json:"retail,omitempty" doc:"a request from a shop till: callbackUrl optional (poll GET /wallet/api/v1/requests/{id}), time frame default and at most 300 seconds"`
 }
 
 // Request is a money request as the merchant and the customer see it.
@@ -88,6 +96,7 @@ type MoneyRequest struct {
 	// (pro rata: all of it once the whole amount is refunded).
 	FeeRefunded   string     `json:"feeRefunded"`
 	TransactionID string     `json:"transactionId,omitempty"`
+	Retail        bool       `json:"retail" doc:"made at a shop till (no callbackUrl needed; the merchant polls this status)"`
 	ExpiresAt     time.Time  `json:"expiresAt"`
 	DecidedAt     *time.Time `json:"decidedAt,omitempty"`
 	CreatedAt     time.Time  `json:"createdAt"`
@@ -100,20 +109,21 @@ type requestRow struct {
 	Status                                                         RequestStatus
 	Fee, Refunded, FeeRefunded                                     int64
 	TransactionID                                                  string
+	Retail                                                         bool
 	ExpiresAt, DecidedAt, CreatedAt, UpdatedAt                     int64
 	// joined
 	Username, Company, MerchantID string
 }
 
 const reqSelect = `SELECT r.id, r.tenant_id, r.customer_id, r.merchant_user_id, r.order_id, r.description, r.amount, r.original_amount,
-r.original_currency, r.rate, r.callback_url, r.status, r.fee, r.refunded, r.fee_refunded, r.transaction_id, r.expires_at, r.decided_at, r.created_at, r.updated_at,
+r.original_currency, r.rate, r.callback_url, r.status, r.fee, r.refunded, r.fee_refunded, r.transaction_id, r.retail, r.expires_at, r.decided_at, r.created_at, r.updated_at,
 u.username, c.company_name, c.merchant_id
 FROM wallet_requests r JOIN wallet_users u ON u.id = r.customer_id JOIN wallet_corporates c ON c.tenant_id = r.tenant_id `
 
 func scanRequest(r interface{ Scan(...any) error }) (requestRow, error) {
 	var x requestRow
 	err := r.Scan(&x.ID, &x.TenantID, &x.CustomerID, &x.MerchantUserID, &x.OrderID, &x.Description, &x.Amount, &x.OriginalAmount,
-		&x.OriginalCurrency, &x.Rate, &x.CallbackURL, &x.Status, &x.Fee, &x.Refunded, &x.FeeRefunded, &x.TransactionID, &x.ExpiresAt, &x.DecidedAt,
+		&x.OriginalCurrency, &x.Rate, &x.CallbackURL, &x.Status, &x.Fee, &x.Refunded, &x.FeeRefunded, &x.TransactionID, &x.Retail, &x.ExpiresAt, &x.DecidedAt,
 		&x.CreatedAt, &x.UpdatedAt, &x.Username, &x.Company, &x.MerchantID)
 	return x, err
 }
@@ -134,7 +144,7 @@ func (x requestRow) public() MoneyRequest {
 		Description: x.Description, Amount: cents(x.Amount), Currency: Currency,
 		OriginalAmount: formatMinor(x.OriginalAmount, x.OriginalCurrency), OriginalCurrency: x.OriginalCurrency, Rate: x.Rate,
 		Fee: cents(x.Fee), Refunded: cents(x.Refunded), FeeRefunded: cents(x.FeeRefunded), TransactionID: x.TransactionID,
-		ExpiresAt: fromMicros(x.ExpiresAt), CreatedAt: fromMicros(x.CreatedAt)}
+		Retail: x.Retail, ExpiresAt: fromMicros(x.ExpiresAt), CreatedAt: fromMicros(x.CreatedAt)}
 	if x.DecidedAt > 0 {
 		t := fromMicros(x.DecidedAt)
 		r.DecidedAt = &t
@@ -199,19 +209,12 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 		// The orderId is one line of the callback's control message.
 		return MoneyRequest{}, apperr.InvalidField("orderId", "orderId must not contain control characters such as line breaks")
 	}
-	if err := validCallbackURL(spec.CallbackURL); err != nil {
+	if err := s.checkCallbackURL(ctx, spec); err != nil {
 		return MoneyRequest{}, err
 	}
-	if err := s.cb.CheckURL(ctx, spec.CallbackURL); err != nil {
-		e := apperr.From(err)
-		return MoneyRequest{}, apperr.InvalidField("callbackUrl", "callbackUrl: %s", e.Message)
-	}
-	frame := s.cfg.DefaultTimeFrame
-	if spec.TimeFrame != 0 {
-		frame = time.Duration(spec.TimeFrame) * time.Second
-		if frame < time.Minute || frame > s.cfg.MaxTimeFrame {
-			return MoneyRequest{}, apperr.InvalidField("timeFrame", "timeFrame must be 60 to %d seconds", int(s.cfg.MaxTimeFrame.Seconds()))
-		}
+	frame, err := s.timeFrame(spec)
+	if err != nil {
+		return MoneyRequest{}, err
 	}
 	if spec.Currency == "" {
 		return MoneyRequest{}, apperr.InvalidField("currency", "currency is required")
@@ -262,10 +265,10 @@ func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec Money
 		id := s.ids.ID("mrq")
 		exp := now.Add(frame)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_requests (id, tenant_id, customer_id, merchant_user_id, order_id, description, amount,
-original_amount, original_currency, rate, callback_url, status, expires_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13)`,
+original_amount, original_currency, rate, callback_url, retail, status, expires_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $14)`,
 			id, tenantID, cust.ID, corp.UserID, spec.OrderID, strings.TrimSpace(spec.Description), amount, orig.Minor, orig.Currency.Code(), rate,
-			spec.CallbackURL, micros(exp), micros(now)); err != nil {
+			spec.CallbackURL, spec.Retail, micros(exp), micros(now)); err != nil {
 			return fmt.Errorf("wallet: insert request: %w", err)
 		}
 		if _, _, err := s.outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: JobExpireRequest, TenantID: tenantID,
@@ -285,6 +288,47 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13, $13)`
 		return MoneyRequest{}, err
 	}
 	return out.public(), nil
+}
+
+// checkCallbackURL checks a request's callback URL: required, except for a
+// retail request, which may have none (the merchant polls the status).
+func (s *Service) checkCallbackURL(ctx context.Context, spec MoneyRequestSpec) error {
+	if spec.CallbackURL == "" && spec.Retail {
+		return nil
+	}
+	if spec.CallbackURL == "" {
+		return apperr.InvalidField("callbackUrl", "callbackUrl is required (a retail request, \"retail\": true, may have none and is polled instead)")
+	}
+	if err := validCallbackURL(spec.CallbackURL); err != nil {
+		return err
+	}
+	if err := s.cb.CheckURL(ctx, spec.CallbackURL); err != nil {
+		e := apperr.From(err)
+		return apperr.InvalidField("callbackUrl", "callbackUrl: %s", e.Message)
+	}
+	return nil
+}
+
+// timeFrame is how long the customer has to decide: the merchant's
+// timeFrame, or the default; a retail request's is short
+// (Config.RetailTimeFrame at most, and by default).
+func (s *Service) timeFrame(spec MoneyRequestSpec) (time.Duration, error) {
+	def, max := s.cfg.DefaultTimeFrame, s.cfg.MaxTimeFrame
+	if spec.Retail {
+		def, max = s.cfg.RetailTimeFrame, s.cfg.RetailTimeFrame
+	}
+	if spec.TimeFrame == 0 {
+		return def, nil
+	}
+	frame := time.Duration(spec.TimeFrame) * time.Second
+	if frame < time.Minute || frame > max {
+		what := "timeFrame"
+		if spec.Retail {
+			what = "a retail request's timeFrame"
+		}
+		return 0, apperr.InvalidField("timeFrame", "%s must be 60 to %d seconds", what, int(max.Seconds()))
+	}
+	return frame, nil
 }
 
 type expirePayload struct {
@@ -356,6 +400,13 @@ func (s *Service) callback(ctx context.Context, tx *store.Tx, x requestRow, stat
 		Timestamp: s.now().Format(time.RFC3339Nano)}
 	body.Control = CallbackControl(secret, body)
 	ev := outbox.Event{TenantID: x.TenantID, Type: CallbackPrefix + string(status), Subject: x.ID, Data: body}
+	if x.CallbackURL == "" {
+		// A retail request without a callback URL: the decision event is
+		// kept (and fans out to the tenant's webhook endpoints, if any);
+		// the merchant polls the status.
+		_, err = s.outbox.Emit(ctx, tx, ev)
+		return err
+	}
 	_, _, err = s.cb.Callback(ctx, tx, ev, x.CallbackURL)
 	if apperr.Is(err, apperr.Invalid) {
 		// The URL is refused where it points now (SSRF rules): the decision

@@ -91,6 +91,9 @@ type Config struct {
 	// gives none (default 15 minutes); MaxTimeFrame the longest (7 days).
 	DefaultTimeFrame time.Duration
 	MaxTimeFrame     time.Duration
+	// RetailTimeFrame is a retail request's time frame, by default and at
+	// most (default 5 minutes): the customer is at the till.
+	RetailTimeFrame time.Duration
 	// HousekeepingEvery is how often expired sessions are
 	// deleted (JobHousekeeping; default 1 hour).
 	HousekeepingEvery time.Duration
@@ -140,6 +143,12 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxTimeFrame <= 0 {
 		c.MaxTimeFrame = 7 * 24 * time.Hour
+	}
+	if c.RetailTimeFrame <= 0 {
+		c.RetailTimeFrame = 5 * time.Minute
+	}
+	if c.RetailTimeFrame < time.Minute || c.RetailTimeFrame > c.MaxTimeFrame {
+		return errors.New("wallet: RetailTimeFrame must be 1 minute to MaxTimeFrame")
 	}
 	if c.HousekeepingEvery <= 0 {
 		c.HousekeepingEvery = time.Hour
