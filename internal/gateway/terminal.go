@@ -82,6 +82,6 @@ func terminalResult(j *job) TerminalResult {
 // Provider flag is on, which makes Virtual Terminal payments and payment
 // links unavailable (external3ds.go).
 func (s *Service) VirtualTerminalUnavailable(ctx context.Context, tenantID string) (bool, error) {
-	st, err := s.settings(ctx, s.DB.Reader(ctx), tenantID)
+	st, err := s.requestSettings(ctx, tenantID)
 	return st.ExternalMPI, err
 }

@@ -99,12 +99,12 @@ func (l *Ledger) deferrable(tenantID string, legs []leg) []bool {
 			last = lg.account
 		}
 	}
-	any := false
+	some := false
 	for i, lg := range legs {
 		can[i] = can[i] && (last == "" || lockOrder(lg.account, last) > 0)
-		any = any || can[i]
+		some = some || can[i]
 	}
-	if !any {
+	if !some {
 		return nil
 	}
 	return can
