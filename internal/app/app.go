@@ -371,8 +371,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return serveErr
 }
 
+// foldEvery is how often the ledger folds hot accounts' postings into their
+// rows (ledger.RunFolder).
+const foldEvery = 250 * time.Millisecond
+
 // startWorkers schedules the recurring maintenance jobs and starts the job
-// runner and the APP key usage flusher; wg is done when the runner has
+// runner, the ledger's folder and the APP key usage flusher; wg is done when the runner has
 // finished its in-flight jobs and the usage counted is flushed (Serve stops
 // them after the last request was answered).
 func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
@@ -381,7 +385,11 @@ func (a *App) startWorkers(ctx context.Context, wg *sync.WaitGroup) {
 			a.Log.Error("could not schedule recurring jobs", "err", err)
 		}
 	}
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		a.Ledger.RunFolder(ctx, a.Log, foldEvery) // hot accounts' unfolded postings
+	}()
 	go func() {
 		defer wg.Done()
 		a.Platform.RunUsageFlusher(ctx, a.Config.UsageFlush) // flushes once more when ctx ends

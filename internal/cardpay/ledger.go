@@ -41,18 +41,20 @@ func (e *Engine) Accounts(ctx context.Context, tx *store.Tx, scope, currency str
 		return v.(Accounts), nil
 	}
 	var set Accounts
+	// Every payment posts to clearing and pending, and fees to fees: they
+	// are hot (ledger.AccountSpec.Hot).
 	for _, a := range []struct {
 		owner, purpose string
-		overdraft      bool
+		overdraft, hot bool
 		dst            *string
 	}{
-		{"card-scheme", "clearing", true, &set.Clearing},
-		{"merchant", "pending", false, &set.Pending},
-		{"merchant", "available", false, &set.Available},
-		{"platform", "fees", false, &set.Fees},
+		{"card-scheme", "clearing", true, true, &set.Clearing},
+		{"merchant", "pending", false, true, &set.Pending},
+		{"merchant", "available", false, false, &set.Available},
+		{"platform", "fees", false, true, &set.Fees},
 	} {
 		acc, err := e.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: scope, Owner: a.owner, Purpose: a.purpose,
-			Currency: currency, AllowOverdraft: a.overdraft})
+			Currency: currency, AllowOverdraft: a.overdraft, Hot: a.hot})
 		if err != nil {
 			return Accounts{}, err
 		}
@@ -74,7 +76,7 @@ func (e *Engine) Clearing(ctx context.Context, tx *store.Tx, scope, currency str
 		return v.(string), nil
 	}
 	acc, err := e.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: scope, Owner: "card-scheme", Purpose: "clearing",
-		Currency: currency, AllowOverdraft: true})
+		Currency: currency, AllowOverdraft: true, Hot: true})
 	if err != nil {
 		return "", err
 	}

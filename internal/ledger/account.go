@@ -10,23 +10,33 @@ import (
 	"github.com/cashgate/cashgate/internal/store"
 )
 
-const accountCols = `id, tenant_id, owner, purpose, currency, allow_overdraft, posted, pending_out, pending_in, posting_count, created_at`
+// accountCols are the columns scanAccount reads, as stored (for RETURNING).
+const accountCols = `id, tenant_id, owner, purpose, currency, allow_overdraft, posted, pending_out, pending_in, posting_count, created_at, hot, 0, 0`
+
+// readCols are accountCols with a hot account's unfolded postings (fold.go)
+// added to its balance: their sum and their number, looked up only for a hot
+// account.
+const readCols = `id, tenant_id, owner, purpose, currency, allow_overdraft, posted, pending_out, pending_in, posting_count, created_at, hot,
+CASE WHEN hot THEN (SELECT COALESCE(SUM(u.amount), 0) FROM ledger_unfolded u WHERE u.account_id = ledger_accounts.id) ELSE 0 END,
+CASE WHEN hot THEN (SELECT COUNT(*) FROM ledger_unfolded u WHERE u.account_id = ledger_accounts.id) ELSE 0 END`
 
 const (
-	sqlInsertAccount = `INSERT INTO ledger_accounts (id, tenant_id, owner, purpose, currency, allow_overdraft, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+	sqlInsertAccount = `INSERT INTO ledger_accounts (id, tenant_id, owner, purpose, currency, allow_overdraft, created_at, hot)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (tenant_id, owner, purpose, currency) DO NOTHING
 RETURNING ` + accountCols
 
-	sqlAccountByKey = `SELECT ` + accountCols + ` FROM ledger_accounts
+	sqlAccountByKey = `SELECT ` + readCols + ` FROM ledger_accounts
 WHERE tenant_id = $1 AND owner = $2 AND purpose = $3 AND currency = $4`
 
-	sqlAccountByID = `SELECT ` + accountCols + ` FROM ledger_accounts WHERE id = $1 AND tenant_id = $2`
+	sqlAccountByID = `SELECT ` + readCols + ` FROM ledger_accounts WHERE id = $1 AND tenant_id = $2`
 
-	sqlAccountsOfTenant = `SELECT ` + accountCols + ` FROM ledger_accounts
+	sqlMarkHot = `UPDATE ledger_accounts SET hot = TRUE WHERE id = $1`
+
+	sqlAccountsOfTenant = `SELECT ` + readCols + ` FROM ledger_accounts
 WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`
 
-	sqlAccountsOfOwner = `SELECT ` + accountCols + ` FROM ledger_accounts
+	sqlAccountsOfOwner = `SELECT ` + readCols + ` FROM ledger_accounts
 WHERE tenant_id = $1 AND owner = $2 AND id > $3 ORDER BY id LIMIT $4`
 )
 
@@ -35,12 +45,15 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanAccount(s scanner) (Account, error) {
 	var a Account
-	var created int64
+	var created, unfoldedSum int64
 	err := s.Scan(&a.ID, &a.TenantID, &a.Owner, &a.Purpose, &a.Currency, &a.AllowOverdraft,
-		&a.Balance.Posted, &a.Balance.PendingOut, &a.Balance.PendingIn, &a.PostingCount, &created)
+		&a.Balance.Posted, &a.Balance.PendingOut, &a.Balance.PendingIn, &a.PostingCount, &created,
+		&a.Hot, &unfoldedSum, &a.unfolded)
 	if err != nil {
 		return Account{}, err
 	}
+	a.Balance.Posted += unfoldedSum
+	a.PostingCount += a.unfolded
 	a.Balance.Available = a.Balance.Posted - a.Balance.PendingOut
 	a.CreatedAt = fromMicros(created)
 	return a, nil
@@ -68,10 +81,14 @@ func (l *Ledger) EnsureAccount(ctx context.Context, tx *store.Tx, spec AccountSp
 	a, err := scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
 	if errors.Is(err, sql.ErrNoRows) {
 		a, err = scanAccount(tx.QueryRowContext(ctx, sqlInsertAccount, l.gen.ID("acc"),
-			spec.TenantID, spec.Owner, spec.Purpose, spec.Currency, spec.AllowOverdraft, l.now()))
+			spec.TenantID, spec.Owner, spec.Purpose, spec.Currency, spec.AllowOverdraft, l.now(), spec.Hot))
 		if errors.Is(err, sql.ErrNoRows) { // created meanwhile by a concurrent transaction
 			a, err = scanAccount(tx.QueryRowContext(ctx, sqlAccountByKey, spec.TenantID, spec.Owner, spec.Purpose, spec.Currency))
 		}
+	}
+	if err == nil && spec.Hot && !a.Hot {
+		a.Hot = true
+		err = exec1(ctx, tx, sqlMarkHot, a.ID)
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("ledger: ensure account: %w", err)
@@ -171,7 +188,7 @@ func (l *Ledger) LockOwnerAccounts(ctx context.Context, tx *store.Tx, tenantID, 
 	if err := l.flush(ctx, tx); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+accountCols+` FROM ledger_accounts WHERE tenant_id = $1 AND owner = $2 ORDER BY id`+l.db.ForUpdate(), tenantID, owner)
+	rows, err := tx.QueryContext(ctx, `SELECT `+readCols+` FROM ledger_accounts WHERE tenant_id = $1 AND owner = $2 ORDER BY id`+l.db.ForUpdate(), tenantID, owner)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
 	}

@@ -39,7 +39,7 @@ func Check(ctx context.Context, db *store.DB, now func() time.Time) (CheckReport
 	err := db.Snapshot(ctx, func(ctx context.Context, q store.Querier) error {
 		if err := q.QueryRowContext(ctx, `SELECT
 			(SELECT COUNT(*) FROM ledger_accounts), (SELECT COUNT(*) FROM ledger_entries),
-			(SELECT COUNT(*) FROM ledger_postings), (SELECT COUNT(*) FROM ledger_holds)`).
+			(SELECT COUNT(*) FROM ledger_postings) + (SELECT COUNT(*) FROM ledger_unfolded), (SELECT COUNT(*) FROM ledger_holds)`).
 			Scan(&r.Accounts, &r.Entries, &r.Postings, &r.Holds); err != nil {
 			return fmt.Errorf("ledger: check: count: %w", err)
 		}

@@ -37,6 +37,9 @@ import (
 type accountFacts struct {
 	tenantID, currency string
 	overdraft          bool
+	// hot is the one fact that changes, once, from false to true: a stale
+	// false only makes a posting update the row instead of waiting unfolded.
+	hot bool
 }
 
 // maxKnownAccounts bounds the facts cache; when full it starts over.
@@ -66,7 +69,7 @@ func (c *factCache) put(id string, f accountFacts) {
 }
 
 func (c *factCache) putAccount(a Account) {
-	c.put(a.ID, accountFacts{tenantID: a.TenantID, currency: a.Currency, overdraft: a.AllowOverdraft})
+	c.put(a.ID, accountFacts{tenantID: a.TenantID, currency: a.Currency, overdraft: a.AllowOverdraft, hot: a.Hot})
 }
 
 // pendingEntry is an entry whose row is written and some of whose legs
@@ -87,21 +90,31 @@ type deferredWrites struct {
 // the entry updates now in lockOrder: accounts are then still locked in
 // that order within each entry, as without deferral, so deferral adds no
 // deadlock. (A leg on an account the entry updates now is updated now too,
-// so the entry is judged on its net effect per account.)
+// so the entry is judged on its net effect per account.) A leg that will
+// stay unfolded (fold.go) takes no lock, so it waits whatever the order;
+// deferrable marks those legs unfolded.
 func (l *Ledger) deferrable(tenantID string, legs []leg) []bool {
 	can := make([]bool, len(legs))
+	unfold := make([]bool, len(legs))
 	last := "" // the account updated now that comes last in lockOrder
+	var now []string
 	for i, lg := range legs {
 		f, ok := l.facts.get(lg.account)
 		can[i] = ok && lg.pendingOut == 0 && lg.pendingIn == 0 && f.tenantID == tenantID &&
 			f.currency == lg.currency && (lg.amount > 0 || f.overdraft)
-		if !can[i] && (last == "" || lockOrder(lg.account, last) > 0) {
-			last = lg.account
+		unfold[i] = can[i] && l.folding && f.hot
+		if !can[i] {
+			now = append(now, lg.account)
+			if last == "" || lockOrder(lg.account, last) > 0 {
+				last = lg.account
+			}
 		}
 	}
 	some := false
 	for i, lg := range legs {
-		can[i] = can[i] && (last == "" || lockOrder(lg.account, last) > 0)
+		inOrder := last == "" || lockOrder(lg.account, last) > 0
+		can[i] = can[i] && (inOrder || (unfold[i] && !slices.Contains(now, lg.account)))
+		legs[i].unfolded = can[i] && unfold[i] && !slices.Contains(now, lg.account)
 		some = some || can[i]
 	}
 	if !some {
@@ -162,12 +175,17 @@ func (l *Ledger) flush(ctx context.Context, tx *store.Tx) error {
 		}
 		return cmp.Compare(lb.amount, la.amount)
 	})
+	var unfolded []unfoldedRow
 	for _, r := range refs {
 		pe := &entries[r.e]
 		lg := &pe.legs[r.i]
-		var overdraft bool
+		if lg.unfolded {
+			unfolded = append(unfolded, unfoldedRow{entryID: pe.row.id, seq: lg.seq, account: lg.account, currency: lg.currency, amount: lg.amount})
+			continue
+		}
+		var overdraft, hot bool
 		err := tx.QueryRowContext(ctx, sqlPost, lg.amount, lg.account, pe.row.tenantID, lg.currency).
-			Scan(&lg.balanceAfter, &lg.accountSeq, &overdraft)
+			Scan(&lg.balanceAfter, &lg.accountSeq, &overdraft, &hot)
 		if errors.Is(err, sql.ErrNoRows) {
 			return diagnose(ctx, tx, pe.row.tenantID, *lg)
 		}
@@ -175,9 +193,12 @@ func (l *Ledger) flush(ctx context.Context, tx *store.Tx) error {
 			return fmt.Errorf("ledger: update account %s: %w", lg.account, err)
 		}
 	}
+	if err := insertUnfolded(ctx, tx, unfolded); err != nil {
+		return err
+	}
 	for _, pe := range entries {
-		if _, err := tx.ExecContext(ctx, insertPostingsSQL(len(pe.legs)), postingArgs(pe.row, pe.legs)...); err != nil {
-			return fmt.Errorf("ledger: insert postings: %w", err)
+		if err := insertPostings(ctx, tx, pe.row, pe.legs); err != nil {
+			return err
 		}
 	}
 	return nil

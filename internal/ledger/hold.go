@@ -95,13 +95,11 @@ func (l *Ledger) Hold(ctx context.Context, tx *store.Tx, spec HoldSpec) (Hold, e
 	order := applyOrder(legs)
 	for n, i := range order {
 		lg := legs[i]
-		res, err := tx.ExecContext(ctx, sqlReserve, lg.pendingOut, lg.pendingIn, lg.account, spec.TenantID, lg.currency)
+		k, err := l.reserve(ctx, tx, spec.TenantID, lg)
 		if err != nil {
-			return Hold{}, fmt.Errorf("ledger: hold on account %s: %w", lg.account, err)
+			return Hold{}, err
 		}
-		if k, err := res.RowsAffected(); err != nil {
-			return Hold{}, fmt.Errorf("ledger: hold on account %s: %w", lg.account, err)
-		} else if k == 0 {
+		if k == 0 {
 			refusal := diagnose(ctx, tx, spec.TenantID, lg)
 			return Hold{}, undo(refusal, func() error {
 				for _, j := range order[:n] {
@@ -124,6 +122,25 @@ func (l *Ledger) Hold(ctx context.Context, tx *store.Tx, spec HoldSpec) (Hold, e
 		return Hold{}, fmt.Errorf("ledger: insert hold: %w", err)
 	}
 	return h, nil
+}
+
+// reserve applies sqlReserve for lg and reports the rows it changed: 0 when
+// the account refuses. A refusal of a hot account with unfolded postings
+// folds them and tries once more, as applyLeg does.
+func (l *Ledger) reserve(ctx context.Context, tx *store.Tx, tenantID string, lg leg) (int64, error) {
+	for try := 0; ; try++ {
+		res, err := tx.ExecContext(ctx, sqlReserve, lg.pendingOut, lg.pendingIn, lg.account, tenantID, lg.currency)
+		if err != nil {
+			return 0, fmt.Errorf("ledger: hold on account %s: %w", lg.account, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil || k > 0 || try > 0 {
+			return k, err
+		}
+		if folded, err := l.foldRefused(ctx, tx, lg.account); err != nil || folded == 0 {
+			return 0, err
+		}
+	}
 }
 
 // PostHold posts amount of a pending hold as an entry (From -amount, To

@@ -12,6 +12,14 @@ import (
 // statement, so that both engines check one consistent snapshot. Each row
 // is (problem, subject, got, want).
 const sqlInvariants = `WITH
+allp AS (
+    SELECT entry_id, seq, account_id, currency, amount FROM ledger_postings
+    UNION ALL
+    SELECT entry_id, seq, account_id, currency, amount FROM ledger_unfolded
+),
+unfolded AS (
+    SELECT account_id, SUM(amount) AS amount FROM ledger_unfolded GROUP BY account_id
+),
 acct AS (
     SELECT a.id, a.posted, a.posting_count,
            COALESCE(SUM(p.amount), 0) AS sum_amount,
@@ -35,19 +43,19 @@ hold_posts AS (
            COALESCE(SUM(CASE WHEN p.account_id = h.to_account THEN p.amount ELSE 0 END), 0) AS posted
     FROM ledger_holds h
     LEFT JOIN ledger_entries e ON e.hold_id = h.id
-    LEFT JOIN ledger_postings p ON p.entry_id = e.id
+    LEFT JOIN allp p ON p.entry_id = e.id
     GROUP BY h.id, h.posted_amount
 )
 SELECT 'entry does not balance' AS problem, entry_id || ' ' || currency AS subject,
        CAST(SUM(amount) AS BIGINT) AS got, CAST(0 AS BIGINT) AS want
-FROM ledger_postings GROUP BY entry_id, currency HAVING SUM(amount) <> 0
+FROM allp GROUP BY entry_id, currency HAVING SUM(amount) <> 0
 UNION ALL
 SELECT 'entry has fewer than two postings', e.id, COUNT(p.seq), 2
-FROM ledger_entries e LEFT JOIN ledger_postings p ON p.entry_id = e.id
+FROM ledger_entries e LEFT JOIN allp p ON p.entry_id = e.id
 GROUP BY e.id HAVING COUNT(p.seq) < 2
 UNION ALL
 SELECT 'posting currency or tenant differs from its account', p.entry_id || ' #' || CAST(p.seq AS TEXT), 0, 0
-FROM ledger_postings p
+FROM allp p
 JOIN ledger_accounts a ON a.id = p.account_id
 JOIN ledger_entries e ON e.id = p.entry_id
 WHERE p.currency <> a.currency OR e.tenant_id <> a.tenant_id
@@ -68,8 +76,16 @@ SELECT 'account posted differs from its last balance_after', a.id, a.posted, p.b
 FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id AND p.account_seq = a.posting_count
 WHERE p.balance_after <> a.posted
 UNION ALL
-SELECT 'balances do not sum to zero', tenant_id || ' ' || currency, CAST(SUM(posted) AS BIGINT), 0
-FROM ledger_accounts GROUP BY tenant_id, currency HAVING SUM(posted) <> 0
+SELECT 'balances do not sum to zero', a.tenant_id || ' ' || a.currency, CAST(SUM(a.posted + COALESCE(u.amount, 0)) AS BIGINT), 0
+FROM ledger_accounts a LEFT JOIN unfolded u ON u.account_id = a.id
+GROUP BY a.tenant_id, a.currency HAVING SUM(a.posted + COALESCE(u.amount, 0)) <> 0
+UNION ALL
+SELECT 'unfolded posting has no hot account or could be refused', u.entry_id || ' #' || CAST(u.seq AS TEXT), u.amount, 0
+FROM ledger_unfolded u LEFT JOIN ledger_accounts a ON a.id = u.account_id
+WHERE a.id IS NULL OR NOT a.hot OR (u.amount < 0 AND NOT a.allow_overdraft)
+UNION ALL
+SELECT 'posting is both folded and unfolded', u.entry_id || ' #' || CAST(u.seq AS TEXT), 0, 0
+FROM ledger_unfolded u JOIN ledger_postings p ON p.entry_id = u.entry_id AND p.seq = u.seq
 UNION ALL
 SELECT 'non-overdraft account has posted - pending_out < 0', id, posted - pending_out, 0
 FROM ledger_accounts WHERE NOT allow_overdraft AND posted - pending_out < 0
@@ -110,7 +126,9 @@ func (e *InvariantError) Error() string {
 //   - every account's posted balance equals the sum of its postings, its
 //     posting_count their number, and each posting's balance_after the
 //     running balance;
-//   - per tenant and currency, posted balances sum to zero;
+//   - per tenant and currency, posted balances (with unfolded postings,
+//     fold.go) sum to zero; an unfolded posting is on a hot account, could
+//     not have been refused, and is not also folded;
 //   - no non-overdraft account has posted - pending_out < 0;
 //   - every account's pending_out and pending_in equal the remaining
 //     amounts of its pending holds, and every hold's posted_amount the sum

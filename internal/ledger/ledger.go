@@ -78,11 +78,27 @@ type Ledger struct {
 	clk   clock.Clock
 	gen   *ids.Gen
 	facts *factCache
+	// folding keeps the postings of hot accounts that cannot be refused
+	// in ledger_unfolded instead of updating the account row (fold.go).
+	folding bool
 }
 
+// Option changes a Ledger made by New.
+type Option func(*Ledger)
+
+// Folding turns the unfolded postings of hot accounts on or off (fold.go).
+// By default they are on for PostgreSQL, where concurrent transactions
+// queue on a hot account's row lock, and off for SQLite, which runs one
+// writer at a time and gains nothing from them.
+func Folding(on bool) Option { return func(l *Ledger) { l.folding = on } }
+
 // New returns a ledger over db, stamping rows with clk and naming them with gen.
-func New(db *store.DB, clk clock.Clock, gen *ids.Gen) *Ledger {
-	return &Ledger{db: db, clk: clk, gen: gen, facts: &factCache{}}
+func New(db *store.DB, clk clock.Clock, gen *ids.Gen, opts ...Option) *Ledger {
+	l := &Ledger{db: db, clk: clk, gen: gen, facts: &factCache{}, folding: db != nil && db.Dialect() == store.Postgres}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // now returns the current time as stored: Unix microseconds, UTC.
@@ -104,6 +120,13 @@ type AccountSpec struct {
 	// AllowOverdraft lets the posted balance go negative (clearing accounts
 	// for the outside world). Wallets and merchant balances leave it false.
 	AllowOverdraft bool
+	// Hot marks an account that most payments of a tenant post to (a
+	// clearing, merchant or fee account), so its postings that cannot be
+	// refused are kept unfolded (fold.go). EnsureAccount marks an existing
+	// account hot; it never unmarks one. An account closed by checking its
+	// balance under LockOwnerAccounts must not be hot: unfolded postings
+	// take no row lock.
+	Hot bool
 }
 
 // Balance is an account's balance in minor units.
@@ -124,9 +147,11 @@ type Account struct {
 	AllowOverdraft bool
 	Balance        Balance
 	// PostingCount is the number of postings to the account so far, which is
-	// also the AccountSeq of the latest one.
+	// also the AccountSeq of the latest one once all are folded (fold.go).
 	PostingCount int64
+	Hot          bool
 	CreatedAt    time.Time
+	unfolded     int64 // postings not folded yet
 }
 
 // Posting moves Amount (signed minor units) into (positive) or out of

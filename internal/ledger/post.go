@@ -24,7 +24,7 @@ const (
 	sqlPost = `UPDATE ledger_accounts SET posted = posted + $1, posting_count = posting_count + 1
 WHERE id = $2 AND tenant_id = $3 AND currency = $4 AND (allow_overdraft OR posted + $1 >= pending_out)
 AND posted + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
-RETURNING posted, posting_count, allow_overdraft`
+RETURNING posted, posting_count, allow_overdraft, hot`
 
 	// sqlPostPending is sqlPost for a posting that also moves pending
 	// amounts ($2 to pending_out, $3 to pending_in): the post of a hold.
@@ -34,7 +34,7 @@ WHERE id = $4 AND tenant_id = $5 AND currency = $6 AND (allow_overdraft OR poste
 AND posted + $1 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
 AND pending_out + $2 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
 AND pending_in + $3 BETWEEN -` + maxBalanceSQL + ` AND ` + maxBalanceSQL + `
-RETURNING posted, posting_count, allow_overdraft`
+RETURNING posted, posting_count, allow_overdraft, hot`
 
 	// sqlUnpost reverts sqlPost or sqlPostPending on an account this
 	// transaction already updated.
@@ -59,6 +59,7 @@ type leg struct {
 	amount     int64 // posted delta
 	pendingOut int64 // pending_out delta
 	pendingIn  int64 // pending_in delta
+	unfolded   bool  // waits in ledger_unfolded (fold.go)
 
 	// Filled in when the leg is applied.
 	accountSeq   int64
@@ -223,10 +224,7 @@ func (l *Ledger) write(ctx context.Context, tx *store.Tx, e entryRow, legs []leg
 		l.deferEntry(tx, pendingEntry{row: e, legs: legs, later: later})
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, insertPostingsSQL(len(legs)), postingArgs(e, legs)...); err != nil {
-		return fmt.Errorf("ledger: insert postings: %w", err)
-	}
-	return nil
+	return insertPostings(ctx, tx, e, legs)
 }
 
 // apply updates the accounts of the legs not marked in later (nil: all), in
@@ -234,17 +232,9 @@ func (l *Ledger) write(ctx context.Context, tx *store.Tx, e entryRow, legs []leg
 func (l *Ledger) apply(ctx context.Context, tx *store.Tx, tenantID string, legs []leg, later []bool) error {
 	order := slices.DeleteFunc(applyOrder(legs), func(i int) bool { return later != nil && later[i] })
 	for n, i := range order {
-		lg := &legs[i]
-		var row *sql.Row
-		if lg.pendingOut == 0 && lg.pendingIn == 0 {
-			row = tx.QueryRowContext(ctx, sqlPost, lg.amount, lg.account, tenantID, lg.currency)
-		} else {
-			row = tx.QueryRowContext(ctx, sqlPostPending, lg.amount, lg.pendingOut, lg.pendingIn, lg.account, tenantID, lg.currency)
-		}
-		var overdraft bool
-		err := row.Scan(&lg.balanceAfter, &lg.accountSeq, &overdraft)
+		err := l.applyLeg(ctx, tx, tenantID, &legs[i])
 		if errors.Is(err, sql.ErrNoRows) {
-			refusal := diagnose(ctx, tx, tenantID, *lg)
+			refusal := diagnose(ctx, tx, tenantID, legs[i])
 			return undo(refusal, func() error {
 				for _, j := range order[:n] {
 					u := legs[j]
@@ -256,9 +246,52 @@ func (l *Ledger) apply(ctx context.Context, tx *store.Tx, tenantID string, legs 
 			})
 		}
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyLeg updates lg's account, filling in lg's balance and sequence;
+// sql.ErrNoRows when the account refuses it. A refusal of a hot account
+// with unfolded postings folds them first and tries once more: they may be
+// the credits that cover it.
+func (l *Ledger) applyLeg(ctx context.Context, tx *store.Tx, tenantID string, lg *leg) error {
+	for try := 0; ; try++ {
+		var row *sql.Row
+		if lg.pendingOut == 0 && lg.pendingIn == 0 {
+			row = tx.QueryRowContext(ctx, sqlPost, lg.amount, lg.account, tenantID, lg.currency)
+		} else {
+			row = tx.QueryRowContext(ctx, sqlPostPending, lg.amount, lg.pendingOut, lg.pendingIn, lg.account, tenantID, lg.currency)
+		}
+		var overdraft, hot bool
+		err := row.Scan(&lg.balanceAfter, &lg.accountSeq, &overdraft, &hot)
+		if err == nil {
+			l.facts.put(lg.account, accountFacts{tenantID: tenantID, currency: lg.currency, overdraft: overdraft, hot: hot})
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("ledger: update account %s: %w", lg.account, err)
 		}
-		l.facts.put(lg.account, accountFacts{tenantID: tenantID, currency: lg.currency, overdraft: overdraft})
+		if try > 0 {
+			return err
+		}
+		if folded, ferr := l.foldRefused(ctx, tx, lg.account); ferr != nil || folded == 0 {
+			return cmp.Or(ferr, err)
+		}
+	}
+}
+
+// insertPostings writes the postings of e's legs that are not unfolded.
+func insertPostings(ctx context.Context, tx *store.Tx, e entryRow, legs []leg) error {
+	if slices.ContainsFunc(legs, func(lg leg) bool { return lg.unfolded }) {
+		legs = slices.DeleteFunc(slices.Clone(legs), func(lg leg) bool { return lg.unfolded })
+	}
+	if len(legs) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, insertPostingsSQL(len(legs)), postingArgs(e, legs)...); err != nil {
+		return fmt.Errorf("ledger: insert postings: %w", err)
 	}
 	return nil
 }

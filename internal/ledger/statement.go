@@ -29,7 +29,9 @@ ORDER BY p.account_seq DESC LIMIT $3`
 	sqlEntryByID = `SELECT kind, reference, description, COALESCE(hold_id, ''), created_at
 FROM ledger_entries WHERE id = $1 AND tenant_id = $2`
 
-	sqlEntryPostings = `SELECT account_id, currency, amount FROM ledger_postings WHERE entry_id = $1 ORDER BY seq`
+	// sqlEntryPostings includes the entry's unfolded postings (fold.go).
+	sqlEntryPostings = `SELECT account_id, currency, amount, seq FROM ledger_postings WHERE entry_id = $1
+UNION ALL SELECT account_id, currency, amount, seq FROM ledger_unfolded WHERE entry_id = $1 ORDER BY 4`
 )
 
 // Line is one posting on an account statement.
@@ -70,8 +72,14 @@ type StatementPage struct {
 // paged on AccountSeq, each with the balance it left. An unknown account is
 // NotFound.
 func (l *Ledger) Statement(ctx context.Context, q store.Querier, tenantID, accountID string, sq StatementQuery) (StatementPage, error) {
-	if _, err := l.Account(ctx, q, tenantID, accountID); err != nil {
+	a, err := l.Account(ctx, q, tenantID, accountID)
+	if err != nil {
 		return StatementPage{}, err
+	}
+	if a.unfolded > 0 {
+		if err := l.foldFor(ctx, q, accountID); err != nil {
+			return StatementPage{}, err
+		}
 	}
 	limit := sq.Limit
 	if limit <= 0 {
@@ -110,6 +118,22 @@ func (l *Ledger) Statement(ctx context.Context, q store.Querier, tenantID, accou
 	return page, nil
 }
 
+// foldFor folds the unfolded postings of account before a statement is read
+// through q: in q when it is a transaction, else in transactions of its own
+// (the read through the pool that follows sees them).
+func (l *Ledger) foldFor(ctx context.Context, q store.Querier, account string) error {
+	if tx, ok := q.(*store.Tx); ok {
+		for {
+			n, err := l.fold(ctx, tx, account, foldBatch)
+			if err != nil || n < foldBatch {
+				return err
+			}
+		}
+	}
+	_, err := l.Fold(ctx, account)
+	return err
+}
+
 // EntryByID returns the tenant's entry id with its postings in their order.
 func (l *Ledger) EntryByID(ctx context.Context, q store.Querier, tenantID, id string) (PostedEntry, error) {
 	if err := l.flushQuerier(ctx, q); err != nil {
@@ -132,7 +156,8 @@ func (l *Ledger) EntryByID(ctx context.Context, q store.Querier, tenantID, id st
 	defer rows.Close()
 	for rows.Next() {
 		var p Posting
-		if err := rows.Scan(&p.AccountID, &p.Currency, &p.Amount); err != nil {
+		var seq int
+		if err := rows.Scan(&p.AccountID, &p.Currency, &p.Amount, &seq); err != nil {
 			return PostedEntry{}, fmt.Errorf("ledger: entry %s: %w", id, err)
 		}
 		e.Postings = append(e.Postings, p)

@@ -33,7 +33,6 @@ func legacyDB(t *testing.T, e storetest.Engine, n int) (*store.DB, string) {
 	ok(t, db.MigrateTo(ctx, schemaBeforeAccountNumbers))
 	clk := clock.NewFake(epoch)
 	gen := ids.New(rand.NewChaCha8([32]byte{11}))
-	l := ledger.New(db, clk, gen)
 	ok(t, db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		for i := range n {
 			id, kind, tier, tenant := fmt.Sprintf("wus_legacy%04d", i), wallet.KindPrivate, "private", ""
@@ -42,12 +41,15 @@ func legacyDB(t *testing.T, e storetest.Engine, n int) (*store.DB, string) {
 				kind, tier, tenant = wallet.KindCorporate, "corporate", fmt.Sprintf("ten_legacy%04d", i)
 				owner = "corporate:" + tenant
 			}
-			acc, err := l.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: wallet.LedgerScope, Owner: owner, Purpose: "wallet", Currency: "EUR"})
-			if err != nil {
+			// The account as that schema had it (today's ledger code writes
+			// columns it did not have yet).
+			accID := gen.ID("acc")
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts (id, tenant_id, owner, purpose, currency, allow_overdraft, created_at)
+VALUES ($1, $2, $3, 'wallet', 'EUR', FALSE, $4)`, accID, wallet.LedgerScope, owner, clk.Now().UnixMicro()); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_users (id, username, kind, tier, tenant_id, account_id, topup_ref, password_hash, pin_hash, created_at, pin_failures)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, id, fmt.Sprintf("legacy%04d", i), kind, tier, tenant, acc.ID, fmt.Sprintf("CGW%09d", i),
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, id, fmt.Sprintf("legacy%04d", i), kind, tier, tenant, accID, fmt.Sprintf("CGW%09d", i),
 				"$argon2id$pw"+id, "$argon2id$pin"+id, epoch.UnixMicro()+int64(i), i%3); err != nil {
 				return err
 			}

@@ -67,7 +67,7 @@ func (s *Service) clearingIn(ctx context.Context, tx *store.Tx, code string) (st
 	if code == Currency {
 		return s.acct.clearing, nil
 	}
-	a, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: ownerBank, Purpose: "clearing", Currency: code, AllowOverdraft: true})
+	a, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: ownerBank, Purpose: "clearing", Currency: code, AllowOverdraft: true, Hot: true})
 	if err != nil {
 		return "", err
 	}

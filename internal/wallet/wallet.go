@@ -218,18 +218,20 @@ func New(ctx context.Context, d Deps, cfg Config) (*Service, error) {
 		csrf:   http.NewCrossOriginProtection(),
 	}
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		// Every fee is credited to fees and every top-up debits clearing:
+		// they are hot (ledger.AccountSpec.Hot).
 		for _, a := range []struct {
 			dst            *string
 			owner, purpose string
-			overdraft      bool
+			overdraft, hot bool
 		}{
-			{&s.acct.fees, ownerIssuer, "fees", false},
-			{&s.acct.payouts, ownerIssuer, "payouts", false},
-			{&s.acct.expenses, ownerIssuer, "expenses", true},
-			{&s.acct.clearing, ownerBank, "clearing", true},
+			{&s.acct.fees, ownerIssuer, "fees", false, true},
+			{&s.acct.payouts, ownerIssuer, "payouts", false, false},
+			{&s.acct.expenses, ownerIssuer, "expenses", true, false},
+			{&s.acct.clearing, ownerBank, "clearing", true, true},
 		} {
 			acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{
-				TenantID: LedgerScope, Owner: a.owner, Purpose: a.purpose, Currency: Currency, AllowOverdraft: a.overdraft,
+				TenantID: LedgerScope, Owner: a.owner, Purpose: a.purpose, Currency: Currency, AllowOverdraft: a.overdraft, Hot: a.hot,
 			})
 			if err != nil {
 				return err

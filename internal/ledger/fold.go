@@ -1,0 +1,229 @@
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/store"
+)
+
+// Hot accounts and unfolded postings.
+//
+// Every payment of a tenant posts to the same few accounts: the card
+// scheme's clearing, the merchant's pending balance, the fee account. On
+// PostgreSQL the UPDATE of such a row holds its lock until the transaction
+// commits, so a tenant's payments commit one at a time however many run.
+// Deferring the UPDATE to just before COMMIT (deferred.go) shortens that to
+// one WAL flush each, which still caps a hot row at about a thousand
+// postings a second.
+//
+// So a posting to a hot account (AccountSpec.Hot) that cannot be refused —
+// a credit, or a debit of an overdraft account — is not applied to the row
+// at all: it is inserted into ledger_unfolded, which takes inserts only and
+// locks nothing, and is folded into the account later: its posted balance
+// and posting_count grow by the batch and each posting gets its
+// ledger_postings row with account_seq and balance_after, in the order of
+// the fold. Folding happens
+//   - in batches, by the folder (RunFolder) every few hundred milliseconds;
+//   - in the transaction itself, when a posting or hold that can be refused
+//     is refused by a hot account that has unfolded postings (they may be
+//     the credits that cover it): it folds and tries once more;
+//   - before a statement of the account is read (Statement).
+//
+// What everything else sees does not change: an account's balance and
+// posting count are its row's plus its unfolded postings (readCols), an
+// entry's postings include its unfolded ones (EntryByID), and the invariants
+// (invariants.go) count them where they belong. A fold takes its rows with
+// DELETE … RETURNING, so each unfolded posting is folded exactly once
+// whatever runs concurrently, and then updates the row, whose lock orders
+// folds and other postings of the account.
+
+// foldBatch bounds the postings one fold takes.
+const foldBatch = 2000
+
+const (
+	sqlTakeUnfolded = `DELETE FROM ledger_unfolded WHERE account_id = $1 AND (entry_id, seq) IN
+(SELECT entry_id, seq FROM ledger_unfolded WHERE account_id = $1 ORDER BY entry_id, seq LIMIT $2)
+RETURNING entry_id, seq, currency, amount`
+
+	sqlFoldAccount = `UPDATE ledger_accounts SET posted = posted + $1, posting_count = posting_count + $2
+WHERE id = $3 RETURNING posted, posting_count`
+
+	sqlUnfoldedAccounts = `SELECT DISTINCT account_id FROM ledger_unfolded LIMIT 100`
+)
+
+// unfoldedRow is one ledger_unfolded row.
+type unfoldedRow struct {
+	entryID  string
+	seq      int
+	account  string
+	currency string
+	amount   int64
+}
+
+// insertUnfolded writes rows to ledger_unfolded, at most 500 a statement.
+func insertUnfolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow) error {
+	for part := range slices.Chunk(rows, 500) {
+		var b strings.Builder
+		b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ")
+		args := make([]any, 0, 5*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			k := 1 + 5*i
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", k, k+1, k+2, k+3, k+4)
+			args = append(args, r.entryID, r.seq, r.account, r.currency, r.amount)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("ledger: insert unfolded postings: %w", err)
+		}
+	}
+	return nil
+}
+
+// foldRefused folds the account of a refused posting or hold in tx when it
+// may be hot, and reports how many postings it folded.
+func (l *Ledger) foldRefused(ctx context.Context, tx *store.Tx, account string) (int, error) {
+	if f, ok := l.facts.get(account); ok && !f.hot {
+		return 0, nil
+	}
+	return l.fold(ctx, tx, account, foldBatch)
+}
+
+// fold folds up to limit unfolded postings of account in tx, oldest entries
+// first, and reports how many.
+func (l *Ledger) fold(ctx context.Context, tx *store.Tx, account string, limit int) (int, error) {
+	rows, err := tx.QueryContext(ctx, sqlTakeUnfolded, account, limit)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
+	}
+	var taken []unfoldedRow
+	var sum int64
+	for rows.Next() {
+		r := unfoldedRow{account: account}
+		if err := rows.Scan(&r.entryID, &r.seq, &r.currency, &r.amount); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
+		}
+		taken = append(taken, r)
+		sum += r.amount
+	}
+	if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
+	}
+	if len(taken) == 0 {
+		return 0, nil
+	}
+	slices.SortFunc(taken, func(a, b unfoldedRow) int {
+		return cmp.Or(strings.Compare(a.entryID, b.entryID), cmp.Compare(a.seq, b.seq))
+	})
+	var posted, count int64
+	if err := tx.QueryRowContext(ctx, sqlFoldAccount, sum, len(taken), account).Scan(&posted, &count); err != nil {
+		return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
+	}
+	return len(taken), insertFolded(ctx, tx, taken, posted-sum, count-int64(len(taken)))
+}
+
+// insertFolded writes the postings of rows, folded in their order onto an
+// account whose balance and posting count were balance and seq.
+func insertFolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow, balance, seq int64) error {
+	for part := range slices.Chunk(rows, 500) {
+		var b strings.Builder
+		b.WriteString("INSERT INTO ledger_postings (entry_id, seq, account_id, account_seq, currency, amount, balance_after) VALUES ")
+		args := make([]any, 0, 7*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			k := 1 + 7*i
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", k, k+1, k+2, k+3, k+4, k+5, k+6)
+			seq++
+			balance += r.amount
+			args = append(args, r.entryID, r.seq, r.account, seq, r.currency, r.amount, balance)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("ledger: insert folded postings: %w", err)
+		}
+	}
+	return nil
+}
+
+// Fold folds every unfolded posting of account, a batch a transaction, and
+// reports how many it folded.
+func (l *Ledger) Fold(ctx context.Context, account string) (int, error) {
+	total := 0
+	for {
+		var n int
+		err := l.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) (err error) {
+			n, err = l.fold(ctx, tx, account, foldBatch)
+			return err
+		})
+		total += n
+		if err != nil || n < foldBatch {
+			return total, err
+		}
+	}
+}
+
+// FoldAll folds the unfolded postings of every account and reports how
+// many it folded.
+func (l *Ledger) FoldAll(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		accounts, err := l.unfoldedAccounts(ctx)
+		if err != nil {
+			return total, err
+		}
+		for _, a := range accounts {
+			n, err := l.Fold(ctx, a)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		if len(accounts) < 100 {
+			return total, nil
+		}
+	}
+}
+
+// unfoldedAccounts returns up to 100 accounts that have unfolded postings.
+func (l *Ledger) unfoldedAccounts(ctx context.Context) ([]string, error) {
+	rows, err := l.db.Read().QueryContext(ctx, sqlUnfoldedAccounts)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: unfolded accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("ledger: unfolded accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RunFolder folds unfolded postings every interval until ctx ends. A failed
+// round is logged and the next one tries again.
+func (l *Ledger) RunFolder(ctx context.Context, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := l.FoldAll(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("ledger: folding unfolded postings failed; trying again", "err", err)
+		}
+	}
+}
