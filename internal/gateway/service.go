@@ -239,7 +239,7 @@ type settings struct {
 }
 
 func defaultSettings() settings {
-	return settings{AutoCapture: true, AutoCaptureRecurring: true, Methods: PaymentMethods()}
+	return settings{AutoCapture: true, AutoCaptureRecurring: true, Methods: DefaultMethods()}
 }
 
 // autoCaptures reports whether a payment of j is captured at once: a
