@@ -285,6 +285,9 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	} else if st.ExternalMPI {
 		s.pageError(w, r, j, http.StatusConflict, msgPageNoCards)
 		return
+	} else if !offerOf(j, st).card {
+		s.pageError(w, r, j, http.StatusConflict, MsgMethodNotAllowed.Message)
+		return
 	}
 	c := card.Details{Number: card.Normalize(r.PostFormValue("cardNumber")), CVC: strings.TrimSpace(r.PostFormValue("cardCvc")),
 		HolderName: strings.TrimSpace(r.PostFormValue("cardHolderName"))}
