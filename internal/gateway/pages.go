@@ -136,6 +136,9 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 	}
 	d.Amount = d.L.amount(d.Amount)
 	d.Card, d.PayPal = j.offer.card, j.offer.paypal
+	if d.PayPal && d.Title == "Pay by card" {
+		d.Title = "Payment" // the page offers PayPal too
+	}
 	s.pageHeaders(w, j)
 	if err := pageTmpl.Execute(w, d); err != nil {
 		s.Log.Error("gateway: render page", "err", err)
