@@ -182,11 +182,9 @@ func (s *Service) handlePayPalPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/payment/form-post?ref="+token, http.StatusSeeOther)
 		return
 	}
-	var pd paypalDetails
-	_ = json.Unmarshal([]byte(p.Acquiring), &pd) // the order id is only shown
 	l := langOf(j.Locale)
 	d := paypalPage{L: l, Amount: l.amount(amount(p.Amount, p.Currency)), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
-		Ref: token, Attempt: p.Ref, Order: pd.PayPalOrderID}
+		Ref: token, Attempt: p.Ref, Order: paypalOrderOf(p)}
 	s.pageHeaders(w, j)
 	if err := paypalTmpl.Execute(w, d); err != nil {
 		s.Log.Error("gateway: render the PayPal simulator", "err", err)
@@ -237,4 +235,12 @@ func (s *Service) applyPayPal(ctx context.Context, tx *store.Tx, j *job, p *paym
 	}
 	p.Acquiring = mustJSON(pd)
 	return s.applyOutcome(ctx, tx, j, p, out, st, "Process", now, false)
+}
+
+// paypalOrderOf is the PayPal order id of the PayPal payment p ("" when
+// it has none).
+func paypalOrderOf(p *payment) string {
+	var pd paypalDetails
+	_ = json.Unmarshal([]byte(p.Acquiring), &pd) // shown only: nothing to decide on
+	return pd.PayPalOrderID
 }

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -464,6 +466,41 @@ func TestPayPalConcurrentApprovals(t *testing.T) {
 			}
 			if pend, _, _ := h.balances(); pend != 900 {
 				t.Errorf("pending %d, want 900", pend)
+			}
+		})
+	}
+}
+
+// TestOfficePayPalJob: the back office's job page shows a PayPal payment's
+// method and PayPal order, and refunds it (confirmed first) to the PayPal
+// account, back to paypal/clearing.
+func TestOfficePayPalJob(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			h.enableMethods(true, "Card", "PayPal")
+			m := h.must("POST", "/api/gateway/payment-jobs", paypalJob("pp-office", "30.00", ""), 201)
+			jobRef, payRef := refs(m)
+			sim, attempt := h.toPayPal(actionURL(m))
+			h.paypalAnswer(actionURL(m), attempt, "approve")
+			order := regexp.MustCompile(`id="paypal-order">([0-9A-Z]{17})<`).FindStringSubmatch(sim)
+			if order == nil {
+				t.Fatalf("no PayPal order on the simulator: %s", sim)
+			}
+			b := officetest.Owner(t, h.App)
+			page := "/office/gateway/jobs/" + jobRef
+			if p := b.Get(page); p.Status != 200 || !strings.Contains(p.Body, "<dd>PayPal <code>"+order[1]+"</code></dd>") {
+				t.Fatalf("job page: %d %s", p.Status, p.Body)
+			}
+			q, p := b.Confirm(page, page+"/payments/"+payRef+"/refund", url.Values{"amount": {"12.00"}})
+			if q != "Refund 12.00 GBP of payment "+payRef+" to the PayPal account?" || p.Status != http.StatusSeeOther {
+				t.Fatalf("refund: %q %d %s", q, p.Status, p.Body)
+			}
+			if pay := data(h.must("GET", "/api/gateway/payment-jobs/"+jobRef+"/payments/"+payRef, "", 200)); pay["status"] != "PartiallyRefunded" || pay["refundedAmount"] != "12.00" {
+				t.Fatalf("after the office refund: %v", pay)
+			}
+			if h.clearing("paypal") != -1800 || h.clearing("card-scheme") != 0 {
+				t.Errorf("ledger: paypal %d, card scheme %d", h.clearing("paypal"), h.clearing("card-scheme"))
 			}
 		})
 	}
