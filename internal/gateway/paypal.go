@@ -162,7 +162,7 @@ func awaitsPayPal(j *job, p *payment) bool {
 
 // paypalPage is what the PayPal simulator shows.
 type paypalPage struct {
-	L                                                 *pageLang
+	L                                                  *pageLang
 	Amount, Currency, OrderNumber, Ref, Attempt, Order string
 }
 
