@@ -206,6 +206,9 @@ func (s *Service) handlePayPalResult(w http.ResponseWriter, r *http.Request, tok
 		if !awaitsPayPal(j, p) {
 			return MsgJobFinal.Err(apperr.Conflict)
 		}
+		if result == "approve" && !now.Before(j.ExpiresAt) {
+			return apperr.New(apperr.Invalid, msgPageExpired) // before the expiry job has run
+		}
 		return s.applyPayPal(r.Context(), tx, j, p, st, result, now)
 	})
 	if err == nil && result == "cancel" {

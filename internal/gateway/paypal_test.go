@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/gateway"
@@ -501,6 +502,30 @@ func TestOfficePayPalJob(t *testing.T) {
 			}
 			if h.clearing("paypal") != -1800 || h.clearing("card-scheme") != 0 {
 				t.Errorf("ledger: paypal %d, card scheme %d", h.clearing("paypal"), h.clearing("card-scheme"))
+			}
+		})
+	}
+}
+
+// TestPayPalExpiredJob: an approval that arrives once the job has expired
+// (before the expiry job ran) pays nothing.
+func TestPayPalExpiredJob(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			h.enableMethods(true, "Card", "PayPal")
+			expires := h.Clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			body := strings.Replace(paypalJob("pp-late", "6.00", ""), `"type":"Payment",`, `"type":"Payment","expirationDateTimeUtc":"`+expires+`",`, 1)
+			m := h.must("POST", "/api/gateway/payment-jobs", body, 201)
+			_, payRef := refs(m)
+			_, attempt := h.toPayPal(actionURL(m))
+			h.Clock.Advance(2 * time.Hour)
+			st, _, page := h.post("/payment/paypal/result?ref="+pageRef(t, actionURL(m)), url.Values{"attempt": {attempt}, "result": {"approve"}})
+			if st != 400 || !strings.Contains(page, "This payment has expired.") {
+				t.Errorf("late approval: %d %s", st, page)
+			}
+			if n := h.count(`SELECT COUNT(*) FROM ledger_entries WHERE reference = $1`, payRef); n != 0 {
+				t.Errorf("%d ledger entries for an expired job", n)
 			}
 		})
 	}
