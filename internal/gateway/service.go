@@ -51,6 +51,9 @@
 //	refund                        merchant/pending (first) and merchant/available → card-scheme/clearing;
 //	                              refunding settled money returns the fee pro rata: platform/fees pays
 //	                              its share, merchant/available the rest (see Refund)
+//
+// A payment taken by PayPal (paypal.go) moves the same accounts against
+// paypal/clearing instead of card-scheme/clearing (cardpay.ViaPayPal).
 package gateway
 
 import (
