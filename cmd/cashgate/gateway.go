@@ -24,7 +24,7 @@ func (e *env) gatewayCmds() []*cobra.Command {
 	var recurring bool
 	var methods []string
 	set := &cobra.Command{
-		Use:   "gateway-settings --tenant ID [--auto-capture=false] [--fee-basis-points N] [--fee-fixed-minor N] [--return-url-success URL] … [--webhook-url URL] [--require-hmac] [--auto-capture-recurring=false] [--payment-methods Card,CreditCard]",
+		Use:   "gateway-settings --tenant ID [--auto-capture=false] [--fee-basis-points N] [--fee-fixed-minor N] [--return-url-success URL] … [--webhook-url URL] [--require-hmac] [--auto-capture-recurring=false] [--payment-methods Card,CreditCard,PayPal]",
 		Short: "Show or change a tenant's card gateway settings (auto capture, recurring auto capture, payment methods, fees, default return and webhook URLs, HMAC requirement)",
 		Long: `Show (no change flags) or replace a tenant's card gateway settings. The same
 settings are available to the merchant at GET/PUT /platform/gateway/settings
@@ -101,7 +101,7 @@ with its APP key. Prints the settings, with the configuration id and signing key
 	f.BoolVar(&s.RequireHMACBodylessWrites, "require-hmac-bodyless-writes", false, "refuse body-less writes (cancel PATCHes) signed with Hash; accept them with Signature+Timestamp")
 	f.BoolVar(&s.RefuseDirectCardPayments, "refuse-direct-card-payments", false, "refuse card details in the API (hosted pages only): \"Direct card payments are not allowed.\"")
 	f.BoolVar(&recurring, "auto-capture-recurring", true, "capture recurring child payments at once (never set: as --auto-capture)")
-	f.StringSliceVar(&methods, "payment-methods", nil, "the payment methods enabled: Card, CreditCard (comma-separated; \"\" for none)")
+	f.StringSliceVar(&methods, "payment-methods", nil, "the payment methods enabled: Card, CreditCard, PayPal (comma-separated; \"\" for none)")
 	_ = set.MarkFlagRequired("tenant")
 	return []*cobra.Command{set}
 }

@@ -44,7 +44,10 @@
 // The product picks the destination of a sale (and the source of a refund):
 // by default merchant/pending of the scope; the card gateway uses that with
 // the tenant's id as scope; remote payments credit a merchant's e-money
-// wallet in the scope "wallet" from that scope's card-scheme/clearing. Every
+// wallet in the scope "wallet" from that scope's card-scheme/clearing. A
+// payment taken by another payment method (SaleSpec.Via, RefundSpec.Via:
+// ViaPayPal) moves the same merchant accounts against that provider's
+// clearing account (paypal/clearing) instead of card-scheme/clearing. Every
 // posting runs in the caller's transaction, with the payment's reference on
 // its entry, so a product writes its state change and the money movement
 // together.

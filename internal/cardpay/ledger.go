@@ -92,16 +92,56 @@ type SaleSpec struct {
 	Amount    int64  // > 0, minor units
 	To        string // the account credited; "" = merchant/pending of Scope
 	Reference string // the payment's reference, on the entry or hold
+	// Via is the outside world the money comes from: "" the card scheme
+	// (card-scheme/clearing); another name, such as ViaPayPal, is that
+	// provider's clearing account in the scope (ViaClearing).
+	Via string
 }
+
+// ViaPayPal is the Via of a payment taken by PayPal: its money comes from,
+// and refunds go back to, paypal/clearing.
+const ViaPayPal = "paypal"
 
 // route returns the clearing and destination accounts of s.
 func (e *Engine) route(ctx context.Context, tx *store.Tx, s SaleSpec) (clearing, to string, err error) {
-	if s.To == "" {
+	to = s.To
+	if to == "" {
 		set, err := e.Accounts(ctx, tx, s.Scope, s.Currency)
-		return set.Clearing, set.Pending, err
+		if err != nil || s.Via == "" {
+			return set.Clearing, set.Pending, err
+		}
+		to = set.Pending
 	}
-	clearing, err = e.Clearing(ctx, tx, s.Scope, s.Currency)
-	return clearing, s.To, err
+	clearing, err = e.ViaClearing(ctx, tx, s.Scope, s.Currency, s.Via)
+	return clearing, to, err
+}
+
+// ViaClearing returns (creating it in tx when needed) the clearing account
+// of the outside world via ("" the card scheme: card-scheme/clearing; else
+// via/clearing) in the scope and currency. Like card-scheme/clearing it may
+// go negative: it stands for money outside cashgate.
+func (e *Engine) ViaClearing(ctx context.Context, tx *store.Tx, scope, currency, via string) (string, error) {
+	if via == "" {
+		return e.Clearing(ctx, tx, scope, currency)
+	}
+	k := viaKey{scopeKey{scope, currency}, via}
+	if v, ok := e.clearings.Load(k); ok {
+		return v.(string), nil
+	}
+	acc, err := e.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: scope, Owner: via, Purpose: "clearing",
+		Currency: currency, AllowOverdraft: true})
+	if err != nil {
+		return "", err
+	}
+	tx.OnCommit(func() { e.clearings.Store(k, acc.ID) })
+	return acc.ID, nil
+}
+
+// viaKey names the clearing account of an outside world other than the
+// card scheme.
+type viaKey struct {
+	scopeKey
+	via string
 }
 
 // Sale posts a captured card payment: card-scheme/clearing → destination.
@@ -252,6 +292,9 @@ type RefundSpec struct {
 	// it as Split says (Split.Amount() must be Amount).
 	From  string
 	Split Split
+	// Via is the outside world the refund goes back to, as the payment's
+	// SaleSpec.Via said ("" the card scheme).
+	Via string
 }
 
 // ShortfallError says merchant/available cannot fund the settled part of a
@@ -272,7 +315,7 @@ func (e *ShortfallError) Error() string {
 // return its share is an internal error.
 func (e *Engine) Refund(ctx context.Context, tx *store.Tx, s RefundSpec) error {
 	if s.From != "" {
-		clearing, err := e.Clearing(ctx, tx, s.Scope, s.Currency)
+		clearing, err := e.ViaClearing(ctx, tx, s.Scope, s.Currency, s.Via)
 		if err != nil {
 			return err
 		}
@@ -286,6 +329,11 @@ func (e *Engine) Refund(ctx context.Context, tx *store.Tx, s RefundSpec) error {
 	set, err := e.Accounts(ctx, tx, s.Scope, s.Currency)
 	if err != nil {
 		return err
+	}
+	if s.Via != "" {
+		if set.Clearing, err = e.ViaClearing(ctx, tx, s.Scope, s.Currency, s.Via); err != nil {
+			return err
+		}
 	}
 	_, err = e.ledger.Post(ctx, tx, ledger.Entry{TenantID: s.Scope, Kind: KindRefund, Reference: s.Reference, Postings: refundPostings(set, s)})
 	if apperr.Is(err, apperr.InsufficientFunds) {

@@ -379,3 +379,48 @@ func TestAccountsRememberedAfterCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestViaPayPal: a payment taken by PayPal (Via) moves money between
+// paypal/clearing and the same merchant accounts as a card — sale, hold
+// and capture, cancel, refund — and card-scheme/clearing never moves.
+func TestViaPayPal(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := newBooks(t, db)
+		pp := func(ref string, amount int64) cardpay.SaleSpec {
+			s := sale(ref, amount)
+			s.Via = cardpay.ViaPayPal
+			return s
+		}
+		paypal := func() int64 {
+			var id string
+			b.must(func(ctx context.Context, tx *store.Tx) (err error) {
+				id, err = b.e.ViaClearing(ctx, tx, scope, cur, cardpay.ViaPayPal)
+				return err
+			})
+			if a := b.account(scope, id); a.Owner != cardpay.ViaPayPal || a.Purpose != "clearing" {
+				t.Fatalf("paypal clearing is %s/%s", a.Owner, a.Purpose)
+			}
+			return b.account(scope, id).Balance.Posted
+		}
+		b.must(func(ctx context.Context, tx *store.Tx) error { return b.e.Sale(ctx, tx, pp("pay_1", 1000)) })
+		b.want("sale", bal{pending: 1000})
+		if got := paypal(); got != -1000 {
+			t.Errorf("paypal/clearing after the sale: %d", got)
+		}
+		var hold string
+		b.must(func(ctx context.Context, tx *store.Tx) (err error) {
+			hold, err = b.e.Hold(ctx, tx, pp("pay_2", 500))
+			return err
+		})
+		b.must(func(ctx context.Context, tx *store.Tx) error { return b.e.Capture(ctx, tx, scope, hold, 200, true) })
+		b.want("hold, capture", bal{pending: 1200})
+		b.must(func(ctx context.Context, tx *store.Tx) error { return b.e.CancelSale(ctx, tx, pp("pay_1", 1000)) })
+		spec := cardpay.RefundSpec{Scope: scope, Currency: cur, Reference: "pay_2", Amount: 150, Via: cardpay.ViaPayPal,
+			Split: cardpay.Split{FromPending: 150}}
+		b.must(func(ctx context.Context, tx *store.Tx) error { return b.e.Refund(ctx, tx, spec) })
+		b.want("cancel, refund", bal{pending: 50})
+		if got := paypal(); got != -50 {
+			t.Errorf("paypal/clearing at the end: %d", got)
+		}
+	})
+}

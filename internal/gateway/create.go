@@ -51,21 +51,50 @@ func parseOptions(in []string) (options, error) {
 	return o, nil
 }
 
+// parseMethods reads paymentMethodsToUse: the job's methods as it keeps and
+// answers them, Card for any card ("card", "creditcard", "debitcard") and
+// PayPal, each once in the order asked. Left out, the job takes cards
+// (jobMethods may change that for a tenant without them).
 func parseMethods(in *[]string) ([]string, error) {
 	if in == nil {
-		return []string{"Card"}, nil
+		return []string{MethodCard}, nil
 	}
 	if len(*in) == 0 {
 		return nil, MsgNoMethod.Invalid("paymentMethodsToUse")
 	}
-	for _, m := range *in {
-		switch strings.ToLower(strings.TrimSpace(m)) {
-		case "card", "creditcard", "debitcard":
-		default:
+	out := []string{}
+	for _, v := range *in {
+		m, ok := methodAsked(v)
+		if !ok {
 			return nil, MsgMethodNotAllowed.Invalid("paymentMethodsToUse")
 		}
+		if isCardMethod(m) {
+			m = MethodCard
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
 	}
-	return []string{"Card"}, nil
+	return out, nil
+}
+
+// jobMethods are the methods of a job that did not name any: the cards, or
+// PayPal for a tenant that enabled PayPal alone.
+func jobMethods(asked *[]string, parsed, enabled []string) []string {
+	if asked == nil && !slices.ContainsFunc(enabled, isCardMethod) && slices.Contains(enabled, MethodPayPal) {
+		return []string{MethodPayPal}
+	}
+	return parsed
+}
+
+// checkCardless refuses a job without the Card method that needs a card:
+// one that comes with its card, a MOTO, a recurring parent or child, a
+// tokenising job, a credit, the Virtual Terminal's.
+func checkCardless(methods []string, needsCard bool) error {
+	if needsCard && !slices.Contains(methods, MethodCard) {
+		return MsgMethodNotAllowed.Invalid("paymentMethodsToUse")
+	}
+	return nil
 }
 
 func parseExpiration(s string, now time.Time) (time.Time, error) {
@@ -260,6 +289,10 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if err := checkMethodsEnabled(req.PaymentMethodsToUse, st.Methods); err != nil {
 		return nil, err
 	}
+	methods = jobMethods(req.PaymentMethodsToUse, methods, st.Methods)
+	if err := checkPayPalCurrency(methods, cur.Code()); err != nil {
+		return nil, err
+	}
 	// The Virtual Terminal is cashgate's own page, as the hosted pages are.
 	if st.RefuseDirectCards && !co.terminal && req.Parameters != nil && req.Parameters.CardNumber != "" {
 		return nil, MsgDirectCardForbidden.Invalid("cardNumber")
@@ -289,6 +322,10 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		return nil, err
 	}
 	if err := s.checkTokenCustomer(ctx, tenantID, ci, params.Customer); err != nil {
+		return nil, err
+	}
+	needsCard := ci.present || parent != nil || o.moto || o.recurringParent || o.generateToken || credit || co.terminal
+	if err := checkCardless(methods, needsCard); err != nil {
 		return nil, err
 	}
 	sp := externalAuthSpec{mpi: st.ExternalMPI, moto: o.moto, child: parent != nil, link: co.link != nil, card: ci, storedCredentials: o.storedCredentials}
@@ -462,8 +499,10 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 	if out.Auth.TransactionID != "" {
 		p.TxnID = out.Auth.TransactionID
 	}
-	details := acquiringOf(out)
-	p.Acquiring = authDetails(&details, out.Auth, p.MaskedPAN)
+	if p.Method != MethodPayPal { // a PayPal payment keeps its PayPal details (paypal.go)
+		details := acquiringOf(out)
+		p.Acquiring = authDetails(&details, out.Auth, p.MaskedPAN)
+	}
 	if out.Refused() {
 		p.Status = StFailed
 		j.closeDirect()
@@ -472,7 +511,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 		j.Status, j.PaidAt = StPaid, now
 	} else {
 		// The tenant's merchant/pending is the destination (SaleSpec.To "").
-		spec := cardpay.SaleSpec{Scope: p.TenantID, Currency: p.Currency.Code(), Amount: p.Amount, Reference: p.Ref}
+		spec := cardpay.SaleSpec{Scope: p.TenantID, Currency: p.Currency.Code(), Amount: p.Amount, Reference: p.Ref, Via: p.via()}
 		p.Authorised = p.Amount
 		if st.autoCaptures(j) {
 			if err := s.Cards.Sale(ctx, tx, spec); err != nil {
@@ -517,7 +556,7 @@ func (s *Service) applyOutcome(ctx context.Context, tx *store.Tx, j *job, p *pay
 			}
 		}
 	}
-	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: declineMsg(out.Declined).Message, CreatedAt: now}
+	stp := step{Ref: s.IDs.Digits(18), Seq: len(p.Steps), Action: action, Status: p.Status, Amount: p.Amount, Message: p.declineMsg(out.Declined).Message, CreatedAt: now}
 	p.Steps = append(p.Steps, stp)
 	if fresh {
 		if err := insertJob(ctx, tx, j); err != nil {

@@ -121,8 +121,8 @@ func (h *harness) golden(name string, body []byte) {
 
 // generated matches what the gateway draws at random: 18-digit references
 // (and configuration ids), 16-digit card tokens, 23-digit ARNs, 64-hex page
-// refs, acquirer transaction ids.
-var generated = regexp.MustCompile(`\b(\d{18}|\d{16}|7450187\d{16}|[0-9a-f]{64}|01[SVR][0-9A-F]{8})\b`)
+// refs, acquirer transaction ids, PayPal order and transaction ids.
+var generated = regexp.MustCompile(`\b(\d{18}|\d{16}|7450187\d{16}|[0-9a-f]{64}|01[SVR][0-9A-F]{8}|[0-9A-HJ-NP-X]{17})\b`)
 
 // normalizeGenerated replaces generated values by ordinal placeholders
 // ("#1", "#2"…, the same value always the same placeholder) so golden files

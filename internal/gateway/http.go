@@ -36,6 +36,9 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 		{Method: "GET", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: card form (payment link) or 3-D Secure simulator", Query: []string{"ref"}, Handler: s.handlePage},
 		{Method: "POST", Path: "/payment/form-post", API: httpx.APIPublic, Summary: "Hosted payment page: submit the card", Query: []string{"ref"}, Handler: s.pageForm(16<<10, s.handleCardForm)},
 		{Method: "POST", Path: "/payment/3ds", API: httpx.APIPublic, Summary: "3-D Secure simulator: complete, fail or cancel the challenge", Query: []string{"ref"}, Handler: s.pageForm(4<<10, s.handle3DS)},
+		{Method: "POST", Path: "/payment/paypal", API: httpx.APIPublic, Summary: "Hosted payment page: pay with PayPal (to the PayPal sandbox simulator)", Query: []string{"ref"}, Handler: s.pageForm(4<<10, s.handlePayPalStart)},
+		{Method: "GET", Path: "/payment/paypal", API: httpx.APIPublic, Summary: "PayPal sandbox simulator: approve, cancel or fail the payment", Query: []string{"ref"}, Handler: s.handlePayPalPage},
+		{Method: "POST", Path: "/payment/paypal/result", API: httpx.APIPublic, Summary: "PayPal sandbox simulator: the shopper's answer (approve, cancel, fail)", Query: []string{"ref"}, Handler: s.pageForm(4<<10, s.handlePayPalResult)},
 		{Method: "GET", Path: "/payment/result", API: httpx.APIPublic, Summary: "Default return page", Handler: s.handleResult},
 		{Method: "GET", Path: "/assets/{name}", API: httpx.APIPublic, Summary: "Payment method logos", Handler: s.handleAsset},
 
@@ -233,6 +236,11 @@ func (h handlers) methods(r *http.Request, p httpx.Principal, _ httpx.NoBody) (S
 	}
 	out := SupportedPaymentMethodsResponse{Data: []SupportedPaymentMethod{}}
 	for _, m := range st.Methods {
+		if m == MethodPayPal {
+			out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: h.s.PublicURL + "/assets/payment-method-paypal.svg",
+				IssuerList: []any{}, TokenizedCards: []TokenizedCard{}, Currencies: PayPalCurrencies(), Description: "PayPal Sandbox Simulator"})
+			continue
+		}
 		out.Data = append(out.Data, SupportedPaymentMethod{PaymentMethod: m, Logo: logo, IssuerList: []any{}, SupportsTokenisation: true,
 			TokenizedCards: cards, Currencies: AcceptedCurrencies(), Description: "Card Simulator"})
 	}

@@ -163,6 +163,20 @@ var germanText = map[string]string{
 	"The card expiry year must be YY (or YYYY).":                        "Das Ablaufjahr der Karte muss JJ (oder JJJJ) sein.",
 	"The cardholder name is required for cards enrolled in 3-D Secure.": "Für Karten mit 3-D Secure ist der Name des Karteninhabers erforderlich.",
 	"The card acquirer could not be reached.":                           "Der Kartenabwickler ist nicht erreichbar.",
+	// PayPal (paypal.go, templates/paypal.html)
+	"Pay with PayPal":                 "Mit PayPal bezahlen",
+	"or pay by card":                  "oder mit Karte bezahlen",
+	"PayPal sandbox simulator":        "PayPal-Sandbox-Simulator",
+	"Test mode: no real money moves.": "Testmodus: Es fließt kein echtes Geld.",
+	"Order":                           "Bestellung",
+	"PayPal order":                    "PayPal-Bestellung",
+	"Approve the payment as the buyer would in PayPal, cancel and return to the payment page, or fail it as PayPal declining it.": "Genehmigen Sie die Zahlung wie ein Käufer in PayPal, brechen Sie ab und kehren Sie zur Zahlungsseite zurück, oder lassen Sie sie scheitern, als lehne PayPal sie ab.",
+	"Approve payment":           "Zahlung genehmigen",
+	"Cancel and return":         "Abbrechen und zurückkehren",
+	"Fail (PayPal declines)":    "Scheitern lassen (PayPal lehnt ab)",
+	"Unknown PayPal result.":    "Unbekanntes PayPal-Ergebnis.",
+	MsgCardRejected.Message:     "Die Zahlungsmethode hat die Anfrage abgelehnt.",
+	MsgMethodNotAllowed.Message: "Zahlungsmethode nicht erlaubt.",
 }
 
 // frenchText is the French of the hosted pages.
@@ -216,4 +230,18 @@ var frenchText = map[string]string{
 	"The card expiry year must be YY (or YYYY).":                        "L’année d’expiration doit être AA (ou AAAA).",
 	"The cardholder name is required for cards enrolled in 3-D Secure.": "Le nom du titulaire est obligatoire pour les cartes inscrites à 3-D Secure.",
 	"The card acquirer could not be reached.":                           "L’acquéreur de la carte est injoignable.",
+	// PayPal (paypal.go, templates/paypal.html)
+	"Pay with PayPal":                 "Payer avec PayPal",
+	"or pay by card":                  "ou payer par carte",
+	"PayPal sandbox simulator":        "Simulateur sandbox PayPal",
+	"Test mode: no real money moves.": "Mode test : aucun argent réel ne circule.",
+	"Order":                           "Commande",
+	"PayPal order":                    "Commande PayPal",
+	"Approve the payment as the buyer would in PayPal, cancel and return to the payment page, or fail it as PayPal declining it.": "Approuvez le paiement comme l’acheteur le ferait dans PayPal, annulez et revenez à la page de paiement, ou faites-le échouer comme si PayPal le refusait.",
+	"Approve payment":           "Approuver le paiement",
+	"Cancel and return":         "Annuler et revenir",
+	"Fail (PayPal declines)":    "Faire échouer (PayPal refuse)",
+	"Unknown PayPal result.":    "Résultat PayPal inconnu.",
+	MsgCardRejected.Message:     "Le moyen de paiement a refusé la demande.",
+	MsgMethodNotAllowed.Message: "Moyen de paiement non autorisé.",
 }

@@ -23,6 +23,11 @@ func TestPageTextsTranslated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pp, err := files.ReadFile("templates/paypal.html") // the PayPal simulator
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, pp...)
 	lits := regexp.MustCompile(`\.L\.Tf? "([^"]+)"`).FindAllStringSubmatch(string(b), -1)
 	if len(lits) < 12 {
 		t.Fatalf("only %d texts found in the template", len(lits))
@@ -35,7 +40,8 @@ func TestPageTextsTranslated(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"Payment", "Pay by card", "3-D Secure", "Payment link", "Payment completed", "Payment cancelled",
-		msgPageExpired, msgPageNoCards, MsgPageNotFound.Message, MsgJobFinal.Message, "This payment link has expired."} {
+		msgPageExpired, msgPageNoCards, MsgPageNotFound.Message, MsgJobFinal.Message, "This payment link has expired.",
+		MsgCardRejected.Message, MsgMethodNotAllowed.Message, "Unknown PayPal result."} {
 		if germanText[s] == "" {
 			t.Errorf("no German for %q", s)
 		}

@@ -13,21 +13,31 @@ import (
 
 // Payment methods a tenant enables (seed 003: "Before you can display any
 // payment methods on a checkout page, you need to enable them in Cashflows
-// Portal."). cashgate's methods are the two supported-payment-methods
-// gives, both cards of the card simulator: a tenant enables either, both
-// or none. A payment job's paymentMethodsToUse must name enabled ones
-// ("card" and "debitcard" ask for Card, "creditcard" for CreditCard); a
-// job that names none takes whichever are enabled; with none enabled no
-// payment job is made, and the hosted card page of an existing one takes
-// no card.
+// Portal."). cashgate's methods are the ones supported-payment-methods
+// gives: Card and CreditCard, both cards of the card simulator (enabled
+// by default), and PayPal (paypal.go: off until the tenant enables it, as
+// the guide's "you first need to … have PayPal enabled on your account").
+// A tenant enables any of them or none. A payment job's
+// paymentMethodsToUse must name enabled ones ("card" and "debitcard" ask
+// for Card, "creditcard" for CreditCard, "paypal" for PayPal); a job that
+// names none takes the cards; with none enabled no payment job is made,
+// and the hosted page of an existing one takes no payment.
 const (
 	MethodCard       = "Card"
 	MethodCreditCard = "CreditCard"
+	MethodPayPal     = "PayPal"
 )
 
 // PaymentMethods are the payment methods a tenant can enable, in the order
 // supported-payment-methods lists them.
-func PaymentMethods() []string { return []string{MethodCard, MethodCreditCard} }
+func PaymentMethods() []string { return []string{MethodCard, MethodCreditCard, MethodPayPal} }
+
+// DefaultMethods are the payment methods of a tenant that never chose:
+// the cards (PayPal is enabled on request).
+func DefaultMethods() []string { return []string{MethodCard, MethodCreditCard} }
+
+// isCardMethod reports whether m is one of the card methods.
+func isCardMethod(m string) bool { return m == MethodCard || m == MethodCreditCard }
 
 // MsgNoMethodsAvailable is the guide's error for a payment job of a tenant
 // that has no payment method enabled.
@@ -40,6 +50,8 @@ func methodAsked(s string) (string, bool) {
 		return MethodCard, true
 	case "creditcard":
 		return MethodCreditCard, true
+	case "paypal":
+		return MethodPayPal, true
 	}
 	return "", false
 }
@@ -59,14 +71,15 @@ func parseEnabledMethods(in []string) ([]string, error) {
 	for _, v := range in {
 		if !slices.ContainsFunc(out, func(m string) bool { return strings.EqualFold(strings.TrimSpace(v), m) }) {
 			return nil, apperr.InvalidField("paymentMethodsEnabled", "paymentMethodsEnabled may hold %s (supported-payment-methods lists them); %q is not one of them.",
-				strings.Join(PaymentMethods(), " and "), v)
+				strings.Join(PaymentMethods(), ", "), v)
 		}
 	}
 	return out, nil
 }
 
 // checkMethodsEnabled refuses a payment job asking for a method the tenant
-// has not enabled (asked nil: the job takes the enabled ones).
+// has not enabled (asked nil: the job takes the cards, or PayPal where no
+// card is enabled: jobMethods).
 func checkMethodsEnabled(asked *[]string, enabled []string) error {
 	if len(enabled) == 0 {
 		return MsgNoMethodsAvailable.Invalid("paymentMethodsToUse")

@@ -53,6 +53,8 @@ type job struct {
 	// frames are the origins its hosted page may be framed by now (set
 	// where the page is read: pageJob).
 	frames []string
+	// offer is what its hosted page offers now (pageJob, paypal.go).
+	offer methodOffer
 }
 
 type payment struct {
@@ -66,10 +68,14 @@ type payment struct {
 	MOTO                                                               bool
 	CardID, MaskedPAN, ThreeDS, CVCResult, PageToken, Acquiring, TxnID string
 	VoidTxnID, Token                                                   string
-	PaidAt, CreatedAt, UpdatedAt                                       time.Time
-	Steps                                                              []step
-	Captures                                                           []capture
-	Refunds                                                            []refund
+	// Method is the payment method the payment was taken with (MethodPayPal,
+	// or the card method chosen where PayPal was offered too); "" for a card
+	// payment of a job that offered cards only.
+	Method                       string
+	PaidAt, CreatedAt, UpdatedAt time.Time
+	Steps                        []step
+	Captures                     []capture
+	Refunds                      []refund
 }
 
 type step struct {
@@ -137,11 +143,12 @@ func insertJob(ctx context.Context, tx *store.Tx, j *job) error {
 func insertPayment(ctx context.Context, tx *store.Tx, p *payment) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO gateway_payments (reference, job_reference, tenant_id, status, currency, amount,
 		authorised, captured, refunded, pending_amount, settled_amount, capture_closed, first_capture_at, last_capture_at, hold_id,
-		moto, card_id, masked_pan, three_ds, cvc_result, page_token, acquiring, txn_id, void_txn_id, token, paid_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+		moto, card_id, masked_pan, three_ds, cvc_result, page_token, acquiring, txn_id, void_txn_id, token, paid_at, created_at, updated_at, payment_method)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 		p.Ref, p.JobRef, p.TenantID, p.Status, p.Currency.Code(), p.Amount, p.Authorised, p.Captured, p.Refunded, p.PendingAmount,
 		p.Settled, p.CaptureClosed, nullable(p.FirstCaptureAt), nullable(p.LastCaptureAt), p.HoldID, p.MOTO, p.CardID, p.MaskedPAN,
-		p.ThreeDS, p.CVCResult, p.PageToken, p.Acquiring, p.TxnID, p.VoidTxnID, p.Token, nullable(p.PaidAt), p.CreatedAt.UnixMicro(), p.UpdatedAt.UnixMicro())
+		p.ThreeDS, p.CVCResult, p.PageToken, p.Acquiring, p.TxnID, p.VoidTxnID, p.Token, nullable(p.PaidAt), p.CreatedAt.UnixMicro(), p.UpdatedAt.UnixMicro(),
+		p.Method)
 	if err != nil {
 		return fmt.Errorf("gateway: insert payment: %w", err)
 	}
@@ -168,10 +175,10 @@ func savePayment(ctx context.Context, tx *store.Tx, p *payment) error {
 	_, err := tx.ExecContext(ctx, `UPDATE gateway_payments SET status = $1, authorised = $2, captured = $3, refunded = $4,
 		pending_amount = $5, settled_amount = $6, capture_closed = $7, first_capture_at = $8, last_capture_at = $9, hold_id = $10,
 		card_id = $11, masked_pan = $12, three_ds = $13, cvc_result = $14, acquiring = $15, txn_id = $16, void_txn_id = $17,
-		token = $18, paid_at = $19, updated_at = $20 WHERE reference = $21`,
+		token = $18, paid_at = $19, updated_at = $20, payment_method = $22 WHERE reference = $21`,
 		p.Status, p.Authorised, p.Captured, p.Refunded, p.PendingAmount, p.Settled, p.CaptureClosed, nullable(p.FirstCaptureAt),
 		nullable(p.LastCaptureAt), p.HoldID, p.CardID, p.MaskedPAN, p.ThreeDS, p.CVCResult, p.Acquiring, p.TxnID, p.VoidTxnID,
-		p.Token, nullable(p.PaidAt), p.UpdatedAt.UnixMicro(), p.Ref)
+		p.Token, nullable(p.PaidAt), p.UpdatedAt.UnixMicro(), p.Ref, p.Method)
 	if err != nil {
 		return fmt.Errorf("gateway: update payment: %w", err)
 	}
@@ -226,7 +233,7 @@ func scanJob(row interface{ Scan(...any) error }) (*job, error) {
 
 const paymentCols = `reference, job_reference, tenant_id, status, currency, amount, authorised, captured, refunded, pending_amount,
 	settled_amount, capture_closed, first_capture_at, last_capture_at, hold_id, moto, card_id, masked_pan, three_ds, cvc_result,
-	page_token, acquiring, txn_id, void_txn_id, token, paid_at, created_at, updated_at, fee_charged, fee_returned`
+	page_token, acquiring, txn_id, void_txn_id, token, paid_at, created_at, updated_at, fee_charged, fee_returned, payment_method`
 
 func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
 	p := &payment{}
@@ -235,7 +242,8 @@ func scanPayment(row interface{ Scan(...any) error }) (*payment, error) {
 	var created, updated int64
 	if err := row.Scan(&p.Ref, &p.JobRef, &p.TenantID, &p.Status, &cur, &p.Amount, &p.Authorised, &p.Captured, &p.Refunded,
 		&p.PendingAmount, &p.Settled, &p.CaptureClosed, &first, &last, &p.HoldID, &p.MOTO, &p.CardID, &p.MaskedPAN, &p.ThreeDS,
-		&p.CVCResult, &p.PageToken, &p.Acquiring, &p.TxnID, &p.VoidTxnID, &p.Token, &paid, &created, &updated, &p.FeeCharged, &p.FeeReturned); err != nil {
+		&p.CVCResult, &p.PageToken, &p.Acquiring, &p.TxnID, &p.VoidTxnID, &p.Token, &paid, &created, &updated, &p.FeeCharged, &p.FeeReturned,
+		&p.Method); err != nil {
 		return nil, err
 	}
 	c, err := money.ParseCurrency(cur)

@@ -94,6 +94,9 @@ func officePaymentOf(a *backoffice.Admin, p *payment) officePayment {
 	if p.MOTO {
 		v.Method = "card (MOTO)"
 	}
+	if p.Method == MethodPayPal {
+		v.Method, v.Card = "PayPal", paypalOrderOf(p) // its PayPal order, where a card shows its number
+	}
 	if (p.Status == StAuthorised || p.Status == StPaid) && p.HoldID != "" && !p.CaptureClosed && p.Captured < p.Authorised {
 		v.CanCapture, v.CaptureLeft = true, money.Format(money.New(p.Authorised-p.Captured, p.Currency))
 	}
@@ -235,7 +238,7 @@ func (m *office) refund(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 	}
 	number := webkit.FormOf(r).Get("number")
 	m.act(w, r, a, j, backoffice.Action{Name: "gateway.refund", Subject: p.Ref, Detail: amt + " " + p.Currency.Code()},
-		confirmData{Question: "Refund " + amt + " " + p.Currency.Code() + " of payment " + p.Ref + " to the card?", Button: "Confirm refund",
+		confirmData{Question: "Refund " + amt + " " + p.Currency.Code() + " of payment " + p.Ref + " to the " + payer(p) + "?", Button: "Confirm refund",
 			Hidden: map[string]string{"amount": amt, "number": number}},
 		func(ctx context.Context) error {
 			_, _, err := m.s.Refund(ctx, a.TenantID, j.Ref, p.Ref, RefundPaymentRequest{AmountToRefund: Flex(amt), RefundNumber: number})
@@ -249,7 +252,7 @@ func (m *office) cancelPayment(w http.ResponseWriter, r *http.Request, a *backof
 		return
 	}
 	m.act(w, r, a, j, backoffice.Action{Name: "gateway.cancel_payment", Subject: p.Ref},
-		confirmData{Question: "Cancel payment " + p.Ref + "? Nothing is taken from the card; only possible on the day it was paid, before settlement at midnight.",
+		confirmData{Question: "Cancel payment " + p.Ref + "? Nothing is taken from the " + payer(p) + "; only possible on the day it was paid, before settlement at midnight.",
 			Button: "Confirm cancellation"},
 		func(ctx context.Context) error {
 			_, _, err := m.s.CancelPayment(ctx, a.TenantID, j.Ref, p.Ref)
@@ -269,4 +272,13 @@ func (m *office) cancelJob(w http.ResponseWriter, r *http.Request, a *backoffice
 			_, err := m.s.CancelJob(ctx, a.TenantID, j.Ref)
 			return err
 		}, "Payment job "+j.Ref+" cancelled.")
+}
+
+// payer is what pays p, as the confirmations say it: the card or the
+// PayPal account.
+func payer(p *payment) string {
+	if p.Method == MethodPayPal {
+		return "PayPal account"
+	}
+	return "card"
 }

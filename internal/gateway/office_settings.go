@@ -85,10 +85,12 @@ func recurringOn(st GatewaySettings) bool {
 // methodChecks are the payment methods' switches.
 func methodChecks(st GatewaySettings) []settingCheck {
 	hints := map[string]string{MethodCard: "Card payments: the hosted card page, the Virtual Terminal, payment jobs asking for card.",
-		MethodCreditCard: "Payment jobs asking for creditcard (the guide's examples do)."}
+		MethodCreditCard: "Payment jobs asking for creditcard (the guide's examples do).",
+		MethodPayPal:     "PayPal on the hosted page of payment jobs asking for PayPal (the PayPal sandbox simulator)."}
 	var out []settingCheck
 	for _, m := range PaymentMethods() {
-		on := st.PaymentMethodsEnabled == nil || slices.Contains(*st.PaymentMethodsEnabled, m)
+		on := st.PaymentMethodsEnabled == nil && slices.Contains(DefaultMethods(), m) ||
+			st.PaymentMethodsEnabled != nil && slices.Contains(*st.PaymentMethodsEnabled, m)
 		out = append(out, settingCheck{m, m, hints[m], on})
 	}
 	return out

@@ -151,7 +151,7 @@ func (s *Service) Capture(ctx context.Context, tenantID, jobRef, payRef string, 
 			p.FirstCaptureAt, p.PaidAt = now, now
 		}
 		p.LastCaptureAt, p.UpdatedAt = now, now
-		c = capture{Ref: s.IDs.Digits(18), Status: "Completed", TxnID: s.Cards.TransactionID(cardpay.TxnCapture), Amount: amt, Final: final, CreatedAt: now}
+		c = capture{Ref: s.IDs.Digits(18), Status: "Completed", TxnID: s.txnID(p, cardpay.TxnCapture), Amount: amt, Final: final, CreatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_captures (reference, payment_reference, amount, is_final, status, txn_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Ref, p.Ref, c.Amount, c.Final, c.Status, c.TxnID, now.UnixMicro()); err != nil {
 			return err
@@ -228,7 +228,8 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 		if n, _ := res.RowsAffected(); n == 0 {
 			return MsgRefundExceeds.Invalid("amountToRefund")
 		}
-		err = s.Cards.Refund(ctx, tx, cardpay.RefundSpec{Scope: tenantID, Currency: p.Currency.Code(), Reference: p.Ref, Amount: amt, Split: sp})
+		err = s.Cards.Refund(ctx, tx, cardpay.RefundSpec{Scope: tenantID, Currency: p.Currency.Code(), Reference: p.Ref, Amount: amt, Split: sp,
+			Via: p.via()})
 		if sf := (*cardpay.ShortfallError)(nil); errors.As(err, &sf) {
 			return refundRefused(sf, p, sp)
 		}
@@ -244,7 +245,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, jobRef, payRef string, r
 			p.Status = StPartiallyRefunded
 		}
 		p.UpdatedAt, j.UpdatedAt = now, now
-		f = refund{Ref: s.IDs.Digits(18), Number: req.RefundNumber, Status: "Completed", TxnID: s.Cards.TransactionID(cardpay.TxnRefund), Amount: amt, CreatedAt: now}
+		f = refund{Ref: s.IDs.Digits(18), Number: req.RefundNumber, Status: "Completed", TxnID: s.txnID(p, cardpay.TxnRefund), Amount: amt, CreatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_refunds (reference, payment_reference, refund_number, amount, status, txn_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, f.Ref, p.Ref, f.Number, f.Amount, f.Status, f.TxnID, now.UnixMicro()); err != nil {
 			return err
@@ -306,7 +307,7 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 				return MsgInvalidStatus.Err(apperr.Conflict)
 			}
 			if err := s.Cards.CancelSale(ctx, tx, cardpay.SaleSpec{Scope: j.TenantID, Currency: p.Currency.Code(),
-				Amount: p.PendingAmount, Reference: p.Ref}); err != nil {
+				Amount: p.PendingAmount, Reference: p.Ref, Via: p.via()}); err != nil {
 				return err
 			}
 			p.PendingAmount = 0
@@ -317,7 +318,7 @@ func (s *Service) cancelPayment(ctx context.Context, tx *store.Tx, j *job, p *pa
 			}
 		}
 		p.CaptureClosed = true
-		p.VoidTxnID = s.Cards.TransactionID(cardpay.TxnVoid)
+		p.VoidTxnID = s.txnID(p, cardpay.TxnVoid)
 	default:
 		return MsgInvalidStatus.Err(apperr.Conflict)
 	}

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ type pageData struct {
 	// Attempt is the payment the card form was shown for: a form sent twice
 	// (a double click, a reload) makes one attempt, not two.
 	Attempt string
+	// Card and PayPal are the payment methods the page offers (paypal.go).
+	Card, PayPal bool
 }
 
 // pageJob returns the job of a hosted page ref and its latest payment:
@@ -52,6 +55,11 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 	if j.frames, err = s.frameAncestors(ctx, j); err != nil {
 		return nil, nil, err
 	}
+	st, err := s.cachedSettings(ctx, j.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.offer = offerOf(j, st)
 	return j, p, nil
 }
 
@@ -127,15 +135,24 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 		d.Title, d.Mode, d.Notice, d.Error = "Payment link", "none", msg, ""
 	}
 	d.Amount = d.L.amount(d.Amount)
+	d.Card, d.PayPal = j.offer.card, j.offer.paypal
+	if d.PayPal && d.Title == "Pay by card" {
+		d.Title = "Payment" // the page offers PayPal too
+	}
+	s.pageHeaders(w, j)
+	if err := pageTmpl.Execute(w, d); err != nil {
+		s.Log.Error("gateway: render page", "err", err)
+	}
+}
+
+// pageHeaders are the headers of a hosted page of j.
+func (s *Service) pageHeaders(w http.ResponseWriter, j *job) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	csp, deny := pageCSP(j.frames)
 	w.Header().Set("Content-Security-Policy", csp)
 	if deny {
 		w.Header().Set("X-Frame-Options", "DENY")
-	}
-	if err := pageTmpl.Execute(w, d); err != nil {
-		s.Log.Error("gateway: render page", "err", err)
 	}
 }
 
@@ -162,8 +179,8 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case linkOver(j, s.now()) != "":
 		s.renderPage(w, j, p, "over", linkOver(j, s.now()))
-	case cardForm && len(st.Methods) == 0:
-		// The tenant enabled no payment method: the page offers none.
+	case cardForm && !offerOf(j, st).any():
+		// The tenant enabled none of the job's payment methods: the page offers none.
 		s.renderPage(w, j, p, "over", msgNoMethodOnPage)
 	case p.Status == StPending && j.Status == StPending:
 		s.renderPage(w, j, p, "", "")
@@ -271,6 +288,9 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 	} else if st.ExternalMPI {
 		s.pageError(w, r, j, http.StatusConflict, msgPageNoCards)
 		return
+	} else if !offerOf(j, st).card {
+		s.pageError(w, r, j, http.StatusConflict, MsgMethodNotAllowed.Message)
+		return
 	}
 	c := card.Details{Number: card.Normalize(r.PostFormValue("cardNumber")), CVC: strings.TrimSpace(r.PostFormValue("cardCvc")),
 		HolderName: strings.TrimSpace(r.PostFormValue("cardHolderName"))}
@@ -301,7 +321,7 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 		if !now.Before(j.ExpiresAt) {
 			return apperr.New(apperr.Invalid, msgPageExpired)
 		}
-		if len(st.Methods) == 0 {
+		if !offerOf(j, st).card {
 			return MsgMethodNotAllowed.Err(apperr.Conflict)
 		}
 		switch {
@@ -316,6 +336,9 @@ func (s *Service) handleCardForm(w http.ResponseWriter, r *http.Request, token s
 			return MsgJobFinal.Err(apperr.Conflict)
 		}
 		p.MaskedPAN = masked
+		if slices.Contains(j.Methods, MethodPayPal) {
+			p.Method = MethodCard // chosen over PayPal (paypal.go)
+		}
 		vault := out.NeedsChallenge() || !out.Refused() && (j.Flags["generateToken"] || j.Flags["recurringParent"])
 		if vault {
 			sc, err := s.Vault.Store(ctx, tx, j.TenantID, c, now, false)

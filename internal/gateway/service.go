@@ -51,6 +51,9 @@
 //	refund                        merchant/pending (first) and merchant/available → card-scheme/clearing;
 //	                              refunding settled money returns the fee pro rata: platform/fees pays
 //	                              its share, merchant/available the rest (see Refund)
+//
+// A payment taken by PayPal (paypal.go) moves the same accounts against
+// paypal/clearing instead of card-scheme/clearing (cardpay.ViaPayPal).
 package gateway
 
 import (
@@ -239,7 +242,7 @@ type settings struct {
 }
 
 func defaultSettings() settings {
-	return settings{AutoCapture: true, AutoCaptureRecurring: true, Methods: PaymentMethods()}
+	return settings{AutoCapture: true, AutoCaptureRecurring: true, Methods: DefaultMethods()}
 }
 
 // autoCaptures reports whether a payment of j is captured at once: a

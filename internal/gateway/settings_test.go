@@ -134,8 +134,8 @@ func TestPaymentMethodsEnabled(t *testing.T) {
 
 			// Unknown names are refused and change nothing; a PUT without the
 			// field leaves it.
-			if r := put(withField(oldSettings(true), "paymentMethodsEnabled", []string{"Card", "PayPal"}), 400); !bytes.Contains(r.Body, []byte("paymentMethodsEnabled")) {
-				t.Errorf("PayPal: %s", r.Body)
+			if r := put(withField(oldSettings(true), "paymentMethodsEnabled", []string{"Card", "Bitcoin"}), 400); !bytes.Contains(r.Body, []byte("paymentMethodsEnabled")) {
+				t.Errorf("Bitcoin: %s", r.Body)
 			}
 			put(oldSettings(true), 200)
 			if got := *h.getSettings().PaymentMethodsEnabled; strings.Join(got, ",") != "Card" {

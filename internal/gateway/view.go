@@ -101,7 +101,10 @@ func (v viewCtx) job(j *job) PaymentJobResponse {
 }
 
 func (v viewCtx) payment(j *job, p *payment) GatewayPayment {
-	methods := []string{"Card"}
+	methods := j.Methods
+	if p.Method != "" {
+		methods = []string{p.Method}
+	}
 	out := GatewayPayment{
 		Reference: p.Ref, CreateDateTimeUtc: formatTime(p.CreatedAt), PaymentMethods: methods, Status: p.Status,
 		AmountToCollect: amount(p.Amount, p.Currency), SurchargeAmount: "0", Steps: []PaymentStep{}, Flags: map[string]bool{},

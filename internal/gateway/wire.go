@@ -66,7 +66,7 @@ func (f Flex) Bool(field string) (bool, error) {
 type CreatePaymentJobRequest struct {
 	Type                      string              `json:"type,omitempty"`
 	Locale                    string              `json:"locale,omitempty"`
-	PaymentMethodsToUse       *[]string           `json:"paymentMethodsToUse,omitempty"`
+	PaymentMethodsToUse       *[]string           `json:"paymentMethodsToUse,omitempty" doc:"the payment methods the job offers, each enabled for the tenant: card, creditcard, debitcard (all answered as Card) and PayPal (the hosted page offers PayPal beside the card form; a PayPal-only job takes no card details, MOTO, token or recurrence); left out: the cards" example:"[\"Card\",\"PayPal\"]"`
 	Parameters                *RequestParameters  `json:"parameters,omitempty"`
 	Order                     *PaymentOrder       `json:"order,omitempty"`
 	Options                   []string            `json:"options,omitempty"`
@@ -293,7 +293,7 @@ type PaymentJob struct {
 type GatewayPayment struct {
 	Reference         string            `json:"reference"`
 	CreateDateTimeUtc string            `json:"createDateTimeUtc"`
-	PaymentMethods    []string          `json:"paymentMethods"`
+	PaymentMethods    []string          `json:"paymentMethods" doc:"the method the payment was taken with (Card or PayPal); while it waits on the hosted page, the job's methods"`
 	Status            string            `json:"status"`
 	AmountToCollect   string            `json:"amountToCollect"`
 	SurchargeAmount   string            `json:"surchargeAmount"`
@@ -396,12 +396,12 @@ type GatewaySettings struct {
 	// unchanged; never set, it follows autoCapture.
 	AutoCaptureRecurring *bool `json:"autoCaptureRecurring,omitempty"`
 	// PaymentMethodsEnabled are the payment methods the tenant offers (the
-	// names supported-payment-methods gives: Card, CreditCard; both by
-	// default): supported-payment-methods lists only these, a payment job
+	// names supported-payment-methods gives: Card, CreditCard — both by
+	// default — and PayPal, off until enabled): supported-payment-methods lists only these, a payment job
 	// asking for another is refused ("Payment method not allowed."), and
 	// with none no payment job is made ("Unable to create paymentjob
 	// without payment methods available."). Left out in a PUT: unchanged.
-	PaymentMethodsEnabled *[]string `json:"paymentMethodsEnabled,omitempty"`
+	PaymentMethodsEnabled *[]string `json:"paymentMethodsEnabled,omitempty" doc:"the payment methods enabled: Card, CreditCard (the default) and PayPal (off until enabled); left out in a PUT: unchanged"`
 
 	// ExternalMPIProvider is the guide's External MPI Provider flag
 	// (external3ds.go): card payment jobs carry the authentication of the
