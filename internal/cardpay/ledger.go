@@ -129,7 +129,7 @@ func (e *Engine) ViaClearing(ctx context.Context, tx *store.Tx, scope, currency,
 		return v.(string), nil
 	}
 	acc, err := e.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: scope, Owner: via, Purpose: "clearing",
-		Currency: currency, AllowOverdraft: true})
+		Currency: currency, AllowOverdraft: true, Hot: true})
 	if err != nil {
 		return "", err
 	}
