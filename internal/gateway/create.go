@@ -289,6 +289,9 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 	if err := checkMethodsEnabled(req.PaymentMethodsToUse, st.Methods); err != nil {
 		return nil, err
 	}
+	if err := checkMethodNamedUnderMPI(req.PaymentMethodsToUse, st.Methods, st.ExternalMPI); err != nil {
+		return nil, err
+	}
 	methods = jobMethods(req.PaymentMethodsToUse, methods, st.Methods)
 	if err := checkPayPalCurrency(methods, cur.Code()); err != nil {
 		return nil, err

@@ -239,3 +239,35 @@ func TestStoredCredentialsWithToken(t *testing.T) {
 		})
 	}
 }
+
+// TestMethodNamedUnderExternalMPI: the guide's "If multiple payment methods
+// are enabled while External MPI Provider is enabled, the create payment
+// job request needs to specify the desired payment method with the
+// paymentMethodsToUse field": with cards and PayPal enabled, a job that
+// names no method is refused; one that names it, or a tenant with the
+// cards alone, is served.
+func TestMethodNamedUnderExternalMPI(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			unnamed := edit(t, guideExternal3DS, `,"paymentMethodsToUse":["card"]`, ``)
+			h.settings(mpi(true))
+			if r := h.call("POST", "/api/gateway/payment-jobs", unnamed); r.Status != 201 {
+				t.Fatalf("cards alone, no method named: %d %s", r.Status, r.Body)
+			}
+			h.enableMethods(true, "Card", "CreditCard", "PayPal")
+			h.settings(mpi(true))
+			r := h.call("POST", "/api/gateway/payment-jobs", unnamed)
+			if r.Status != 400 || !strings.Contains(string(r.Body), `"code":"PaymentMethodRequired"`) || !strings.Contains(string(r.Body), "paymentMethodsToUse") {
+				t.Fatalf("cards and PayPal, no method named: %d %s", r.Status, r.Body)
+			}
+			if r := h.call("POST", "/api/gateway/payment-jobs", guideExternal3DS); r.Status != 201 {
+				t.Fatalf("the guide's example names the card: %d %s", r.Status, r.Body)
+			}
+			h.settings(mpi(false))
+			if r := h.call("POST", "/api/gateway/payment-jobs", unnamed); r.Status != 201 {
+				t.Fatalf("flag off, no method named: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}

@@ -41,6 +41,14 @@ func isCardMethod(m string) bool { return m == MethodCard || m == MethodCreditCa
 
 // MsgNoMethodsAvailable is the guide's error for a payment job of a tenant
 // that has no payment method enabled.
+// MsgMethodRequiredUnderMPI refuses a job that names no payment method
+// where the guide says it must: "If multiple payment methods are enabled
+// while External MPI Provider is enabled, the create payment job request
+// needs to specify the desired payment method with the paymentMethodsToUse
+// field." The guide gives no message for it; this one is cashgate's.
+var MsgMethodRequiredUnderMPI = GuideMsg{Code: "PaymentMethodRequired",
+	Message: "Specify the payment method in paymentMethodsToUse: more than one payment method is enabled and so is the External MPI Provider."}
+
 var MsgNoMethodsAvailable = GuideMsg{Code: "NoPaymentMethodsAvailable", Message: "Unable to create paymentjob without payment methods available."}
 
 // methodAsked is the payment method a paymentMethodsToUse entry asks for.
@@ -117,6 +125,16 @@ func putSettingsExtras(ctx context.Context, tx *store.Tx, tenantID string, in Ga
 		if _, err := tx.ExecContext(ctx, `UPDATE gateway_settings SET payment_methods = $1 WHERE tenant_id = $2`, mustJSON(*in.PaymentMethodsEnabled), tenantID); err != nil {
 			return fmt.Errorf("gateway: payment methods: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkMethodNamedUnderMPI applies the guide's rule for tenants with the
+// External MPI Provider flag: with cards and PayPal both enabled, a job
+// must name its method (the card kinds are one method: the card).
+func checkMethodNamedUnderMPI(asked *[]string, enabled []string, mpi bool) error {
+	if mpi && (asked == nil || len(*asked) == 0) && slices.ContainsFunc(enabled, isCardMethod) && slices.Contains(enabled, MethodPayPal) {
+		return MsgMethodRequiredUnderMPI.Invalid("paymentMethodsToUse")
 	}
 	return nil
 }
