@@ -9,7 +9,7 @@ import (
 // pages are the kit's parsed page templates.
 type pages struct {
 	login, home, payments, users, audit, errorPage *webkit.Page
-	webhooks, delivery                             *webkit.Page
+	webhooks, delivery, confirm                    *webkit.Page
 }
 
 func parsePages(o *Office) (pages, error) {
@@ -19,7 +19,7 @@ func parsePages(o *Office) (pages, error) {
 		dst  **webkit.Page
 		file string
 	}{{&p.login, "login"}, {&p.home, "home"}, {&p.payments, "payments"}, {&p.users, "users"}, {&p.audit, "audit"},
-		{&p.errorPage, "error"}, {&p.webhooks, "webhooks"}, {&p.delivery, "delivery"}} {
+		{&p.errorPage, "error"}, {&p.webhooks, "webhooks"}, {&p.delivery, "delivery"}, {&p.confirm, "confirm"}} {
 		if *pg.dst, err = o.Page(templates, "templates/"+pg.file+".html"); err != nil {
 			return pages{}, err
 		}
@@ -43,4 +43,21 @@ func (o *Office) kitRoutes() []Route {
 		{Method: http.MethodGet, Path: "/office/webhooks/deliveries/{id}", Summary: "webhooks: a delivery with every attempt", Handler: o.deliveryPage},
 		{Method: http.MethodPost, Path: "/office/webhooks/deliveries/{id}/resend", Summary: "webhooks: resend a delivery (owners only)", Owner: true, Handler: o.resend},
 	}
+}
+
+// Confirm is the confirmation step of a back-office action: the question,
+// the form's action and button, where "go back" leads, and the fields the
+// form carries over.
+type Confirm struct {
+	Question, Action, Button, Back string
+	Hidden                         map[string]string
+}
+
+// Confirmed reports whether the form of r is the answer to a confirmation
+// step (Ask).
+func Confirmed(r *http.Request) bool { return webkit.FormOf(r).Get("confirm") == "yes" }
+
+// Ask shows the confirmation step c; its form posts again with confirm=yes.
+func (o *Office) Ask(w http.ResponseWriter, r *http.Request, a *Admin, c Confirm) {
+	o.Render(w, r, a, http.StatusOK, o.pages.confirm, webkit.View{Title: "Confirm", Data: c})
 }

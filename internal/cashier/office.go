@@ -39,7 +39,7 @@ const (
 
 // officePages are the cashier's parsed back-office pages.
 type officePages struct {
-	queue, payout, deposits, deposit, moto, customers, customer, confirm *webkit.Page
+	queue, payout, deposits, deposit, moto, customers, customer *webkit.Page
 }
 
 type office struct {
@@ -55,7 +55,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 		dst  **webkit.Page
 		file string
 	}{{&m.pages.queue, "queue"}, {&m.pages.payout, "payout"}, {&m.pages.deposits, "deposits"}, {&m.pages.deposit, "deposit"},
-		{&m.pages.moto, "moto"}, {&m.pages.customers, "customers"}, {&m.pages.customer, "customer"}, {&m.pages.confirm, "confirm"}} {
+		{&m.pages.moto, "moto"}, {&m.pages.customers, "customers"}, {&m.pages.customer, "customer"}} {
 		p, err := o.Page(officeFiles, "office/"+pg.file+".html")
 		if err != nil {
 			return backoffice.Module{}, err
@@ -200,20 +200,14 @@ func (s *Service) auditOf(ctx context.Context, tenantID, id string) ([]AuditEntr
 	return out, rows.Err()
 }
 
-// confirmData is an action's confirmation step.
-type confirmData struct {
-	Question, Action, Button, Back string
-	Hidden                         map[string]string
-}
-
 // act shows the confirmation step, or with confirm=yes runs the action
 // through Office.Do and goes back; a refusal is shown on the object's page
 // (again, by again).
-func (m *office) act(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, act backoffice.Action, c confirmData, back string,
+func (m *office) act(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, act backoffice.Action, c backoffice.Confirm, back string,
 	run func(ctx context.Context) error, done string, again func(msg string)) {
-	if webkit.FormOf(r).Get("confirm") != "yes" {
+	if !backoffice.Confirmed(r) {
 		c.Action, c.Back = r.URL.Path, back
-		m.o.Render(w, r, a, http.StatusOK, m.pages.confirm, webkit.View{Title: "Confirm", Data: c})
+		m.o.Ask(w, r, a, c)
 		return
 	}
 	err := m.o.Do(r, a, act, run)

@@ -211,7 +211,7 @@ func (m *office) capture(w http.ResponseWriter, r *http.Request, a *backoffice.A
 		rest = " The remaining " + backoffice.FormatAmount(d.Amount-amt.Minor, d.Currency) + " are released."
 	}
 	m.act(w, r, a, backoffice.Action{Name: "cashier.deposit_capture", Subject: d.ID, Detail: text},
-		confirmData{Question: "Capture " + text + " of deposit " + d.ID + " of customer " + d.CustomerID + "?" + rest, Button: "Confirm capture",
+		backoffice.Confirm{Question: "Capture " + text + " of deposit " + d.ID + " of customer " + d.CustomerID + "?" + rest, Button: "Confirm capture",
 			Hidden: map[string]string{"amount": money.Format(amt)}},
 		"/office/cashier/deposits/"+d.ID, func(ctx context.Context) error {
 			_, err := m.s.CaptureDeposit(ctx, a.TenantID, d.ID, CaptureRequest{Amount: money.Format(amt)}, agentOfAdmin(a), ByBackOffice)
@@ -226,7 +226,7 @@ func (m *office) void(w http.ResponseWriter, r *http.Request, a *backoffice.Admi
 	}
 	amount := backoffice.FormatAmount(d.Amount, d.Currency)
 	m.act(w, r, a, backoffice.Action{Name: "cashier.deposit_void", Subject: d.ID, Detail: amount},
-		confirmData{Question: "Void deposit " + d.ID + " of " + amount + "? Its authorisation is released and it can no longer be captured.",
+		backoffice.Confirm{Question: "Void deposit " + d.ID + " of " + amount + "? Its authorisation is released and it can no longer be captured.",
 			Button: "Confirm void"},
 		"/office/cashier/deposits/"+d.ID, func(ctx context.Context) error {
 			_, err := m.s.VoidDeposit(ctx, a.TenantID, d.ID, agentOfAdmin(a), ByBackOffice)
@@ -241,7 +241,7 @@ func (m *office) refund(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 	}
 	amount := backoffice.FormatAmount(d.CapturedAmount, d.Currency)
 	m.act(w, r, a, backoffice.Action{Name: "cashier.deposit_refund", Subject: d.ID, Detail: amount},
-		confirmData{Question: "Refund deposit " + d.ID + " of " + amount + " to the customer's " + d.PSP + "? It leaves the customer's balance.",
+		backoffice.Confirm{Question: "Refund deposit " + d.ID + " of " + amount + " to the customer's " + d.PSP + "? It leaves the customer's balance.",
 			Button: "Confirm refund"},
 		"/office/cashier/deposits/"+d.ID, func(ctx context.Context) error {
 			_, err := m.s.RefundDeposit(ctx, a.TenantID, d.ID, agentOfAdmin(a), ByBackOffice)

@@ -216,7 +216,7 @@ func (m *office) approve(w http.ResponseWriter, r *http.Request, a *backoffice.A
 	amount := backoffice.FormatAmount(p.Amount, p.Currency)
 	hidden := map[string]string{"from": webkit.FormOf(r).Get("from")}
 	m.act(w, r, a, backoffice.Action{Name: "cashier.payout_approve", Subject: p.ID, Detail: amount},
-		confirmData{Question: "Approve payout " + p.ID + " of " + amount + " to customer " + p.CustomerID + " (" + destinationText(p.PSP, p.Destination) +
+		backoffice.Confirm{Question: "Approve payout " + p.ID + " of " + amount + " to customer " + p.CustomerID + " (" + destinationText(p.PSP, p.Destination) +
 			")? It is sent through " + p.PSP + " at once.", Button: "Confirm approval", Hidden: hidden},
 		decisionBack(r, p.ID), func(ctx context.Context) error {
 			_, err := m.s.ApprovePayout(ctx, a.TenantID, p.ID, agentOfAdmin(a), ByBackOffice)
@@ -237,7 +237,7 @@ func (m *office) reject(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 	}
 	amount := backoffice.FormatAmount(p.Amount, p.Currency)
 	m.act(w, r, a, backoffice.Action{Name: "cashier.payout_reject", Subject: p.ID, Detail: amount + ": " + reason},
-		confirmData{Question: "Reject payout " + p.ID + " of " + amount + " to customer " + p.CustomerID + " because \u201c" + reason +
+		backoffice.Confirm{Question: "Reject payout " + p.ID + " of " + amount + " to customer " + p.CustomerID + " because \u201c" + reason +
 			"\u201d? The money goes back to where it came from.", Button: "Confirm rejection", Hidden: map[string]string{"reason": reason, "from": f.Get("from")}},
 		decisionBack(r, p.ID), func(ctx context.Context) error {
 			_, err := m.s.RejectPayout(ctx, a.TenantID, p.ID, agentOfAdmin(a), ByBackOffice, reason)

@@ -32,7 +32,7 @@ const KindCard = "card"
 
 // officePages are the gateway's parsed back-office pages.
 type officePages struct {
-	job, confirm, settings *webkit.Page
+	job, settings *webkit.Page
 	terminal, links, link  *webkit.Page // office_terminal.go, office_links.go
 }
 
@@ -49,7 +49,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	for _, pg := range []struct {
 		dst  **webkit.Page
 		file string
-	}{{&m.pages.job, "job"}, {&m.pages.confirm, "confirm"}, {&m.pages.settings, "settings"},
+	}{{&m.pages.job, "job"}, {&m.pages.settings, "settings"},
 		{&m.pages.terminal, "terminal"}, {&m.pages.links, "links"}, {&m.pages.link, "link"}} {
 		p, err := o.Page(officeFiles, "office/"+pg.file+".html")
 		if err != nil {

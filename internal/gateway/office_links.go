@@ -182,10 +182,10 @@ func (m *office) cancelLink(w http.ResponseWriter, r *http.Request, a *backoffic
 		return
 	}
 	back := officeLinks + "/" + j.Ref
-	if webkit.FormOf(r).Get("confirm") != "yes" {
-		c := confirmData{Question: "Cancel payment link " + j.Ref + "? Its page will say so and take no payment.",
+	if !backoffice.Confirmed(r) {
+		c := backoffice.Confirm{Question: "Cancel payment link " + j.Ref + "? Its page will say so and take no payment.",
 			Button: "Confirm cancellation", Action: r.URL.Path, Back: back}
-		m.o.Render(w, r, a, http.StatusOK, m.pages.confirm, webkit.View{Title: "Confirm", Data: c})
+		m.o.Ask(w, r, a, c)
 		return
 	}
 	err := m.o.Do(r, a, backoffice.Action{Name: "gateway.cancel_link", Subject: j.Ref}, func(ctx context.Context) error {

@@ -135,22 +135,16 @@ func stepNote(s step) string {
 	return ": " + s.Message
 }
 
-// confirmData is the confirmation step of an action.
-type confirmData struct {
-	Question, Action, Button, Back string
-	Hidden                         map[string]string
-}
-
 // act runs an action on the job: without confirm=yes it shows the
 // confirmation step (with the form's fields carried over); with it, it runs
 // run through Office.Do (its audit row in run's transaction) and goes back
 // to the job with done flashed, or shows the job with the refusal.
-func (m *office) act(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, j *job, act backoffice.Action, c confirmData,
+func (m *office) act(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, j *job, act backoffice.Action, c backoffice.Confirm,
 	run func(ctx context.Context) error, done string) {
 	back := "/office/gateway/jobs/" + j.Ref
-	if webkit.FormOf(r).Get("confirm") != "yes" {
+	if !backoffice.Confirmed(r) {
 		c.Action, c.Back = r.URL.Path, back
-		m.o.Render(w, r, a, http.StatusOK, m.pages.confirm, webkit.View{Title: "Confirm", Data: c})
+		m.o.Ask(w, r, a, c)
 		return
 	}
 	err := m.o.Do(r, a, act, run)
@@ -213,7 +207,7 @@ func (m *office) capture(w http.ResponseWriter, r *http.Request, a *backoffice.A
 		what, finalText = "Capture "+amt+" "+p.Currency.Code()+" of payment "+p.Ref+" and release the rest of the authorisation?", "true"
 	}
 	m.act(w, r, a, j, backoffice.Action{Name: "gateway.capture", Subject: p.Ref, Detail: amt + " " + p.Currency.Code() + finalNote(final)},
-		confirmData{Question: what, Button: "Confirm capture", Hidden: map[string]string{"amount": amt, "final": finalText}},
+		backoffice.Confirm{Question: what, Button: "Confirm capture", Hidden: map[string]string{"amount": amt, "final": finalText}},
 		func(ctx context.Context) error {
 			_, _, err := m.s.Capture(ctx, a.TenantID, j.Ref, p.Ref, CapturePaymentRequest{AmountToCapture: Flex(amt), IsFinalCapture: Flex(finalText)})
 			return err
@@ -238,7 +232,7 @@ func (m *office) refund(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 	}
 	number := webkit.FormOf(r).Get("number")
 	m.act(w, r, a, j, backoffice.Action{Name: "gateway.refund", Subject: p.Ref, Detail: amt + " " + p.Currency.Code()},
-		confirmData{Question: "Refund " + amt + " " + p.Currency.Code() + " of payment " + p.Ref + " to the " + payer(p) + "?", Button: "Confirm refund",
+		backoffice.Confirm{Question: "Refund " + amt + " " + p.Currency.Code() + " of payment " + p.Ref + " to the " + payer(p) + "?", Button: "Confirm refund",
 			Hidden: map[string]string{"amount": amt, "number": number}},
 		func(ctx context.Context) error {
 			_, _, err := m.s.Refund(ctx, a.TenantID, j.Ref, p.Ref, RefundPaymentRequest{AmountToRefund: Flex(amt), RefundNumber: number})
@@ -252,7 +246,7 @@ func (m *office) cancelPayment(w http.ResponseWriter, r *http.Request, a *backof
 		return
 	}
 	m.act(w, r, a, j, backoffice.Action{Name: "gateway.cancel_payment", Subject: p.Ref},
-		confirmData{Question: "Cancel payment " + p.Ref + "? Nothing is taken from the " + payer(p) + "; only possible on the day it was paid, before settlement at midnight.",
+		backoffice.Confirm{Question: "Cancel payment " + p.Ref + "? Nothing is taken from the " + payer(p) + "; only possible on the day it was paid, before settlement at midnight.",
 			Button: "Confirm cancellation"},
 		func(ctx context.Context) error {
 			_, _, err := m.s.CancelPayment(ctx, a.TenantID, j.Ref, p.Ref)
@@ -266,7 +260,7 @@ func (m *office) cancelJob(w http.ResponseWriter, r *http.Request, a *backoffice
 		return
 	}
 	m.act(w, r, a, j, backoffice.Action{Name: "gateway.cancel_job", Subject: j.Ref},
-		confirmData{Question: "Cancel payment job " + j.Ref + "? It takes no more payments; completed payments stay (cancel or refund them).",
+		backoffice.Confirm{Question: "Cancel payment job " + j.Ref + "? It takes no more payments; completed payments stay (cancel or refund them).",
 			Button: "Confirm cancellation"},
 		func(ctx context.Context) error {
 			_, err := m.s.CancelJob(ctx, a.TenantID, j.Ref)

@@ -29,7 +29,7 @@ const KindRemote = "remote"
 type office struct {
 	s             *Service
 	o             *backoffice.Office
-	page, confirm *webkit.Page
+	page *webkit.Page
 }
 
 // OfficeModule returns the back-office module of remote payments on o.
@@ -37,9 +37,6 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	m := &office{s: s, o: o}
 	var err error
 	if m.page, err = o.Page(officeFiles, "office/payment.html"); err != nil {
-		return backoffice.Module{}, err
-	}
-	if m.confirm, err = o.Page(officeFiles, "office/confirm.html"); err != nil {
 		return backoffice.Module{}, err
 	}
 	const pay = "/office/remote/payments/{id}"

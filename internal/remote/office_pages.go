@@ -114,20 +114,14 @@ func rejectWords(reason string) string {
 	return strings.ReplaceAll(reason, "_", " ")
 }
 
-// confirmData is an action's confirmation step.
-type confirmData struct {
-	Question, Action, Button, Back string
-	Hidden                         map[string]string
-}
-
 // act shows the confirmation step, or with confirm=yes runs the action
 // through Office.Do and goes back to the payment.
-func (m *office) act(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, p *payment, act backoffice.Action, c confirmData,
+func (m *office) act(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, p *payment, act backoffice.Action, c backoffice.Confirm,
 	run func(ctx context.Context) error, done string) {
 	back := "/office/remote/payments/" + p.ID
-	if webkit.FormOf(r).Get("confirm") != "yes" {
+	if !backoffice.Confirmed(r) {
 		c.Action, c.Back = r.URL.Path, back
-		m.o.Render(w, r, a, http.StatusOK, m.confirm, webkit.View{Title: "Confirm", Data: c})
+		m.o.Ask(w, r, a, c)
 		return
 	}
 	err := m.o.Do(r, a, act, run)
@@ -150,7 +144,7 @@ func (m *office) cancel(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 		return
 	}
 	m.act(w, r, a, p, backoffice.Action{Name: "remote.cancel", Subject: p.ID},
-		confirmData{Question: "Cancel remote payment " + p.ID + "? It can no longer be paid.", Button: "Confirm cancellation"},
+		backoffice.Confirm{Question: "Cancel remote payment " + p.ID + "? It can no longer be paid.", Button: "Confirm cancellation"},
 		func(ctx context.Context) error {
 			_, err := m.s.Cancel(ctx, a.TenantID, p.ID)
 			return err
@@ -176,7 +170,7 @@ func (m *office) refund(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 	text, reason := money.Format(amt)+" "+p.Currency, f.Get("reason")
 	minor := amt.Minor
 	m.act(w, r, a, p, backoffice.Action{Name: "remote.refund", Subject: p.ID, Detail: text},
-		confirmData{Question: "Refund " + text + " of remote payment " + p.ID + " to the payer?", Button: "Confirm refund",
+		backoffice.Confirm{Question: "Refund " + text + " of remote payment " + p.ID + " to the payer?", Button: "Confirm refund",
 			Hidden: map[string]string{"amount": money.Format(amt), "reason": reason}},
 		func(ctx context.Context) error {
 			_, err := m.s.Refund(ctx, a.TenantID, p.ID, RefundRequest{Amount: &minor, Reason: reason})

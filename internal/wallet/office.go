@@ -31,9 +31,9 @@ var officeFiles embed.FS
 const KindWallet = "wallet"
 
 type office struct {
-	s             *Service
-	o             *backoffice.Office
-	page, confirm *webkit.Page
+	s    *Service
+	o    *backoffice.Office
+	page *webkit.Page
 }
 
 // OfficeModule returns the e-wallet's back-office module on o.
@@ -41,9 +41,6 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	m := &office{s: s, o: o}
 	var err error
 	if m.page, err = o.Page(officeFiles, "office/request.html"); err != nil {
-		return backoffice.Module{}, err
-	}
-	if m.confirm, err = o.Page(officeFiles, "office/confirm.html"); err != nil {
 		return backoffice.Module{}, err
 	}
 	const req = "/office/wallet/requests/{id}"
@@ -266,12 +263,6 @@ func eventWords(ev outbox.Event) string {
 	return ev.Type
 }
 
-// confirmData is the refund's confirmation step.
-type confirmData struct {
-	Question, Action, Button, Back string
-	Hidden                         map[string]string
-}
-
 // refund refunds all or part of an approved request (the API's Refund)
 // after a confirmation step.
 func (m *office) refund(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
@@ -286,10 +277,10 @@ func (m *office) refund(w http.ResponseWriter, r *http.Request, a *backoffice.Ad
 		return
 	}
 	text, reason, back := cents(amt)+" EUR", f.Get("reason"), "/office/wallet/requests/"+x.ID
-	if f.Get("confirm") != "yes" {
-		c := confirmData{Question: "Refund " + text + " of money request " + x.ID + " to " + x.Username + "'s wallet?", Button: "Confirm refund",
+	if !backoffice.Confirmed(r) {
+		c := backoffice.Confirm{Question: "Refund " + text + " of money request " + x.ID + " to " + x.Username + "'s wallet?", Button: "Confirm refund",
 			Action: r.URL.Path, Back: back, Hidden: map[string]string{"amount": cents(amt), "reason": reason}}
-		m.o.Render(w, r, a, http.StatusOK, m.confirm, webkit.View{Title: "Confirm", Data: c})
+		m.o.Ask(w, r, a, c)
 		return
 	}
 	err = m.o.Do(r, a, backoffice.Action{Name: "wallet.refund", Subject: x.ID, Detail: text}, func(ctx context.Context) error {
