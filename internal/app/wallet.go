@@ -42,6 +42,7 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 	a.Webhooks.Acknowledge(wallet.CallbackPrefix, wallet.AckCallback)
 	a.Runner.Handle(wallet.JobExpireRequest, svc.ExpireRequest)
 	a.Runner.Handle(wallet.JobHousekeeping, svc.Housekeeping)
+	a.Runner.Handle(wallet.JobProcessBatch, svc.ProcessBatch)
 
 	errw := httpx.WalletErrors(a.Log)
 	return product{

@@ -70,6 +70,9 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Request), true, ""), Example: Example(reflect.TypeOf(rt.Request))},
 			}}
 		}
+		if len(rt.RequestMedia) > 0 {
+			op.RequestBody = mediaBody(rt.RequestMedia)
+		}
 		status := rt.Status
 		if status == 0 {
 			status = http.StatusOK
@@ -89,6 +92,21 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// mediaBody documents a body that is not JSON: a file as is, or a
+// multipart form whose "file" part is the file (its other fields are the
+// operation's query parameters).
+func mediaBody(types []string) *huma.RequestBody {
+	rb := &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{}}
+	for _, t := range types {
+		file := &huma.Schema{Type: "string", Format: "binary"}
+		if t == "multipart/form-data" {
+			file = &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{"file": file}}
+		}
+		rb.Content[t] = &huma.MediaType{Schema: file}
+	}
+	return rb
 }
 
 // securitySchemes are every API's ways of authenticating.
