@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/store"
