@@ -1,7 +1,13 @@
 package wallet_test
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -275,4 +281,137 @@ func TestBulkRefusedAsAWhole(t *testing.T) {
 			t.Fatal("a refused file was stored")
 		}
 	})
+}
+
+// upload posts a bulk file to the merchant API.
+func (s *stack) upload(t *testing.T, path, tok, contentType string, body []byte, hdr map[string]string) resp {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.srv.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, b}
+}
+
+func multipartBatch(t *testing.T, file string, fields map[string]string, partType string) (string, []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		ok(t, mw.WriteField(k, v))
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="december.csv"`)
+	h.Set("Content-Type", partType)
+	w, err := mw.CreatePart(h)
+	ok(t, err)
+	_, _ = w.Write([]byte(file))
+	ok(t, mw.Close())
+	return mw.FormDataContentType(), b.Bytes()
+}
+
+// TestBulkOverHTTP: the merchant API takes the file as text/csv (options
+// in the query) or multipart/form-data; the answer is the stored batch
+// (202); GET shows its progress and per-row results; the same
+// Idempotency-Key or the same file gives the same batch. A Corporate
+// account is refused at the door with the API's upgrade error; a file
+// part that is no CSV, a wrong media type and a malformed file are refused.
+func TestBulkOverHTTP(t *testing.T) {
+	for _, eng := range storetest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			s := newStack(t, eng)
+			w := s.a.Wallet.Service
+			ctx := t.Context()
+			plus, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Big Shop", Username: "bigshop", Password: "bigshop-password",
+				PIN: "4321", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
+			ok(t, err)
+			_, err = w.ApproveUpgrade(ctx, plus.TenantID, true)
+			ok(t, err)
+			basic, err := w.CreateCorporate(ctx, wallet.CorporateSpec{CompanyName: "Small Shop", Username: "smallshop", Password: "smallshop-password",
+				PIN: "4321", IBAN: "DE89370400440532013000", BIC: "COBADEFFXXX"})
+			ok(t, err)
+			s.must(t, 201, "POST", "/wallet/app/v1/signup", "", wallet.WalletSignUp{Username: "alice", Password: "alice-password", PIN: "1234"}, nil)
+			site := newMerchantSite(t, 0)
+			file := "username,amount,description,reference\nalice,4.00,Invoice 1,INV-1\nzed,1.00,Invoice 2,INV-2\n"
+			q := "/wallet/api/v1/batches?callbackUrl=" + url.QueryEscape(site.srv.URL+"/cb") + "&timeFrame=600"
+
+			r := s.upload(t, q, s.merchantToken(t, basic), "text/csv", []byte(file), nil)
+			if r.status != 403 || !strings.Contains(string(r.body), "Upgrade to Corporate+") {
+				t.Fatalf("Corporate upload: %d %s", r.status, r.body)
+			}
+
+			tok := s.merchantToken(t, plus)
+			key := map[string]string{"Idempotency-Key": "bulk-1"}
+			var b wallet.Batch
+			r = s.upload(t, q, tok, "text/csv; charset=utf-8", []byte(file), key)
+			if r.status != 202 {
+				t.Fatalf("upload: %d %s", r.status, r.body)
+			}
+			r.decode(t, &b)
+			if b.Status != wallet.BatchQueued || b.Total != 2 || b.TimeFrame != 600 {
+				t.Fatalf("batch %+v", b)
+			}
+			var again wallet.Batch
+			s.upload(t, q, tok, "text/csv; charset=utf-8", []byte(file), key).decode(t, &again)
+			ct, body := multipartBatch(t, file, map[string]string{"callbackUrl": site.srv.URL + "/cb", "timeFrame": "600"}, "text/csv")
+			var viaForm wallet.Batch
+			r = s.upload(t, "/wallet/api/v1/batches", tok, ct, body, nil)
+			r.decode(t, &viaForm)
+			if again.ID != b.ID || viaForm.ID != b.ID || r.status != 202 {
+				t.Fatalf("replays gave %s and %s (%d), want %s", again.ID, viaForm.ID, r.status, b.ID)
+			}
+
+			s.a.Runner.RunDue(ctx)
+			var got wallet.Batch
+			s.must(t, 200, "GET", "/wallet/api/v1/batches/"+b.ID, tok, nil, &got)
+			if got.Status != wallet.BatchCompleted || got.Created != 1 || got.Failed != 1 || len(got.Rows) != 2 ||
+				got.Rows[0].RequestID == "" || got.Rows[1].Error == nil || got.Rows[1].Error.Code != "not_found" {
+				t.Fatalf("processed batch %+v", got)
+			}
+			var req wallet.MoneyRequest
+			s.must(t, 200, "GET", "/wallet/api/v1/requests/"+got.Rows[0].RequestID, tok, nil, &req)
+			if req.OrderID != "INV-1" || req.Amount != "4.00" {
+				t.Fatalf("request %+v", req)
+			}
+			var list wallet.BatchList
+			s.must(t, 200, "GET", "/wallet/api/v1/batches", tok, nil, &list)
+			if len(list.Batches) != 1 || list.Batches[0].ID != b.ID || list.Batches[0].Rows != nil {
+				t.Fatalf("list %+v", list)
+			}
+
+			for _, c := range []struct {
+				name, ct string
+				body     []byte
+				path     string
+				status   int
+				want     string
+			}{
+				{"json", "application/json", []byte(`{}`), q, 415, "text/csv or multipart/form-data"},
+				{"malformed", "text/csv", []byte("username,amount,description,reference\nalice,1.00\n"), q, 400, "line 2: want 4 columns"},
+				{"unknown option", "text/csv", []byte(file), q + "&retail=true", 400, `unknown option \"retail\"`},
+				{"no callback", "text/csv", []byte(file), "/wallet/api/v1/batches", 400, "callbackUrl is required"},
+			} {
+				r := s.upload(t, c.path, tok, c.ct, c.body, nil)
+				if r.status != c.status || !strings.Contains(string(r.body), c.want) {
+					t.Errorf("%s: %d %s", c.name, r.status, r.body)
+				}
+			}
+			ct, body = multipartBatch(t, file, map[string]string{"callbackUrl": site.srv.URL}, "image/png")
+			if r := s.upload(t, "/wallet/api/v1/batches", tok, ct, body, nil); r.status != 415 || !strings.Contains(string(r.body), `"field":"file"`) {
+				t.Errorf("png part: %d %s", r.status, r.body)
+			}
+			big := append([]byte("username,amount,description,reference\n"), bytes.Repeat([]byte("alice,1.00,x,\n"), 80_000)...)
+			if r := s.upload(t, q, tok, "text/csv", big, nil); r.status != 413 {
+				t.Errorf("big file: %d %s", r.status, r.body)
+			}
+		})
+	}
 }
