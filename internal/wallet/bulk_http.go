@@ -114,6 +114,12 @@ func batchSpecOf(v url.Values, fileName string, file []byte) (BatchSpec, error) 
 // send .csv files as any of them, or none).
 var uploadTypes = []string{"", "text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream"}
 
+// isCSVType reports whether a file's Content-Type is one a CSV file may have.
+func isCSVType(raw string) bool {
+	ct, _, _ := mime.ParseMediaType(raw)
+	return raw == "" || (ct != "" && slices.Contains(uploadTypes, ct))
+}
+
 func readMultipartBatch(body []byte, boundary string) (BatchSpec, error) {
 	if boundary == "" {
 		return BatchSpec{}, apperr.New(apperr.Invalid, "multipart/form-data without a boundary")
@@ -139,8 +145,8 @@ func readMultipartBatch(body []byte, boundary string) (BatchSpec, error) {
 			v.Add(part.FormName(), string(b))
 			continue
 		}
-		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		if !slices.Contains(uploadTypes, ct) {
+		ct := part.Header.Get("Content-Type")
+		if !isCSVType(part.Header.Get("Content-Type")) {
 			return BatchSpec{}, &apperr.Error{Code: apperr.UnsupportedMedia, Field: "file", Message: "the file must be a CSV file (text/csv), not " + ct}
 		}
 		file, name, seen = b, part.FileName(), true
