@@ -101,12 +101,22 @@ func mediaBody(types []string) *huma.RequestBody {
 	rb := &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{}}
 	for _, t := range types {
 		file := &huma.Schema{Type: "string", Format: "binary"}
+		var example any = fileExample(t)
 		if t == "multipart/form-data" {
 			file = &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{"file": file}}
+			example = map[string]string{"file": fileExample("text/csv")}
 		}
-		rb.Content[t] = &huma.MediaType{Schema: file}
+		rb.Content[t] = &huma.MediaType{Schema: file, Example: example}
 	}
 	return rb
+}
+
+// fileExample is an example file of a media type.
+func fileExample(mediaType string) string {
+	if mediaType == "text/csv" || mediaType == "multipart/form-data" {
+		return "username,amount,description,reference\nalice,12.50,Invoice 118,INV-118\n"
+	}
+	return "…"
 }
 
 // securitySchemes are every API's ways of authenticating.
