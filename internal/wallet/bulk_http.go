@@ -149,6 +149,9 @@ func readMultipartBatch(body []byte, boundary string) (BatchSpec, error) {
 		if !isCSVType(part.Header.Get("Content-Type")) {
 			return BatchSpec{}, &apperr.Error{Code: apperr.UnsupportedMedia, Field: "file", Message: "the file must be a CSV file (text/csv), not " + ct}
 		}
+		if seen {
+			return BatchSpec{}, apperr.InvalidField("file", "send one file per upload")
+		}
 		file, name, seen = b, part.FileName(), true
 	}
 	if !seen {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/httpx"
@@ -35,7 +36,10 @@ func (s *Service) ProcessBatch(ctx context.Context, job outbox.Job) error {
 	}
 	for _, r := range rows {
 		if err := s.processRow(ctx, b, r); err != nil {
-			return err
+			// Not the row's fault (the database): the row stays pending and
+			// the job comes back, without running out of attempts.
+			s.log.Warn("wallet: batch row could not be processed; retrying", "batch", b.ID, "line", r.Line, "err", err)
+			return &outbox.Retry{At: s.now().Add(batchRetry), Reason: err}
 		}
 	}
 	if len(rows) == batchChunk {
@@ -43,6 +47,10 @@ func (s *Service) ProcessBatch(ctx context.Context, job outbox.Job) error {
 	}
 	return s.completeBatch(ctx, b)
 }
+
+// batchRetry is how soon a batch whose row could not be processed (not
+// the row's fault) is taken up again.
+const batchRetry = time.Minute
 
 // processRow makes one row a money request through the single request's
 // code path; the request, its job and event, and the row's result commit

@@ -145,25 +145,25 @@ func (s *Service) nextRatesRun(now time.Time) time.Time {
 
 // FetchRates is the handler of JobFetchRates: it fetches the stored URL
 // (nothing without one) and schedules the next run.
+//
+// It never fails as a job (the daily job must not run out of attempts):
+// a failure that is not the fetch's own (the database) is logged and
+// retried within Config.RatesRetry too, recorded as the job's last error.
 func (s *Service) FetchRates(ctx context.Context, _ outbox.Job) error {
 	raw, err := setting(ctx, s.db.Read(), settingRatesURL)
-	if err != nil {
-		return err
+	if err == nil && raw == "" {
+		return outbox.RetryAt(s.nextRatesRun(s.now()))
 	}
-	now := s.now()
-	if raw == "" {
-		return outbox.RetryAt(s.nextRatesRun(now))
+	next := s.now().Add(s.cfg.RatesRetry)
+	if err == nil {
+		_, next, err = s.FetchRatesNow(ctx)
 	}
-	_, next, err := s.FetchRatesNow(ctx)
-	if err != nil && !isFetchFailure(err) {
-		return err
+	var ae *apperr.Error
+	if err != nil && !errors.As(err, &ae) {
+		s.log.Error("wallet: daily rates fetch could not run; retrying", "err", err)
+		return &outbox.Retry{At: s.now().Add(s.cfg.RatesRetry), Reason: err}
 	}
 	return outbox.RetryAt(next)
-}
-
-func isFetchFailure(err error) bool {
-	var ae *apperr.Error
-	return errors.As(err, &ae)
 }
 
 // FetchRatesNow fetches the rates from the stored URL at once (the job,
