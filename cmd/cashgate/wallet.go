@@ -211,7 +211,33 @@ not exported yet or marked paid are refused and nothing changes.`,
 				return map[string]string{"maxAge": d.String()}, err
 			})
 		}}
-	rates.AddCommand(set, rlist, rimport, maxAge)
+	var clearURL bool
+	rurl := &cobra.Command{Use: "url [URL] [--clear]",
+		Short: "Show or set the URL the daily job fetches the ECB's rates from (e.g. " + wallet.ECBDailyURL + "), with its last success and failure",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if clearURL && len(args) == 1 {
+				return errors.New("give a URL or --clear, not both")
+			}
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				switch {
+				case clearURL:
+					return w.SetRatesURL(cmd.Context(), "")
+				case len(args) == 1:
+					return w.SetRatesURL(cmd.Context(), args[0])
+				}
+				return w.RatesSchedule(cmd.Context())
+			})
+		}}
+	rurl.Flags().BoolVar(&clearURL, "clear", false, "remove the URL: no daily fetch")
+	fetch := &cobra.Command{Use: "fetch", Short: "Fetch the rates from the stored URL now (as the daily job does; the run is recorded)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return svc(cmd.Context(), func(w *wallet.Service) (any, error) {
+				imp, next, err := w.FetchRatesNow(cmd.Context())
+				return map[string]any{"import": imp, "nextRunAt": next}, err
+			})
+		}}
+	rates.AddCommand(set, rlist, rimport, maxAge, rurl, fetch)
 
 	// sandbox top-ups
 	var on bool

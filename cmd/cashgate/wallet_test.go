@@ -234,6 +234,25 @@ func TestWalletLimitsCommand(t *testing.T) {
 			if _, err := runCmd(t, env, "wallet", "rates", "import", "--url", ecb.URL+"/eurofxref-daily.xml", "x.xml"); err == nil || !strings.Contains(err.Error(), "not both") {
 				t.Fatalf("rates import FILE --url: %v", err)
 			}
+			// wallet rates url / fetch: the stored URL of the daily job.
+			if r := walletJSON(t, env, "rates", "url"); r["url"] != "" || r["fetchAt"] != "15:30" {
+				t.Fatalf("rates url: %v", r)
+			}
+			if _, err := runCmd(t, env, "wallet", "rates", "url", "ftp://example.com/x.xml"); err == nil || !strings.Contains(err.Error(), "http(s) URL") {
+				t.Fatalf("rates url ftp: %v", err)
+			}
+			if r := walletJSON(t, env, "rates", "url", ecb.URL+"/eurofxref-daily.xml"); r["url"] != ecb.URL+"/eurofxref-daily.xml" {
+				t.Fatalf("rates url URL: %v", r)
+			}
+			if r := walletJSON(t, env, "rates", "fetch"); r["import"].(map[string]any)["date"] != "2026-11-20" {
+				t.Fatalf("rates fetch: %v", r)
+			}
+			if r := walletJSON(t, env, "rates", "url"); r["lastSuccessAt"] == nil || r["lastImported"] != float64(3) {
+				t.Fatalf("rates url after the fetch: %v", r)
+			}
+			if r := walletJSON(t, env, "rates", "url", "--clear"); r["url"] != "" {
+				t.Fatalf("rates url --clear: %v", r)
+			}
 			if r := walletJSON(t, env, "rates", "max-age", "120h"); r["maxAge"] != "120h0m0s" {
 				t.Fatalf("max-age: %v", r)
 			}

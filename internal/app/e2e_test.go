@@ -405,8 +405,13 @@ func TestOpenAPIIsComplete(t *testing.T) {
 				}
 			}
 			if op.RequestBody != nil {
-				if ex := op.RequestBody.Content["application/json"].Example; len(ex) == 0 || string(ex) == "null" {
-					t.Errorf("%s: request body without an example", name)
+				if len(op.RequestBody.Content) == 0 {
+					t.Errorf("%s: request body without a media type", name)
+				}
+				for mt, c := range op.RequestBody.Content { // application/json, or a file's (text/csv, multipart/form-data)
+					if len(c.Example) == 0 || string(c.Example) == "null" {
+						t.Errorf("%s: %s request body without an example", name, mt)
+					}
 				}
 			}
 		}

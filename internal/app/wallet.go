@@ -17,7 +17,8 @@ type WalletProduct struct {
 // wallet-app API and pages (API wallet; pages public), the tenant's
 // corporate wallet on the platform API (/platform/wallet/…), the callback
 // format and acknowledgement of its decision events, the money-request
-// expiry job and the recurring housekeeping job (expired sessions),
+// expiry job, the bulk upload job, the recurring housekeeping job (expired sessions)
+// and the daily fetch of the rates from the stored URL,
 // scheduled when the workers start. Merchant salts are stateless,
 // authenticated with a key derived from the KEK for that purpose.
 func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
@@ -42,6 +43,8 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 	a.Webhooks.Acknowledge(wallet.CallbackPrefix, wallet.AckCallback)
 	a.Runner.Handle(wallet.JobExpireRequest, svc.ExpireRequest)
 	a.Runner.Handle(wallet.JobHousekeeping, svc.Housekeeping)
+	a.Runner.Handle(wallet.JobProcessBatch, svc.ProcessBatch)
+	a.Runner.Handle(wallet.JobFetchRates, svc.FetchRates)
 
 	errw := httpx.WalletErrors(a.Log)
 	return product{
@@ -49,6 +52,11 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 		middleware: map[httpx.API]server.APIMiddleware{
 			httpx.APIWallet: {Auth: svc.Authenticate(errw), Idempotency: a.Platform.IdempotencyFor(errw, wallet.IdempotencyScope), Errors: errw},
 		},
-		schedule: svc.ScheduleHousekeeping,
+		schedule: func(ctx context.Context) error {
+			if err := svc.ScheduleHousekeeping(ctx); err != nil {
+				return err
+			}
+			return svc.ScheduleRates(ctx)
+		},
 	}, nil
 }

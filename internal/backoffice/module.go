@@ -49,7 +49,10 @@ type Route struct {
 	Summary string // for the route list and OpenAPI
 	Query   []string
 	// Owner makes the route owner-only: an agent gets 403 (OwnerOnly).
-	Owner   bool
+	Owner bool
+	// Upload, for a POST, is the largest multipart/form-data body (with a
+	// file) it takes, in bytes (webkit.Kit.ProtectUpload); 0: a plain form.
+	Upload  int64
 	Handler Handler
 }
 

@@ -31,6 +31,9 @@ type Route struct {
 	// OpenAPI schema (nil when there is no JSON body).
 	Request  any
 	Response any
+	// RequestMedia lists the media types of a body that is not JSON
+	// (e.g. "text/csv", "multipart/form-data"), documented as such.
+	RequestMedia []string
 	// Status is the success status (200 when 0).
 	Status int
 	// Query lists documented query parameters.

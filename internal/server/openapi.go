@@ -70,6 +70,9 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Request), true, ""), Example: Example(reflect.TypeOf(rt.Request))},
 			}}
 		}
+		if len(rt.RequestMedia) > 0 {
+			op.RequestBody = mediaBody(rt.RequestMedia)
+		}
 		status := rt.Status
 		if status == 0 {
 			status = http.StatusOK
@@ -89,6 +92,31 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// mediaBody documents a body that is not JSON: a file as is, or a
+// multipart form whose "file" part is the file (its other fields are the
+// operation's query parameters).
+func mediaBody(types []string) *huma.RequestBody {
+	rb := &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{}}
+	for _, t := range types {
+		file := &huma.Schema{Type: "string", Format: "binary"}
+		var example any = fileExample(t)
+		if t == "multipart/form-data" {
+			file = &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{"file": file}}
+			example = map[string]string{"file": fileExample("text/csv")}
+		}
+		rb.Content[t] = &huma.MediaType{Schema: file, Example: example}
+	}
+	return rb
+}
+
+// fileExample is an example file of a media type.
+func fileExample(mediaType string) string {
+	if mediaType == "text/csv" || mediaType == "multipart/form-data" {
+		return "username,amount,description,reference\nalice,12.50,Invoice 118,INV-118\n"
+	}
+	return "…"
 }
 
 // securitySchemes are every API's ways of authenticating.

@@ -49,6 +49,8 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 			{Method: "POST", Path: "/operator/wallet/payouts/return", Summary: "record that the bank returned a batch (or one payout)", Handler: c.returned},
 			{Method: "POST", Path: "/operator/wallet/upgrades/approve", Summary: "approve a Corporate+ upgrade", Handler: c.approve},
 			{Method: "POST", Path: "/operator/wallet/rates", Summary: "set a conversion rate to EUR", Handler: c.setRate},
+			{Method: "POST", Path: "/operator/wallet/rates/url", Summary: "set the URL the daily job fetches the ECB's rates from", Handler: c.setRatesURL},
+			{Method: "POST", Path: "/operator/wallet/rates/fetch", Summary: "fetch the rates from the stored URL now", Handler: c.fetchRates},
 			{Method: "POST", Path: "/operator/wallet/limits", Summary: "set private users' limits", Handler: c.setLimits},
 			{Method: "POST", Path: "/operator/wallet/api-access", Summary: "set who may use the merchant API", Handler: c.setAPIAccess},
 			{Method: "POST", Path: "/operator/wallet/users", Summary: "reset a wallet user's password or PIN, suspend, reactivate or close the account", Handler: c.userAction},
@@ -60,6 +62,8 @@ type consoleData struct {
 	Upgrades, Rates                       webkit.Table
 	Credit, Export, Paid, Return, Approve *webkit.Form
 	Rate, Limits, APIAccess               *webkit.Form
+	RatesURL, RatesFetch                  *webkit.Form
+	RatesRuns                             webkit.Table // the daily fetch (consolerates.go)
 	APIChoices                            []string
 	User                                  *webkit.Form
 	UserActions                           []string
@@ -86,6 +90,9 @@ func (c *consolePage) data(r *http.Request) (*consoleData, error) {
 		return nil, err
 	}
 	d.Limits, d.LimitRows = webkit.NewForm(limitValues(l)), slices.Collect(slices.Chunk(limitFields(), 3))
+	if err := c.ratesData(r, d); err != nil {
+		return nil, err
+	}
 	rule, err := c.svc.APIAccessRule(r.Context())
 	if err != nil {
 		return nil, err

@@ -65,6 +65,8 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	wh.Acknowledge(wallet.CallbackPrefix, wallet.AckCallback)
 	runner.Handle(wallet.JobExpireRequest, w.ExpireRequest)
 	runner.Handle(wallet.JobHousekeeping, w.Housekeeping)
+	runner.Handle(wallet.JobProcessBatch, w.ProcessBatch)
+	runner.Handle(wallet.JobFetchRates, w.FetchRates)
 	e := &env{t: t, ctx: ctx, db: db, clk: clk, w: w, ob: ob, runner: runner, plat: plat}
 	t.Cleanup(e.checkLedger)
 	return e

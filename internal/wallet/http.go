@@ -596,6 +596,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				return s.RequestUpgrade(r.Context(), p.UserID)
 			})},
 	}
+	rs = append(rs, s.batchRoutes(errw)...) // bulk_http.go
 	rs = append(rs, s.platformRoutes(platformErrs)...)
 	return append(rs, s.pageRoutes()...)
 }

@@ -97,6 +97,14 @@ type Config struct {
 	// HousekeepingEvery is how often expired sessions are
 	// deleted (JobHousekeeping; default 1 hour).
 	HousekeepingEvery time.Duration
+	// RatesFetchAt is the time of day (UTC, since midnight) of the daily
+	// fetch of the rates from the stored URL (JobFetchRates; default
+	// 15:30, after the ECB publishes at about 16:00 CET); RatesRetry how
+	// soon a failed fetch is tried again (default 1 hour); RatesClient the
+	// HTTP client it uses (nil: http.DefaultClient).
+	RatesFetchAt time.Duration
+	RatesRetry   time.Duration
+	RatesClient  *http.Client
 }
 
 func (c *Config) defaults() error {
@@ -152,6 +160,12 @@ func (c *Config) defaults() error {
 	}
 	if c.HousekeepingEvery <= 0 {
 		c.HousekeepingEvery = time.Hour
+	}
+	if c.RatesFetchAt <= 0 || c.RatesFetchAt >= 24*time.Hour {
+		c.RatesFetchAt = 15*time.Hour + 30*time.Minute
+	}
+	if c.RatesRetry <= 0 {
+		c.RatesRetry = time.Hour
 	}
 	return nil
 }
