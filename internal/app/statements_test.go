@@ -63,6 +63,14 @@ func TestStatementsPerOperation(t *testing.T) {
 					t.Fatalf("get: %d %s", r.Status, r.Body)
 				}
 			}))
+			if _, err := h.App.App.Wallet.Service.SignUp(context.Background(), wallet.SignUp{Username: "payee", Password: "payee-password", PIN: "1234"}); err != nil {
+				t.Fatal(err)
+			}
+			measure("wallet send (fees, limits)", now(func() {
+				if r := h.Do("POST", "/wallet/app/v1/send", []byte(`{"to":"payee","amount":"0.50"}`), map[string]string{"Authorization": "Bearer " + session}); r.Status != 201 {
+					t.Fatalf("send: %d %s", r.Status, r.Body)
+				}
+			}))
 			got, err := json.MarshalIndent(counts, "", "  ")
 			if err != nil {
 				t.Fatal(err)
