@@ -199,87 +199,14 @@ func checkText(field, v string, min, max int) error {
 // schedules its expiry. Non-EUR amounts are converted to EUR at the
 // configured rate; the customer sees and pays the EUR amount.
 func (s *Service) CreateRequest(ctx context.Context, tenantID string, spec MoneyRequestSpec) (MoneyRequest, error) {
-	if err := checkText("description", strings.TrimSpace(spec.Description), 1, 255); err != nil {
-		return MoneyRequest{}, err
-	}
-	if err := checkText("orderId", spec.OrderID, 0, 64); err != nil {
-		return MoneyRequest{}, err
-	}
-	if strings.ContainsFunc(spec.OrderID, unicode.IsControl) {
-		// The orderId is one line of the callback's control message.
-		return MoneyRequest{}, apperr.InvalidField("orderId", "orderId must not contain control characters such as line breaks")
-	}
-	if err := s.checkCallbackURL(ctx, spec); err != nil {
-		return MoneyRequest{}, err
-	}
-	frame, err := s.timeFrame(spec)
+	p, err := s.prepareRequest(ctx, spec)
 	if err != nil {
 		return MoneyRequest{}, err
-	}
-	if spec.Currency == "" {
-		return MoneyRequest{}, apperr.InvalidField("currency", "currency is required")
-	}
-	orig, err := parseAmount("amount", spec.Amount, spec.Currency)
-	if err != nil {
-		return MoneyRequest{}, err
-	}
-	rate, amount := "1", orig.Minor
-	if orig.Currency.Code() != Currency {
-		if rate, err = s.rateOf(ctx, s.db.Read(), orig.Currency.Code()); err != nil {
-			return MoneyRequest{}, err
-		}
-		if amount, err = ToEUR(orig.Minor, orig.Currency, rate); err != nil {
-			return MoneyRequest{}, err
-		}
 	}
 	var out requestRow
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		corp, err := s.corporateOf(ctx, tx, "tenant_id", tenantID)
-		if err != nil {
-			return err
-		}
-		cust, err := s.userByName(ctx, tx, "username", spec.Username)
-		if err != nil {
-			return err
-		}
-		if cust.ID == corp.UserID {
-			return apperr.InvalidField("username", "a merchant cannot request money from itself")
-		}
-		merch, err := s.userByID(ctx, tx, corp.UserID)
-		if err != nil {
-			return err
-		}
-		if err := active("the customer's wallet", cust); err != nil {
-			return err
-		}
-		if err := active("the merchant's wallet", merch); err != nil {
-			return err
-		}
-		// The amount limits of both sides are checked now (and again on
-		// approval): the customer's on paying it, the merchant's on
-		// receiving it.
-		if err := s.checkSides(ctx, tx, cust, merch, amount); err != nil {
-			return err
-		}
-		now := s.now()
-		id := s.ids.ID("mrq")
-		exp := now.Add(frame)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_requests (id, tenant_id, customer_id, merchant_user_id, order_id, description, amount,
-original_amount, original_currency, rate, callback_url, retail, status, expires_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $14)`,
-			id, tenantID, cust.ID, corp.UserID, spec.OrderID, strings.TrimSpace(spec.Description), amount, orig.Minor, orig.Currency.Code(), rate,
-			spec.CallbackURL, spec.Retail, micros(exp), micros(now)); err != nil {
-			return fmt.Errorf("wallet: insert request: %w", err)
-		}
-		if _, _, err := s.outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: JobExpireRequest, TenantID: tenantID,
-			Payload: expirePayload{RequestID: id}, RunAt: exp, UniqueKey: JobExpireRequest + ":" + id}); err != nil {
-			return err
-		}
-		out, err = s.requestRow(ctx, tx, `WHERE r.id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if _, err = s.outbox.Emit(ctx, tx, outbox.Event{TenantID: tenantID, Type: EventRequestCreated, Subject: id, Data: out.public()}); err != nil {
+		var err error
+		if out, err = s.insertRequest(ctx, tx, tenantID, spec, p); err != nil {
 			return err
 		}
 		return httpx.Reply(ctx, tx, http.StatusCreated, out.public()) // the answer commits with the request
@@ -288,6 +215,110 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, 
 		return MoneyRequest{}, err
 	}
 	return out.public(), nil
+}
+
+// preparedRequest is what prepareRequest worked out of a spec before the
+// request's transaction: its time frame, the amount as given and in EUR,
+// and the conversion rate.
+type preparedRequest struct {
+	frame  time.Duration
+	orig   money.Amount
+	rate   string
+	amount int64
+}
+
+// prepareRequest checks a spec and converts its amount (reading the rate
+// from the pool: call it before the request's transaction opens).
+func (s *Service) prepareRequest(ctx context.Context, spec MoneyRequestSpec) (preparedRequest, error) {
+	if err := checkText("description", strings.TrimSpace(spec.Description), 1, 255); err != nil {
+		return preparedRequest{}, err
+	}
+	if err := checkText("orderId", spec.OrderID, 0, 64); err != nil {
+		return preparedRequest{}, err
+	}
+	if strings.ContainsFunc(spec.OrderID, unicode.IsControl) {
+		// The orderId is one line of the callback's control message.
+		return preparedRequest{}, apperr.InvalidField("orderId", "orderId must not contain control characters such as line breaks")
+	}
+	if err := s.checkCallbackURL(ctx, spec); err != nil {
+		return preparedRequest{}, err
+	}
+	frame, err := s.timeFrame(spec)
+	if err != nil {
+		return preparedRequest{}, err
+	}
+	if spec.Currency == "" {
+		return preparedRequest{}, apperr.InvalidField("currency", "currency is required")
+	}
+	orig, err := parseAmount("amount", spec.Amount, spec.Currency)
+	if err != nil {
+		return preparedRequest{}, err
+	}
+	p := preparedRequest{frame: frame, orig: orig, rate: "1", amount: orig.Minor}
+	if orig.Currency.Code() != Currency {
+		if p.rate, err = s.rateOf(ctx, s.db.Read(), orig.Currency.Code()); err != nil {
+			return preparedRequest{}, err
+		}
+		if p.amount, err = ToEUR(orig.Minor, orig.Currency, p.rate); err != nil {
+			return preparedRequest{}, err
+		}
+	}
+	return p, nil
+}
+
+// insertRequest records a prepared money request in tx: both wallets
+// active, both sides' amount limits, the request, its expiry job and its
+// created event. An unknown username is a NotFound on field "username".
+func (s *Service) insertRequest(ctx context.Context, tx *store.Tx, tenantID string, spec MoneyRequestSpec, p preparedRequest) (requestRow, error) {
+	corp, err := s.corporateOf(ctx, tx, "tenant_id", tenantID)
+	if err != nil {
+		return requestRow{}, err
+	}
+	cust, err := s.userByName(ctx, tx, "username", spec.Username)
+	if err != nil {
+		return requestRow{}, err
+	}
+	if cust.ID == corp.UserID {
+		return requestRow{}, apperr.InvalidField("username", "a merchant cannot request money from itself")
+	}
+	merch, err := s.userByID(ctx, tx, corp.UserID)
+	if err != nil {
+		return requestRow{}, err
+	}
+	if err := active("the customer's wallet", cust); err != nil {
+		return requestRow{}, err
+	}
+	if err := active("the merchant's wallet", merch); err != nil {
+		return requestRow{}, err
+	}
+	// The amount limits of both sides are checked now (and again on
+	// approval): the customer's on paying it, the merchant's on
+	// receiving it.
+	if err := s.checkSides(ctx, tx, cust, merch, p.amount); err != nil {
+		return requestRow{}, err
+	}
+	now := s.now()
+	id := s.ids.ID("mrq")
+	exp := now.Add(p.frame)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_requests (id, tenant_id, customer_id, merchant_user_id, order_id, description, amount,
+original_amount, original_currency, rate, callback_url, retail, status, expires_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $14)`,
+		id, tenantID, cust.ID, corp.UserID, spec.OrderID, strings.TrimSpace(spec.Description), p.amount, p.orig.Minor, p.orig.Currency.Code(), p.rate,
+		spec.CallbackURL, spec.Retail, micros(exp), micros(now)); err != nil {
+		return requestRow{}, fmt.Errorf("wallet: insert request: %w", err)
+	}
+	if _, _, err := s.outbox.Enqueue(ctx, tx, outbox.JobSpec{Kind: JobExpireRequest, TenantID: tenantID,
+		Payload: expirePayload{RequestID: id}, RunAt: exp, UniqueKey: JobExpireRequest + ":" + id}); err != nil {
+		return requestRow{}, err
+	}
+	out, err := s.requestRow(ctx, tx, `WHERE r.id = $1`, id)
+	if err != nil {
+		return requestRow{}, err
+	}
+	if _, err = s.outbox.Emit(ctx, tx, outbox.Event{TenantID: tenantID, Type: EventRequestCreated, Subject: id, Data: out.public()}); err != nil {
+		return requestRow{}, err
+	}
+	return out, nil
 }
 
 // checkCallbackURL checks a request's callback URL: required, except for a
