@@ -33,7 +33,8 @@
   }
 
   function resize() {
-    tell({ type: "resize", height: document.documentElement.scrollHeight });
+    // The card's own height (the document's is at least the frame's).
+    tell({ type: "resize", height: Math.ceil(document.querySelector("main").getBoundingClientRect().bottom) + 2 });
   }
 
   function failure(text) {
