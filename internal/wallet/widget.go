@@ -66,6 +66,12 @@ const (
 	MaxWidgetOrigins = 10
 )
 
+// widgetReadable is how long after its expiry a token may still matter:
+// its request's time frame (at most WidgetTokenMaxTTL, begun before the
+// expiry) and the grace to read the outcome. Housekeeping deletes tokens
+// older than that.
+const widgetReadable = WidgetTokenMaxTTL + WidgetStatusGrace
+
 // widgetPrefix starts every widget token (and its id).
 const widgetPrefix = "cgwt_"
 

@@ -202,13 +202,13 @@ ON CONFLICT (address) DO UPDATE SET failures = wallet_widget_throttle.failures R
 	return nil
 }
 
-// countWidgetFailure counts an unknown username for the address (a new
-// window when the last one ended).
+// countWidgetFailure counts an unknown username for the address: the
+// window starts with its first failure and a new one when it ended.
 func (s *Service) countWidgetFailure(ctx context.Context, tx *store.Tx, addr string) error {
 	now := micros(s.now())
 	_, err := tx.ExecContext(ctx, `UPDATE wallet_widget_throttle SET
-failures = CASE WHEN window_start <= $1 THEN 1 ELSE failures + 1 END,
-window_start = CASE WHEN window_start <= $1 THEN $2 ELSE window_start END WHERE address = $3`,
+failures = CASE WHEN window_start <= $1 OR failures = 0 THEN 1 ELSE failures + 1 END,
+window_start = CASE WHEN window_start <= $1 OR failures = 0 THEN $2 ELSE window_start END WHERE address = $3`,
 		now-WidgetAddressWindow.Microseconds(), now, addr)
 	if err != nil {
 		return fmt.Errorf("wallet: widget throttle: %w", err)

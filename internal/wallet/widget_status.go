@@ -111,7 +111,7 @@ func (s *Service) WidgetFrameOrigin(ctx context.Context, widgetID string) (strin
 	if err != nil {
 		return "", err
 	}
-	if fromMicros(w.ExpiresAt).Add(WidgetStatusGrace+WidgetTokenMaxTTL).Compare(s.now()) <= 0 {
+	if fromMicros(w.ExpiresAt).Add(widgetReadable).Compare(s.now()) <= 0 {
 		return "", nil
 	}
 	ok, err := originRegistered(ctx, s.db.Read(), w.TenantID, w.Origin)

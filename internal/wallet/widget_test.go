@@ -197,6 +197,19 @@ func TestWidgetToken(t *testing.T) {
 		if _, err := e.w.WidgetStatusOf(e.ctx, widgetID(t, e, idle)); !apperr.Is(err, apperr.Unauthenticated) {
 			t.Fatalf("status 7 minutes on: %v", err)
 		}
+
+		// Housekeeping deletes tokens no one can read any more and
+		// address counters whose window ended; a new token stays.
+		e.clk.Advance(15 * time.Minute)
+		kept := e.mint(shop, "1.00", site.srv.URL)
+		swept, err := e.w.Sweep(e.ctx, e.clk.Now())
+		ok(t, err)
+		if swept.WidgetTokens != 5 || swept.WidgetThrottles != 1 {
+			t.Fatalf("swept %+v", swept)
+		}
+		if st, err := e.w.WidgetStatusOf(e.ctx, widgetID(t, e, kept)); err != nil || st.State != wallet.WidgetReady {
+			t.Fatalf("the new token after housekeeping: %+v %v", st, err)
+		}
 	})
 }
 
