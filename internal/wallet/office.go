@@ -47,7 +47,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 		return backoffice.Module{}, err
 	}
 	const req = "/office/wallet/requests/{id}"
-	return m.withAccount(backoffice.Module{ // office_account.go: the corporate wallet's page
+	mod, err := m.withAccount(backoffice.Module{ // office_account.go: the corporate wallet's page
 		Name: "wallet",
 		Routes: []backoffice.Route{
 			{Method: http.MethodGet, Path: req, Summary: "money request: timeline, callbacks and refund", Handler: m.requestPage},
@@ -56,6 +56,10 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 		Payments: officeSource{s},
 		Balances: officeSource{s},
 	})
+	if err != nil {
+		return backoffice.Module{}, err
+	}
+	return m.withWidget(mod) // office_widget.go: the widget's origins
 }
 
 // officeSource is the tenant's money requests and wallet balances.

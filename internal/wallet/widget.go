@@ -96,9 +96,12 @@ func ParseWidgetOrigin(raw string) (string, error) {
 		return "", bad("no host")
 	}
 	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || strings.ContainsAny(u.Host, "*;,'\"") {
-		return "", bad("only scheme, host and port")
+		return "", bad("it has a path, a query, a fragment, credentials or a wildcard")
 	}
 	host, port := u.Hostname(), u.Port()
+	if strings.ContainsFunc(host, func(r rune) bool { return r > 0x7e }) {
+		return "", bad("write an international domain name in its xn-- form, as browsers send it")
+	}
 	local := host == "localhost" || host == "127.0.0.1" || host == "::1"
 	switch {
 	case u.Scheme == "https" && port == "443", u.Scheme == "http" && port == "80":

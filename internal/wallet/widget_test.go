@@ -22,18 +22,20 @@ func TestParseWidgetOrigin(t *testing.T) {
 		{"http://localhost:8081", "http://localhost:8081"},
 		{"http://127.0.0.1:3000", "http://127.0.0.1:3000"},
 		{"http://[::1]:3000", "http://[::1]:3000"},
-		{"http://shop.example", ""},            // https required
-		{"https://shop.example/checkout", ""},  // a path
-		{"https://shop.example?x=1", ""},       // a query
-		{"https://shop.example#top", ""},       // a fragment
-		{"https://user@shop.example", ""},      // credentials
-		{"https://*.shop.example", ""},         // no wildcards
-		{"ftp://shop.example", ""},             // scheme
-		{"shop.example", ""},                   // no scheme
-		{"https://shop.example\x00", ""},       // NUL
-		{"https://shop.example\n", ""},         // control character
-		{"https://sh op.example", ""},          // space
-		{"javascript:alert(1)", ""},            // opaque
+		{"http://shop.example", ""},           // https required
+		{"https://shop.example/checkout", ""}, // a path
+		{"https://shop.example?x=1", ""},      // a query
+		{"https://shop.example#top", ""},      // a fragment
+		{"https://user@shop.example", ""},     // credentials
+		{"https://*.shop.example", ""},        // no wildcards
+		{"ftp://shop.example", ""},            // scheme
+		{"shop.example", ""},                  // no scheme
+		{"https://shop.example\x00", ""},      // NUL
+		{"https://shop.example\n", ""},        // control character
+		{"https://sh op.example", ""},         // space
+		{"javascript:alert(1)", ""},           // opaque
+		{"https://bücher.example", ""},        // not the xn-- form
+		{"https://xn--bcher-kva.example", "https://xn--bcher-kva.example"},
 		{"https://" + strings.Repeat("a", 200), ""},
 	} {
 		got, err := wallet.ParseWidgetOrigin(c.in)
