@@ -67,7 +67,8 @@ func (p *shopPage) use(tok string) {
 // an unknown username (told so), then alice's; the frame says "approve in
 // your wallet app"; alice approves through the wallet app's API; the shop's
 // page receives the approval by postMessage as DOM events (and ignores a
-// message it forged itself). A page on an origin the merchant did not
+// message it forged itself); a second checkout declined in the app is
+// reported as denied. A page on an origin the merchant did not
 // register cannot frame the widget (CSP frame-ancestors) and receives no
 // message. Screenshots at 1280 and 390 (wallet-widget-…), axe-core on the
 // frame.
@@ -141,6 +142,21 @@ func TestBrowserWidget(t *testing.T) {
 			}
 			shots("04-approved")
 
+			// Declined in the wallet app: the frame and the page say so.
+			declined := mint()
+			shop.use(declined.Token)
+			run(ctx, "a second checkout", chromedp.Navigate(shop.origin+"/"), chromedp.WaitVisible(css("#pay-here iframe")))
+			if frame = widgetFrame(t, ctx, s.srv.URL, 5*time.Second); frame == nil {
+				t.Fatal("the second widget did not load")
+			}
+			run(frame, "alice again", chromedp.WaitVisible(css("#username")), chromedp.SendKeys(css("#username"), "alice"),
+				chromedp.Click(css("#pay")), chromedp.WaitVisible(css("#wait")))
+			s.must(t, 200, "GET", "/wallet/widget/v1/status", declined.Token, nil, &st)
+			s.must(t, 200, "POST", "/wallet/app/v1/requests/"+st.RequestID+"/deny", sess.Token, nil, nil)
+			outcome("denied")
+			run(frame, "the frame says declined", chromedp.WaitVisible(css("#denied")))
+			shots("05-declined")
+
 			// A page on an origin the merchant did not register: the frame is
 			// refused and no message arrives.
 			foreign.use(mint().Token)
@@ -157,7 +173,7 @@ func TestBrowserWidget(t *testing.T) {
 			if got != "waiting" {
 				t.Fatalf("the foreign page got %q", got)
 			}
-			shots("05-unregistered-origin")
+			shots("06-unregistered-origin")
 		})
 	}
 }
