@@ -140,6 +140,17 @@ func TestWidgetOverHTTP(t *testing.T) {
 			if mr.Status != wallet.StatusApproved || mr.OrderID != "o-7" || mr.Amount != "4.20" {
 				t.Fatalf("the merchant's view %+v", mr)
 			}
+
+			// An origin the merchant removes stops framing at once, also the
+			// frames of tokens minted before.
+			r = s.call(t, "PUT", "/wallet/api/v1/widget/origins", mtok, wallet.WidgetOrigins{Origins: []string{"http://localhost:8081"}})
+			if r.status != 200 {
+				t.Fatalf("remove the origin: %d %s", r.status, r.body)
+			}
+			res, _ = get(t, s.srv.URL+"/wallet/widget/frame?w="+tok.WidgetID)
+			if res.StatusCode != 404 || !strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") || res.Header.Get("X-Frame-Options") != "DENY" {
+				t.Fatalf("frame after the origin was removed: %d %q", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+			}
 		})
 	}
 }
