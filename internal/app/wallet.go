@@ -34,6 +34,7 @@ func (a *App) buildWallet(ctx context.Context, kek []byte) (product, error) {
 		SecretKey:     subkey(kek, "cashgate wallet merchant secrets"),
 		SaltKey:       subkey(kek, "cashgate wallet merchant salts"),
 		SecureCookies: a.Config.SecureCookies,
+		PublicURL:     a.Config.PublicBase(),
 	})
 	if err != nil {
 		return product{}, err

@@ -130,7 +130,7 @@ func securitySchemes() map[string]*huma.SecurityScheme {
 		"gatewayHash": {Type: "apiKey", In: "header", Name: "Hash",
 			Description: "Card gateway (seed 003): hex SHA-512 of the signing key followed by the request body (of the key alone for a GET)"},
 		"walletToken": {Type: "http", Scheme: "bearer",
-			Description: "E-wallet (seed 000): a merchant token merchantId.salt.signature, or a wallet session token cgw_…"},
+			Description: "E-wallet (seed 000): a merchant token merchantId.salt.signature, a wallet session token cgw_…, or a widget token cgwt_….… (the widget frame's /wallet/widget/v1/… only)"},
 		"walletSession": {Type: "apiKey", In: "cookie", Name: "cg_wallet", Description: "E-wallet app session (the wallet's own pages)"},
 	}
 }

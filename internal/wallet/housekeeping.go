@@ -34,6 +34,11 @@ type Swept struct {
 	// LoginThrottles are per-address login counters that no longer count:
 	// their window (LoginWindow) and any lock ended.
 	LoginThrottles int64 `json:"loginThrottles"`
+	// WidgetTokens are widget tokens past the time their outcome may be
+	// read (WidgetStatusOf); WidgetThrottles per-address widget counters
+	// whose window ended.
+	WidgetTokens    int64 `json:"widgetTokens"`
+	WidgetThrottles int64 `json:"widgetThrottles"`
 }
 
 // Sweep deletes the login sessions that expired at or before now (a
@@ -53,6 +58,10 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (Swept, error) {
 		{&out.LoginThrottles, "login throttles", `DELETE FROM wallet_login_throttle WHERE (user_id, address) IN
 			(SELECT user_id, address FROM wallet_login_throttle WHERE window_start <= $1 AND locked_until <= $2 LIMIT %d)`,
 			[]any{micros(now.Add(-LoginWindow)), micros(now)}},
+		{&out.WidgetTokens, "widget tokens", `DELETE FROM wallet_widget_tokens WHERE id IN (SELECT id FROM wallet_widget_tokens WHERE expires_at <= $1 LIMIT %d)`,
+			[]any{micros(now.Add(-widgetReadable))}},
+		{&out.WidgetThrottles, "widget throttles", `DELETE FROM wallet_widget_throttle WHERE address IN
+			(SELECT address FROM wallet_widget_throttle WHERE window_start <= $1 LIMIT %d)`, []any{micros(now.Add(-WidgetAddressWindow))}},
 	} {
 		q := fmt.Sprintf(t.q, housekeepingBatch)
 		for {

@@ -17,6 +17,7 @@ import (
 const (
 	principalMerchant = "wallet-merchant"
 	principalSession  = "wallet-session"
+	principalWidget   = "wallet-widget"
 )
 
 // SessionCookie carries the wallet-app session for the web pages.
@@ -73,7 +74,14 @@ func (s *Service) Authenticate(errw httpx.ErrorWriter) func(http.Handler) http.H
 				return
 			}
 			var p httpx.Principal
-			if strings.HasPrefix(tok, "cgw_") {
+			if strings.HasPrefix(tok, widgetPrefix) {
+				id, tenantID, err := s.AuthenticateWidget(r.Context(), tok)
+				if err != nil {
+					errw(w, r, err)
+					return
+				}
+				p = httpx.Principal{TenantID: tenantID, KeyID: principalWidget, UserID: id}
+			} else if strings.HasPrefix(tok, "cgw_") {
 				u, err := s.sessionOf(r.Context(), tok)
 				if err != nil {
 					errw(w, r, err)
@@ -104,6 +112,8 @@ func IdempotencyScope(r *http.Request) (string, bool) {
 		return p.TenantID, true
 	case ok && p.KeyID == principalSession:
 		return "wallet-user:" + p.UserID, true
+	case ok && p.KeyID == principalWidget:
+		return "wallet-widget:" + p.UserID, true
 	}
 	return "wallet-public", true
 }
@@ -597,6 +607,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 			})},
 	}
 	rs = append(rs, s.batchRoutes(errw)...) // bulk_http.go
+	rs = append(rs, s.widgetRoutes(errw, platformErrs)...)
 	rs = append(rs, s.platformRoutes(platformErrs)...)
 	return append(rs, s.pageRoutes()...)
 }

@@ -56,7 +56,10 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 	if err != nil {
 		return backoffice.Module{}, err
 	}
-	return m.withBulk(mod) // office_bulk.go: bulk money requests
+	if mod, err = m.withBulk(mod); err != nil { // office_bulk.go: bulk money requests
+		return backoffice.Module{}, err
+	}
+	return m.withWidget(mod) // office_widget.go: the widget's origins
 }
 
 // officeSource is the tenant's money requests and wallet balances.

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -94,6 +95,9 @@ type Config struct {
 	// RetailTimeFrame is a retail request's time frame, by default and at
 	// most (default 5 minutes): the customer is at the till.
 	RetailTimeFrame time.Duration
+	// PublicURL is where browsers reach this cashgate (no trailing slash):
+	// the widget's script and frame are linked from it, never from Host.
+	PublicURL string
 	// HousekeepingEvery is how often expired sessions are
 	// deleted (JobHousekeeping; default 1 hour).
 	HousekeepingEvery time.Duration
@@ -158,6 +162,7 @@ func (c *Config) defaults() error {
 	if c.RetailTimeFrame < time.Minute || c.RetailTimeFrame > c.MaxTimeFrame {
 		return errors.New("wallet: RetailTimeFrame must be 1 minute to MaxTimeFrame")
 	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.HousekeepingEvery <= 0 {
 		c.HousekeepingEvery = time.Hour
 	}
