@@ -32,8 +32,8 @@ const KindCard = "card"
 
 // officePages are the gateway's parsed back-office pages.
 type officePages struct {
-	job, settings *webkit.Page
-	terminal, links, link  *webkit.Page // office_terminal.go, office_links.go
+	job, settings         *webkit.Page
+	terminal, links, link *webkit.Page // office_terminal.go, office_links.go
 }
 
 // office is the gateway's back-office module.

@@ -27,8 +27,8 @@ var officeFiles embed.FS
 const KindRemote = "remote"
 
 type office struct {
-	s             *Service
-	o             *backoffice.Office
+	s    *Service
+	o    *backoffice.Office
 	page *webkit.Page
 }
 
