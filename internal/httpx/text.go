@@ -3,6 +3,7 @@ package httpx
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,26 +17,52 @@ import (
 // Text rules at the edge. Every text a client sends — JSON strings (values
 // and keys), form fields, path segments and query parameters — is refused
 // with an Invalid error when it holds a C0 control character (U+0000 to
-// U+001F, tab and newline included) or DEL (U+007F). No cashgate field is
+// U+001F, tab and newline included), DEL (U+007F), a C1 control character
+// (U+0080 to U+009F) or a bidirectional embedding, override or isolate
+// (U+202A to U+202E, U+2066 to U+2069), which make a name shown to an
+// operator read otherwise than it is stored. No cashgate field is
 // multi-line, PostgreSQL cannot store NUL in text at all, and refusing here
 // makes both engines answer alike (a 400 in the API's format, never a 500).
 
-// controlAt returns the byte index of the first control character in s, or -1.
-func controlAt(s string) int {
+// refused reports whether r is a character no text field accepts.
+func refused(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// controlAt returns the byte index and the character of the first refused
+// character in s, or -1.
+func controlAt(s string) (int, rune) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return i
+		c := s[i]
+		if c < 0x80 {
+			if refused(rune(c)) {
+				return i, rune(c)
+			}
+			continue
 		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if refused(r) {
+			return i, r
+		}
+		i += n - 1
 	}
-	return -1
+	return -1, 0
+}
+
+// describe names a refused character for an error message.
+func describe(r rune) string {
+	if r < 0x80 {
+		return "byte 0x" + hex2(byte(r))
+	}
+	return fmt.Sprintf("U+%04X", r)
 }
 
 // CheckText refuses s when it holds a control character; field names it in
 // the error.
 func CheckText(field, s string) error {
-	if i := controlAt(s); i >= 0 {
+	if i, r := controlAt(s); i >= 0 {
 		return &apperr.Error{Code: apperr.Invalid, Field: field,
-			Message: "field " + quote(field) + " contains a control character (byte 0x" + hex2(s[i]) + "); control characters are not accepted"}
+			Message: "field " + quote(field) + " contains a control character (" + describe(r) + "); control characters are not accepted"}
 	}
 	return nil
 }
@@ -59,8 +86,8 @@ func CheckForm(v url.Values) error {
 // CheckURL refuses a request whose decoded path or query parameters hold a
 // control character (a %00 in a path segment reaches handlers as NUL).
 func CheckURL(r *http.Request) error {
-	if i := controlAt(r.URL.Path); i >= 0 {
-		return &apperr.Error{Code: apperr.Invalid, Message: "the request path contains a control character (byte 0x" + hex2(r.URL.Path[i]) + ")"}
+	if i, c := controlAt(r.URL.Path); i >= 0 {
+		return &apperr.Error{Code: apperr.Invalid, Message: "the request path contains a control character (" + describe(c) + ")"}
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -193,9 +220,11 @@ func quote(s string) string {
 	b.WriteByte('"')
 	for _, r := range s {
 		switch {
-		case r < 0x20 || r == 0x7f:
+		case r < 0x80 && refused(r):
 			b.WriteString(`\x`)
 			b.WriteString(hex2(byte(r)))
+		case refused(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
 		case r == utf8.RuneError:
 			b.WriteRune(unicode.ReplacementChar)
 		default:

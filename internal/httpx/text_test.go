@@ -39,6 +39,11 @@ func TestUnmarshalRefusesAmbiguousKeysAndControlCharacters(t *testing.T) {
 		{"escaped DEL", `{"amount":"1\u007f"}`, false, "amount"},
 		{"control in array", `{"tags":["ok","b\u0001"]}`, false, "tags"},
 		{"control in key", `{"meta":{"a\u0000":"v"}}`, false, "a\x00"},
+		{"C1 control in value", `{"amount":"1\u0085"}`, false, "amount"},
+		{"right-to-left override in value", `{"inner":{"note":"invoice\u202efdp.exe"}}`, false, "note"},
+		{"left-to-right isolate in value", `{"inner":{"note":"a\u2066b"}}`, false, "note"},
+		{"right-to-left text", `{"inner":{"note":"שלום עולם"}}`, true, ""},
+		{"zero-width joiner (emoji)", `{"inner":{"note":"\ud83d\udc69\u200d\ud83d\udcbb"}}`, true, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -275,7 +275,7 @@ func readBatchHeader(r *csv.Reader) error {
 
 func checkBatchFields(line int, rec []string) error {
 	for i, f := range rec {
-		if strings.ContainsFunc(f, unicode.IsControl) {
+		if httpx.CheckText(batchColumns[i], f) != nil || strings.ContainsFunc(f, unicode.IsControl) {
 			return badFile(line, "column %s contains a control character (a line break inside quotes, a tab, NUL…)", batchColumns[i])
 		}
 		if len(f) > 1000 {

@@ -264,6 +264,7 @@ func TestBulkRefusedAsAWhole(t *testing.T) {
 			{"columns", h + "alice,1.00,x,\nbob,1.00\n", bulkCallback, "", apperr.Invalid, "file", "line 3: want 4 columns"},
 			{"bare quote", h + "alice,1.00,x,\nal\"ice,1.00,x,\n", bulkCallback, "", apperr.Invalid, "file", "line 3: "},
 			{"NUL", h + "alice,1.00,x\x00y,\n", bulkCallback, "", apperr.Invalid, "file", "line 2: column description contains a control character"},
+			{"right-to-left override", h + "alice,1.00,invoice\u202efdp.exe,\n", bulkCallback, "", apperr.Invalid, "file", "line 2: column description contains a control character"},
 			{"line break in quotes", h + "alice,1.00,\"two\nlines\",\n", bulkCallback, "", apperr.Invalid, "file", "line 2: column description"},
 			{"not UTF-8", h + "alice,1.00,ok,\nbob,1.00,caf\xe9,\n", bulkCallback, "", apperr.Invalid, "file", "line 3: the file is not UTF-8"},
 			{"too many rows", many, bulkCallback, "", apperr.TooLarge, "file", fmt.Sprintf("line %d: the file has more than %d rows", wallet.MaxBatchRows+2, wallet.MaxBatchRows)},

@@ -192,7 +192,9 @@ func checkText(field, v string, min, max int) error {
 		}
 		return apperr.InvalidField(field, "%s must be at most %d characters", field, max)
 	}
-	return nil
+	// The API's edge refuses these already; a bulk upload's rows and the
+	// widget's fields come in another way.
+	return httpx.CheckText(field, v)
 }
 
 // CreateRequest records a merchant's money request to a customer and
