@@ -76,7 +76,8 @@ func scanChange(r interface{ Scan(...any) error }) (DetailChange, error) {
 	return d, err
 }
 
-// DetailsOf is the corporate's account and its last held change.
+// DetailsOf is the corporate's account and its held change: the pending
+// one, else the last decided.
 func (s *Service) DetailsOf(ctx context.Context, userID string) (AccountDetails, error) {
 	return s.detailsOf(ctx, s.db.Read(), userID)
 }
@@ -87,7 +88,8 @@ func (s *Service) detailsOf(ctx context.Context, q store.Querier, userID string)
 		return AccountDetails{}, err
 	}
 	out := AccountDetails{Account: acc}
-	ch, err := scanChange(q.QueryRowContext(ctx, changeSelect+`WHERE ch.tenant_id = $1 ORDER BY ch.created_at DESC, ch.id DESC LIMIT 1`, acc.TenantID))
+	ch, err := scanChange(q.QueryRowContext(ctx, changeSelect+`WHERE ch.tenant_id = $1
+ORDER BY CASE WHEN ch.status = 'pending' THEN 0 ELSE 1 END, ch.updated_at DESC, ch.id DESC LIMIT 1`, acc.TenantID))
 	switch {
 	case err == nil:
 		out.Change = &ch

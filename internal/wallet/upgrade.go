@@ -66,10 +66,11 @@ func (u upgradeRow) open() bool {
 	return u.Status == UpgradePending || u.Status == UpgradeMoreDocuments
 }
 
-// lastUpgrade is the tenant's newest request (ok false: none).
+// lastUpgrade is the tenant's open request, else its last decided one (ok
+// false: none).
 func lastUpgrade(ctx context.Context, q store.Querier, tenantID string) (upgradeRow, bool, error) {
 	u, err := scanUpgrade(q.QueryRowContext(ctx, `SELECT `+upgradeCols+` FROM wallet_upgrades WHERE tenant_id = $1
-ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID))
+ORDER BY CASE WHEN status IN ('pending', 'more_documents') THEN 0 ELSE 1 END, updated_at DESC, id DESC LIMIT 1`, tenantID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return upgradeRow{}, false, nil
 	}
