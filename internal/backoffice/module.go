@@ -49,7 +49,10 @@ type Route struct {
 	Summary string // for the route list and OpenAPI
 	Query   []string
 	// Owner makes the route owner-only: an agent gets 403 (OwnerOnly).
-	Owner   bool
+	Owner bool
+	// Upload makes a POST a multipart form with files of at most Upload
+	// bytes in all (webkit.Kit.ProtectUpload); 0: a plain form.
+	Upload  int64
 	Handler Handler
 }
 
