@@ -31,6 +31,9 @@ type Route struct {
 	// OpenAPI schema (nil when there is no JSON body).
 	Request  any
 	Response any
+	// RawBody lists the media types of a body that is a file itself (not
+	// JSON), for the OpenAPI document.
+	RawBody []string
 	// Status is the success status (200 when 0).
 	Status int
 	// Query lists documented query parameters.

@@ -70,6 +70,12 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 				"application/json": {Schema: reg.Schema(reflect.TypeOf(rt.Request), true, ""), Example: Example(reflect.TypeOf(rt.Request))},
 			}}
 		}
+		if len(rt.RawBody) > 0 { // the body is a file itself
+			op.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{}}
+			for _, mt := range rt.RawBody {
+				op.RequestBody.Content[mt] = &huma.MediaType{Schema: &huma.Schema{Type: "string", Format: "binary"}}
+			}
+		}
 		status := rt.Status
 		if status == 0 {
 			status = http.StatusOK
