@@ -120,3 +120,53 @@ func TestBrowserUpgradeDocuments(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserWalletAppUpgrade: the corporate user of the wallet app (the
+// /wallet/ pages) uploads a document through the app's file field, sees it
+// listed and asks for Corporate+; a new IBAN saved in the details form
+// shows the bank account not verified. Photographed (wallet-app-upgrade-…).
+func TestBrowserWalletAppUpgrade(t *testing.T) {
+	e := storetest.Engines()[0] // the app's pages over the API; both engines run TestUpgradeOverAPI
+	ctx := browsertest.New(t, 90*time.Second)
+	h := apptest.New(t, e, apptest.Options{})
+	verifiedCorporate(t, h)
+	pdf := filepath.Join(t.TempDir(), "register.pdf")
+	if err := os.WriteFile(pdf, pdfDoc("register"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	shots := browsertest.Screenshotter(t, ctx, "wallet-app-upgrade-")
+	run("log in", chromedp.Navigate(h.Server.URL+"/wallet/"), chromedp.WaitVisible(css("#login-form")),
+		chromedp.SendKeys(css("#username"), "acme"), chromedp.SendKeys(css("#password"), "acme-password"),
+		chromedp.Click(css("#login-btn")), chromedp.WaitVisible(css("#document-form")))
+	run("upload", chromedp.SetValue(css("#doc-kind"), "trade_register_extract"), chromedp.SetUploadFiles(css("#doc-file"), []string{pdf}),
+		chromedp.Click(css(`#document-form button[type="submit"]`)), chromedp.WaitVisible(css("#documents li")))
+	if got := text("#documents"); !strings.Contains(got, "register.pdf (not sent yet)") {
+		t.Fatalf("documents %q", got)
+	}
+	run("ask", chromedp.Click(css("#upgrade-btn")), chromedp.WaitVisible(css("#msg.ok")), chromedp.WaitNotVisible(css("#document-form")))
+	run("a new IBAN", chromedp.SetValue(css("#det-iban"), "GB82WEST12345698765432"), chromedp.SetValue(css("#det-bic"), "NWBKGB2L"),
+		chromedp.Click(css(`#details-form button[type="submit"]`)))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("msg").textContent.includes("verify the new bank account")`)); err != nil {
+		t.Fatalf("msg %q: %v", text("#msg"), err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("corp-verified").textContent === "not verified"`)); err != nil {
+		t.Fatalf("the bank account after the new IBAN: %v", err)
+	}
+	browsertest.CheckAxe(t, ctx, "wallet app corporate")
+	shots("01-sent")
+}
