@@ -88,7 +88,7 @@ func TestBrowserUpgradeDocuments(t *testing.T) {
 
 			run("operator sign-in", chromedp.Navigate(h.Server.URL+"/operator/login"), chromedp.WaitVisible(css("#username")),
 				chromedp.SendKeys(css("#username"), "ops"), chromedp.SendKeys(css("#password"), "operator password"),
-				chromedp.Click(css("#operator-login")), chromedp.WaitVisible(css("body")))
+				chromedp.Click(css("#operator-login")), chromedp.WaitVisible(css("#signout")))
 			run("the request", chromedp.Navigate(h.Server.URL+"/operator/wallet"), chromedp.WaitVisible(css("#upgrades")),
 				chromedp.Click(css(`#upgrades a[href^="/operator/wallet/upgrades/"]`)), chromedp.WaitVisible(css("#decide-form")))
 			if got := text("#review-documents tbody"); !strings.Contains(got, "register.pdf") || !strings.Contains(got, "a PDF") {
