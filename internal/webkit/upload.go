@@ -20,7 +20,7 @@ func (k *Kit) ProtectUpload(limit int64, next http.HandlerFunc) http.HandlerFunc
 		if err := r.ParseMultipartForm(limit); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				k.Error(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than %d MiB; send a smaller file.", limit>>20))
+				k.Error(w, r, http.StatusRequestEntityTooLarge, "The upload is larger than "+sizeLimit(limit)+"; send a smaller file.")
 				return
 			}
 			k.Error(w, r, http.StatusBadRequest, "The form could not be read; go back and try again.")
@@ -33,4 +33,12 @@ func (k *Kit) ProtectUpload(limit int64, next http.HandlerFunc) http.HandlerFunc
 		}
 		next(w, withForm(r, refuseControls(r.PostForm)))
 	}
+}
+
+// sizeLimit says a byte count in MiB (KiB under one).
+func sizeLimit(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }

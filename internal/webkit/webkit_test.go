@@ -69,6 +69,7 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 		}
 		io.WriteString(w, "ok "+f.Get("name"))
 	}))
+	mux.HandleFunc("POST /upload", kit.ProtectUpload(1<<10, uploaded)) // upload_test.go
 	mux.HandleFunc("POST /login", kit.Protect(func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.StartSession(r.Context(), w, r, "tester", webkit.FormOf(r).Get("name")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
