@@ -113,8 +113,8 @@ func TestBrowserUpgradeDocuments(t *testing.T) {
 				t.Fatalf("flash %q", got)
 			}
 			run("the owner is Corporate+", chromedp.Navigate(h.Server.URL+"/office/wallet/upgrade"), chromedp.WaitVisible(css("#upgrade-tier")))
-			if got := text("#upgrade-tier"); got != "Corporate+" {
-				t.Fatalf("tier %q", got)
+			if got := text("#upgrade-tier"); got != "Corporate+" || !strings.Contains(text("#documents tbody"), "director.png") {
+				t.Fatalf("tier %q, documents %q", got, text("#documents tbody"))
 			}
 			check("06-approved")
 		})

@@ -104,15 +104,15 @@ func (s *Service) upgradeOf(ctx context.Context, q store.Querier, userID string)
 	if err != nil {
 		return Upgrade{}, err
 	}
-	openID := ""
+	shownID := "" // the request whose documents are shown with those not sent
 	if ok {
 		t := fromMicros(last.UpdatedAt)
 		out.RequestID, out.Status, out.Message, out.UpdatedAt = last.ID, last.Status, last.Message, &t
-		if last.open() {
-			openID = last.ID
+		if last.open() || last.Status == UpgradeApproved { // a rejected request's documents are not shown: the next starts afresh
+			shownID = last.ID
 		}
 	}
-	if out.Documents, err = documentsOf(ctx, q, u.TenantID, openID); err != nil {
+	if out.Documents, err = documentsOf(ctx, q, u.TenantID, shownID); err != nil {
 		return Upgrade{}, err
 	}
 	unsent := 0
