@@ -23,12 +23,12 @@ func (s *Service) upgradeRoutes(errw httpx.ErrorWriter) []httpx.Route {
 		{Method: "GET", Path: app + "/upgrade", API: W, Summary: "Corporate: the Corporate+ request, its documents and the operator's message", Response: Upgrade{},
 			Handler: user(200, func(r *http.Request, uid string) (any, error) { return s.UpgradeOf(r.Context(), uid) })},
 		{Method: "POST", Path: app + "/upgrade/documents", API: W, Status: 201, Query: []string{"kind", "filename"}, Response: Document{},
-			RawBody: []string{"application/pdf", "image/png", "image/jpeg"},
+			RawBody: []string{"application/pdf", "image/png", "image/jpeg"}, MaxBody: MaxDocumentBytes,
 			Summary: "Corporate: upload a document for Corporate+: the body is the file itself (PDF, PNG or JPEG, at most 5 MiB; " +
 				"Content-Type and the filename's extension must fit the bytes), kind one of trade_register_extract, business_registration, " +
-				"bank_statement, id_card, proof_of_address, other; with an Idempotency-Key the body is at most 1 MiB (the key's body limit)",
+				"bank_statement, id_card, proof_of_address, other",
 			Handler: user(201, func(r *http.Request, uid string) (any, error) {
-				body, err := httpx.ReadBody(r, MaxDocumentBytes)
+				body, err := httpx.ReadBody(r, httpx.BodyLimit(r))
 				if err != nil {
 					return nil, err
 				}

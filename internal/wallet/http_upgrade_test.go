@@ -60,7 +60,15 @@ func TestUpgradeOverAPI(t *testing.T) {
 			if first.status != 201 || again.status != 201 || !bytes.Equal(first.body, again.body) || !strings.Contains(string(first.body), `"contentType":"application/pdf"`) {
 				t.Fatalf("upload: %d %s, replay %d %s", first.status, first.body, again.status, again.body)
 			}
+			// Past the API's usual 1 MiB, with a key: the route's limit holds for the key's middleware too.
+			scan := pdfDoc(strings.Repeat("x", 2<<20))
+			if r := rawCall(t, base, "POST", docs, "application/pdf", scan, auth("doc-2")); r.status != 201 {
+				t.Fatalf("a 2 MiB document with an Idempotency-Key: %d %s", r.status, r.body)
+			}
 			big := append(pdfDoc(strings.Repeat("x", wallet.MaxDocumentBytes)), "%%EOF"...)
+			if r := rawCall(t, base, "POST", docs, "application/pdf", big, auth("doc-3")); r.status != 413 {
+				t.Fatalf("a document past 5 MiB with an Idempotency-Key: %d %s", r.status, r.body)
+			}
 			for _, c := range []struct {
 				name, path, ctype string
 				body              []byte
@@ -79,7 +87,7 @@ func TestUpgradeOverAPI(t *testing.T) {
 			}
 			var up wallet.Upgrade
 			rawCall(t, base, "GET", "/wallet/app/v1/upgrade", "", nil, auth("")).decode(t, &up)
-			if len(up.Documents) != 1 || !up.CanSend || up.Status != "none" || len(up.Kinds) != 6 {
+			if len(up.Documents) != 2 || !up.CanSend || up.Status != "none" || len(up.Kinds) != 6 {
 				t.Fatalf("the upgrade: %+v", up)
 			}
 			if r := rawCall(t, base, "POST", "/wallet/app/v1/upgrade", "", nil, auth("up-1")); r.status != 200 || !strings.Contains(string(r.body), `"upgradeStatus":"requested"`) {
