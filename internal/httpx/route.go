@@ -34,6 +34,12 @@ type Route struct {
 	// RequestMedia lists the media types of a body that is not JSON
 	// (e.g. "text/csv", "multipart/form-data"), documented as such.
 	RequestMedia []string
+	// RawBody lists the media types of a body that is a file itself (not
+	// JSON), for the OpenAPI document.
+	RawBody []string
+	// MaxBody is the route's body limit when above MaxBodyBytes (an
+	// upload), honoured by the Idempotency-Key middleware too.
+	MaxBody int64
 	// Status is the success status (200 when 0).
 	Status int
 	// Query lists documented query parameters.

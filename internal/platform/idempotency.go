@@ -89,7 +89,7 @@ func (s *Service) IdempotencyFor(errw httpx.ErrorWriter, tenantOf func(r *http.R
 				errw(w, r, errors.New("platform: idempotency middleware mounted without a tenant (before authentication?)"))
 				return
 			}
-			body, err := httpx.ReadBody(r, 0)
+			body, err := httpx.ReadBody(r, httpx.BodyLimit(r)) // the route's limit (httpx.Route.MaxBody)
 			if err != nil {
 				errw(w, r, err)
 				return

@@ -73,6 +73,12 @@ func OpenAPI(routes []httpx.Route, version string) ([]byte, error) {
 		if len(rt.RequestMedia) > 0 {
 			op.RequestBody = mediaBody(rt.RequestMedia)
 		}
+		if len(rt.RawBody) > 0 { // the body is a file itself
+			op.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{}}
+			for _, mt := range rt.RawBody {
+				op.RequestBody.Content[mt] = &huma.MediaType{Schema: &huma.Schema{Type: "string", Format: "binary"}}
+			}
+		}
 		status := rt.Status
 		if status == 0 {
 			status = http.StatusOK

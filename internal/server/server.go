@@ -147,6 +147,7 @@ func (s *Server) mount(rt httpx.Route) (err error) {
 	} else if rt.API != httpx.APIPublic {
 		return fmt.Errorf("server: route %s belongs to API %q which has no middleware configured", pattern, rt.API)
 	}
+	h = httpx.WithBodyLimit(rt.MaxBody, h)
 	h = httpx.RefuseControlInURL(errw, h)
 	h = s.observe(rt, h)
 	defer func() {

@@ -26,9 +26,10 @@ var consoleTemplates embed.FS
 
 // consolePage is the section's page with its forms.
 type consolePage struct {
-	svc  *Service
-	kit  *webkit.Kit
-	page *webkit.Page
+	svc        *Service
+	kit        *webkit.Kit
+	page       *webkit.Page
+	reviewPage *webkit.Page // a Corporate+ request (console_review.go)
 }
 
 // ConsoleSection returns the e-wallet's pages for the operator console,
@@ -38,7 +39,11 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 	if err != nil {
 		return operator.Section{}, err
 	}
-	c := &consolePage{svc: s, kit: kit, page: p}
+	rp, err := kit.Page(consoleTemplates, "console/review.html")
+	if err != nil {
+		return operator.Section{}, err
+	}
+	c := &consolePage{svc: s, kit: kit, page: p, reviewPage: rp}
 	return operator.Section{Label: "E-wallet", Path: "/operator/wallet",
 		Description: "Credit bank transfers, export payouts as pain.001 and mark them paid or returned, approve Corporate+ upgrades, set conversion rates and private users' limits, manage wallet users.",
 		Routes: []operator.Route{
@@ -48,6 +53,10 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 			{Method: "POST", Path: "/operator/wallet/payouts/paid", Summary: "mark an exported batch (or one payout) paid", Handler: c.paid},
 			{Method: "POST", Path: "/operator/wallet/payouts/return", Summary: "record that the bank returned a batch (or one payout)", Handler: c.returned},
 			{Method: "POST", Path: "/operator/wallet/upgrades/approve", Summary: "approve a Corporate+ upgrade", Handler: c.approve},
+			{Method: "GET", Path: "/operator/wallet/upgrades/{id}", Summary: "a Corporate+ request: the company, its documents and history", Handler: c.review},
+			{Method: "POST", Path: "/operator/wallet/upgrades/{id}/decide", Summary: "approve a Corporate+ request, ask for more documents or reject it", Handler: c.decide},
+			{Method: "GET", Path: "/operator/wallet/documents/{id}", Summary: "download a corporate's document (as an attachment)", Handler: c.document},
+			{Method: "POST", Path: "/operator/wallet/changes/{id}/decide", Summary: "approve or reject a corporate's change of company data", Handler: c.decideChange},
 			{Method: "POST", Path: "/operator/wallet/rates", Summary: "set a conversion rate to EUR", Handler: c.setRate},
 			{Method: "POST", Path: "/operator/wallet/rates/url", Summary: "set the URL the daily job fetches the ECB's rates from", Handler: c.setRatesURL},
 			{Method: "POST", Path: "/operator/wallet/rates/fetch", Summary: "fetch the rates from the stored URL now", Handler: c.fetchRates},
@@ -60,6 +69,8 @@ func (s *Service) ConsoleSection(kit *webkit.Kit) (operator.Section, error) {
 // consoleData is the page: its tables and one form per operation.
 type consoleData struct {
 	Upgrades, Rates                       webkit.Table
+	Changes                               []DetailChange // company data changes waiting (console_review.go)
+	Change                                *webkit.Form
 	Credit, Export, Paid, Return, Approve *webkit.Form
 	Rate, Limits, APIAccess               *webkit.Form
 	RatesURL, RatesFetch                  *webkit.Form
@@ -75,7 +86,7 @@ type consoleData struct {
 type limitField struct{ Name, Label, Hint string }
 
 func (c *consolePage) data(r *http.Request) (*consoleData, error) {
-	ups, err := c.svc.UpgradeRequests(r.Context())
+	ups, err := c.svc.PendingUpgrades(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +114,11 @@ func (c *consolePage) data(r *http.Request) (*consoleData, error) {
 	}
 	d.APIAccess, d.APIChoices = webkit.NewForm(map[string]string{"who": who}), []string{apiCorporatePlus, apiEveryCorporate}
 	d.User, d.UserActions = webkit.NewForm(nil), append([]string{""}, userActions...) // no action chosen at first
-	d.Upgrades = webkit.Table{Caption: "Corporate+ requests", Columns: []string{"Company", "Tenant ID", "Merchant ID", "Bank account verified"}, Empty: "No corporate is waiting."}
-	for _, u := range ups {
-		d.Upgrades.Rows = append(d.Upgrades.Rows, []webkit.Cell{{Text: u.CompanyName}, {Text: u.TenantID, Mono: true}, {Text: u.MerchantID, Mono: true}, {Text: yesNo(u.BankVerified)}})
+	d.Upgrades = upgradeTable(ups)
+	if d.Changes, err = c.svc.PendingChanges(r.Context()); err != nil {
+		return nil, err
 	}
+	d.Change = webkit.NewForm(nil)
 	d.Rates = webkit.Table{Caption: "Conversion rates (1 unit = RATE EUR)", Columns: []string{"Currency", "Rate", "Date", "Source", "Updated (UTC)"}, Empty: "No rates set."}
 	for _, rt := range rates {
 		src := rt.Source

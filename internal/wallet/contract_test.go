@@ -76,6 +76,10 @@ func TestCorporateWritesReplayTheirAnswer(t *testing.T) {
 			if !acc.BankVerified {
 				t.Fatalf("verified account %+v", acc)
 			}
+			if r := rawCall(t, s.srv.URL, "POST", "/wallet/app/v1/upgrade/documents?kind=trade_register_extract&filename=register.pdf", "application/pdf",
+				pdfDoc("register"), as("document-1")); r.status != 201 {
+				t.Fatalf("upload: %d %s", r.status, r.body)
+			}
 			twice("/wallet/app/v1/upgrade", nil, "upgrade-1", 200).decode(t, &acc)
 			if acc.UpgradeStatus != "requested" {
 				t.Fatalf("upgrade answer %+v", acc)

@@ -597,7 +597,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 				}
 				return s.CloseOwnAccount(r.Context(), p.UserID, in.PIN)
 			})},
-		{Method: "POST", Path: app + "/upgrade", API: W, Summary: "Corporate: ask for Corporate+ (an operator approves)", Response: CorporateAccount{},
+		{Method: "POST", Path: app + "/upgrade", API: W, Summary: "Corporate: send the uploaded documents and ask for Corporate+ (an operator approves, asks for more documents or rejects)", Response: CorporateAccount{},
 			Handler: handler(errw, 200, func(r *http.Request) (any, error) {
 				p, err := userOf(r)
 				if err != nil {
@@ -608,6 +608,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 	}
 	rs = append(rs, s.batchRoutes(errw)...) // bulk_http.go
 	rs = append(rs, s.widgetRoutes(errw, platformErrs)...)
+	rs = append(rs, s.upgradeRoutes(errw)...) // http_upgrade.go
 	rs = append(rs, s.platformRoutes(platformErrs)...)
 	return append(rs, s.pageRoutes()...)
 }

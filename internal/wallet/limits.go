@@ -234,8 +234,8 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value`, settingAPIPlusOnly, fm
 // errAPINeedsPlus is the refusal of a Corporate account's merchant API call.
 func errAPINeedsPlus(merchantID string) error {
 	return apperr.New(apperr.Forbidden, "communication via API is for Corporate+ accounts (the fee and limit table); merchant %s is Corporate. "+
-		"Upgrade to Corporate+ (free): verify the bank account with the 2-cent transfer, then ask for Corporate+ "+
-		"(wallet app API: POST /wallet/app/v1/bank-account/verification, POST /wallet/app/v1/bank-account/verify with the code, POST /wallet/app/v1/upgrade; "+
-		"or the back office's Wallet page); "+
+		"Upgrade to Corporate+ (free): verify the bank account with the 2-cent transfer, upload the company's documents, then ask for Corporate+ "+
+		"(wallet app API: POST /wallet/app/v1/bank-account/verification, POST /wallet/app/v1/bank-account/verify with the code, "+
+		"POST /wallet/app/v1/upgrade/documents, POST /wallet/app/v1/upgrade; or the back office's Wallet page); "+
 		"the issuer approves it after checking the company's documents", merchantID)
 }

@@ -553,36 +553,6 @@ func (s *Service) VerifyBankAccount(ctx context.Context, userID, code string) (C
 	return out, err
 }
 
-// RequestUpgrade asks for Corporate+; an operator approves it
-// (ApproveUpgrade). The bank account must be verified first.
-func (s *Service) RequestUpgrade(ctx context.Context, userID string) (CorporateAccount, error) {
-	c, err := s.CorporateOf(ctx, userID)
-	if err != nil {
-		return CorporateAccount{}, err
-	}
-	if c.Tier == TierCorporatePlus {
-		return CorporateAccount{}, apperr.New(apperr.Conflict, "the account is Corporate+ already")
-	}
-	if !c.BankVerified {
-		return CorporateAccount{}, apperr.New(apperr.Conflict, "verify your bank account before asking for Corporate+")
-	}
-	var out CorporateAccount
-	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
-		if err := exec1(ctx, tx, `UPDATE wallet_corporates SET upgrade_status = 'requested', upgrade_requested_at = $1 WHERE tenant_id = $2 AND upgrade_status = 'none'`,
-			micros(s.now()), c.TenantID); err != nil {
-			if apperr.Is(err, apperr.Conflict) {
-				return apperr.New(apperr.Conflict, "an upgrade is requested already")
-			}
-			return err
-		}
-		if out, err = s.corporateAccount(ctx, tx, userID); err != nil {
-			return err
-		}
-		return httpx.Reply(ctx, tx, http.StatusOK, out) // the answer commits with the request
-	})
-	return out, err
-}
-
 // UpgradeRequests lists corporates waiting for Corporate+.
 func (s *Service) UpgradeRequests(ctx context.Context) ([]CorporateAccount, error) {
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT c.tenant_id, c.merchant_id, COALESCE(u.account_number, ''), c.company_name, u.tier, c.iban, c.bic, c.bank_verified, c.upgrade_status
@@ -622,8 +592,10 @@ func (s *Service) ApproveUpgrade(ctx context.Context, tenantOrMerchant string, f
 		if _, err := tx.ExecContext(ctx, `UPDATE wallet_corporates SET upgrade_status = 'approved' WHERE tenant_id = $1`, c.TenantID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE wallet_users SET tier = 'corporate_plus' WHERE id = $1`, c.UserID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE wallet_users SET tier = 'corporate_plus' WHERE id = $1`, c.UserID); err != nil {
+			return err
+		}
+		return s.closeOpenUpgrade(ctx, tx, c.TenantID, force)
 	})
 	if err != nil {
 		return CorporateAccount{}, err

@@ -58,14 +58,12 @@ func (m *office) withAccount(mod backoffice.Module) (backoffice.Module, error) {
 			Summary: "corporate wallet: request the 2-cent transfer carrying the verification code", Handler: acc.requestCode},
 		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/verify", Owner: true,
 			Summary: "corporate wallet: enter the bank account's verification code", Handler: acc.verify},
-		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/upgrade", Owner: true,
-			Summary: "corporate wallet: ask for Corporate+", Handler: acc.upgrade},
 		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/secret/rotate", Owner: true,
 			Summary: "corporate wallet: replace the merchant secret (the old one works for a grace period); the new one is shown once", Handler: acc.rotateSecret},
 		backoffice.Route{Method: http.MethodPost, Path: officeAccountPath + "/secret/revoke-previous", Owner: true,
 			Summary: "corporate wallet: stop the old merchant secret now", Handler: acc.revokePrevious},
 	)
-	return mod, nil
+	return acc.withUpgrade(mod) // office_upgrade.go: Corporate+ and the account details
 }
 
 // accountData is the page.
@@ -152,7 +150,7 @@ func (m *officeAccount) renderWith(w http.ResponseWriter, r *http.Request, a *ba
 		d.PrevUntil = a.Time(*sec.PreviousValidUntil)
 	}
 	d.WithdrawHint, d.PlusFee = withdrawHint(d.Account.Tier), receiveFee(TierCorporatePlus)
-	d.Upgradable = d.Account.Tier != TierCorporatePlus && d.Account.BankVerified && d.Account.UpgradeStatus == "none"
+	d.Upgradable = d.Account.Tier != TierCorporatePlus && d.Account.BankVerified
 	f, tf := m.filter(r, a)
 	view.Form = f
 	d.Table = webkit.Table{Caption: "Transactions", Empty: "No transactions match.",
@@ -449,24 +447,6 @@ func (m *officeAccount) verify(w http.ResponseWriter, r *http.Request, a *backof
 		f.Clear("code")
 		m.render(w, r, a, http.StatusUnprocessableEntity, nil, f)
 	}
-}
-
-// upgrade (owners) asks for Corporate+ (the API's RequestUpgrade); an
-// operator approves it.
-func (m *officeAccount) upgrade(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
-	uid, ok := m.corporateUser(w, r, a)
-	if !ok {
-		return
-	}
-	err := m.o.Do(r, a, backoffice.Action{Name: "wallet.upgrade", Subject: uid}, func(ctx context.Context) error {
-		_, err := m.s.RequestUpgrade(ctx, uid)
-		return err
-	})
-	if err == nil {
-		m.o.Redirect(w, r, officeAccountPath, "Corporate+ requested; the operator approves it after checking the company's documents.")
-		return
-	}
-	m.o.Refused(w, r, a, "wallet.upgrade", err)
 }
 
 // rotateSecret (owners) replaces the merchant secret (RotateMerchantSecret,

@@ -134,7 +134,7 @@ func TestOfficeCorporateWallet(t *testing.T) {
 			if p := agent.Get("/office/wallet"); p.Status != 200 || strings.Contains(p.Body, `id="request-code"`) || !strings.Contains(p.Body, "Owners verify") {
 				t.Fatalf("agent's page: %d %s", p.Status, p.Body)
 			}
-			for _, path := range []string{"/withdraw", "/verification", "/verify", "/upgrade"} {
+			for _, path := range []string{"/withdraw", "/verification", "/verify", "/upgrade", "/details"} {
 				form := url.Values{"amount": {"1.00"}, "pin": {"4321"}, "code": {"123456"}}
 				if p := agent.Post("/office/wallet", "/office/wallet"+path, form); p.Status != http.StatusForbidden {
 					t.Fatalf("agent's post to %s: %d", path, p.Status)
@@ -189,7 +189,11 @@ func TestOfficeCorporateWallet(t *testing.T) {
 				t.Fatalf("a second withdrawal the same day: %d %s", p.Status, p.Body)
 			}
 
-			if p := owner.Post("/office/wallet", "/office/wallet/upgrade", url.Values{}); p.Status != http.StatusSeeOther {
+			if p := owner.Upload("/office/wallet/upgrade", "/office/wallet/upgrade/documents", url.Values{"kind": {"trade_register_extract"}},
+				officetest.File{Field: "file", Name: "register.pdf", ContentType: "application/pdf", Data: pdfDoc("register")}); p.Status != http.StatusSeeOther {
+				t.Fatalf("upload: %d %s", p.Status, p.Body)
+			}
+			if p := owner.Post("/office/wallet/upgrade", "/office/wallet/upgrade", url.Values{}); p.Status != http.StatusSeeOther {
 				t.Fatalf("upgrade: %d %s", p.Status, p.Body)
 			}
 			if c, _ := w.CorporateOf(ctx, uid); c.UpgradeStatus != "requested" {

@@ -3,8 +3,6 @@ package webkit
 import (
 	"crypto/hmac"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"net/http"
 )
 
@@ -82,34 +80,6 @@ func (k *Kit) Protect(next http.HandlerFunc) http.HandlerFunc {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
 		if err := r.ParseForm(); err != nil {
-			k.Error(w, r, http.StatusBadRequest, "The form could not be read; go back and try again.")
-			return
-		}
-		if !k.checkCSRF(r) {
-			k.Error(w, r, http.StatusForbidden, "This form has expired or did not come from this site. Go back, reload the page and send it again.")
-			return
-		}
-		next(w, withForm(r, refuseControls(r.PostForm)))
-	}
-}
-
-// ProtectUpload is Protect for a multipart/form-data form with a file: the
-// same cross-site and token checks, the body bounded by max bytes (a bigger
-// one gets a 413 page saying the limit), the whole form kept in memory
-// (never in temporary files). The handler reads the file with UploadedFile.
-func (k *Kit) ProtectUpload(max int64, next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := k.cop.Check(r); err != nil {
-			k.Error(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Open the page here and send it again.")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		if err := r.ParseMultipartForm(max); err != nil {
-			var big *http.MaxBytesError
-			if errors.As(err, &big) {
-				k.Error(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is too large: at most %d KB can be sent. Go back and send a smaller one.", max/1000))
-				return
-			}
 			k.Error(w, r, http.StatusBadRequest, "The form could not be read; go back and try again.")
 			return
 		}

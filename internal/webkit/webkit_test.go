@@ -69,16 +69,7 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 		}
 		io.WriteString(w, "ok "+f.Get("name"))
 	}))
-	mux.HandleFunc("POST /upload", kit.ProtectUpload(1000, func(w http.ResponseWriter, r *http.Request) {
-		f := webkit.FormOf(r)
-		file, hdr, err := r.FormFile("file")
-		if !f.OK() || err != nil {
-			kit.Render(w, r, 400, page, webkit.View{Title: "Form", Form: f})
-			return
-		}
-		b, _ := io.ReadAll(file)
-		io.WriteString(w, "ok "+f.Get("name")+" "+hdr.Filename+" "+string(b))
-	}))
+	mux.HandleFunc("POST /upload", kit.ProtectUpload(1<<10, uploaded)) // upload_test.go
 	mux.HandleFunc("POST /login", kit.Protect(func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.StartSession(r.Context(), w, r, "tester", webkit.FormOf(r).Get("name")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -75,6 +75,7 @@
       $("corp-iban").textContent = corp.iban;
       $("corp-verified").textContent = corp.bankVerified ? "verified" : "not verified";
       $("corp-upgrade").textContent = corp.upgradeStatus;
+      await loadUpgrade();
     }
     await Promise.all([loadRequests(), loadTransactions()]);
   }
@@ -200,6 +201,49 @@
     try { await call("POST", "/bank-account/verification"); say("A 2-cent transfer with the code is on its way.", true); await refresh(); }
     catch (e) { say(e.message, false); }
   });
+  // loadUpgrade shows the Corporate+ documents, the operator's message
+  // and the account details with a change waiting for approval.
+  async function loadUpgrade() {
+    const up = await call("GET", "/upgrade");
+    const kinds = $("doc-kind");
+    if (kinds.options.length === 0) {
+      for (const k of up.kinds) { const o = el("option", k.label); o.value = k.name; kinds.appendChild(o); }
+    }
+    const list = $("documents");
+    list.textContent = "";
+    for (const d of up.documents) list.appendChild(el("li", d.kindLabel + ": " + d.filename + (d.sent ? " (sent)" : " (not sent yet)")));
+    $("upgrade-message").hidden = !up.message;
+    $("upgrade-message").textContent = up.message ? "Customer service: " + up.message : "";
+    $("document-form").hidden = !up.canUpload;
+    $("upgrade-btn").hidden = !up.canSend;
+    const det = await call("GET", "/account/details");
+    if (!$("det-name").value) {
+      $("det-name").value = det.account.companyName; $("det-iban").value = det.account.iban; $("det-bic").value = det.account.bic;
+    }
+    const ch = det.change;
+    $("details-change").hidden = !ch || ch.status === "approved";
+    $("details-change").textContent = !ch ? "" : ch.status === "pending" ? "The company name " + ch.companyName + " waits for customer service's approval." :
+      "Customer service rejected the company name " + ch.companyName + ": " + ch.reason;
+  }
+
+  form("document-form", async () => {
+    const file = $("doc-file").files[0];
+    const q = "?kind=" + encodeURIComponent($("doc-kind").value) + "&filename=" + encodeURIComponent(file.name);
+    const resp = await fetch(api + "/upgrade/documents" + q, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok) throw new Error((data && data.error && data.error.message) || ("HTTP " + resp.status));
+    $("doc-file").value = "";
+    say(file.name + " is uploaded.", true);
+    await refresh();
+  });
+
+  form("details-form", async () => {
+    const d = await call("POST", "/account/details", { companyName: $("det-name").value, iban: $("det-iban").value, bic: $("det-bic").value });
+    say(d.bankReset ? "Saved: verify the new bank account before the next withdrawal." : "Saved.", true);
+    await refresh();
+  });
+
   $("upgrade-btn").addEventListener("click", async () => {
     try { await call("POST", "/upgrade"); say("Corporate+ requested.", true); await refresh(); }
     catch (e) { say(e.message, false); }
