@@ -121,7 +121,7 @@ func TestHostedPageLocale(t *testing.T) {
 			if !strings.Contains(ret, "/payment/result?locale=de-DE&paymentjobref=") {
 				t.Fatalf("return URL %s", ret)
 			}
-			if _, body := h.pageIn(ret, "fr"); !strings.Contains(body, "Zahlung abgeschlossen") || !strings.Contains(body, "Zahlungsstatus: abgeschlossen") {
+			if _, body := h.pageIn(ret, "fr"); !strings.Contains(body, "Zahlung abgeschlossen") || !strings.Contains(body, "Vielen Dank: Ihre Zahlung ist eingegangen.") {
 				t.Errorf("return page: %.600s", body)
 			}
 		})

@@ -477,21 +477,6 @@ func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, before *job,
 	http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
 }
 
-// handleResult is the default return page when neither the job nor the
-// tenant set return URLs.
-func (s *Service) handleResult(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	status := "completed"
-	if r.URL.Query().Get("status") == "cancelled" {
-		status = "cancelled"
-	}
-	title := "Payment completed"
-	if status == "cancelled" {
-		title = "Payment cancelled"
-	}
-	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, nil), Title: title, Mode: "none", Status: status})
-}
-
 func (s *Service) handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	b, err := files.ReadFile("assets/" + name)
