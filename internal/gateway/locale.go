@@ -152,6 +152,7 @@ var germanText = map[string]string{
 	"The payment was not completed in time and no money was taken.":                            "Die Zahlung wurde nicht rechtzeitig abgeschlossen, es wurde kein Geld abgebucht.",
 	"This payment has not been completed yet.":                                                 "Diese Zahlung ist noch nicht abgeschlossen.",
 	msgResultUnknown: "Diese Zahlung wurde nicht gefunden.",
+	"Preview: no payment can be made on this page.": "Vorschau: Auf dieser Seite kann nicht bezahlt werden.",
 	// payment statuses
 	StPending: "Ausstehend", StAuthorised: "Autorisiert", StPaid: "Bezahlt", StFailed: "Fehlgeschlagen", StCancelled: "Abgebrochen",
 	StExpired: "Abgelaufen", StRefunded: "Erstattet", StPartiallyRefunded: "Teilweise erstattet",
@@ -219,7 +220,8 @@ var frenchText = map[string]string{
 	"The payment was not completed in time and no money was taken.":                            "Le paiement n’a pas été terminé à temps et aucun montant n’a été débité.",
 	"This payment has not been completed yet.":                                                 "Ce paiement n’est pas encore terminé.",
 	msgResultUnknown: "Ce paiement est introuvable.",
-	StPending:        "En attente", StAuthorised: "Autorisé", StPaid: "Payé", StFailed: "Échoué", StCancelled: "Annulé",
+	"Preview: no payment can be made on this page.": "Aperçu : aucun paiement n’est possible sur cette page.",
+	StPending: "En attente", StAuthorised: "Autorisé", StPaid: "Payé", StFailed: "Échoué", StCancelled: "Annulé",
 	StExpired: "Expiré", StRefunded: "Remboursé", StPartiallyRefunded: "Partiellement remboursé",
 	"completed": "terminé", "cancelled": "annulé",
 	MsgPageNotFound.Message:                                             "La page de paiement indiquée n’existe pas.",

@@ -31,6 +31,10 @@ type pageData struct {
 	// Attempt is the payment the card form was shown for: a form sent twice
 	// (a double click, a reload) makes one attempt, not two.
 	Attempt string
+	// Brand is the page's payment page template (templates.go); Preview
+	// shows it in the back office with a sample job: nothing can be sent.
+	Brand   pageBrand
+	Preview bool
 }
 
 // pageJob returns the job of a hosted page ref and its latest payment:
@@ -52,6 +56,11 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 	if j.frames, err = s.frameAncestors(ctx, j); err != nil {
 		return nil, nil, err
 	}
+	b, err := s.brandFor(ctx, j.TenantID, j.Params.PageRef)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.brand = &b
 	return j, p, nil
 }
 
@@ -112,7 +121,8 @@ func (d pageData) Lang() string {
 
 func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, msg string) {
 	d := pageData{L: langOf(j.Locale), Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
-		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref, Description: j.Params.Description}
+		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref, Description: j.Params.Description,
+		Brand: brandOfJob(j)}
 	switch mode {
 	case "":
 		switch {
@@ -144,7 +154,7 @@ func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, ms
 func (s *Service) pageError(w http.ResponseWriter, r *http.Request, j *job, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, j), Title: "Payment", Error: msg, Mode: "none"})
+	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, j), Title: "Payment", Error: msg, Mode: "none", Brand: brandOfJob(j)})
 }
 
 func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {

@@ -74,12 +74,19 @@ func (s *Service) handleResult(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, nil, http.StatusNotFound, msgResultUnknown)
 		return
 	}
+	b, err := s.brandFor(r.Context(), j.TenantID, j.Params.PageRef)
+	if err != nil {
+		s.Log.Error("gateway: return page", "err", err)
+		s.pageError(w, r, nil, http.StatusInternalServerError, "internal error")
+		return
+	}
+	j.brand = &b
 	txt, ok := resultTexts[p.Status]
 	if !ok {
 		txt = resultTexts[StPending]
 	}
 	d := pageData{L: langOf(j.Locale), Title: txt.title, Notice: txt.message, Mode: "result", Status: p.Status,
-		OrderNumber: j.OrderNumber, Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code()}
+		OrderNumber: j.OrderNumber, Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), Brand: b}
 	if p.Status == StFailed {
 		d.Error = failureReason(p)
 	}
