@@ -49,7 +49,11 @@ type Route struct {
 	Summary string // for the route list and OpenAPI
 	Query   []string
 	// Owner makes the route owner-only: an agent gets 403 (OwnerOnly).
-	Owner   bool
+	Owner bool
+	// Upload makes a POST take a multipart form (file uploads) of at most
+	// this many bytes (webkit.Kit.ProtectUpload; webkit.FileOf reads a
+	// file); 0: a plain form.
+	Upload  int64
 	Handler Handler
 }
 

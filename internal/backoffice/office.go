@@ -185,7 +185,10 @@ func (o *Office) route(r Route) httpx.Route {
 	if r.Owner {
 		h = o.signedIn(OwnerOnly(o, r.Handler))
 	}
-	if r.Method == http.MethodPost {
+	switch {
+	case r.Method == http.MethodPost && r.Upload > 0:
+		h = o.kit.ProtectUpload(r.Upload, h)
+	case r.Method == http.MethodPost:
 		h = o.kit.Protect(h)
 	}
 	return httpx.Route{Method: r.Method, Path: r.Path, API: httpx.APIPublic, Summary: "Back office: " + r.Summary, Query: r.Query, Handler: h}
