@@ -169,6 +169,13 @@ func (s *Service) SavePageTemplate(ctx context.Context, tenantID string, in Page
 	}
 	now := s.now().UnixMicro()
 	err := s.DB.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+		// One save of the tenant's templates at a time (PostgreSQL; SQLite
+		// writes one at a time anyway): the count of templates and the one
+		// default stay right when two owners save at once.
+		var id string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM tenants WHERE id = $1`+s.DB.ForUpdate(), tenantID).Scan(&id); err != nil {
+			return err
+		}
 		if err := saveTemplateRow(ctx, tx, tenantID, in, create, now); err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -10,8 +12,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/backoffice/officetest"
 	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -215,3 +219,49 @@ func TestPaymentPageTemplates(t *testing.T) {
 }
 
 const officeTemplatesPath = "/office/gateway/templates"
+
+// TestPageTemplatesConcurrent: owners saving templates at once, each made
+// the default, all succeed and leave one default; creations beyond
+// MaxPageTemplates at once are refused, never stored.
+func TestPageTemplatesConcurrent(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			svc := h.app.Gateway.Service
+			const n = gateway.MaxPageTemplates + 4
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := svc.SavePageTemplate(context.Background(), h.Tenant.TenantID, gateway.PageTemplateSpec{Reference: fmt.Sprintf("t%d", i),
+						PrimaryColour: "#112233", BackgroundColour: "#ffffff", Default: true}, true)
+					errs <- err
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			ok, refused := 0, 0
+			for err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case apperr.Is(err, apperr.Invalid):
+					refused++
+				default:
+					t.Errorf("save: %v", err)
+				}
+			}
+			if ok != gateway.MaxPageTemplates || refused != n-gateway.MaxPageTemplates {
+				t.Errorf("%d saved, %d refused", ok, refused)
+			}
+			if c := h.count(`SELECT COUNT(*) FROM gateway_page_templates WHERE tenant_id = $1`, h.Tenant.TenantID); c != gateway.MaxPageTemplates {
+				t.Errorf("%d stored", c)
+			}
+			if c := h.count(`SELECT COUNT(*) FROM gateway_page_templates WHERE tenant_id = $1 AND is_default`, h.Tenant.TenantID); c != 1 {
+				t.Errorf("%d defaults", c)
+			}
+		})
+	}
+}
