@@ -31,7 +31,7 @@ func (m *office) templateRoutes() []backoffice.Route {
 		{Method: http.MethodPost, Path: officeTemplates, Summary: "create a payment page template (owners only)", Owner: true, Upload: maxTemplateForm, Handler: m.createTemplate},
 		{Method: http.MethodGet, Path: one, Summary: "a payment page template: its form and preview", Handler: m.templatePage},
 		{Method: http.MethodPost, Path: one, Summary: "change a payment page template (owners only)", Owner: true, Upload: maxTemplateForm, Handler: m.saveTemplate},
-		{Method: http.MethodPost, Path: one + "/delete", Summary: "delete a payment page template (owners only)", Owner: true, Handler: m.deleteTemplate},
+		{Method: http.MethodPost, Path: one + "/delete", Summary: "delete a payment page template (owners only; confirmed first)", Owner: true, Handler: m.deleteTemplate},
 		{Method: http.MethodGet, Path: one + "/preview", Summary: "preview of the hosted page with a payment page template (sample job)",
 			Query: []string{"page", "locale"}, Handler: m.previewTemplate},
 	}
@@ -159,8 +159,19 @@ func (m *office) saveTemplate(w http.ResponseWriter, r *http.Request, a *backoff
 }
 
 func (m *office) deleteTemplate(w http.ResponseWriter, r *http.Request, a *backoffice.Admin) {
-	ref := normPageRef(r.PathValue("ref"))
-	err := m.o.Do(r, a, backoffice.Action{Name: "gateway.template.delete", Subject: ref}, func(ctx context.Context) error {
+	t, err := m.s.PageTemplate(r.Context(), a.TenantID, r.PathValue("ref"))
+	if err != nil {
+		m.templateFail(w, r, a, "payment page template", err)
+		return
+	}
+	ref := t.Reference
+	if webkit.FormOf(r).Get("confirm") != "yes" {
+		c := confirmData{Question: "Delete payment page template " + ref + "? Payment jobs naming it get your default template from then on.",
+			Button: "Delete the template", Action: r.URL.Path, Back: officeTemplates + "/" + url.PathEscape(ref)}
+		m.o.Render(w, r, a, http.StatusOK, m.pages.confirm, webkit.View{Title: "Confirm", Data: c})
+		return
+	}
+	err = m.o.Do(r, a, backoffice.Action{Name: "gateway.template.delete", Subject: ref}, func(ctx context.Context) error {
 		return m.s.DeletePageTemplate(ctx, a.TenantID, ref)
 	})
 	if err != nil {

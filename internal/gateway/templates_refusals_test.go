@@ -86,7 +86,7 @@ func TestPaymentPageTemplateRefusals(t *testing.T) {
 					t.Errorf("agent posts %s: %d", path, p.Status)
 				}
 			}
-			if p := agent.Post(officeTemplatesPath, officeTemplatesPath+"/shop/delete", url.Values{}); p.Status != http.StatusForbidden {
+			if p := agent.Post(officeTemplatesPath, officeTemplatesPath+"/shop/delete", url.Values{"confirm": {"yes"}}); p.Status != http.StatusForbidden {
 				t.Errorf("agent deletes: %d", p.Status)
 			}
 			// CSRF: no token, another browser's token, another site.
@@ -117,7 +117,7 @@ func TestPaymentPageTemplateRefusals(t *testing.T) {
 					t.Errorf("other tenant GET %s: %d", path, p.Status)
 				}
 			}
-			if p := other.Post(officeTemplatesPath, officeTemplatesPath+"/shop/delete", url.Values{}); p.Status != 404 {
+			if p := other.Post(officeTemplatesPath, officeTemplatesPath+"/shop/delete", url.Values{"confirm": {"yes"}}); p.Status != 404 {
 				t.Errorf("other tenant deletes: %d", p.Status)
 			}
 			if p := other.Get(officeTemplatesPath); strings.Contains(p.Body, "/office/gateway/templates/shop") {

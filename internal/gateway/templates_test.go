@@ -184,8 +184,9 @@ func TestPaymentPageTemplates(t *testing.T) {
 			if st, body := h.page(actionURL(houseJob)); st != 200 || !strings.Contains(body, "--cg-primary:#003366") || !strings.Contains(body, "--cg-bg:#eeeeee") {
 				t.Errorf("edited: %.600s", body)
 			}
-			if p := b.Post(officeTemplatesPath+"/house", officeTemplatesPath+"/house/delete", url.Values{}); p.Status != http.StatusSeeOther {
-				t.Fatalf("delete: %d %.500s", p.Status, p.Body)
+			q, p := b.Confirm(officeTemplatesPath+"/house", officeTemplatesPath+"/house/delete", url.Values{})
+			if !strings.Contains(q, "Delete payment page template house?") || p.Status != http.StatusSeeOther {
+				t.Fatalf("delete: %q %d %.500s", q, p.Status, p.Body)
 			}
 			if _, body := h.page(actionURL(houseJob)); !strings.Contains(body, "#aa0044") {
 				t.Errorf("a deleted template's job: %.600s", body)
