@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,10 +24,12 @@ func (e *env) gatewayCmds() []*cobra.Command {
 	var tenant string
 	var s gateway.GatewaySettings
 	var recurring bool
-	var methods []string
+	var methods, creditLimits []string
+	var credit bool
 	set := &cobra.Command{
-		Use:   "gateway-settings --tenant ID [--auto-capture=false] [--fee-basis-points N] [--fee-fixed-minor N] [--return-url-success URL] … [--webhook-url URL] [--require-hmac] [--auto-capture-recurring=false] [--payment-methods Card,CreditCard,PayPal]",
-		Short: "Show or change a tenant's card gateway settings (auto capture, recurring auto capture, payment methods, fees, default return and webhook URLs, HMAC requirement)",
+		Use: "gateway-settings --tenant ID [--auto-capture=false] [--fee-basis-points N] [--fee-fixed-minor N] [--return-url-success URL] … [--webhook-url URL] [--require-hmac] [--auto-capture-recurring=false] [--payment-methods Card,CreditCard,PayPal]" +
+			" [--credit-payments] [--credit-limit GBP=500.00/2000.00]…",
+		Short: "Show or change a tenant's card gateway settings (auto capture, recurring auto capture, payment methods, credit payments and their limits, fees, default return and webhook URLs, HMAC requirement)",
 		Long: `Show (no change flags) or replace a tenant's card gateway settings. The same
 settings are available to the merchant at GET/PUT /platform/gateway/settings
 with its APP key. Prints the settings, with the configuration id and signing key.`,
@@ -81,6 +85,11 @@ with its APP key. Prints the settings, with the configuration id and signing key
 				if f.Changed("payment-methods") {
 					s.PaymentMethodsEnabled = &methods
 				}
+				if f.Changed("credit-payments") || f.Changed("credit-limit") {
+					if s.CreditPayments, err = creditFlags(cur.CreditPayments, f.Changed("credit-payments"), credit, creditLimits); err != nil {
+						return err
+					}
+				}
 				if cur, err = svc.PutSettings(cmd.Context(), t.ID, s); err != nil {
 					return err
 				}
@@ -102,8 +111,41 @@ with its APP key. Prints the settings, with the configuration id and signing key
 	f.BoolVar(&s.RefuseDirectCardPayments, "refuse-direct-card-payments", false, "refuse card details in the API (hosted pages only): \"Direct card payments are not allowed.\"")
 	f.BoolVar(&recurring, "auto-capture-recurring", true, "capture recurring child payments at once (never set: as --auto-capture)")
 	f.StringSliceVar(&methods, "payment-methods", nil, "the payment methods enabled: Card, CreditCard, PayPal (comma-separated; \"\" for none)")
+	f.BoolVar(&credit, "credit-payments", false, "allow credit payments (payment jobs of type Credit: money to a card) within the limits")
+	f.StringArrayVar(&creditLimits, "credit-limit", nil, "a currency's credit limits, per credit and per day: GBP=500.00/2000.00 (repeat for more currencies; GBP= removes GBP; the others stay)")
 	_ = set.MarkFlagRequired("tenant")
 	return []*cobra.Command{set}
+}
+
+// creditFlags applies --credit-payments (when set) and the --credit-limit
+// values (CUR=PERCREDIT/PERDAY, or CUR= to remove the currency) to the
+// current credit settings.
+func creditFlags(cur *gateway.CreditPaymentSettings, setEnabled, enabled bool, limits []string) (*gateway.CreditPaymentSettings, error) {
+	out := &gateway.CreditPaymentSettings{Limits: map[string]gateway.CreditLimit{}}
+	if cur != nil {
+		out.Enabled = cur.Enabled
+		maps.Copy(out.Limits, cur.Limits)
+	}
+	if setEnabled {
+		out.Enabled = enabled
+	}
+	for _, l := range limits {
+		code, v, ok := strings.Cut(l, "=")
+		code = strings.ToUpper(strings.TrimSpace(code))
+		if !ok || code == "" {
+			return nil, fmt.Errorf("--credit-limit %q: want CUR=PERCREDIT/PERDAY, e.g. GBP=500.00/2000.00 (or GBP= to remove it)", l)
+		}
+		if strings.TrimSpace(v) == "" {
+			delete(out.Limits, code)
+			continue
+		}
+		per, day, ok := strings.Cut(v, "/")
+		if !ok {
+			return nil, fmt.Errorf("--credit-limit %q: want CUR=PERCREDIT/PERDAY, e.g. GBP=500.00/2000.00", l)
+		}
+		out.Limits[code] = gateway.CreditLimit{PerPayment: strings.TrimSpace(per), PerDay: strings.TrimSpace(day)}
+	}
+	return out, nil
 }
 
 // gatewayScenarios are the card gateway's load scenarios.

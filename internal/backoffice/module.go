@@ -50,8 +50,9 @@ type Route struct {
 	Query   []string
 	// Owner makes the route owner-only: an agent gets 403 (OwnerOnly).
 	Owner bool
-	// Upload, for a POST, is the largest multipart/form-data body (with a
-	// file) it takes, in bytes (webkit.Kit.ProtectUpload); 0: a plain form.
+	// Upload makes a POST take a multipart form (file uploads) of at most
+	// this many bytes (webkit.Kit.ProtectUpload; webkit.FileOf reads a
+	// file); 0: a plain form.
 	Upload  int64
 	Handler Handler
 }

@@ -345,6 +345,12 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		return nil, err
 	}
 
+	pageRef, pageWarnings, err := s.pageRefOf(ctx, tenantID, req.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	params.PageRef = pageRef
+
 	flags := map[string]bool{}
 	if o.moto {
 		flags["moto"] = true
@@ -369,7 +375,7 @@ func (s *Service) create(ctx context.Context, tenantID, configID string, req Cre
 		Ref: s.IDs.Digits(18), TenantID: tenantID, ConfigID: configID, TraceRef: s.IDs.Digits(18), Type: "Payment", Locale: locale,
 		OrderNumber: order.OrderNumber, Order: order, Methods: methods, Options: req.Options, Flags: flags, Params: params,
 		Currency: cur, Amount: amt, Status: StPending, ExpiresAt: expires, DueAt: now.Add(DueAfter), CreatedAt: now, UpdatedAt: now,
-		Warnings: pageRefWarnings(req.Parameters),
+		Warnings: pageWarnings,
 	}
 	if j.Options == nil {
 		j.Options = []string{}

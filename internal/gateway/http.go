@@ -41,6 +41,7 @@ func (s *Service) Routes(errw, platformErrs httpx.ErrorWriter) []httpx.Route {
 		{Method: "POST", Path: "/payment/paypal/result", API: httpx.APIPublic, Summary: "PayPal sandbox simulator: the shopper's answer (approve, cancel, fail)", Query: []string{"ref"}, Handler: s.pageForm(4<<10, s.handlePayPalResult)},
 		{Method: "GET", Path: "/payment/result", API: httpx.APIPublic, Summary: "Default return page", Handler: s.handleResult},
 		{Method: "GET", Path: "/assets/{name}", API: httpx.APIPublic, Summary: "Payment method logos", Handler: s.handleAsset},
+		{Method: "GET", Path: logoPath + "{id}", API: httpx.APIPublic, Summary: "A payment page template's logo (cached; nosniff)", Handler: s.handleLogo},
 
 		{Method: "GET", Path: "/platform/gateway/settings", API: httpx.APIPlatform, Summary: "Card gateway settings: configuration id, signing key, auto capture, fees, return and webhook URLs",
 			Response: GatewaySettings{}, Handler: settingsHandler(s, platformErrs, false)},

@@ -121,7 +121,7 @@ func TestHostedPageLocale(t *testing.T) {
 			if !strings.Contains(ret, "/payment/result?locale=de-DE&paymentjobref=") {
 				t.Fatalf("return URL %s", ret)
 			}
-			if _, body := h.pageIn(ret, "fr"); !strings.Contains(body, "Zahlung abgeschlossen") || !strings.Contains(body, "Zahlungsstatus: abgeschlossen") {
+			if _, body := h.pageIn(ret, "fr"); !strings.Contains(body, "Zahlung abgeschlossen") || !strings.Contains(body, "Vielen Dank: Ihre Zahlung ist eingegangen.") {
 				t.Errorf("return page: %.600s", body)
 			}
 		})
@@ -168,11 +168,11 @@ func TestBrowserHostedPageInGerman(t *testing.T) {
 			}
 			browsertest.CheckAxe(t, ctx, "German 3-D Secure page")
 			shots("3ds")
-			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#complete")), chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#complete")), chromedp.WaitVisible(chromedp.CSS("#result"))); err != nil {
 				t.Fatal(err)
 			}
-			if got := text("#status"); got != "Zahlungsstatus: abgeschlossen" {
-				t.Errorf("return page: %q", got)
+			if got := text("#result"); got != "Vielen Dank: Ihre Zahlung ist eingegangen." || text("h1") != "Zahlung abgeschlossen" {
+				t.Errorf("return page: %q %q", text("h1"), got)
 			}
 			shots("result")
 
@@ -191,7 +191,7 @@ func TestBrowserHostedPageInGerman(t *testing.T) {
 			shots("card-form")
 			if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#cardNumber"), "4000000000000010"),
 				chromedp.SendKeys(chromedp.CSS("#cardExpiryMonth"), "05"), chromedp.SendKeys(chromedp.CSS("#cardExpiryYear"), "28"),
-				chromedp.SendKeys(chromedp.CSS("#cardCvc"), "123"), chromedp.Click(chromedp.CSS("#pay")), chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
+				chromedp.SendKeys(chromedp.CSS("#cardCvc"), "123"), chromedp.Click(chromedp.CSS("#pay")), chromedp.WaitVisible(chromedp.CSS("#result"))); err != nil {
 				t.Fatal(err)
 			}
 			ref, _ := refs(link)

@@ -33,6 +33,9 @@ type jobParams struct {
 	Customer string `json:"customer,omitempty"`
 	// FrameDomains: the request's parentFrameDomains (embed.go).
 	FrameDomains []string `json:"frameDomains,omitempty"`
+	// PageRef: the payment page template the request named (templates.go;
+	// "" for the tenant's default).
+	PageRef string `json:"pageRef,omitempty"`
 }
 
 type job struct {
@@ -47,6 +50,8 @@ type job struct {
 	Status, Parent                                  string
 	ExpiresAt, DueAt, PaidAt, CreatedAt, UpdatedAt  time.Time
 	Payments                                        []*payment
+	// brand is the payment page template of its hosted pages (pageJob).
+	brand *pageBrand
 	// Warnings are the guide's warnings about the request being answered
 	// (not stored: a later read of the job has none).
 	Warnings []Warning

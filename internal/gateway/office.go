@@ -34,6 +34,7 @@ const KindCard = "card"
 type officePages struct {
 	job, settings         *webkit.Page
 	terminal, links, link *webkit.Page // office_terminal.go, office_links.go
+	templates, template   *webkit.Page // office_templates.go
 }
 
 // office is the gateway's back-office module.
@@ -50,19 +51,27 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 		dst  **webkit.Page
 		file string
 	}{{&m.pages.job, "job"}, {&m.pages.settings, "settings"},
-		{&m.pages.terminal, "terminal"}, {&m.pages.links, "links"}, {&m.pages.link, "link"}} {
+		{&m.pages.terminal, "terminal"}, {&m.pages.links, "links"}, {&m.pages.link, "link"},
+		{&m.pages.templates, "templates"}, {&m.pages.template, "template"}} {
 		p, err := o.Page(officeFiles, "office/"+pg.file+".html")
 		if err != nil {
 			return backoffice.Module{}, err
 		}
 		*pg.dst = p
 	}
+	for _, p := range []**webkit.Page{&m.pages.templates, &m.pages.template} {
+		var err error
+		if *p, err = (*p).With(officeFiles, "office/templatefields.html"); err != nil {
+			return backoffice.Module{}, err
+		}
+	}
 	const job = "/office/gateway/jobs/{ref}"
 	const pay = job + "/payments/{pay}"
 	return backoffice.Module{
 		Name: "gateway",
 		Nav: []backoffice.NavItem{{Label: "Virtual Terminal", Href: "/office/gateway/terminal", Order: 20},
-			{Label: "Payment links", Href: "/office/gateway/links", Order: 30}, {Label: "Card settings", Href: "/office/gateway/settings", Order: 70}},
+			{Label: "Payment links", Href: "/office/gateway/links", Order: 30}, {Label: "Card settings", Href: "/office/gateway/settings", Order: 70},
+			{Label: "Payment pages", Href: officeTemplates, Order: 72}},
 		Routes: append([]backoffice.Route{
 			{Method: http.MethodGet, Path: job, Summary: "card payment job: payments, timeline, notifications and actions", Handler: m.jobPage},
 			{Method: http.MethodPost, Path: pay + "/capture", Summary: "capture a card payment (confirmed first)", Handler: m.capture},
@@ -71,7 +80,7 @@ func (s *Service) OfficeModule(o *backoffice.Office) (backoffice.Module, error) 
 			{Method: http.MethodPost, Path: job + "/cancel", Summary: "cancel a card payment job (confirmed first)", Handler: m.cancelJob},
 			{Method: http.MethodGet, Path: "/office/gateway/settings", Summary: "card settings (read-only for agents)", Handler: m.settingsPage},
 			{Method: http.MethodPost, Path: "/office/gateway/settings", Summary: "change the card settings (owners only)", Owner: true, Handler: m.saveSettings},
-		}, append(m.terminalRoutes(), m.linkRoutes()...)...),
+		}, append(append(m.terminalRoutes(), m.linkRoutes()...), m.templateRoutes()...)...),
 		Payments: officeSource{s},
 	}, nil
 }

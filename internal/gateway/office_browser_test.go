@@ -157,7 +157,10 @@ func (b *officeBrowser) payLink() {
 	b.step("pay the link",
 		chromedp.SendKeys(css("#cardNumber"), "4000000000000010"), chromedp.SendKeys(css("#cardHolderName"), "Grace Hopper"),
 		chromedp.SendKeys(css("#cardExpiryMonth"), "11"), chromedp.SendKeys(css("#cardExpiryYear"), "29"),
-		chromedp.SendKeys(css("#cardCvc"), "456"), chromedp.Click(css("#pay")), chromedp.WaitVisible(css("#status")))
+		chromedp.SendKeys(css("#cardCvc"), "456"), chromedp.Click(css("#pay")), chromedp.WaitVisible(css("#result")))
+	if b.text("h1") != "Payment completed" {
+		b.t.Errorf("the return page after paying the link: %q", b.text("h1"))
+	}
 	b.check("09-paid")
 	b.step("the link again", chromedp.Navigate(url), chromedp.WaitVisible(css("#notice")))
 	if b.text("#notice") != "This payment link has been paid." {

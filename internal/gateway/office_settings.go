@@ -20,6 +20,8 @@ type officeSettings struct {
 	Checks          []settingCheck
 	Methods         []settingCheck // the payment methods enabled (name "paymentMethods")
 	Schemes         []settingCheck // which signatures are accepted (name "signatureScheme", one On)
+	Credit          settingCheck   // credit payments on (office_credit.go)
+	CreditRows      []creditRow
 }
 
 // The signature choices of the card settings page: which of the guide's
@@ -57,10 +59,12 @@ type settingCheck struct {
 }
 
 func settingsForm(st GatewaySettings) *webkit.Form {
-	return webkit.NewForm(map[string]string{
+	v := map[string]string{
 		"returnUrlSuccess": st.ReturnURLSuccess, "returnUrlFailed": st.ReturnURLFailed, "returnUrlCancelled": st.ReturnURLCancelled,
 		"webhookUrl": st.WebhookURL, "feeBasisPoints": strconv.FormatInt(st.FeeBasisPoints, 10),
-		"feeFixedMinor": strconv.FormatInt(st.FeeFixedMinor, 10)})
+		"feeFixedMinor": strconv.FormatInt(st.FeeFixedMinor, 10)}
+	creditFormValues(st, v)
+	return webkit.NewForm(v)
 }
 
 func settingChecks(st GatewaySettings) []settingCheck {
@@ -107,7 +111,8 @@ func (m *office) settingsPage(w http.ResponseWriter, r *http.Request, a *backoff
 
 func (m *office) renderSettings(w http.ResponseWriter, r *http.Request, a *backoffice.Admin, status int, st GatewaySettings, f *webkit.Form) {
 	d := officeSettings{Owner: a.Owner(), ConfigurationID: st.ConfigurationID, Checks: settingChecks(st), Methods: methodChecks(st),
-		Schemes: schemeChoices(schemeOf(st))}
+		Schemes: schemeChoices(schemeOf(st)), CreditRows: creditRows(),
+		Credit: settingCheck{creditEnabledField, "Credit payments", "Payment jobs of type Credit pay money to a card from your available balance, within the limits below.", creditOn(st)}}
 	m.o.Render(w, r, a, status, m.pages.settings, webkit.View{Title: "Card settings", Data: d, Form: f})
 }
 
@@ -123,7 +128,7 @@ func (m *office) saveSettings(w http.ResponseWriter, r *http.Request, a *backoff
 	in := GatewaySettings{AutoCapture: f.Get("autoCapture") == "on", RefuseDirectCardPayments: f.Get("refuseDirectCardPayments") == "on",
 		ReturnURLSuccess: f.Get("returnUrlSuccess"), ReturnURLFailed: f.Get("returnUrlFailed"), ReturnURLCancelled: f.Get("returnUrlCancelled"),
 		WebhookURL: f.Get("webhookUrl"), AutoCaptureRecurring: &recurring, PaymentMethodsEnabled: &methods,
-		ExternalMPIProvider: &mpi}
+		ExternalMPIProvider: &mpi, CreditPayments: creditFromForm(f)}
 	switch f.Get("signatureScheme") {
 	case schemeHash:
 	case schemeHMACBodyless:
@@ -155,8 +160,10 @@ func (m *office) saveSettings(w http.ResponseWriter, r *http.Request, a *backoff
 			m.o.Fail(w, r, a, "save card settings", err)
 			return
 		}
-		f.FailWith(err, map[string]string{"paymentMethodsEnabled": "paymentMethods", "feeBasisPoints": "feeBasisPoints", "feeFixedMinor": "feeFixedMinor", "returnUrlSuccess": "returnUrlSuccess",
-			"returnUrlFailed": "returnUrlFailed", "returnUrlCancelled": "returnUrlCancelled", "webhookUrl": "webhookUrl"})
+		fields := map[string]string{"paymentMethodsEnabled": "paymentMethods", "feeBasisPoints": "feeBasisPoints", "feeFixedMinor": "feeFixedMinor", "returnUrlSuccess": "returnUrlSuccess",
+			"returnUrlFailed": "returnUrlFailed", "returnUrlCancelled": "returnUrlCancelled", "webhookUrl": "webhookUrl"}
+		creditErrorFields(fields)
+		f.FailWith(err, fields)
 	}
 	m.renderSettings(w, r, a, http.StatusUnprocessableEntity, in, f)
 }
@@ -177,5 +184,5 @@ func settingsDetail(in GatewaySettings) string {
 		", refuseDirectCardPayments " + on(in.RefuseDirectCardPayments) + ", paymentMethods " + methods +
 		", requireHmac " + on(in.RequireHMAC) + ", requireHmacBodylessWrites " + on(in.RequireHMACBodylessWrites) +
 		", fee " + strconv.FormatInt(in.FeeBasisPoints, 10) + " bp + " + strconv.FormatInt(in.FeeFixedMinor, 10) +
-		", externalMpiProvider " + on(in.ExternalMPIProvider != nil && *in.ExternalMPIProvider)
+		", externalMpiProvider " + on(in.ExternalMPIProvider != nil && *in.ExternalMPIProvider) + ", " + creditDetail(in.CreditPayments)
 }

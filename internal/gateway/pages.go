@@ -34,6 +34,10 @@ type pageData struct {
 	Attempt string
 	// Card and PayPal are the payment methods the page offers (paypal.go).
 	Card, PayPal bool
+	// Brand is the page's payment page template (templates.go); Preview
+	// shows it in the back office with a sample job: nothing can be sent.
+	Brand   pageBrand
+	Preview bool
 }
 
 // pageJob returns the job of a hosted page ref and its latest payment:
@@ -60,6 +64,11 @@ func (s *Service) pageJob(ctx context.Context, token string) (*job, *payment, er
 		return nil, nil, err
 	}
 	j.offer = offerOf(j, st)
+	b, err := s.brandFor(ctx, j.TenantID, j.Params.PageRef)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.brand = &b
 	return j, p, nil
 }
 
@@ -120,7 +129,8 @@ func (d pageData) Lang() string {
 
 func (s *Service) renderPage(w http.ResponseWriter, j *job, p *payment, mode, msg string) {
 	d := pageData{L: langOf(j.Locale), Title: "Payment", Amount: amount(p.Amount, p.Currency), Currency: p.Currency.Code(), OrderNumber: j.OrderNumber,
-		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref, Description: j.Params.Description}
+		Ref: p.PageToken, Status: p.Status, Masked: p.MaskedPAN, Error: msg, Mode: mode, Attempt: p.Ref, Description: j.Params.Description,
+		Brand: brandOfJob(j)}
 	switch mode {
 	case "":
 		switch {
@@ -161,7 +171,7 @@ func (s *Service) pageHeaders(w http.ResponseWriter, j *job) {
 func (s *Service) pageError(w http.ResponseWriter, r *http.Request, j *job, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, j), Title: "Payment", Error: msg, Mode: "none"})
+	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, j), Title: "Payment", Error: msg, Mode: "none", Brand: brandOfJob(j)})
 }
 
 func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) {
@@ -498,21 +508,6 @@ func (s *Service) afterPage(w http.ResponseWriter, r *http.Request, before *job,
 		return
 	}
 	http.Redirect(w, r, v.actionURL(j, p), http.StatusSeeOther)
-}
-
-// handleResult is the default return page when neither the job nor the
-// tenant set return URLs.
-func (s *Service) handleResult(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	status := "completed"
-	if r.URL.Query().Get("status") == "cancelled" {
-		status = "cancelled"
-	}
-	title := "Payment completed"
-	if status == "cancelled" {
-		title = "Payment cancelled"
-	}
-	_ = pageTmpl.Execute(w, pageData{L: requestLang(r, nil), Title: title, Mode: "none", Status: status})
 }
 
 func (s *Service) handleAsset(w http.ResponseWriter, r *http.Request) {

@@ -123,10 +123,11 @@ type RequestParameters struct {
 	ThreeDSecureEci       Flex   `json:"threeDSecureEci,omitempty" doc:"external 3-D Secure: the two-digit electronic commerce indicator"`
 	ThreeDSecureDSTransID string `json:"threeDSecureDSTransId,omitempty" doc:"external 3-D Secure: the directory server's transaction id (UUID)"`
 	EwalletType           string `json:"ewalletType,omitempty" enum:"ApplePay,GooglePay,SamsungPay,Other" example:"ApplePay" doc:"an e-wallet token: no CVC, its cryptogram as threeDSecureCavv (needs the External MPI Provider flag)"`
-	// PaymentPageReference names the hosted payment page the shopper sees
-	// (pagerefs.go); one that does not exist gets the default page and the
+	// PaymentPageReference names the hosted payment page the shopper sees:
+	// one of the tenant's payment page templates (templates.go, any case),
+	// or default; one that does not exist gets the default page and the
 	// guide's warning "Supplied payment page reference does not exists.".
-	PaymentPageReference string `json:"paymentPageReference,omitempty" doc:"the hosted payment page to show (default); another gets the default page and a warning"`
+	PaymentPageReference string `json:"paymentPageReference,omitempty" example:"summer-sale" doc:"the payment page template of the hosted pages (logo, colours, texts; made in the back office); none or default: the tenant's default template; an unknown one gets the default page and a warning"`
 }
 
 // PaymentOrder is the merchant's order: its number, billing and shipping details

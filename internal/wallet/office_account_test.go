@@ -190,7 +190,7 @@ func TestOfficeCorporateWallet(t *testing.T) {
 			}
 
 			if p := owner.Upload("/office/wallet/upgrade", "/office/wallet/upgrade/documents", url.Values{"kind": {"trade_register_extract"}},
-				officetest.File{Field: "file", Name: "register.pdf", ContentType: "application/pdf", Data: pdfDoc("register")}); p.Status != http.StatusSeeOther {
+				officetest.File{Field: "file", Name: "register.pdf", ContentType: "application/pdf", Content: pdfDoc("register")}); p.Status != http.StatusSeeOther {
 				t.Fatalf("upload: %d %s", p.Status, p.Body)
 			}
 			if p := owner.Post("/office/wallet/upgrade", "/office/wallet/upgrade", url.Values{}); p.Status != http.StatusSeeOther {

@@ -34,7 +34,7 @@ func TestOfficeUpgradeReview(t *testing.T) {
 			agent := owner.AddUser("agent", "ann.agent", "agent password 1")
 			const page, docs = "/office/wallet/upgrade", "/office/wallet/upgrade/documents"
 			file := func(name, ctype string, data []byte) officetest.File {
-				return officetest.File{Field: "file", Name: name, ContentType: ctype, Data: data}
+				return officetest.File{Field: "file", Name: name, ContentType: ctype, Content: data}
 			}
 			kind := url.Values{"kind": {"bank_statement"}}
 			if p := agent.Upload(page, docs, kind, file("s.pdf", "application/pdf", pdfDoc("s"))); p.Status != http.StatusForbidden {

@@ -3,7 +3,10 @@ package webkit
 import (
 	"crypto/hmac"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 )
 
 // CSRF protection. Every POST must pass two checks before its handler runs:
@@ -72,14 +75,29 @@ func (k *Kit) checkCSRF(r *http.Request) bool {
 // parses the form. A field holding a control character is emptied and its
 // refusal recorded for FormOf, so the page shows it beside the field: the
 // handler starts with FormOf(r) and acts only when the form is OK.
-func (k *Kit) Protect(next http.HandlerFunc) http.HandlerFunc {
+func (k *Kit) Protect(next http.HandlerFunc) http.HandlerFunc { return k.protect(MaxForm, false, next) }
+
+// ProtectUpload is Protect for a form that may upload files
+// (multipart/form-data) with a body of at most limit bytes: a larger one
+// is refused (413) before the handler runs; the handler reads a file with
+// FileOf. The fields are checked as Protect checks them.
+func (k *Kit) ProtectUpload(limit int64, next http.HandlerFunc) http.HandlerFunc {
+	return k.protect(limit, true, next)
+}
+
+func (k *Kit) protect(limit int64, upload bool, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := k.cop.Check(r); err != nil {
 			k.Error(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Open the page here and send it again.")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
-		if err := r.ParseForm(); err != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if err := parseForm(r, limit, upload); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				k.Error(w, r, http.StatusRequestEntityTooLarge, "This form is larger than "+sizeLimit(limit)+", so it was refused. Go back and send a smaller file.")
+				return
+			}
 			k.Error(w, r, http.StatusBadRequest, "The form could not be read; go back and try again.")
 			return
 		}
@@ -89,4 +107,21 @@ func (k *Kit) Protect(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, withForm(r, refuseControls(r.PostForm)))
 	}
+}
+
+// parseForm parses a urlencoded form, or with upload a multipart one too
+// (held in memory: the body is bounded by limit).
+func parseForm(r *http.Request, limit int64, upload bool) error {
+	if upload && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(limit)
+	}
+	return r.ParseForm()
+}
+
+// sizeLimit says a byte count in MiB (KiB under one).
+func sizeLimit(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }

@@ -2,6 +2,7 @@ package webkit
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,6 +69,29 @@ func refuseControls(v url.Values) map[string]string {
 		}
 	}
 	return errs
+}
+
+// FileOf returns the bytes of the file a form that went through
+// ProtectUpload sent in field name; nil when no file was chosen. Its name
+// and declared type are not given: the caller checks the bytes.
+func FileOf(r *http.Request, name string) ([]byte, error) {
+	if r.MultipartForm == nil || len(r.MultipartForm.File[name]) == 0 {
+		return nil, nil
+	}
+	fh := r.MultipartForm.File[name][0]
+	if fh.Filename == "" && fh.Size == 0 {
+		return nil, nil // the file input left empty
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err == nil && b == nil {
+		b = []byte{}
+	}
+	return b, err
 }
 
 // Get returns a field's value, trimmed of spaces.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -69,7 +71,15 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 		}
 		io.WriteString(w, "ok "+f.Get("name"))
 	}))
-	mux.HandleFunc("POST /upload", kit.ProtectUpload(1<<10, uploaded)) // upload_test.go
+	mux.HandleFunc("POST /upload", kit.ProtectUpload(1<<10, func(w http.ResponseWriter, r *http.Request) {
+		f := webkit.FormOf(r)
+		b, err := webkit.FileOf(r, "file")
+		if !f.OK() || err != nil {
+			http.Error(w, fmt.Sprint(f.Errors, err), http.StatusUnprocessableEntity)
+			return
+		}
+		fmt.Fprintf(w, "ok %s %d %v", f.Get("name"), len(b), b == nil)
+	}))
 	mux.HandleFunc("POST /login", kit.Protect(func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.StartSession(r.Context(), w, r, "tester", webkit.FormOf(r).Get("name")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -505,4 +515,68 @@ func TestSessionsCookie(t *testing.T) {
 			t.Fatal("SessionHash reads another page set's cookie")
 		}
 	})
+}
+
+// multipartBody is a multipart form with fields and, when content is not
+// nil, a file field "file".
+func multipartBody(t *testing.T, fields url.Values, content []byte) (io.Reader, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	if content != nil {
+		w, err := mw.CreateFormFile("file", "logo.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write(content)
+	}
+	_ = mw.Close()
+	return &b, mw.FormDataContentType()
+}
+
+// TestProtectUpload: a multipart form is CSRF-checked as any form (token,
+// fetch metadata), its text fields refuse control characters, a body over
+// the limit is refused with 413 before the handler, and FileOf gives the
+// file's bytes (nil when none was sent).
+func TestProtectUpload(t *testing.T) {
+	h := newHarness(t, storetest.SQLite(t))
+	alice, mallory := h.browser(), h.browser()
+	token, other := alice.token(), mallory.token()
+	for _, c := range []struct {
+		name    string
+		fields  url.Values
+		file    []byte
+		site    string
+		want    int
+		wantOut string
+	}{
+		{"own token, a file", url.Values{"csrf": {token}, "name": {"Ada"}}, []byte("12345"), "same-origin", 200, "ok Ada 5 false"},
+		{"own token, no file", url.Values{"csrf": {token}, "name": {"Ada"}}, nil, "same-origin", 200, "ok Ada 0 true"},
+		{"no token", url.Values{"name": {"Ada"}}, []byte("1"), "same-origin", 403, ""},
+		{"another browser's token", url.Values{"csrf": {other}, "name": {"Ada"}}, []byte("1"), "same-origin", 403, ""},
+		{"cross-site", url.Values{"csrf": {token}, "name": {"Ada"}}, []byte("1"), "cross-site", 403, ""},
+		{"NUL in a field", url.Values{"csrf": {token}, "name": {"Ada\x00"}}, nil, "same-origin", 422, "control character"},
+		{"over the limit", url.Values{"csrf": {token}, "name": {"Ada"}}, make([]byte, 2<<10), "same-origin", 413, "larger than 1 KiB"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			body, typ := multipartBody(t, c.fields, c.file)
+			req, _ := http.NewRequest("POST", h.srv.URL+"/upload", body)
+			req.Header.Set("Content-Type", typ)
+			req.Header.Set("Sec-Fetch-Site", c.site)
+			resp, err := alice.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.want || !strings.Contains(string(out), c.wantOut) {
+				t.Errorf("%d %q, want %d %q", resp.StatusCode, out, c.want, c.wantOut)
+			}
+		})
+	}
 }

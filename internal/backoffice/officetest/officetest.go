@@ -5,10 +5,14 @@
 package officetest
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -64,16 +68,54 @@ func (b *Browser) Post(from, path string, form url.Values) Page {
 	return b.Send("POST", path, form, "same-origin")
 }
 
+// File is a file a form uploads.
+type File struct {
+	Field, Name, ContentType string
+	Content                  []byte
+}
+
+// PostFiles loads from (for the form's token) and posts form with files
+// to path as multipart/form-data, as a browser sends a file upload.
+func (b *Browser) PostFiles(from, path string, form url.Values, files ...File) Page {
+	b.T.Helper()
+	form.Set("csrf", b.Token(from))
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range form {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, f.Field, f.Name))
+		h.Set("Content-Type", f.ContentType)
+		w, err := mw.CreatePart(h)
+		if err != nil {
+			b.T.Fatal(err)
+		}
+		_, _ = w.Write(f.Content)
+	}
+	_ = mw.Close()
+	return b.send("POST", path, &body, mw.FormDataContentType(), "same-origin")
+}
+
 // Send sends a request with Sec-Fetch-Site site and the form (nil: none).
 func (b *Browser) Send(method, path string, form url.Values, site string) Page {
 	b.T.Helper()
 	var body io.Reader
+	typ := ""
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		body, typ = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 	}
+	return b.send(method, path, body, typ, site)
+}
+
+func (b *Browser) send(method, path string, body io.Reader, contentType, site string) Page {
+	b.T.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), method, b.H.Server.URL+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Sec-Fetch-Site", site)
 	resp, err := b.c.Do(req)
