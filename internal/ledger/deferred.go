@@ -95,16 +95,15 @@ type deferredWrites struct {
 // deferrable marks those legs unfolded.
 func (l *Ledger) deferrable(tenantID string, legs []leg) []bool {
 	can := make([]bool, len(legs))
-	unfold := make([]bool, len(legs))
 	last := "" // the account updated now that comes last in lockOrder
-	var now []string
+	now := map[string]bool{}
 	for i, lg := range legs {
 		f, ok := l.facts.get(lg.account)
 		can[i] = ok && lg.pendingOut == 0 && lg.pendingIn == 0 && f.tenantID == tenantID &&
 			f.currency == lg.currency && (lg.amount > 0 || f.overdraft)
-		unfold[i] = can[i] && l.folding && f.hot
+		legs[i].unfolded = can[i] && l.folding && f.hot
 		if !can[i] {
-			now = append(now, lg.account)
+			now[lg.account] = true
 			if last == "" || lockOrder(lg.account, last) > 0 {
 				last = lg.account
 			}
@@ -112,9 +111,8 @@ func (l *Ledger) deferrable(tenantID string, legs []leg) []bool {
 	}
 	some := false
 	for i, lg := range legs {
-		inOrder := last == "" || lockOrder(lg.account, last) > 0
-		can[i] = can[i] && (inOrder || (unfold[i] && !slices.Contains(now, lg.account)))
-		legs[i].unfolded = can[i] && unfold[i] && !slices.Contains(now, lg.account)
+		legs[i].unfolded = lg.unfolded && !now[lg.account] // judged with the account's legs applied now
+		can[i] = can[i] && (legs[i].unfolded || last == "" || lockOrder(lg.account, last) > 0)
 		some = some || can[i]
 	}
 	if !some {

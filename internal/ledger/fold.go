@@ -71,13 +71,9 @@ func insertUnfolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow) error
 	for part := range slices.Chunk(rows, 500) {
 		var b strings.Builder
 		b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ")
+		writeValues(&b, "", 1, 5, len(part))
 		args := make([]any, 0, 5*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			k := 1 + 5*i
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", k, k+1, k+2, k+3, k+4)
+		for _, r := range part {
 			args = append(args, r.entryID, r.seq, r.account, r.currency, r.amount)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
@@ -136,13 +132,9 @@ func insertFolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow, balance
 	for part := range slices.Chunk(rows, 500) {
 		var b strings.Builder
 		b.WriteString("INSERT INTO ledger_postings (entry_id, seq, account_id, account_seq, currency, amount, balance_after) VALUES ")
+		writeValues(&b, "", 1, 7, len(part))
 		args := make([]any, 0, 7*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			k := 1 + 7*i
-			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", k, k+1, k+2, k+3, k+4, k+5, k+6)
+		for _, r := range part {
 			seq++
 			balance += r.amount
 			args = append(args, r.entryID, r.seq, r.account, seq, r.currency, r.amount, balance)
@@ -211,9 +203,13 @@ func (l *Ledger) unfoldedAccounts(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// RunFolder folds unfolded postings every interval until ctx ends. A failed
-// round is logged and the next one tries again.
+// RunFolder folds unfolded postings every interval until ctx ends; without
+// folding (SQLite's default) it returns at once. A failed round is logged
+// and the next one tries again.
 func (l *Ledger) RunFolder(ctx context.Context, log *slog.Logger, every time.Duration) {
+	if !l.folding {
+		return // nothing is ever unfolded (a refused posting or a statement still folds)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -1,9 +1,12 @@
 package ledger_test
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/apperr"
 	"github.com/cashgate/cashgate/internal/ids"
@@ -205,6 +208,34 @@ func TestHotAccountsConcurrent(t *testing.T) {
 		}
 		if _, err := f.l.FoldAll(f.ctx); err != nil {
 			t.Fatal(err)
+		}
+		f.check(t)
+	})
+}
+
+// TestRunFolder: the folder folds what waits unfolded without being asked,
+// and stops with its context.
+func TestRunFolder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, world, merchant := hotFixture(t, db)
+		for range 3 {
+			f.transfer(t, world, merchant, "EUR", 7)
+		}
+		if n := f.count(t, "ledger_unfolded"); n != 6 {
+			t.Fatalf("%d unfolded postings, want 6", n)
+		}
+		ctx, cancel := context.WithCancel(f.ctx)
+		done := make(chan struct{})
+		go func() { f.l.RunFolder(ctx, slog.New(slog.DiscardHandler), time.Millisecond); close(done) }()
+		for deadline := time.Now().Add(30 * time.Second); f.count(t, "ledger_unfolded") > 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the folder left postings unfolded")
+			}
+		}
+		cancel()
+		<-done
+		if got := f.balance(t, merchant); got != bal(21, 0, 0) || f.count(t, "ledger_postings") != 6 {
+			t.Fatalf("after the folder: %+v, %d postings", got, f.count(t, "ledger_postings"))
 		}
 		f.check(t)
 	})

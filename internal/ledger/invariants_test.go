@@ -76,6 +76,28 @@ func TestCheckInvariants(t *testing.T) {
 			},
 		},
 		{
+			name:    "unfolded posting on an account that is not hot",
+			corrupt: []string{`INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ({entry}, 9, {wallet}, 'EUR', 5)`},
+			want: []string{
+				"unfolded posting has no hot account or could be refused",
+				"entry does not balance",
+				"balances do not sum to zero",
+			},
+		},
+		{
+			name: "unfolded debit of a hot account that could have been refused",
+			corrupt: []string{`UPDATE ledger_accounts SET hot = TRUE WHERE id = {wallet}`,
+				`INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ({entry}, 9, {wallet}, 'EUR', -5)`},
+			want: []string{"unfolded posting has no hot account or could be refused", "entry does not balance"},
+		},
+		{
+			name: "posting both folded and unfolded",
+			corrupt: []string{`UPDATE ledger_accounts SET hot = TRUE WHERE id = {wallet}`,
+				`INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount)
+SELECT entry_id, seq, account_id, currency, amount FROM ledger_postings WHERE account_id = {wallet} AND entry_id = {entry}`},
+			want: []string{"posting is both folded and unfolded", "entry does not balance"},
+		},
+		{
 			name:    "hold marked posted without posting",
 			corrupt: []string{`UPDATE ledger_holds SET status = 'posted' WHERE id = {hold}`},
 			want:    []string{"account pending_out differs from its pending holds"},

@@ -301,14 +301,27 @@ func insertPostings(ctx context.Context, tx *store.Tx, e entryRow, legs []leg) e
 func insertPostingsSQL(n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO ledger_postings (entry_id, seq, account_id, account_seq, currency, amount, balance_after) VALUES ")
-	for i := 0; i < n; i++ {
+	writeValues(&b, "$1, ", 2, 6, n)
+	return b.String()
+}
+
+// writeValues writes n comma-separated tuples of per placeholders each,
+// numbered from $first on, every tuple opening with lead (e.g. a
+// placeholder all rows share).
+func writeValues(b *strings.Builder, lead string, first, per, n int) {
+	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		k := 2 + 6*i
-		fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $%d, $%d)", k, k+1, k+2, k+3, k+4, k+5)
+		b.WriteString("(" + lead)
+		for j := range per {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(b, "$%d", first+per*i+j)
+		}
+		b.WriteString(")")
 	}
-	return b.String()
 }
 
 func postingArgs(e entryRow, legs []leg) []any {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -191,9 +190,6 @@ func (s *Service) checkBatchSpec(ctx context.Context, spec BatchSpec) (BatchSpec
 	if err := checkText("fileName", spec.FileName, 0, 255); err != nil {
 		return spec, err
 	}
-	if strings.ContainsFunc(spec.FileName, unicode.IsControl) {
-		return spec, apperr.InvalidField("fileName", "fileName must not contain control characters")
-	}
 	one := MoneyRequestSpec{CallbackURL: spec.CallbackURL, TimeFrame: spec.TimeFrame}
 	if err := s.checkCallbackURL(ctx, one); err != nil {
 		return spec, err
@@ -275,7 +271,7 @@ func readBatchHeader(r *csv.Reader) error {
 
 func checkBatchFields(line int, rec []string) error {
 	for i, f := range rec {
-		if httpx.CheckText(batchColumns[i], f) != nil || strings.ContainsFunc(f, unicode.IsControl) {
+		if httpx.CheckText(batchColumns[i], f) != nil { // C0, DEL and C1 controls, bidirectional overrides
 			return badFile(line, "column %s contains a control character (a line break inside quotes, a tab, NUL…)", batchColumns[i])
 		}
 		if len(f) > 1000 {

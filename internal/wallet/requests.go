@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/cashgate/cashgate/internal/apperr"
@@ -235,12 +234,10 @@ func (s *Service) prepareRequest(ctx context.Context, spec MoneyRequestSpec) (pr
 	if err := checkText("description", strings.TrimSpace(spec.Description), 1, 255); err != nil {
 		return preparedRequest{}, err
 	}
+	// The orderId is one line of the callback's control message: checkText
+	// refuses line breaks and the other control characters.
 	if err := checkText("orderId", spec.OrderID, 0, 64); err != nil {
 		return preparedRequest{}, err
-	}
-	if strings.ContainsFunc(spec.OrderID, unicode.IsControl) {
-		// The orderId is one line of the callback's control message.
-		return preparedRequest{}, apperr.InvalidField("orderId", "orderId must not contain control characters such as line breaks")
 	}
 	if err := s.checkCallbackURL(ctx, spec); err != nil {
 		return preparedRequest{}, err
