@@ -26,27 +26,9 @@ func TestBrowserConsoleRatesURL(t *testing.T) {
 	if _, err := h.App.Portal.Console.Create(context.Background(), "ops", "operator password"); err != nil {
 		t.Fatal(err)
 	}
-	shots := browsertest.Screenshotter(t, ctx, "wallet-console-rates-")
+	steps := browsertest.NewSteps(t, ctx, "wallet-console-rates-")
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	check := func(name string) {
-		t.Helper()
-		browsertest.CheckAxe(t, ctx, name)
-		shots(name)
-	}
+	run, text, check := steps.Run, steps.Text, steps.Check
 	run("sign in", chromedp.Navigate(h.Server.URL+"/operator"), chromedp.WaitVisible(css("#operator-login")),
 		chromedp.SendKeys(css("#username"), "ops"), chromedp.SendKeys(css("#password"), "operator password"),
 		chromedp.Click(css("#operator-login")), chromedp.WaitVisible(css("#tenants")))

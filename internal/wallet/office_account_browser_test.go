@@ -32,33 +32,14 @@ func TestBrowserOfficeWallet(t *testing.T) {
 			if _, err := w.VerifyBankAccount(context.Background(), uid, verificationCode(t, h)); err != nil {
 				t.Fatal(err)
 			}
-			shots := func(string) {}
+			prefix := ""
 			if e.Name == "sqlite" { // one set of screenshots
-				shots = browsertest.Screenshotter(t, ctx, "wallet-office-")
+				prefix = "wallet-office-"
 			}
-			run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatalf("text of %s: %v", sel, err)
-				}
-				return strings.TrimSpace(s)
-			}
-			check := func(name string) {
-				t.Helper()
-				browsertest.CheckAxe(t, ctx, name)
-				shots(name)
-			}
+			steps := browsertest.NewSteps(t, ctx, prefix)
+			run, text, check := steps.Run, steps.Text, steps.Check
 			css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-			run("sign in", chromedp.Navigate(h.Server.URL+"/office/login"), chromedp.WaitVisible(css("#business")),
-				chromedp.SendKeys(css("#business"), h.Tenant.BusinessCode), chromedp.SendKeys(css("#username"), h.Tenant.AdminUsername),
-				chromedp.SendKeys(css("#password"), h.Tenant.AdminPassword), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#signout")))
+			officeSignIn(steps, h)
 			run("the wallet page", chromedp.Click(css(`nav a[href="/office/wallet"]`)), chromedp.WaitVisible(css("#wallet-facts")))
 			if got := text("#wallet-available"); got != "119.50 EUR" {
 				t.Fatalf("available %q", got)
@@ -97,4 +78,12 @@ func TestBrowserOfficeWallet(t *testing.T) {
 			check("04-secret-rotated")
 		})
 	}
+}
+
+// officeSignIn signs the tenant's owner in to the back office.
+func officeSignIn(steps *browsertest.Steps, h *apptest.App) {
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	steps.Run("sign in", chromedp.Navigate(h.Server.URL+"/office/login"), chromedp.WaitVisible(css("#business")),
+		chromedp.SendKeys(css("#business"), h.Tenant.BusinessCode), chromedp.SendKeys(css("#username"), h.Tenant.AdminUsername),
+		chromedp.SendKeys(css("#password"), h.Tenant.AdminPassword), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#signout")))
 }

@@ -36,33 +36,14 @@ func TestBrowserOfficeBulk(t *testing.T) {
 			}
 			bad := write("bad.csv", "user,amount,description,reference\nalice,1.00,x,\n")
 			good := write("december.csv", "username,amount,description,reference\nalice,12.50,Invoice 118,INV-118\nnobody,3.00,Invoice 119,INV-119\nalice,0.10,Too small,INV-120\n")
-			shots := func(string) {}
+			prefix := ""
 			if e.Name == "sqlite" {
-				shots = browsertest.Screenshotter(t, ctx, "wallet-bulk-")
+				prefix = "wallet-bulk-"
 			}
-			run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatalf("text of %s: %v", sel, err)
-				}
-				return strings.TrimSpace(s)
-			}
-			check := func(name string) {
-				t.Helper()
-				browsertest.CheckAxe(t, ctx, name)
-				shots(name)
-			}
+			steps := browsertest.NewSteps(t, ctx, prefix)
+			run, text, check := steps.Run, steps.Text, steps.Check
 			css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-			run("sign in", chromedp.Navigate(h.Server.URL+"/office/login"), chromedp.WaitVisible(css("#business")),
-				chromedp.SendKeys(css("#business"), h.Tenant.BusinessCode), chromedp.SendKeys(css("#username"), h.Tenant.AdminUsername),
-				chromedp.SendKeys(css("#password"), h.Tenant.AdminPassword), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#signout")))
+			officeSignIn(steps, h)
 			run("the bulk page", chromedp.Click(css(`nav a[href="/office/wallet/bulk"]`)), chromedp.WaitVisible(css("#bulk-refused")))
 			if got := text("#bulk-refused"); !strings.Contains(got, "Upgrade to Corporate+") {
 				t.Fatalf("Corporate: %q", got)

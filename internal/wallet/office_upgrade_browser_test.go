@@ -39,38 +39,19 @@ func TestBrowserUpgradeDocuments(t *testing.T) {
 				return p
 			}
 			fake, pdf, img := write("statement.pdf", pngDoc(t)), write("register.pdf", pdfDoc("register")), write("director.png", pngDoc(t))
-			shots := func(string) {}
+			prefix := ""
 			if e.Name == "sqlite" {
-				shots = browsertest.Screenshotter(t, ctx, "wallet-upgrade-")
+				prefix = "wallet-upgrade-"
 			}
-			run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatalf("text of %s: %v", sel, err)
-				}
-				return strings.TrimSpace(s)
-			}
-			check := func(name string) {
-				t.Helper()
-				browsertest.CheckAxe(t, ctx, name)
-				shots(name)
-			}
+			steps := browsertest.NewSteps(t, ctx, prefix)
+			run, text, check := steps.Run, steps.Text, steps.Check
 			css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 			upload := func(name, kind, file string, wait string) {
 				t.Helper()
 				run(name, chromedp.SetValue(css("#kind"), kind), chromedp.SetUploadFiles(css("#file"), []string{file}),
 					chromedp.Click(css("#upload-submit")), chromedp.WaitVisible(css(wait)))
 			}
-			run("sign in", chromedp.Navigate(h.Server.URL+"/office/login"), chromedp.WaitVisible(css("#business")),
-				chromedp.SendKeys(css("#business"), h.Tenant.BusinessCode), chromedp.SendKeys(css("#username"), h.Tenant.AdminUsername),
-				chromedp.SendKeys(css("#password"), h.Tenant.AdminPassword), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#signout")))
+			officeSignIn(steps, h)
 			run("the wallet page", chromedp.Navigate(h.Server.URL+"/office/wallet"), chromedp.WaitVisible(css("#upgrade-link")),
 				chromedp.Click(css("#upgrade-link")), chromedp.WaitVisible(css("#upload-form")))
 			check("01-upload")
@@ -135,21 +116,8 @@ func TestBrowserWalletAppUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	shots := browsertest.Screenshotter(t, ctx, "wallet-app-upgrade-")
+	steps := browsertest.NewSteps(t, ctx, "wallet-app-upgrade-")
+	run, text := steps.Run, steps.Text
 	run("log in", chromedp.Navigate(h.Server.URL+"/wallet/"), chromedp.WaitVisible(css("#login-form")),
 		chromedp.SendKeys(css("#username"), "acme"), chromedp.SendKeys(css("#password"), "acme-password"),
 		chromedp.Click(css("#login-btn")), chromedp.WaitVisible(css("#document-form")))
@@ -167,6 +135,5 @@ func TestBrowserWalletAppUpgrade(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("corp-verified").textContent === "not verified"`)); err != nil {
 		t.Fatalf("the bank account after the new IBAN: %v", err)
 	}
-	browsertest.CheckAxe(t, ctx, "wallet app corporate")
-	shots("01-sent")
+	steps.Check("01-sent") // axe-core and the screenshots
 }

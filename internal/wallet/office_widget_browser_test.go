@@ -23,33 +23,14 @@ func TestBrowserOfficeWidget(t *testing.T) {
 			ctx := browsertest.New(t, 90*time.Second)
 			h := apptest.New(t, e, apptest.Options{})
 			corporateWorld(t, h)
-			shots := func(string) {}
+			prefix := ""
 			if e.Name == "sqlite" {
-				shots = browsertest.Screenshotter(t, ctx, "wallet-office-widget-")
+				prefix = "wallet-office-widget-"
 			}
-			run := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatalf("text of %s: %v", sel, err)
-				}
-				return strings.TrimSpace(s)
-			}
-			check := func(name string) {
-				t.Helper()
-				browsertest.CheckAxe(t, ctx, name)
-				shots(name)
-			}
+			steps := browsertest.NewSteps(t, ctx, prefix)
+			run, text, check := steps.Run, steps.Text, steps.Check
 			css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-			run("sign in", chromedp.Navigate(h.Server.URL+"/office/login"), chromedp.WaitVisible(css("#business")),
-				chromedp.SendKeys(css("#business"), h.Tenant.BusinessCode), chromedp.SendKeys(css("#username"), h.Tenant.AdminUsername),
-				chromedp.SendKeys(css("#password"), h.Tenant.AdminPassword), chromedp.Click(css("#login")), chromedp.WaitVisible(css("#signout")))
+			officeSignIn(steps, h)
 			run("the widget page", chromedp.Click(css(`nav a[href="/office/wallet/widget"]`)), chromedp.WaitVisible(css("#widget-origins-none")))
 			if got := text("#widget-snippet"); !strings.Contains(got, h.Server.URL+"/wallet/widget.js") {
 				t.Fatalf("snippet %q", got)
