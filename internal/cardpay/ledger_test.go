@@ -424,3 +424,27 @@ func TestViaPayPal(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountsAreHot: the accounts every payment posts to — card-scheme and
+// PayPal clearing, merchant pending, platform fees — are hot (their
+// postings wait unfolded on PostgreSQL: ledger/fold.go); merchant
+// available, which only settlement credits, is not.
+func TestAccountsAreHot(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := newBooks(t, db)
+		var set cardpay.Accounts
+		var paypal string
+		b.must(func(ctx context.Context, tx *store.Tx) (err error) {
+			if set, err = b.e.Accounts(ctx, tx, scope, cur); err != nil {
+				return err
+			}
+			paypal, err = b.e.ViaClearing(ctx, tx, scope, cur, cardpay.ViaPayPal)
+			return err
+		})
+		for id, hot := range map[string]bool{set.Clearing: true, set.Pending: true, set.Fees: true, paypal: true, set.Available: false} {
+			if a := b.account(scope, id); a.Hot != hot {
+				t.Errorf("%s/%s hot = %t, want %t", a.Owner, a.Purpose, a.Hot, hot)
+			}
+		}
+	})
+}

@@ -5,7 +5,11 @@ import (
 	"testing"
 
 	"github.com/cashgate/cashgate/internal/apperr"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/ledger"
 	"github.com/cashgate/cashgate/internal/money"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/store/storetest"
 	"github.com/cashgate/cashgate/internal/wallet"
 )
 
@@ -135,4 +139,21 @@ func TestMerchantTokenExample(t *testing.T) {
 	if _, err := wallet.VerifyCallback("cgm_secret", tampered); err == nil {
 		t.Fatal("a changed amount must not verify")
 	}
+}
+
+// TestIssuerAccountsHot: the fee account every fee is credited to and the
+// bank clearing account every top-up debits are hot (ledger/fold.go); the
+// payout and expense accounts are not.
+func TestIssuerAccountsHot(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ia := e.w.IssuerAccounts()
+		l := ledger.New(e.db, e.clk, ids.New(nil))
+		for id, hot := range map[string]bool{ia.Fees: true, ia.BankClearing: true, ia.Payouts: false, ia.Expenses: false} {
+			a, err := l.Account(e.ctx, e.db.Read(), wallet.LedgerScope, id)
+			if err != nil || a.Hot != hot {
+				t.Errorf("%s/%s hot = %t (%v), want %t", a.Owner, a.Purpose, a.Hot, err, hot)
+			}
+		}
+	})
 }
