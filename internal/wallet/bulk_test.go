@@ -3,7 +3,6 @@ package wallet_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -290,16 +289,7 @@ func (s *stack) upload(t *testing.T, path, tok, contentType string, body []byte,
 	req, _ := http.NewRequest("POST", s.srv.URL+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, b}
+	return send(t, req, hdr)
 }
 
 func multipartBatch(t *testing.T, file string, fields map[string]string, partType string) (string, []byte) {

@@ -71,6 +71,15 @@ func (s *stack) call(t *testing.T, method, path, auth string, body any) resp {
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
+	return send(t, req, nil)
+}
+
+// send sends req with the extra headers hdr and reads the answer.
+func send(t *testing.T, req *http.Request, hdr map[string]string) resp {
+	t.Helper()
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package wallet_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,16 +19,7 @@ func rawCall(t *testing.T, base, method, path, ctype string, body []byte, hdr ma
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, b}
+	return send(t, req, hdr)
 }
 
 // TestUpgradeOverAPI: the wallet app API's corporate user uploads a

@@ -30,16 +30,7 @@ func (s *stack) cookieCall(t *testing.T, method, path, session, body string, hdr
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.AddCookie(&http.Cookie{Name: wallet.SessionCookie, Value: session})
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{res.StatusCode, b}
+	return send(t, req, hdr)
 }
 
 // TestCookieSessionRefusesCrossOrigin: the session cookie is ambient, so a
