@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,6 +71,7 @@ type benchReport struct {
 	P99ms          float64     `json:"p99ms"`
 	MaxMs          float64     `json:"maxMs"`
 	RSSMB          float64     `json:"rssMB,omitempty"`
+	CPUusPerOp     float64     `json:"cpuUsPerOp,omitempty"`
 	ListPageMs     *listPageMs `json:"listPageMs,omitempty"`
 	GoVersion      string      `json:"goVersion"`
 	CPUs           int         `json:"cpus"`
@@ -226,10 +228,13 @@ func (e *env) measure(ctx context.Context, o benchOptions, sc scenario, clients 
 	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	l := &loadRun{concurrency: o.clients}
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	go e.benchProgress(runCtx, l, start)
 	l.drive(runCtx, sc, clients)
 	r := l.report(time.Since(start))
+	if r.OK > 0 {
+		r.CPUusPerOp = round1(float64((processCPU() - cpu0).Microseconds()) / float64(r.OK))
+	}
 	r.Scenario, r.Clients, r.Concurrency = o.scenario, o.clients, o.clients
 	r.GoVersion, r.CPUs = runtime.Version(), runtime.NumCPU()
 	fmt.Fprintf(e.stderr, "bench: %s: %.0f/s ok, p50 %.2fms p99 %.2fms, %d failed\n", o.scenario, r.PerSecond, r.P50ms, r.P99ms, r.Failed)
@@ -248,6 +253,15 @@ func (e *env) benchProgress(ctx context.Context, l *loadRun, start time.Time) {
 			fmt.Fprintf(e.stderr, "bench: %.0fs %d ok %d failed\n", time.Since(start).Seconds(), l.ok.Load(), l.failed.Load())
 		}
 	}
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startCPUProfile starts a CPU profile into path (nothing when empty) and

@@ -215,6 +215,7 @@ func (db *DB) tryBatch(b *batch, sb *syncBatch, started time.Time, guard bool) (
 		return false, true
 	}
 	clean = true
+	bound := &boundStmts{tx: stx}
 	for i := 0; i < len(b.reqs) || db.more(b, started); i++ {
 		r := b.reqs[i]
 		if err := r.ctx.Err(); err != nil {
@@ -222,7 +223,7 @@ func (db *DB) tryBatch(b *batch, sb *syncBatch, started time.Time, guard bool) (
 			continue
 		}
 		if !guard {
-			r.tx = &Tx{Tx: stx, db: db}
+			r.tx = &Tx{Tx: stx, db: db, batch: bound}
 			if b.results[i] = runOne(r, r.tx); b.results[i].err != nil || b.results[i].panicked {
 				_ = stx.Rollback()
 				return false, false
@@ -230,7 +231,7 @@ func (db *DB) tryBatch(b *batch, sb *syncBatch, started time.Time, guard bool) (
 			b.ran[i] = true
 			continue
 		}
-		if err := db.runSaved(ctx, stx, r, &b.results[i]); err != nil {
+		if err := db.runSaved(ctx, stx, bound, r, &b.results[i]); err != nil {
 			db.abort(b, stx, i, err)
 			return false, false
 		}
@@ -268,12 +269,12 @@ func (db *DB) abort(b *batch, stx *sql.Tx, from int, cause error) {
 // runSaved runs one callback inside a savepoint, rolling back to it when
 // the callback fails; it returns an error only when the savepoint itself
 // failed, which aborts the batch (*res then holds the callback's cause).
-func (db *DB) runSaved(ctx context.Context, stx *sql.Tx, r *writeReq, res *writeResult) error {
+func (db *DB) runSaved(ctx context.Context, stx *sql.Tx, bound *boundStmts, r *writeReq, res *writeResult) error {
 	if _, err := stx.ExecContext(ctx, "SAVEPOINT cg_one"); err != nil {
 		*res = writeResult{err: fmt.Errorf("store: savepoint: %w", err)}
 		return err
 	}
-	r.tx = &Tx{Tx: stx, db: db}
+	r.tx = &Tx{Tx: stx, db: db, batch: bound}
 	*res = runOne(r, r.tx)
 	if res.err != nil || res.panicked {
 		if _, err := stx.ExecContext(ctx, "ROLLBACK TO cg_one"); err != nil {

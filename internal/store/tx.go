@@ -19,6 +19,9 @@ type Tx struct {
 	onCommit     []func()
 	beforeCommit []func(ctx context.Context) error
 	locals       map[any]any
+	// batch is set on the SQLite committer's transactions: the statements
+	// bound to the batch's transaction, shared by its callbacks.
+	batch *boundStmts
 }
 
 // Dialect reports the engine of the transaction.
