@@ -230,3 +230,36 @@ func TestAccountNumberBackfillConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyCorporateWalletsHot: the upgrade marks the ledger accounts of
+// corporate wallets opened before hot (migration 00038), and no other.
+func TestLegacyCorporateWalletsHot(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { legacyHot(t, e) })
+	}
+}
+
+func legacyHot(t *testing.T, e storetest.Engine) {
+	db, _ := legacyDB(t, e, 20)
+	rows, err := db.Read().QueryContext(t.Context(), `SELECT u.kind, a.hot FROM wallet_users u JOIN ledger_accounts a ON a.id = u.account_id`)
+	ok(t, err)
+	defer rows.Close()
+	hot := map[string]int{}
+	n := 0
+	for rows.Next() {
+		var kind string
+		var h bool
+		ok(t, rows.Scan(&kind, &h))
+		n++
+		if h != (kind == wallet.KindCorporate) {
+			t.Errorf("a %s wallet's account: hot = %t", kind, h)
+		}
+		if h {
+			hot[kind]++
+		}
+	}
+	ok(t, rows.Err())
+	if n != 20 || hot[wallet.KindCorporate] != 2 {
+		t.Errorf("%d wallets, hot %v; want 20 wallets, 2 corporate hot", n, hot)
+	}
+}

@@ -54,7 +54,7 @@ func (s *Service) accountIn(ctx context.Context, tx *store.Tx, u user, code stri
 	if code == Currency {
 		return u.AccountID, nil
 	}
-	a, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: code})
+	a, err := s.ledger.EnsureAccount(ctx, tx, u.account(code))
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,7 @@
 package wallet_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -149,7 +150,26 @@ func TestIssuerAccountsHot(t *testing.T) {
 		e := newEnv(t, db)
 		ia := e.w.IssuerAccounts()
 		l := ledger.New(e.db, e.clk, ids.New(nil))
-		for id, hot := range map[string]bool{ia.Fees: true, ia.BankClearing: true, ia.Payouts: false, ia.Expenses: false} {
+		// A merchant's corporate wallet is credited by every payment of its
+		// tenant, in every currency; a customer's wallet is not hot.
+		accounts := map[string]bool{ia.Fees: true, ia.BankClearing: true, ia.Payouts: false, ia.Expenses: false}
+		shop, shopper := e.corporate("hotshop", false), e.customer("shopper")
+		err := e.db.Transact(e.ctx, func(ctx context.Context, tx *store.Tx) error {
+			for u, hot := range map[string]bool{shop.User.ID: true, shopper.ID: false} {
+				for _, cur := range []string{"EUR", "USD"} {
+					id, err := e.w.AccountIn(ctx, tx, u, cur)
+					if err != nil {
+						return err
+					}
+					accounts[id] = hot
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, hot := range accounts {
 			a, err := l.Account(e.ctx, e.db.Read(), wallet.LedgerScope, id)
 			if err != nil || a.Hot != hot {
 				t.Errorf("%s/%s hot = %t (%v), want %t", a.Owner, a.Purpose, a.Hot, err, hot)

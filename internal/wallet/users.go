@@ -56,6 +56,13 @@ func (u user) owner() string {
 	return "customer:" + u.ID
 }
 
+// account is the ledger account spec of u's wallet in currency code. A
+// corporate wallet is a merchant's: every remote payment, widget payment
+// and request of its tenant credits it, so it is hot (ledger.AccountSpec.Hot).
+func (u user) account(code string) ledger.AccountSpec {
+	return ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: code, Hot: u.Kind == KindCorporate}
+}
+
 func (s *Service) userByID(ctx context.Context, q store.Querier, id string) (user, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM wallet_users WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -141,7 +148,7 @@ func (s *Service) topUpRef() string { return "CGW" + s.ids.Digits(9) }
 // transactNumbered, which runs the transaction again when a concurrent
 // insert took the number first.
 func (s *Service) insertUser(ctx context.Context, tx *store.Tx, u *user) error {
-	acc, err := s.ledger.EnsureAccount(ctx, tx, ledger.AccountSpec{TenantID: LedgerScope, Owner: u.owner(), Purpose: walletPurpose, Currency: Currency})
+	acc, err := s.ledger.EnsureAccount(ctx, tx, u.account(Currency))
 	if err != nil {
 		return err
 	}
