@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -72,6 +73,7 @@ type benchReport struct {
 	MaxMs          float64     `json:"maxMs"`
 	RSSMB          float64     `json:"rssMB,omitempty"`
 	CPUusPerOp     float64     `json:"cpuUsPerOp,omitempty"`
+	MachineCPUus   float64     `json:"machineCpuUsPerOp,omitempty"`
 	ListPageMs     *listPageMs `json:"listPageMs,omitempty"`
 	GoVersion      string      `json:"goVersion"`
 	CPUs           int         `json:"cpus"`
@@ -228,12 +230,15 @@ func (e *env) measure(ctx context.Context, o benchOptions, sc scenario, clients 
 	runCtx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	l := &loadRun{concurrency: o.clients}
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0, busy0 := time.Now(), processCPU(), machineBusy()
 	go e.benchProgress(runCtx, l, start)
 	l.drive(runCtx, sc, clients)
 	r := l.report(time.Since(start))
 	if r.OK > 0 {
 		r.CPUusPerOp = round1(float64((processCPU() - cpu0).Microseconds()) / float64(r.OK))
+		if busy0 > 0 {
+			r.MachineCPUus = round1(float64((machineBusy() - busy0).Microseconds()) / float64(r.OK))
+		}
 	}
 	r.Scenario, r.Clients, r.Concurrency = o.scenario, o.clients, o.clients
 	r.GoVersion, r.CPUs = runtime.Version(), runtime.NumCPU()
@@ -262,6 +267,30 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// machineBusy is the CPU time every process of the machine has used
+// (/proc/stat: user, nice, system, irq and softirq), 0 when unknown: with a
+// database server on the same machine it counts the server's work too.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
 // startCPUProfile starts a CPU profile into path (nothing when empty) and
