@@ -205,15 +205,17 @@ func (s *Service) claimIdempotency(ctx context.Context, tenant, key, method, tar
 	lease := micros(now.Add(s.cfg.IdempotencyLease))
 	err = s.db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
 		claim, rec = "", nil
-		if _, err := tx.ExecContext(ctx,
-			`DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND expires_at <= $3`,
-			tenant, key, micros(now)); err != nil {
-			return err
-		}
+		// One statement claims a free key or replaces an expired record
+		// (every column of it: a new record, as if the old one had been
+		// deleted first); a record that has not expired is left alone.
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO idempotency_keys (tenant_id, key, method, path, request_hash, state, created_at, expires_at, claim_token, lease_until)
 			 VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7, $8, $9)
-			 ON CONFLICT (tenant_id, key) DO NOTHING`,
+			 ON CONFLICT (tenant_id, key) DO UPDATE SET method = excluded.method, path = excluded.path,
+			   request_hash = excluded.request_hash, state = excluded.state, status = NULL, content_type = NULL,
+			   response_body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at,
+			   claim_token = excluded.claim_token, lease_until = excluded.lease_until, sealed = FALSE
+			 WHERE idempotency_keys.expires_at <= excluded.created_at`,
 			tenant, key, method, target, hash, micros(now), micros(now.Add(s.cfg.IdempotencyTTL)), token, lease)
 		if err != nil {
 			return err

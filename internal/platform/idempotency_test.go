@@ -219,6 +219,11 @@ func TestIdempotencyExpiryAndPurge(t *testing.T) {
 		if got := e.orders.Load(); got != 4 {
 			t.Fatalf("side effects %d, want 4", got)
 		}
+		// The replacing record is whole: its answer is replayed.
+		e.do("POST", "/remote/orders", `{}`, apiKey(a.APIKey), idem("k1"))
+		if got := e.orders.Load(); got != 4 {
+			t.Fatalf("side effects %d after the replaced key's retry, want 4", got)
+		}
 		if n, err := e.svc.PurgeIdempotencyKeys(ctx, 0); err != nil || n != 2 {
 			t.Fatalf("purge at 25h: %d, %v (want k2 and k3)", n, err)
 		}
