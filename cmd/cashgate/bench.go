@@ -159,7 +159,11 @@ tenant's account list, after the run.
 
 Prints one JSON line on stdout; progress goes to stderr. rssMB is the peak
 resident memory (VmHWM) of the serving process: this one, load generator
-included, without --target; the process --server-pid names with --target.`
+included, without --target; the process --server-pid names with --target.
+cpuUsPerOp is the CPU time (user and system) this process used per
+successful op during the run, and machineCpuUsPerOp that of every process of
+the machine (/proc/stat), so a database server on the same machine is
+counted too.`
 
 func (e *env) benchCmd() *cobra.Command {
 	o := benchOptions{scenario: "transfers", clients: 8, duration: 10 * time.Second, accounts: 8, tenants: 1}

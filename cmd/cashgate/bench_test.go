@@ -71,6 +71,11 @@ func TestBenchScenarios(t *testing.T) {
 			if r.RSSMB <= 0 || !strings.HasPrefix(r.Database, "sqlite:") {
 				t.Errorf("in-process run: rssMB %v, database %q", r.RSSMB, r.Database)
 			}
+			// CPU per op: this process's (server and load generator) and the
+			// machine's, which holds it.
+			if r.CPUusPerOp <= 0 || r.MachineCPUus <= 0 {
+				t.Errorf("in-process run: cpuUsPerOp %v, machineCpuUsPerOp %v", r.CPUusPerOp, r.MachineCPUus)
+			}
 		})
 	}
 }
