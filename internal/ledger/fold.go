@@ -83,51 +83,89 @@ func insertUnfolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow) error
 	return nil
 }
 
-// foldRefused folds the account of a refused posting or hold in tx when it
-// may be hot, and reports how many postings it folded.
-func (l *Ledger) foldRefused(ctx context.Context, tx *store.Tx, account string) (int, error) {
-	if f, ok := l.facts.get(account); ok && !f.hot {
-		return 0, nil
+// refusal is what applyLeg or reserve has done about a posting or hold
+// the account's row refused.
+type refusal struct {
+	folds     int  // folds run for it
+	rechecked bool // tried once more after a fold that found nothing
+}
+
+// maxRefusalFolds bounds the folds one refused posting or hold runs.
+const maxRefusalFolds = 8
+
+// again is called when account's row refused a posting or hold in tx; it
+// folds the account when it may be hot and reports whether to try the row
+// once more. Its unfolded credits may cover what the row refused. A fold
+// that finds nothing may have waited for a concurrent fold (the folder's,
+// or another transaction's after its own refusal) that took those postings
+// and then committed them into the row: the row, read again by a new
+// statement, holds them, so it is tried once more then too (only when
+// folding: no one else folds otherwise).
+func (l *Ledger) again(ctx context.Context, tx *store.Tx, account string, r *refusal) (bool, error) {
+	if f, ok := l.facts.get(account); (ok && !f.hot) || r.folds >= maxRefusalFolds {
+		return false, nil
 	}
-	return l.fold(ctx, tx, account, foldBatch)
+	r.folds++
+	n, err := l.fold(ctx, tx, account, foldBatch)
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	if !l.folding || r.rechecked {
+		return false, nil
+	}
+	r.rechecked = true
+	return true, nil
 }
 
 // fold folds up to limit unfolded postings of account in tx, oldest entries
 // first, and reports how many.
 func (l *Ledger) fold(ctx context.Context, tx *store.Tx, account string, limit int) (int, error) {
+	taken, err := takeUnfolded(ctx, tx, account, limit)
+	if err != nil || len(taken) == 0 {
+		return 0, err
+	}
+	return len(taken), foldTaken(ctx, tx, account, taken)
+}
+
+// takeUnfolded deletes up to limit unfolded postings of account in tx,
+// oldest entries first, and returns them in entry order.
+func takeUnfolded(ctx context.Context, tx *store.Tx, account string, limit int) ([]unfoldedRow, error) {
 	rows, err := tx.QueryContext(ctx, sqlTakeUnfolded, account, limit)
 	if err != nil {
-		return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
+		return nil, fmt.Errorf("ledger: fold %s: %w", account, err)
 	}
 	var taken []unfoldedRow
-	var sum int64
 	for rows.Next() {
 		r := unfoldedRow{account: account}
 		if err := rows.Scan(&r.entryID, &r.seq, &r.currency, &r.amount); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
+			return nil, fmt.Errorf("ledger: fold %s: %w", account, err)
 		}
 		taken = append(taken, r)
-		sum += r.amount
 	}
 	if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
-		return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
-	}
-	if len(taken) == 0 {
-		return 0, nil
+		return nil, fmt.Errorf("ledger: fold %s: %w", account, err)
 	}
 	slices.SortFunc(taken, func(a, b unfoldedRow) int {
 		return cmp.Or(strings.Compare(a.entryID, b.entryID), cmp.Compare(a.seq, b.seq))
 	})
-	var posted, count int64
-	if err := tx.QueryRowContext(ctx, sqlFoldAccount, sum, len(taken), account).Scan(&posted, &count); err != nil {
-		return 0, fmt.Errorf("ledger: fold %s: %w", account, err)
-	}
-	return len(taken), insertFolded(ctx, tx, taken, posted-sum, count-int64(len(taken)))
+	return taken, nil
 }
 
-// insertFolded writes the postings of rows, folded in their order onto an
-// account whose balance and posting count were balance and seq.
+// foldTaken applies taken (takeUnfolded) to account's row and writes their
+// postings.
+func foldTaken(ctx context.Context, tx *store.Tx, account string, taken []unfoldedRow) error {
+	var sum int64
+	for _, r := range taken {
+		sum += r.amount
+	}
+	var posted, count int64
+	if err := tx.QueryRowContext(ctx, sqlFoldAccount, sum, len(taken), account).Scan(&posted, &count); err != nil {
+		return fmt.Errorf("ledger: fold %s: %w", account, err)
+	}
+	return insertFolded(ctx, tx, taken, posted-sum, count-int64(len(taken)))
+}
+
 func insertFolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow, balance, seq int64) error {
 	for part := range slices.Chunk(rows, 500) {
 		var b strings.Builder

@@ -240,3 +240,38 @@ func TestRunFolder(t *testing.T) {
 		f.check(t)
 	})
 }
+
+// TestConcurrentDebitsOfUnfoldedCredit: a hot account's money that waits
+// unfolded covers every debit and hold it suffices for, however many come
+// at once. Each is refused by the row first and folds; all but one find
+// the postings gone, folded by another that just committed, and must try
+// the row again instead of refusing.
+func TestConcurrentDebitsOfUnfoldedCredit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f, world, merchant := hotFixture(t, db)
+		alice := f.wallet(t, "alice", "EUR", 0)
+		f.transfer(t, world, merchant, "EUR", 1000)
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				for range 3 { // 16 × 3 × 10 of the 1000: none may be refused
+					var err error
+					if i%2 == 0 {
+						_, err = f.l.Standalone().Transfer(f.ctx, ledger.TransferSpec{TenantID: f.tenant, From: merchant, To: alice, Currency: "EUR", Amount: 10})
+					} else {
+						_, err = f.l.Standalone().Hold(f.ctx, ledger.HoldSpec{TenantID: f.tenant, From: merchant, To: alice, Currency: "EUR", Amount: 10})
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		f.check(t)
+		if b := f.balance(t, merchant); b.Posted != 1000-8*3*10 || b.PendingOut != 8*3*10 {
+			t.Fatalf("merchant %+v, want posted %d and %d held", b, 1000-8*3*10, 8*3*10)
+		}
+	})
+}

@@ -125,19 +125,20 @@ func (l *Ledger) Hold(ctx context.Context, tx *store.Tx, spec HoldSpec) (Hold, e
 }
 
 // reserve applies sqlReserve for lg and reports the rows it changed: 0 when
-// the account refuses. A refusal of a hot account with unfolded postings
-// folds them and tries once more, as applyLeg does.
+// the account refuses. A refusal of a hot account folds its unfolded
+// postings and tries again, as applyLeg does (Ledger.again).
 func (l *Ledger) reserve(ctx context.Context, tx *store.Tx, tenantID string, lg leg) (int64, error) {
-	for try := 0; ; try++ {
+	var r refusal
+	for {
 		res, err := tx.ExecContext(ctx, sqlReserve, lg.pendingOut, lg.pendingIn, lg.account, tenantID, lg.currency)
 		if err != nil {
 			return 0, fmt.Errorf("ledger: hold on account %s: %w", lg.account, err)
 		}
 		k, err := res.RowsAffected()
-		if err != nil || k > 0 || try > 0 {
+		if err != nil || k > 0 {
 			return k, err
 		}
-		if folded, err := l.foldRefused(ctx, tx, lg.account); err != nil || folded == 0 {
+		if again, err := l.again(ctx, tx, lg.account, &r); err != nil || !again {
 			return 0, err
 		}
 	}

@@ -254,10 +254,11 @@ func (l *Ledger) apply(ctx context.Context, tx *store.Tx, tenantID string, legs 
 
 // applyLeg updates lg's account, filling in lg's balance and sequence;
 // sql.ErrNoRows when the account refuses it. A refusal of a hot account
-// with unfolded postings folds them first and tries once more: they may be
-// the credits that cover it.
+// folds its unfolded postings and tries again, they may be the credits
+// that cover it (Ledger.again).
 func (l *Ledger) applyLeg(ctx context.Context, tx *store.Tx, tenantID string, lg *leg) error {
-	for try := 0; ; try++ {
+	var r refusal
+	for {
 		var row *sql.Row
 		if lg.pendingOut == 0 && lg.pendingIn == 0 {
 			row = tx.QueryRowContext(ctx, sqlPost, lg.amount, lg.account, tenantID, lg.currency)
@@ -273,10 +274,7 @@ func (l *Ledger) applyLeg(ctx context.Context, tx *store.Tx, tenantID string, lg
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("ledger: update account %s: %w", lg.account, err)
 		}
-		if try > 0 {
-			return err
-		}
-		if folded, ferr := l.foldRefused(ctx, tx, lg.account); ferr != nil || folded == 0 {
+		if again, ferr := l.again(ctx, tx, lg.account, &r); ferr != nil || !again {
 			return cmp.Or(ferr, err)
 		}
 	}

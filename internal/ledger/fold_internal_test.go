@@ -1,0 +1,99 @@
+package ledger
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cashgate/cashgate/internal/clock"
+	"github.com/cashgate/cashgate/internal/ids"
+	"github.com/cashgate/cashgate/internal/store"
+	"github.com/cashgate/cashgate/internal/store/storetest"
+)
+
+// TestRefusedDuringAConcurrentFold: a debit and a hold the row refuses
+// while another transaction folds the account (it has taken the unfolded
+// credits but not yet put them in the row) fold too; their fold waits for
+// the other one and then finds nothing, and they must try the row again,
+// which by then holds the credits, instead of refusing.
+func TestRefusedDuringAConcurrentFold(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		l := New(db, clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), ids.New(nil), Folding(true))
+		s := l.Standalone()
+		ensure := func(owner string, overdraft, hot bool) string {
+			a, err := s.EnsureAccount(ctx, AccountSpec{TenantID: "ten_1", Owner: owner, Purpose: "p", Currency: "EUR", AllowOverdraft: overdraft, Hot: hot})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}
+		world, merchant, alice := ensure("world", true, true), ensure("merchant", false, true), ensure("alice", false, false)
+		if _, err := s.Transfer(ctx, TransferSpec{TenantID: "ten_1", From: world, To: merchant, Currency: "EUR", Amount: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		taken, release := make(chan struct{}), make(chan struct{})
+		folder := make(chan error, 1)
+		go func() { // the other fold, paused between its two halves
+			folder <- db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+				rows, err := takeUnfolded(ctx, tx, merchant, foldBatch)
+				if err != nil {
+					return err
+				}
+				select {
+				case <-taken:
+				default:
+					close(taken)
+				}
+				<-release
+				return foldTaken(ctx, tx, merchant, rows)
+			})
+		}()
+		<-taken
+		debit, hold := make(chan error, 1), make(chan error, 1)
+		go func() {
+			_, err := s.Transfer(ctx, TransferSpec{TenantID: "ten_1", From: merchant, To: alice, Currency: "EUR", Amount: 10})
+			debit <- err
+		}()
+		go func() {
+			_, err := s.Hold(ctx, HoldSpec{TenantID: "ten_1", From: merchant, To: alice, Currency: "EUR", Amount: 20})
+			hold <- err
+		}()
+		waitForLockWaits(t, db, 2)
+		close(release)
+		for what, ch := range map[string]chan error{"the other fold": folder, "the debit": debit, "the hold": hold} {
+			if err := <-ch; err != nil {
+				t.Errorf("%s: %v", what, err)
+			}
+		}
+		a, err := l.Account(ctx, db.Read(), "ten_1", merchant)
+		if err != nil || a.Balance.Posted != 990 || a.Balance.PendingOut != 20 {
+			t.Fatalf("merchant %+v (%v), want posted 990 and 20 held", a.Balance, err)
+		}
+		if err := CheckInvariants(ctx, db.Read()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// waitForLockWaits returns once n PostgreSQL backends of db wait for a lock
+// (on SQLite, where the other writers queue behind the committer, at once).
+func waitForLockWaits(t *testing.T, db *store.DB, n int) {
+	t.Helper()
+	if db.Dialect() != store.Postgres {
+		return
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var waiting int
+		if err := db.Read().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d transactions wait for the other fold", waiting, n)
+		}
+	}
+}
