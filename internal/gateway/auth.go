@@ -122,9 +122,6 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 	}
 	now := s.now()
 	lock := lockKey(cfg, r)
-	if err := s.lockedOut(ctx, lock, now); err != nil {
-		return httpx.Principal{}, err
-	}
 	tenantID, key, err := s.signingKey(ctx, cfg)
 	if apperr.Is(err, apperr.NotFound) {
 		return httpx.Principal{}, MsgConfigNotFound.Err(apperr.NotFound)
@@ -136,30 +133,33 @@ func (s *Service) verify(r *http.Request, body []byte, stp **settings) (httpx.Pr
 	if err != nil {
 		return httpx.Principal{}, err
 	}
-	ok := false
+	ok, unsigned := false, false // unsigned: a Hash where a Signature is required
 	var sigExpires time.Time
-	if sig != "" {
+	switch {
+	case sig != "":
 		sigExpires, ok = checkSignature(key, r, body, sig, r.Header.Get("Timestamp"), now)
-	} else {
-		if st.RequireHMAC {
-			return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Signature")
-		}
-		if st.RequireHMACBodyless && unboundWrite(r.Method, body) {
-			return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Signature")
-		}
+	case st.RequireHMAC, st.RequireHMACBodyless && unboundWrite(r.Method, body):
+		unsigned = true
+	default:
 		ok = checkHash(key, body, hash)
+	}
+	// The lock is read once, after the guess is checked (which changes
+	// nothing): while it holds, every request gets 403 "Too many attempts."
+	// whether its guess was right or wrong, so nothing is learnt from it,
+	// and a lock taken while the guess was checked holds for it too. A good
+	// signature does not clear earlier failures: only the window expires
+	// them (else 9 guesses and one good request, repeated, would never lock).
+	if err := s.lockedOut(ctx, lock, now); err != nil {
+		return httpx.Principal{}, err
+	}
+	if unsigned {
+		return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Signature")
 	}
 	if !ok {
 		if err := s.recordFailure(ctx, lock, now); err != nil {
 			return httpx.Principal{}, err
 		}
 		return httpx.Principal{}, MsgInvalidToken.ErrAt(apperr.Unauthenticated, "Hash")
-	}
-	// A good signature does not clear earlier failures: only the window
-	// expires them (else 9 guesses and one good request, repeated, would
-	// never lock). It is refused while a lock taken meanwhile holds.
-	if err := s.lockedOut(ctx, lock, now); err != nil {
-		return httpx.Principal{}, err
 	}
 	if sig != "" {
 		if err := s.useSignature(ctx, sig, sigExpires); err != nil {
