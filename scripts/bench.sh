@@ -98,7 +98,7 @@ measure() {
 
 thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
-# cell KEY is one table cell: requests/s, p50, p99, peak RSS, failures,
+# cell KEY is one table cell: requests/s, p50, p99, peak RSS, CPU per op, failures,
 # and for a preloaded run the preload time and list pages.
 cell() {
   local f="$tmp/$1.json"
@@ -108,6 +108,7 @@ cell() {
   jq -r --arg rate "$rate" '[
       "**\($rate)/s**, p50 \(.p50ms * 10 | round / 10) ms, p99 \(.p99ms * 10 | round / 10) ms",
       (if .rssMB then "\(.rssMB | round) MB" else empty end),
+      (if .machineCpuUsPerOp then "\(.machineCpuUsPerOp | round) µs CPU/op" else empty end),
       (if .failed > 0 then "\(.failed) failed (\(.firstError // "" | .[0:60] | gsub("[|\n]"; " ")))" else empty end),
       (if .listPageMs then "preload \(.preloadSeconds | round) s, statement page \(.listPageMs.statement) ms, account list \(.listPageMs.accounts) ms" else empty end)
     ] | join(", ")' "$f"
@@ -158,7 +159,8 @@ table() {
   echo "$(nproc) CPUs ($model), $(go env GOVERSION), load generator on the same machine, load average"
   echo "$load_before before and $load_after after; SQLite with its WAL fsynced before every answer (committer at \`synchronous=NORMAL\`, the fsync beside it)${pg_version:+; $pg_version}."
   echo "Each figure is the median by requests/s of $runs run(s) of $duration on a fresh database,"
-  echo "with p50/p99 latency and peak resident memory (server and load generator, one process) of that run."
+  echo "with p50/p99 latency, peak resident memory (server and load generator, one process) and the machine's"
+  echo "CPU time per op (every process, PostgreSQL's included: machineCpuUsPerOp) of that run."
   echo
   echo "$header"
   echo "$sep"
