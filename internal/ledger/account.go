@@ -188,7 +188,32 @@ func (l *Ledger) LockOwnerAccounts(ctx context.Context, tx *store.Tx, tenantID, 
 	if err := l.flush(ctx, tx); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+readCols+` FROM ledger_accounts WHERE tenant_id = $1 AND owner = $2 ORDER BY id`+l.db.ForUpdate(), tenantID, owner)
+	out, err := l.ownerAccounts(ctx, tx, tenantID, owner, l.db.ForUpdate())
+	if err != nil || tx.Dialect() != store.Postgres {
+		return out, err
+	}
+	var hot []string
+	for _, a := range out {
+		if a.Hot {
+			hot = append(hot, a.ID)
+		}
+	}
+	if len(hot) == 0 {
+		return out, nil
+	}
+	// Postings to a hot account may be unfolded, which locks no row: wait
+	// for those in flight (insertUnfolded's shared lock), keep new ones out
+	// until the commit, and read the balances again.
+	if err := advisoryLock(ctx, tx, "pg_advisory_xact_lock", hot); err != nil {
+		return nil, err
+	}
+	return l.ownerAccounts(ctx, tx, tenantID, owner, "")
+}
+
+// ownerAccounts reads an owner's accounts in id order, with suffix (a
+// locking clause or "").
+func (l *Ledger) ownerAccounts(ctx context.Context, tx *store.Tx, tenantID, owner, suffix string) ([]Account, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+readCols+` FROM ledger_accounts WHERE tenant_id = $1 AND owner = $2 ORDER BY id`+suffix, tenantID, owner)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
 	}

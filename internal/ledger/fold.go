@@ -66,8 +66,22 @@ type unfoldedRow struct {
 	amount   int64
 }
 
+// closeLockClass is the first key of the PostgreSQL advisory locks that
+// order unfolded postings against a closing (cashgate's own key space:
+// "cglf"); the second is hashtext of the account id.
+const closeLockClass = 0x63676c66
+
 // insertUnfolded writes rows to ledger_unfolded, at most 500 a statement.
+// On PostgreSQL it first takes a shared advisory lock on each of their
+// accounts, held to the commit: unfolded postings take no row lock, so
+// this is what a closing (LockOwnerAccounts) waits for before it reads the
+// balances. Shared locks do not wait for one another.
 func insertUnfolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow) error {
+	if len(rows) > 0 && tx.Dialect() == store.Postgres {
+		if err := advisoryLock(ctx, tx, "pg_advisory_xact_lock_shared", unfoldedAccounts(rows)); err != nil {
+			return err
+		}
+	}
 	for part := range slices.Chunk(rows, 500) {
 		var b strings.Builder
 		b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ")
@@ -79,6 +93,32 @@ func insertUnfolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow) error
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return fmt.Errorf("ledger: insert unfolded postings: %w", err)
 		}
+	}
+	return nil
+}
+
+// unfoldedAccounts returns the distinct accounts of rows, sorted.
+func unfoldedAccounts(rows []unfoldedRow) []string {
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.account)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// advisoryLock takes fn (pg_advisory_xact_lock or …_shared) on each
+// account in order, in one statement (PostgreSQL only).
+func advisoryLock(ctx context.Context, tx *store.Tx, fn string, accounts []string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+fn+`($1, hashtext(a)) FROM unnest($2::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n`,
+		closeLockClass, accounts)
+	if err != nil {
+		return fmt.Errorf("ledger: lock accounts %v: %w", accounts, err)
+	}
+	for rows.Next() {
+	}
+	if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("ledger: lock accounts %v: %w", accounts, err)
 	}
 	return nil
 }

@@ -93,7 +93,70 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d transactions wait for the other fold", waiting, n)
+			t.Fatalf("%d of %d transactions wait for a lock", waiting, n)
 		}
 	}
+}
+
+// TestClosingWaitsForUnfoldedCredits: a credit to a hot account waits
+// unfolded and locks no row, so a closing (LockOwnerAccounts) that judges
+// the owner's balances waits for the credit's transaction and then sees
+// it; a credit that comes while the closing holds waits for it.
+func TestClosingWaitsForUnfoldedCredits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		l := New(db, clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), ids.New(nil), Folding(true))
+		s := l.Standalone()
+		world, err := s.EnsureAccount(ctx, AccountSpec{TenantID: "ten_1", Owner: "world", Purpose: "p", Currency: "EUR", AllowOverdraft: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shop, err := s.EnsureAccount(ctx, AccountSpec{TenantID: "ten_1", Owner: "shop", Purpose: "wallet", Currency: "EUR", Hot: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		credit := TransferSpec{TenantID: "ten_1", From: world.ID, To: shop.ID, Currency: "EUR", Amount: 100}
+		written, release := make(chan struct{}), make(chan struct{})
+		payment := make(chan error, 1)
+		go func() { // the credit, written unfolded and not yet committed
+			payment <- db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+				if _, err := l.Transfer(ctx, tx, credit); err != nil {
+					return err
+				}
+				if err := l.Apply(ctx, tx); err != nil {
+					return err
+				}
+				select {
+				case <-written:
+				default:
+					close(written)
+				}
+				<-release
+				return nil
+			})
+		}()
+		<-written
+		seen := make(chan int64, 1)
+		closing := make(chan error, 1)
+		go func() {
+			closing <- db.Transact(ctx, func(ctx context.Context, tx *store.Tx) error {
+				accounts, err := l.LockOwnerAccounts(ctx, tx, "ten_1", "shop")
+				if err == nil && len(accounts) == 1 {
+					seen <- accounts[0].Balance.Posted
+				}
+				return err
+			})
+		}()
+		waitForLockWaits(t, db, 1)
+		close(release)
+		if err := <-payment; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-closing; err != nil {
+			t.Fatal(err)
+		}
+		if got := <-seen; got != 100 {
+			t.Fatalf("the closing saw posted %d, want the 100 credited before it", got)
+		}
+	})
 }

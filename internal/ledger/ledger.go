@@ -123,9 +123,9 @@ type AccountSpec struct {
 	// Hot marks an account that most payments of a tenant post to (a
 	// clearing, merchant or fee account), so its postings that cannot be
 	// refused are kept unfolded (fold.go). EnsureAccount marks an existing
-	// account hot; it never unmarks one. An account closed by checking its
-	// balance under LockOwnerAccounts must not be hot: unfolded postings
-	// take no row lock.
+	// account hot; it never unmarks one. Unfolded postings take no row
+	// lock; on PostgreSQL they take a shared advisory lock on the account,
+	// which LockOwnerAccounts (a closing) waits for before it reads.
 	Hot bool
 }
 
