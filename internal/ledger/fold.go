@@ -72,29 +72,51 @@ type unfoldedRow struct {
 const closeLockClass = 0x63676c66
 
 // insertUnfolded writes rows to ledger_unfolded, at most 500 a statement.
-// On PostgreSQL it first takes a shared advisory lock on each of their
-// accounts, held to the commit: unfolded postings take no row lock, so
+// On PostgreSQL its first statement takes a shared advisory lock on each of
+// their accounts, held to the commit: unfolded postings take no row lock, so
 // this is what a closing (LockOwnerAccounts) waits for before it reads the
 // balances. Shared locks do not wait for one another.
 func insertUnfolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow) error {
-	if len(rows) > 0 && tx.Dialect() == store.Postgres {
-		if err := advisoryLock(ctx, tx, "pg_advisory_xact_lock_shared", unfoldedAccounts(rows)); err != nil {
-			return err
-		}
-	}
+	lock := tx.Dialect() == store.Postgres
 	for part := range slices.Chunk(rows, 500) {
-		var b strings.Builder
-		b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ")
-		writeValues(&b, "", 1, 5, len(part))
-		args := make([]any, 0, 5*len(part))
+		args := make([]any, 0, 5*len(part)+1)
 		for _, r := range part {
 			args = append(args, r.entryID, r.seq, r.account, r.currency, r.amount)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		query := insertUnfoldedSQL(len(part), lock)
+		if lock {
+			args = append(args, unfoldedAccounts(rows))
+			lock = false // once, for every row's account
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("ledger: insert unfolded postings: %w", err)
 		}
 	}
 	return nil
+}
+
+// insertUnfoldedSQL inserts n rows of five parameters; with lock
+// (PostgreSQL), the statement first takes the shared advisory lock on each
+// account of the array in parameter 5n+1, in its order, in the same round
+// trip (an uncorrelated subquery runs once, before the first row).
+func insertUnfoldedSQL(n int, lock bool) string {
+	var b strings.Builder
+	if !lock {
+		b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) VALUES ")
+		writeValues(&b, "", 1, 5, n)
+		return b.String()
+	}
+	b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) SELECT v.e, v.s, v.a, v.c, v.m FROM (VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		p := 1 + 5*i
+		fmt.Fprintf(&b, "($%d::text, $%d::integer, $%d::text, $%d::text, $%d::bigint)", p, p+1, p+2, p+3, p+4)
+	}
+	fmt.Fprintf(&b, `) AS v(e, s, a, c, m) WHERE (SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock_shared(%d, hashtext(x))
+FROM unnest($%d::text[]) WITH ORDINALITY AS t(x, k) ORDER BY k) AS l) >= 0`, closeLockClass, 5*n+1)
+	return b.String()
 }
 
 // unfoldedAccounts returns the distinct accounts of rows, sorted.
