@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cashgate/cashgate/internal/gateway"
 	"github.com/cashgate/cashgate/internal/store/storetest"
@@ -75,6 +76,45 @@ func TestAuthLockoutGoodRequestsDoNotReset(t *testing.T) {
 				if r := h.call("GET", path, "", "Hash", strings.Repeat("ab", 64)); r.Status != 403 {
 					t.Errorf("%s: locked: %d %s", tc.name, r.Status, r.Body)
 				}
+			}
+		})
+	}
+}
+
+// TestAuthLockoutHoldsForEveryScheme: the lock is read once, after the
+// guess is checked, and while it holds every request is answered 403
+// whatever it carries: a good Hash, a good or a bad HMAC Signature, and a
+// plain Hash where the settings require a Signature (not the 401 that
+// answers that request unlocked), and none of them has any effect.
+func TestAuthLockoutHoldsForEveryScheme(t *testing.T) {
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) {
+			h := newHarness(t, e)
+			m := h.must("POST", "/api/gateway/payment-jobs", `{"currency":"GBP","amountToCollect":"1.00","order":{"orderNumber":"lock-1"}}`, 201)
+			cancel := "/api/gateway/payment-jobs/" + data(m)["reference"].(string) + "/cancel"
+			h.settings(gateway.GatewaySettings{AutoCapture: true, RequireHMACBodylessWrites: true})
+			if r := h.call("PATCH", cancel, ""); r.Status != 401 {
+				t.Fatalf("plain-Hash cancel, unlocked: %d %s, want 401", r.Status, r.Body)
+			}
+			for i := range gateway.MaxAuthFailures {
+				if r := h.call("GET", "/api/gateway/supported-payment-methods", "", "Hash", strings.Repeat("ab", 64)); r.Status != 401 {
+					t.Fatalf("bad hash %d: %d %s", i, r.Status, r.Body)
+				}
+			}
+			ts := fmt.Sprint(h.Clock.Now().Unix())
+			for name, r := range map[string]reply{
+				"good Hash":               h.call("GET", "/api/gateway/supported-payment-methods", ""),
+				"plain-Hash cancel":       h.call("PATCH", cancel, ""),
+				"good Signature (cancel)": h.call("PATCH", cancel, "", "Hash", "", "Timestamp", ts, "Signature", gateway.Sign(h.Tenant.SigningKey, ts, "PATCH", cancel, nil)),
+				"bad Signature":           h.call("PATCH", cancel, "", "Hash", "", "Timestamp", ts, "Signature", gateway.Sign("not-the-key", ts, "PATCH", cancel, nil)),
+			} {
+				if r.Status != 403 {
+					t.Errorf("%s while locked: %d %s, want 403", name, r.Status, r.Body)
+				}
+			}
+			h.Clock.Advance(gateway.AuthLockout + time.Second)
+			if m := h.must("GET", strings.TrimSuffix(cancel, "/cancel"), "", 200); data(m)["paymentStatus"] != "Pending" {
+				t.Errorf("job after the lock: %v, want Pending (no cancel got through)", data(m)["paymentStatus"])
 			}
 		})
 	}

@@ -204,7 +204,7 @@ func (l *Ledger) LockOwnerAccounts(ctx context.Context, tx *store.Tx, tenantID, 
 	// Postings to a hot account may be unfolded, which locks no row: wait
 	// for those in flight (insertUnfolded's shared lock), keep new ones out
 	// until the commit, and read the balances again.
-	if err := advisoryLock(ctx, tx, "pg_advisory_xact_lock", hot); err != nil {
+	if err := lockForClosing(ctx, tx, hot); err != nil {
 		return nil, err
 	}
 	return l.ownerAccounts(ctx, tx, tenantID, owner, "")

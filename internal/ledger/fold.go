@@ -107,13 +107,7 @@ func insertUnfoldedSQL(n int, lock bool) string {
 		return b.String()
 	}
 	b.WriteString("INSERT INTO ledger_unfolded (entry_id, seq, account_id, currency, amount) SELECT v.e, v.s, v.a, v.c, v.m FROM (VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		p := 1 + 5*i
-		fmt.Fprintf(&b, "($%d::text, $%d::integer, $%d::text, $%d::text, $%d::bigint)", p, p+1, p+2, p+3, p+4)
-	}
+	writeTypedValues(&b, "", 1, []string{"::text", "::integer", "::text", "::text", "::bigint"}, n)
 	fmt.Fprintf(&b, `) AS v(e, s, a, c, m) WHERE (SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock_shared(%d, hashtext(x))
 FROM unnest($%d::text[]) WITH ORDINALITY AS t(x, k) ORDER BY k) AS l) >= 0`, closeLockClass, 5*n+1)
 	return b.String()
@@ -129,17 +123,13 @@ func unfoldedAccounts(rows []unfoldedRow) []string {
 	return slices.Compact(ids)
 }
 
-// advisoryLock takes fn (pg_advisory_xact_lock or …_shared) on each
-// account in order, in one statement (PostgreSQL only).
-func advisoryLock(ctx context.Context, tx *store.Tx, fn string, accounts []string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+fn+`($1, hashtext(a)) FROM unnest($2::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n`,
-		closeLockClass, accounts)
-	if err != nil {
-		return fmt.Errorf("ledger: lock accounts %v: %w", accounts, err)
-	}
-	for rows.Next() {
-	}
-	if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
+// lockForClosing takes the advisory lock of each account in order,
+// exclusively, in one statement (PostgreSQL only): it waits for the
+// transactions whose unfolded postings to them hold it shared
+// (insertUnfolded) and keeps new ones out until tx ends.
+func lockForClosing(ctx context.Context, tx *store.Tx, accounts []string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(a)) FROM unnest($2::text[]) WITH ORDINALITY AS t(a, n) ORDER BY n`,
+		closeLockClass, accounts); err != nil {
 		return fmt.Errorf("ledger: lock accounts %v: %w", accounts, err)
 	}
 	return nil
@@ -228,6 +218,8 @@ func foldTaken(ctx context.Context, tx *store.Tx, account string, taken []unfold
 	return insertFolded(ctx, tx, taken, posted-sum, count-int64(len(taken)))
 }
 
+// insertFolded writes the postings of rows, folded in their order onto an
+// account whose balance and posting count were balance and seq.
 func insertFolded(ctx context.Context, tx *store.Tx, rows []unfoldedRow, balance, seq int64) error {
 	for part := range slices.Chunk(rows, 500) {
 		var b strings.Builder

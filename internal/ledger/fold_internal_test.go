@@ -11,6 +11,23 @@ import (
 	"github.com/cashgate/cashgate/internal/store/storetest"
 )
 
+// hotWorld is a folding ledger on db with a world clearing account, a hot
+// account of owner "shop" that refuses overdrafts, and alice's (not hot),
+// of tenant ten_1 in EUR.
+func hotWorld(t *testing.T, db *store.DB) (l *Ledger, world, shop, alice string) {
+	t.Helper()
+	l = New(db, clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), ids.New(nil), Folding(true))
+	ensure := func(owner string, overdraft, hot bool) string {
+		a, err := l.Standalone().EnsureAccount(t.Context(), AccountSpec{TenantID: "ten_1", Owner: owner, Purpose: "wallet", Currency: "EUR",
+			AllowOverdraft: overdraft, Hot: hot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	return l, ensure("world", true, true), ensure("shop", false, true), ensure("alice", false, false)
+}
+
 // TestRefusedDuringAConcurrentFold: a debit and a hold the row refuses
 // while another transaction folds the account (it has taken the unfolded
 // credits but not yet put them in the row) fold too; their fold waits for
@@ -19,16 +36,8 @@ import (
 func TestRefusedDuringAConcurrentFold(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		l := New(db, clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), ids.New(nil), Folding(true))
+		l, world, merchant, alice := hotWorld(t, db)
 		s := l.Standalone()
-		ensure := func(owner string, overdraft, hot bool) string {
-			a, err := s.EnsureAccount(ctx, AccountSpec{TenantID: "ten_1", Owner: owner, Purpose: "p", Currency: "EUR", AllowOverdraft: overdraft, Hot: hot})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return a.ID
-		}
-		world, merchant, alice := ensure("world", true, true), ensure("merchant", false, true), ensure("alice", false, false)
 		if _, err := s.Transfer(ctx, TransferSpec{TenantID: "ten_1", From: world, To: merchant, Currency: "EUR", Amount: 1000}); err != nil {
 			t.Fatal(err)
 		}
@@ -105,17 +114,8 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 func TestClosingWaitsForUnfoldedCredits(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		l := New(db, clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), ids.New(nil), Folding(true))
-		s := l.Standalone()
-		world, err := s.EnsureAccount(ctx, AccountSpec{TenantID: "ten_1", Owner: "world", Purpose: "p", Currency: "EUR", AllowOverdraft: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		shop, err := s.EnsureAccount(ctx, AccountSpec{TenantID: "ten_1", Owner: "shop", Purpose: "wallet", Currency: "EUR", Hot: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		credit := TransferSpec{TenantID: "ten_1", From: world.ID, To: shop.ID, Currency: "EUR", Amount: 100}
+		l, world, shop, _ := hotWorld(t, db)
+		credit := TransferSpec{TenantID: "ten_1", From: world, To: shop, Currency: "EUR", Amount: 100}
 		written, release := make(chan struct{}), make(chan struct{})
 		payment := make(chan error, 1)
 		go func() { // the credit, written unfolded and not yet committed

@@ -243,9 +243,9 @@ func TestRunFolder(t *testing.T) {
 
 // TestConcurrentDebitsOfUnfoldedCredit: a hot account's money that waits
 // unfolded covers every debit and hold it suffices for, however many come
-// at once. Each is refused by the row first and folds; all but one find
-// the postings gone, folded by another that just committed, and must try
-// the row again instead of refusing.
+// at once (the first folds it; the others wait for its row or fold after
+// it). The exact interleaving where a fold finds the postings just taken
+// by another is TestRefusedDuringAConcurrentFold's.
 func TestConcurrentDebitsOfUnfoldedCredit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		f, world, merchant := hotFixture(t, db)

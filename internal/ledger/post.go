@@ -307,16 +307,24 @@ func insertPostingsSQL(n int) string {
 // numbered from $first on, every tuple opening with lead (e.g. a
 // placeholder all rows share).
 func writeValues(b *strings.Builder, lead string, first, per, n int) {
+	writeTypedValues(b, lead, first, make([]string, per), n)
+}
+
+// writeTypedValues is writeValues with a cast after each placeholder of a
+// tuple (casts[j], e.g. "::bigint", or ""), for VALUES whose types are not
+// those of an INSERT's columns.
+func writeTypedValues(b *strings.Builder, lead string, first int, casts []string, n int) {
+	per := len(casts)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString("(" + lead)
-		for j := range per {
+		for j, c := range casts {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(b, "$%d", first+per*i+j)
+			fmt.Fprintf(b, "$%d%s", first+per*i+j, c)
 		}
 		b.WriteString(")")
 	}
